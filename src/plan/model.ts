@@ -1,0 +1,115 @@
+import { z } from 'zod';
+
+/**
+ * The unified plan model: milestones → phases → tasks (+ personas), whatever format the
+ * plan was written in (../shared/PLAN-FORMATS.md). Entities are kept in flat arrays and
+ * refer to each other by id; every entity remembers where it came from.
+ */
+
+/** Where an entity (or one of its lines) came from: a path relative to the plan root, 1-based line. */
+export const SourceSchema = z.object({ file: z.string(), line: z.number().int().nonnegative() });
+/** @see SourceSchema */
+export type Source = z.infer<typeof SourceSchema>;
+
+/** A status as written in the plan file (not orch's live status, which comes from the log). */
+export const DeclaredStatusSchema = z.enum(['not_started', 'in_progress', 'blocked', 'complete']);
+/** @see DeclaredStatusSchema */
+export type DeclaredStatus = z.infer<typeof DeclaredStatusSchema>;
+
+/** `⭐ BOOTSTRAP` / `⭐ PRIORITY` markers raise a phase above the rest. */
+export const PrioritySchema = z.enum(['bootstrap', 'priority', 'normal']);
+/** @see PrioritySchema */
+export type Priority = z.infer<typeof PrioritySchema>;
+
+/** One unit of work an agent does. */
+export const TaskSchema = z.object({
+  id: z.string().min(1),
+  title: z.string(),
+  role: z.string().min(1),
+  phase: z.string().min(1),
+  dependsOn: z.array(z.string()),
+  status: DeclaredStatusSchema,
+  description: z.string().optional(),
+  /** Multi-repo target id (issue 7); absent means the main repository. */
+  target: z.string().optional(),
+  source: SourceSchema,
+  /** Where the status bytes live (the checkbox line, the YAML status field), for write-back. */
+  statusSource: SourceSchema.optional(),
+});
+/** @see TaskSchema */
+export type Task = z.infer<typeof TaskSchema>;
+
+/** A phase (a story in format A, a `### Phase N.M` in format B). */
+export const PhaseSchema = z.object({
+  id: z.string().min(1),
+  title: z.string(),
+  milestone: z.string().min(1),
+  dependsOn: z.array(z.string()),
+  /** `Blocks:` as declared (format A); must agree with the other phases' dependsOn. */
+  blocks: z.array(z.string()).optional(),
+  tasks: z.array(z.string()),
+  status: DeclaredStatusSchema,
+  priority: PrioritySchema,
+  description: z.string().optional(),
+  acceptanceCriteria: z.array(z.string()),
+  definitionOfDone: z.array(z.string()),
+  /** Extra `- **Key:** value` lines and the like. */
+  metadata: z.record(z.string(), z.string()),
+  /** Format A: the epic the story belongs to. */
+  epic: z.string().optional(),
+  target: z.string().optional(),
+  source: SourceSchema,
+  statusSource: SourceSchema.optional(),
+});
+/** @see PhaseSchema */
+export type Phase = z.infer<typeof PhaseSchema>;
+
+/** A milestone: a set of phases that ships as one pull request. */
+export const MilestoneSchema = z.object({
+  id: z.string().min(1),
+  title: z.string(),
+  description: z.string().optional(),
+  phases: z.array(z.string()),
+  /** Format A: the epics the milestone lists in project.md. */
+  epics: z.array(z.string()).optional(),
+  status: DeclaredStatusSchema,
+  source: SourceSchema,
+  statusSource: SourceSchema.optional(),
+});
+/** @see MilestoneSchema */
+export type Milestone = z.infer<typeof MilestoneSchema>;
+
+/** A role's persona: the instruction template every agent of that role gets. */
+export const PersonaSchema = z.object({
+  role: z.string().min(1),
+  title: z.string(),
+  capabilities: z.array(z.string()),
+  constraints: z.array(z.string()),
+  template: z.string(),
+  source: SourceSchema,
+});
+/** @see PersonaSchema */
+export type Persona = z.infer<typeof PersonaSchema>;
+
+/** Which of the formats in PLAN-FORMATS.md the plan was read from. */
+export const PlanFormatSchema = z.enum(['directory', 'roadmap', 'yaml', 'json']);
+/** @see PlanFormatSchema */
+export type PlanFormat = z.infer<typeof PlanFormatSchema>;
+
+/** A whole plan. Arrays are in file order. */
+export const PlanSchema = z.object({
+  name: z.string(),
+  description: z.string().optional(),
+  format: PlanFormatSchema,
+  /** The plan directory or file it was loaded from, as given to the loader. */
+  source: z.string(),
+  milestones: z.array(MilestoneSchema),
+  phases: z.array(PhaseSchema),
+  tasks: z.array(TaskSchema),
+  personas: z.array(PersonaSchema),
+});
+/** @see PlanSchema */
+export type Plan = z.infer<typeof PlanSchema>;
+
+/** The role a task gets when the plan names none. */
+export const DEFAULT_ROLE = 'default';
