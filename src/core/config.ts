@@ -1,0 +1,82 @@
+import { z } from 'zod';
+
+/**
+ * `OrchestratorConfig`: the settings from `orch.config.json` / `orch.config.yaml`
+ * (../shared/CLI.md, "Configuration"), every key optional in the file and defaulted here.
+ * Unknown keys are an error naming the key (the schemas are strict).
+ */
+
+/** How to start an agent for a role: an argument array, never a shell string. */
+export const AgentCommandSchema = z.strictObject({
+  /** argv; `{prompt}`, `{promptFile}`, `{taskId}`, `{role}` are replaced. */
+  command: z.array(z.string()).min(1),
+  /** Seconds before the agent's process group is killed. */
+  timeout: z.number().positive().optional(),
+  /** Extra environment variables for the agent. */
+  env: z.record(z.string(), z.string()).optional(),
+});
+/** @see AgentCommandSchema */
+export type AgentCommand = z.infer<typeof AgentCommandSchema>;
+
+/** A command run by orch (the quality gate, local CI). */
+export const CommandSpecSchema = z.strictObject({
+  command: z.array(z.string()).min(1),
+  timeout: z.number().positive().optional(),
+});
+/** @see CommandSpecSchema */
+export type CommandSpec = z.infer<typeof CommandSpecSchema>;
+
+/** Another repository one orchestrator also works in (issue 7). */
+export const TargetSchema = z.strictObject({
+  path: z.string(),
+  planDir: z.string().optional(),
+  roadmap: z.string().optional(),
+  agents: z.record(z.string(), AgentCommandSchema).optional(),
+  conventions: z.string().optional(),
+});
+/** @see TargetSchema */
+export type Target = z.infer<typeof TargetSchema>;
+
+/** The default agent: Claude Code in print mode. */
+export const CLAUDE_DEFAULT_COMMAND = ['claude', '-p', '--dangerously-skip-permissions', '{prompt}'];
+
+/** The configuration schema with every default filled in. */
+export const OrchestratorConfigSchema = z.strictObject({
+  planDir: z.string().default('.state/plans'),
+  sandboxDir: z.string().default('.state/sandbox'),
+  integrationBranch: z.string().min(1).default('integration'),
+  baseBranch: z.string().min(1).default('main'),
+  maxRetries: z.number().int().nonnegative().default(100),
+  /** Seconds between attempts of one task. */
+  retryInterval: z.number().nonnegative().default(30),
+  maxConcurrent: z.number().int().positive().default(4),
+  autoSpawn: z.boolean().default(true),
+  autoMerge: z.boolean().default(false),
+  agents: z
+    .record(z.string(), AgentCommandSchema)
+    .default({ default: { command: CLAUDE_DEFAULT_COMMAND } }),
+  gate: CommandSpecSchema.optional(),
+  ci: z
+    .strictObject({
+      provider: z.enum(['local', 'external', 'none']).default('none'),
+      command: z.array(z.string()).min(1).optional(),
+      timeout: z.number().positive().optional(),
+    })
+    .default({ provider: 'none' }),
+  pr: z.strictObject({ provider: z.enum(['local', 'github']).default('local') }).default({ provider: 'local' }),
+  /** Stop spawning new attempts once the run's reported cost (USD) reaches this. */
+  budget: z.number().nonnegative().optional(),
+  targets: z.record(z.string(), TargetSchema).optional(),
+});
+/** Fully defaulted configuration. */
+export type OrchestratorConfig = z.infer<typeof OrchestratorConfigSchema>;
+/** The configuration as a user writes it (every key optional). */
+export type OrchestratorConfigInput = z.input<typeof OrchestratorConfigSchema>;
+
+/** Built-in defaults, as if the config file were `{}`. */
+export const DEFAULT_CONFIG: OrchestratorConfig = OrchestratorConfigSchema.parse({});
+
+/** The agent command configured for a role, falling back to `default`. */
+export function agentFor(config: OrchestratorConfig, role: string): AgentCommand | undefined {
+  return config.agents[role] ?? config.agents['default'];
+}
