@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/runtime/config-loader.js';
+import { DEFAULT_CONFIG, agentFor } from '../../src/core/config.js';
+import { OrchError } from '../../src/util/errors.js';
+
+const dirs: string[] = [];
+function repo(files: Record<string, string> = {}): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-config-'));
+  dirs.push(dir);
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+  return dir;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe('loadConfig', () => {
+  it('gives the built-in defaults when there is no config file', () => {
+    const config = loadConfig(repo());
+    expect(config).toEqual(DEFAULT_CONFIG);
+    expect(config.maxRetries).toBe(100);
+    expect(config.agents['default']?.command[0]).toBe('claude');
+  });
+
+  it('reads JSON and lets flags override the file', () => {
+    const dir = repo({ 'orch.config.json': JSON.stringify({ maxConcurrent: 2, retryInterval: 5 }) });
+    const config = loadConfig(dir, { maxConcurrent: 7 });
+    expect(config.maxConcurrent).toBe(7);
+    expect(config.retryInterval).toBe(5);
+  });
+
+  it('reads YAML', () => {
+    const dir = repo({ 'orch.config.yaml': 'baseBranch: trunk\nagents:\n  tester:\n    command: [./t.sh, "{promptFile}"]\n' });
+    const config = loadConfig(dir);
+    expect(config.baseBranch).toBe('trunk');
+    expect(agentFor(config, 'tester')?.command).toEqual(['./t.sh', '{promptFile}']);
+    expect(agentFor(config, 'other')).toBeUndefined();
+  });
+
+  it('names an unknown key and the file', () => {
+    const dir = repo({ 'orch.config.json': JSON.stringify({ maxConcurent: 2 }) });
+    try {
+      loadConfig(dir);
+      expect.fail('should have thrown');
+    } catch (err) {
+      expect(err).toBeInstanceOf(OrchError);
+      expect((err as OrchError).code).toBe('CONFIG_INVALID');
+      expect((err as Error).message).toContain('maxConcurent');
+      expect((err as Error).message).toContain('orch.config.json');
+    }
+  });
+
+  it('names a key with the wrong type', () => {
+    const dir = repo({ 'orch.config.json': JSON.stringify({ agents: { default: { command: 'claude -p' } } }) });
+    expect(() => loadConfig(dir)).toThrow(/agents\.default\.command/);
+  });
+
+  it('reports a syntax error with the file name', () => {
+    const dir = repo({ 'orch.config.json': '{ "maxRetries": ' });
+    expect(() => loadConfig(dir)).toThrow(/cannot read .*orch\.config\.json/);
+  });
+});
