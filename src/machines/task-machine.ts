@@ -1,0 +1,151 @@
+import { buildMachine } from './build.js';
+import type { FlatMachineConfig, MachineSpec, StateSpec, TransitionSpec } from './spec.js';
+import type { TaskMachineEvent } from './task-events.js';
+import type { TaskContext, TaskInput } from './task-logic.js';
+import { initialTaskContext, taskEffects, taskGuards, taskUpdates } from './task-logic.js';
+
+/**
+ * The task attempt loop (the "Ralph Wiggum loop"), one machine per task:
+ *
+ * ```
+ * pending ─TaskUnblocked→ ready ─AgentSpawnRequested→ spawning ─AgentStarted→ running
+ * running ─AgentExited(0)→ awaitingGate ─GateStarted→ verifying ─GatePassed→ awaitingMerge
+ * awaitingMerge ─MergeRequested→ merging ─BranchMerged→ complete
+ * error exit · lost · spawn failure · failed gate · merge conflict → retrying
+ * retrying ─RetryScheduled→ retryWait ─AgentSpawnRequested→ spawning   (a fresh agent)
+ * retrying ─TaskFailed→ failed          (decide fails it once maxRetries is used up)
+ * spawning/running ─BreakpointReported(blocked)→ blocked ─TaskUnblocked→ ready
+ * any live state ─TaskCancelled→ cancelled · ─TaskCompleted→ complete (outside the loop)
+ * ```
+ *
+ * Every report about a spawn is guarded by `isCurrentSpawn`: a stale or unknown
+ * `spawnId` never changes the state.
+ */
+
+const t = (target: string | undefined, guard?: string, ...actions: string[]): TransitionSpec => ({
+  ...(target === undefined ? {} : { target }),
+  ...(guard === undefined ? {} : { guard }),
+  ...(actions.length === 0 ? {} : { actions }),
+});
+
+// Ways out of the loop that apply in every non-final state.
+const ends = {
+  TaskCompleted: [t('complete', undefined, 'recordOutcome')],
+  TaskFailed: [t('failed', undefined, 'recordOutcome')],
+  TaskCancelled: [t('cancelled', undefined, 'recordOutcome')],
+};
+
+const live = (extra: NonNullable<StateSpec['on']>): NonNullable<StateSpec['on']> => ({
+  AgentExited: [
+    t('awaitingGate', 'exitedCleanly', 'recordExit'),
+    t('retrying', 'isCurrentSpawn', 'recordExitFailure'),
+  ],
+  AgentLost: [t('retrying', 'isCurrentSpawn', 'recordLost')],
+  BreakpointReported: [
+    t('blocked', 'reportsBlocked', 'recordBlocked'),
+    t(undefined, 'isCurrentSpawn', 'recordReport'),
+  ],
+  ...extra,
+  ...ends,
+});
+
+/** The task machine's flat config (read by XState and by the compiled stepper alike). */
+export const taskMachineConfig = {
+  id: 'task',
+  initial: 'init',
+  states: {
+    init: { always: [t('complete', 'declaredComplete'), t('pending')] },
+    pending: { on: { TaskUnblocked: [t('ready', undefined, 'recordUnblock')], ...ends } },
+    ready: {
+      entry: ['offerSpawn'],
+      on: { AgentSpawnRequested: [t('spawning', 'isNextAttempt', 'recordSpawn')], ...ends },
+    },
+    spawning: {
+      entry: ['launchAgent'],
+      on: live({
+        AgentStarted: [t('running', 'isCurrentSpawn')],
+        AgentSpawnFailed: [t('retrying', 'isCurrentSpawn', 'recordSpawnFailure')],
+      }),
+    },
+    running: { on: live({}) },
+    awaitingGate: {
+      entry: ['requestGate'],
+      on: {
+        GateStarted: [t('verifying', 'isCurrentSpawn')],
+        GatePassed: [t('awaitingMerge', 'isCurrentSpawn')],
+        GateFailed: [t('retrying', 'isCurrentSpawn', 'recordGateFailure')],
+        ...ends,
+      },
+    },
+    verifying: {
+      on: {
+        GatePassed: [t('awaitingMerge', 'isCurrentSpawn')],
+        GateFailed: [t('retrying', 'isCurrentSpawn', 'recordGateFailure')],
+        ...ends,
+      },
+    },
+    awaitingMerge: {
+      entry: ['requestMerge'],
+      on: {
+        MergeRequested: [t('merging', 'isCurrentSpawn')],
+        BranchMerged: [t('complete', 'isCurrentSpawn', 'recordMerge')],
+        MergeConflicted: [t('retrying', 'isCurrentSpawn', 'recordConflict')],
+        ...ends,
+      },
+    },
+    merging: {
+      on: {
+        BranchMerged: [t('complete', 'isCurrentSpawn', 'recordMerge')],
+        MergeConflicted: [t('retrying', 'isCurrentSpawn', 'recordConflict')],
+        ...ends,
+      },
+    },
+    retrying: {
+      entry: ['planRetry'],
+      on: { RetryScheduled: [t('retryWait', 'isNextAttempt', 'recordRetry')], ...ends },
+    },
+    retryWait: {
+      entry: ['offerSpawn'],
+      on: { AgentSpawnRequested: [t('spawning', 'isNextAttempt', 'recordSpawn')], ...ends },
+    },
+    blocked: {
+      entry: ['awaitUnblock'],
+      on: {
+        TaskUnblocked: [t('ready', undefined, 'recordUnblock')],
+        // The blocked agent usually exits afterwards: keep its exit, stay blocked.
+        AgentExited: [t(undefined, 'isCurrentSpawn', 'recordExit')],
+        ...ends,
+      },
+    },
+    complete: { type: 'final' },
+    failed: { type: 'final' },
+    cancelled: { type: 'final' },
+  },
+} as const satisfies FlatMachineConfig;
+
+/** Every state value of the task machine. */
+export type TaskStateValue = keyof typeof taskMachineConfig.states;
+
+/**
+ * The task machine as a spec (config + named guards/updates/effects).
+ *
+ * @example
+ * const fast = compileMachine(taskMachineSpec);
+ * fast.initial({ taskId: 'T1', declaredComplete: true }).value; // 'complete'
+ */
+export const taskMachineSpec: MachineSpec<TaskContext, TaskMachineEvent, TaskInput> = {
+  config: taskMachineConfig,
+  initialContext: initialTaskContext,
+  guards: taskGuards,
+  updates: taskUpdates,
+  effects: taskEffects,
+};
+
+/**
+ * The XState v5 task machine.
+ *
+ * @example
+ * const actor = createActor(taskMachine, { id: 'task-T1', input: { taskId: 'T1', declaredComplete: false } });
+ * actor.start(); actor.getSnapshot().value; // 'pending'
+ */
+export const taskMachine = buildMachine(taskMachineSpec);
