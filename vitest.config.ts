@@ -5,7 +5,9 @@ export default defineConfig({
   test: {
     projects: [
       { test: { name: 'unit', include: ['test/**/*.unit.test.ts'], testTimeout: 30_000 } },
-      { test: { name: 'int', include: ['test/**/*.int.test.ts'], testTimeout: 120_000, hookTimeout: 60_000 } },
+      {
+        test: { name: 'int', include: ['test/**/*.int.test.ts'], testTimeout: 120_000, hookTimeout: 60_000 },
+      },
       {
         test: {
           name: 'e2e',

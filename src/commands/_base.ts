@@ -11,12 +11,22 @@ export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true;
 
   static override baseFlags = {
-    repo: Flags.directory({ description: 'the git repository orch works in', default: '.', helpGroup: 'GLOBAL' }),
-    'state-dir': Flags.string({ description: 'where the log and agent output live (default: <repo>/.state)', helpGroup: 'GLOBAL' }),
+    repo: Flags.directory({
+      description: 'the git repository orch works in',
+      default: '.',
+      helpGroup: 'GLOBAL',
+    }),
+    'state-dir': Flags.string({
+      description: 'where the log and agent output live (default: <repo>/.state)',
+      helpGroup: 'GLOBAL',
+    }),
   };
 
   /** Resolves `--repo` and `--state-dir` to absolute paths. */
-  protected resolveDirs(flags: { repo: string; 'state-dir'?: string | undefined }): { repoDir: string; stateDir: string } {
+  protected resolveDirs(flags: { repo: string; 'state-dir'?: string | undefined }): {
+    repoDir: string;
+    stateDir: string;
+  } {
     const repoDir = path.resolve(flags.repo);
     const stateDir = flags['state-dir'] ? path.resolve(flags['state-dir']) : path.join(repoDir, '.state');
     return { repoDir, stateDir };
@@ -28,7 +38,9 @@ export abstract class BaseCommand extends Command {
     return { error: { code: e.code ?? 'INTERNAL', message: e.message ?? String(err) } };
   }
 
-  protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
+  protected override async catch(
+    err: Error & { exitCode?: number; oclif?: { exit?: number } },
+  ): Promise<unknown> {
     if (isOrchError(err)) {
       process.exitCode = err.exitCode;
       if (this.jsonEnabled()) this.logJson(this.toErrorJson(err));

@@ -52,9 +52,7 @@ export const OrchestratorConfigSchema = z.strictObject({
   maxConcurrent: z.number().int().positive().default(4),
   autoSpawn: z.boolean().default(true),
   autoMerge: z.boolean().default(false),
-  agents: z
-    .record(z.string(), AgentCommandSchema)
-    .default({ default: { command: CLAUDE_DEFAULT_COMMAND } }),
+  agents: z.record(z.string(), AgentCommandSchema).default({ default: { command: CLAUDE_DEFAULT_COMMAND } }),
   gate: CommandSpecSchema.optional(),
   ci: z
     .strictObject({
@@ -63,7 +61,9 @@ export const OrchestratorConfigSchema = z.strictObject({
       timeout: z.number().positive().optional(),
     })
     .default({ provider: 'none' }),
-  pr: z.strictObject({ provider: z.enum(['local', 'github']).default('local') }).default({ provider: 'local' }),
+  pr: z
+    .strictObject({ provider: z.enum(['local', 'github']).default('local') })
+    .default({ provider: 'local' }),
   /** Stop spawning new attempts once the run's reported cost (USD) reaches this. */
   budget: z.number().nonnegative().optional(),
   targets: z.record(z.string(), TargetSchema).optional(),

@@ -1,7 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { OrchestratorConfigSchema, type OrchestratorConfig, type OrchestratorConfigInput } from '../core/config.js';
+import {
+  OrchestratorConfigSchema,
+  type OrchestratorConfig,
+  type OrchestratorConfigInput,
+} from '../core/config.js';
 import { OrchError } from '../util/errors.js';
 
 /** The config file names looked for at the repo root, in order. */
@@ -44,10 +48,14 @@ export function loadConfig(repoDir: string, overrides: OrchestratorConfigInput =
       const key = [...i.path, ...('keys' in i && Array.isArray(i.keys) ? [i.keys.join(', ')] : [])].join('.');
       return `${key || '(root)'}: ${i.message}`;
     });
-    throw new OrchError('CONFIG_INVALID', `invalid configuration in ${file ?? 'flags'}: ${problems.join('; ')}`, {
-      hint: 'remove unknown keys and fix the types (see README, "Configuration")',
-      details: { file: file ?? null, problems },
-    });
+    throw new OrchError(
+      'CONFIG_INVALID',
+      `invalid configuration in ${file ?? 'flags'}: ${problems.join('; ')}`,
+      {
+        hint: 'remove unknown keys and fix the types (see README, "Configuration")',
+        details: { file: file ?? null, problems },
+      },
+    );
   }
   return result.data;
 }

@@ -33,7 +33,9 @@ describe('loadConfig', () => {
   });
 
   it('reads YAML', () => {
-    const dir = repo({ 'orch.config.yaml': 'baseBranch: trunk\nagents:\n  tester:\n    command: [./t.sh, "{promptFile}"]\n' });
+    const dir = repo({
+      'orch.config.yaml': 'baseBranch: trunk\nagents:\n  tester:\n    command: [./t.sh, "{promptFile}"]\n',
+    });
     const config = loadConfig(dir);
     expect(config.baseBranch).toBe('trunk');
     expect(agentFor(config, 'tester')?.command).toEqual(['./t.sh', '{promptFile}']);
@@ -54,7 +56,9 @@ describe('loadConfig', () => {
   });
 
   it('names a key with the wrong type', () => {
-    const dir = repo({ 'orch.config.json': JSON.stringify({ agents: { default: { command: 'claude -p' } } }) });
+    const dir = repo({
+      'orch.config.json': JSON.stringify({ agents: { default: { command: 'claude -p' } } }),
+    });
     expect(() => loadConfig(dir)).toThrow(/agents\.default\.command/);
   });
 
