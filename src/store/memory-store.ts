@@ -103,24 +103,31 @@ export class MemoryEventStore implements EventStore {
     });
   }
 
-  *readStream(streamId: string, options: ReadStreamOptions = {}): IterableIterator<RecordedEvent> {
+  readStream(streamId: string, options: ReadStreamOptions = {}): IterableIterator<RecordedEvent> {
     this.#guard();
     checkName(streamId, 'stream id', 'readStream');
     const { from, to } = readRange(options, 'readStream');
-    const rows = this.#streams.get(streamId) ?? [];
-    for (let index = from - 1; index < rows.length && index < to; index++) {
-      this.#guard();
-      yield toRecordedEvent(rows[index]!);
-    }
+    return this.#iterate(() => this.#streams.get(streamId) ?? [], from - 1, to, undefined);
   }
 
-  *readAll(options: ReadAllOptions = {}): IterableIterator<RecordedEvent> {
+  readAll(options: ReadAllOptions = {}): IterableIterator<RecordedEvent> {
     this.#guard();
     const { from, to } = readRange(options, 'readAll');
     const types = options.types === undefined ? undefined : new Set(checkTypes(options.types));
-    for (let index = from - 1; index < this.#rows.length && index < to; index++) {
+    return this.#iterate(() => this.#rows, from - 1, to, types);
+  }
+
+  /** Lazily walks `rows()` from index `start` while the index is below `end` (positions/versions are index + 1). */
+  *#iterate(
+    rows: () => readonly EventRow[],
+    start: number,
+    end: number,
+    types: ReadonlySet<string> | undefined,
+  ): Generator<RecordedEvent, void, undefined> {
+    for (let index = start; index < end; index++) {
       this.#guard();
-      const row = this.#rows[index]!;
+      const row = rows()[index];
+      if (row === undefined) return;
       if (types === undefined || types.has(row.type)) yield toRecordedEvent(row);
     }
   }

@@ -118,6 +118,27 @@ export class SqliteEventStore implements EventStore {
     return this.#run('importEvents', () => importEvents(this.#db, this.#statements, events));
   }
 
+  /**
+   * The connection's effective SQLite settings, read back from SQLite (for diagnostics).
+   *
+   * @example
+   * store.connectionSettings(); // { journalMode: 'wal', synchronous: 'full', busyTimeoutMs: 30000 }
+   */
+  connectionSettings(): {
+    journalMode: string;
+    synchronous: 'off' | 'normal' | 'full' | 'extra';
+    busyTimeoutMs: number;
+  } {
+    this.#guard();
+    return this.#run('connectionSettings', () => ({
+      journalMode: String(this.#db.pragma('journal_mode', { simple: true })),
+      synchronous: (['off', 'normal', 'full', 'extra'] as const)[
+        Number(this.#db.pragma('synchronous', { simple: true }))
+      ]!,
+      busyTimeoutMs: Number(this.#db.pragma('busy_timeout', { simple: true })),
+    }));
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
