@@ -69,7 +69,8 @@ export function openSqliteEventStore(file: string, options: SqliteStoreOptions =
     }
     applyPragmas(db, { readonly, durability: options.durability ?? 'full', busyTimeoutMs });
     // Only an outdated log takes the write lock at open; an up-to-date one opens while another process writes.
-    if (!readonly && version < LATEST_SCHEMA_VERSION) migrate(db, absolute, options.clock ?? (() => new Date()));
+    if (!readonly && version < LATEST_SCHEMA_VERSION)
+      migrate(db, absolute, options.clock ?? (() => new Date()));
     return new SqliteEventStore(db, absolute, readonly, options);
   } catch (err) {
     db.close();
