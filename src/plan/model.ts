@@ -47,6 +47,10 @@ export const PhaseSchema = z.object({
   dependsOn: z.array(z.string()),
   /** `Blocks:` as declared (format A); must agree with the other phases' dependsOn. */
   blocks: z.array(z.string()).optional(),
+  /** The line that declares `dependsOn` (dependency problems point here). */
+  dependsOnSource: SourceSchema.optional(),
+  /** The line that declares `blocks`. */
+  blocksSource: SourceSchema.optional(),
   tasks: z.array(z.string()),
   status: DeclaredStatusSchema,
   priority: PrioritySchema,
@@ -79,6 +83,25 @@ export const MilestoneSchema = z.object({
 /** @see MilestoneSchema */
 export type Milestone = z.infer<typeof MilestoneSchema>;
 
+/** Format A: an epic groups stories; its dependencies apply to every one of its stories. */
+export const EpicSchema = z.object({
+  id: z.string().min(1),
+  title: z.string(),
+  /** The milestone from the epic's metadata or from the project.md list that names it. */
+  milestone: z.string().optional(),
+  dependsOn: z.array(z.string()),
+  /** The stories the epic lists under `## Stories`. */
+  stories: z.array(z.string()),
+  status: DeclaredStatusSchema,
+  acceptanceCriteria: z.array(z.string()),
+  metadata: z.record(z.string(), z.string()),
+  source: SourceSchema,
+  dependsOnSource: SourceSchema.optional(),
+  statusSource: SourceSchema.optional(),
+});
+/** @see EpicSchema */
+export type Epic = z.infer<typeof EpicSchema>;
+
 /** A role's persona: the instruction template every agent of that role gets. */
 export const PersonaSchema = z.object({
   role: z.string().min(1),
@@ -107,6 +130,8 @@ export const PlanSchema = z.object({
   phases: z.array(PhaseSchema),
   tasks: z.array(TaskSchema),
   personas: z.array(PersonaSchema),
+  /** Format A only: the epics, kept so their dependencies and milestones can be checked. */
+  epics: z.array(EpicSchema).optional(),
 });
 /** @see PlanSchema */
 export type Plan = z.infer<typeof PlanSchema>;

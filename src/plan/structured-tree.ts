@@ -1,0 +1,256 @@
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Document,
+  type Node as YamlNode,
+} from 'yaml';
+import { PlanParseError, type PlanProblem } from './errors.js';
+
+/**
+ * YAML and JSON plan files read into one small tree that keeps character offsets, so
+ * the format C parser can name lines and write-back can change a status in place.
+ * Every scalar stays a string (`1.10` is the id "1.10", not the number 1.1).
+ */
+
+/** A node of a YAML or JSON document. */
+export type TreeNode =
+  | { kind: 'map'; start: number; end: number; flow: boolean; entries: TreeEntry[] }
+  | { kind: 'seq'; start: number; end: number; items: TreeNode[] }
+  | { kind: 'scalar'; start: number; end: number; value: string; quote: '' | '"' | "'" }
+  | { kind: 'null'; start: number; end: number };
+
+/** One `key: value` of a map. */
+export interface TreeEntry {
+  key: string;
+  keyStart: number;
+  value: TreeNode;
+}
+
+/** A parsed document with a way to turn offsets into 1-based lines. */
+export interface Tree {
+  root: TreeNode;
+  lineOf: (offset: number) => number;
+}
+
+/**
+ * Reads YAML (`yaml`) or strict JSON (`json`) text. Syntax errors throw `PlanParseError`
+ * naming the file and line (all YAML errors are listed in `problems`).
+ *
+ * @example
+ * const tree = readTree('plan.yaml', 'name: x\nmilestones: []', 'yaml');
+ * tree.root.kind; // 'map'
+ */
+export function readTree(file: string, text: string, format: 'yaml' | 'json'): Tree {
+  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  const offset = text.length - body.length;
+  const starts = [0];
+  for (let i = 0; i < body.length; i++) if (body.charCodeAt(i) === 10) starts.push(i + 1);
+  const lineOf = (pos: number): number => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((starts[mid] ?? 0) <= pos - offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
+  const root =
+    format === 'json'
+      ? new JsonReader(file, body, offset, lineOf).document()
+      : yamlRoot(file, body, offset, lineOf);
+  return { root, lineOf };
+}
+
+function yamlRoot(file: string, text: string, offset: number, lineOf: (o: number) => number): TreeNode {
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(text, {
+      schema: 'failsafe',
+      lineCounter: new LineCounter(),
+      uniqueKeys: true,
+      prettyErrors: false,
+    });
+  } catch (cause) {
+    throw new PlanParseError(file, 1, `${file} is not valid YAML: ${(cause as Error).message}`, { cause });
+  }
+  if (doc.errors.length > 0) {
+    const problems: PlanProblem[] = doc.errors.map((e) => ({
+      file,
+      line: lineOf((e.pos[0] ?? 0) + offset),
+      message: `${file} is not valid YAML: ${e.message.split('\n')[0] ?? e.code}`,
+    }));
+    const first = problems[0] ?? { line: 1, message: `${file} is not valid YAML` };
+    throw new PlanParseError(file, first.line, `${first.message} (line ${first.line})`, {
+      hint: 'fix the YAML syntax at that line',
+      problems,
+    });
+  }
+  const convert = (node: unknown, depth: number): TreeNode => {
+    if (depth > 200) throw new PlanParseError(file, 1, `${file} is nested too deeply to be a plan`);
+    const n = (isAlias(node) ? node.resolve(doc) : node) as YamlNode | null | undefined;
+    const range = (n as { range?: [number, number, number] | null } | null | undefined)?.range;
+    const start = (range?.[0] ?? 0) + offset;
+    const end = (range?.[1] ?? 0) + offset;
+    if (isMap(n)) {
+      const entries: TreeEntry[] = [];
+      for (const pair of n.items) {
+        const keyNode = pair.key as YamlNode | null;
+        const key = isScalar(keyNode) ? String(keyNode.value) : '';
+        entries.push({
+          key,
+          keyStart: (keyNode?.range?.[0] ?? range?.[0] ?? 0) + offset,
+          value: convert(pair.value, depth + 1),
+        });
+      }
+      return { kind: 'map', start, end, flow: n.flow === true, entries };
+    }
+    if (isSeq(n)) return { kind: 'seq', start, end, items: n.items.map((i) => convert(i, depth + 1)) };
+    if (isScalar(n)) {
+      if (n.value === null || n.value === undefined) return { kind: 'null', start, end };
+      const quote = n.type === 'QUOTE_DOUBLE' ? '"' : n.type === 'QUOTE_SINGLE' ? "'" : '';
+      return {
+        kind: 'scalar',
+        start,
+        end,
+        value: typeof n.value === 'string' ? n.value : JSON.stringify(n.value),
+        quote,
+      };
+    }
+    return { kind: 'null', start, end };
+  };
+  return convert(doc.contents, 0);
+}
+
+const LITERAL = /true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+
+// A strict JSON reader that keeps offsets (JSON.parse does not).
+class JsonReader {
+  private i = 0;
+  private depth = 0;
+  constructor(
+    private readonly file: string,
+    private readonly s: string,
+    private readonly offset: number,
+    private readonly lineOf: (o: number) => number,
+  ) {}
+
+  document(): TreeNode {
+    const v = this.value();
+    this.ws();
+    if (this.i < this.s.length) this.fail('unexpected text after the end of the JSON value');
+    return v;
+  }
+
+  private fail(what: string): never {
+    const line = this.lineOf(this.i + this.offset);
+    throw new PlanParseError(this.file, line, `${this.file} is not valid JSON: ${what} (line ${line})`, {
+      hint: 'fix the JSON syntax at that line',
+    });
+  }
+
+  private ws(): void {
+    while (this.i < this.s.length && ' \t\n\r'.includes(this.s[this.i] ?? '')) this.i++;
+  }
+
+  private value(): TreeNode {
+    this.ws();
+    const c = this.s[this.i];
+    const start = this.i + this.offset;
+    if (c === '{') return this.object();
+    if (c === '[') return this.array();
+    if (c === '"') {
+      const value = this.string();
+      return { kind: 'scalar', start, end: this.i + this.offset, value, quote: '"' };
+    }
+    LITERAL.lastIndex = this.i;
+    const lit = LITERAL.exec(this.s);
+    if (!lit) this.fail(c === undefined ? 'it ends too early' : `unexpected character ${JSON.stringify(c)}`);
+    this.i += lit[0].length;
+    const end = this.i + this.offset;
+    return lit[0] === 'null'
+      ? { kind: 'null', start, end }
+      : { kind: 'scalar', start, end, value: lit[0], quote: '' };
+  }
+
+  private nest(): void {
+    if (++this.depth > 200) this.fail('it is nested too deeply to be a plan');
+  }
+
+  private object(): TreeNode {
+    const start = this.i + this.offset;
+    this.nest();
+    this.i++;
+    const entries: TreeEntry[] = [];
+    this.ws();
+    if (this.s[this.i] === '}') {
+      this.i++;
+      this.depth--;
+      return { kind: 'map', start, end: this.i + this.offset, flow: true, entries };
+    }
+    for (;;) {
+      this.ws();
+      if (this.s[this.i] !== '"') this.fail('expected a "key" in double quotes');
+      const keyStart = this.i + this.offset;
+      const key = this.string();
+      this.ws();
+      if (this.s[this.i] !== ':') this.fail('expected ":" after a key');
+      this.i++;
+      if (entries.some((e) => e.key === key)) this.fail(`the key "${key}" appears twice in one object`);
+      entries.push({ key, keyStart, value: this.value() });
+      this.ws();
+      const c = this.s[this.i++];
+      if (c === '}') break;
+      if (c !== ',') this.fail('expected "," or "}" in an object');
+    }
+    this.depth--;
+    return { kind: 'map', start, end: this.i + this.offset, flow: true, entries };
+  }
+
+  private array(): TreeNode {
+    const start = this.i + this.offset;
+    this.nest();
+    this.i++;
+    const items: TreeNode[] = [];
+    this.ws();
+    if (this.s[this.i] === ']') {
+      this.i++;
+      this.depth--;
+      return { kind: 'seq', start, end: this.i + this.offset, items };
+    }
+    for (;;) {
+      items.push(this.value());
+      this.ws();
+      const c = this.s[this.i++];
+      if (c === ']') break;
+      if (c !== ',') this.fail('expected "," or "]" in an array');
+    }
+    this.depth--;
+    return { kind: 'seq', start, end: this.i + this.offset, items };
+  }
+
+  private string(): string {
+    const from = this.i;
+    let j = this.i + 1;
+    for (;;) {
+      const code = this.s.charCodeAt(j);
+      if (Number.isNaN(code) || code < 0x20) {
+        this.i = j;
+        this.fail('a string is not closed');
+      }
+      if (code === 0x22) break;
+      j += code === 0x5c ? 2 : 1;
+    }
+    this.i = j + 1;
+    try {
+      return JSON.parse(this.s.slice(from, this.i)) as string;
+    } catch {
+      this.i = from;
+      return this.fail('a string has a bad escape');
+    }
+  }
+}
