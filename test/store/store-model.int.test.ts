@@ -149,7 +149,7 @@ class AppendCommand implements fc.Command<Model, Real> {
     const appends = this.specs.map((spec) => materialize(spec, model, real.memory));
     const result =
       appends.length === 1
-        ? same(real, (store) => [store.append(appends[0]!.streamId, appends[0]!.events, appends[0]!)])
+        ? same(real, (store) => [store.append(appends[0]!.streamId, appends[0]!.events, appends[0])])
         : same(real, (store) => store.appendBatch(appends));
     remember(model, appends, result);
   }
