@@ -125,7 +125,7 @@ export class LeaseHeldError extends OrchError {
       'LEASE_HELD',
       `another orch process (pid ${holder.pid} on ${holder.host}, run ${holder.runId}) holds ${lockFile}`,
       {
-        hint: `wait for that run to finish or stop it (kill ${holder.pid}); a dead holder's lease is taken over automatically`,
+        hint: `wait for that run to finish or stop it (kill ${holder.pid}); a lease left by a dead process on this host is taken over automatically, one from another host must be deleted by hand`,
         exitCode: 3,
         details: { lockFile, pid: holder.pid, runId: holder.runId, host: holder.host },
       },
