@@ -31,7 +31,7 @@ function deadProcess(): { pid: number; startTime: string } {
   );
   const stat = child.stdout;
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { pid: child.pid!, startTime: fields[19]! };
+  return { pid: child.pid, startTime: fields[19]! };
 }
 
 function writeLease(info: Partial<LeaseInfo>): void {
