@@ -1,0 +1,257 @@
+import type { MachineState, TaskContext } from '../machines/index.js';
+import type { Plan } from '../plan/model.js';
+import type { Command, SpawnAgentCommand } from './commands.js';
+import type { OrchestratorConfig } from './config.js';
+import { planIndex } from './plan-index.js';
+import type { PlanIndex } from './plan-index.js';
+import { getOwn } from './record.js';
+import type { OrchState } from './state.js';
+import { isLiveAgent } from './state.js';
+
+/** The settings `decide` reads (an `OrchestratorConfig` has them all). */
+export type DecideConfig = Pick<
+  OrchestratorConfig,
+  'maxConcurrent' | 'maxRetries' | 'retryInterval' | 'autoMerge' | 'budget' | 'gate'
+>;
+
+/** Optional narrowing of what `decide` may spawn. */
+export interface DecideOptions {
+  /** Only spawn agents for these tasks (`orch spawn T1 T2`); bookkeeping still covers all. */
+  tasks?: readonly string[];
+}
+
+/**
+ * The commands that should happen next, given the state, the plan, the config and the
+ * time `now` (epoch ms, from the caller's clock). Pure. In order: the budget halt, milestone
+ * completions and pull requests, phase changes (in phase priority order), then per task in
+ * priority order its bookkeeping (unblock, retry or fail, gate, merge), and last the spawns
+ * — each preceded by `StartPhase` when its phase is still only ready — within `maxConcurrent`.
+ *
+ * It never spawns for a task whose phase is blocked or whose dependencies are incomplete,
+ * a second agent for a task with a live or unresolved agent, before a retry's `notBefore`
+ * or a rate limit's reset, past the budget, or beyond `maxRetries + 1` attempts.
+ *
+ * @example
+ * for (const command of decide(state, state.plan, config, clock.now())) await perform(command);
+ */
+export function decide(
+  state: OrchState,
+  plan: Plan | null,
+  config: DecideConfig,
+  now: number,
+  options: DecideOptions = {},
+): Command[] {
+  if (plan === null) return [];
+  const index = planIndex(plan);
+  const out: Command[] = [];
+  const budgetHit = config.budget !== undefined && state.costUsd >= config.budget;
+  if (budgetHit && state.budgetExhausted === null) {
+    out.push({ type: 'HaltForBudget', spentUsd: state.costUsd, budget: config.budget ?? 0 });
+  }
+  decideMilestones(state, index, config, out);
+  decidePhases(state, index, out);
+  const candidates = decideTasks(state, index, config, now, out);
+  const rateLimited = state.rateLimitedUntil !== null && now < Date.parse(state.rateLimitedUntil);
+  if (!budgetHit && !rateLimited) spawn(state, index, config, candidates, options, out);
+  return out;
+}
+
+const isComplete = (entry: { value: string } | undefined) =>
+  entry !== undefined && isCompleteValue(entry.value);
+const isCompleteValue = (value: string) =>
+  value === 'complete' || value === 'prRequested' || value === 'prOpened';
+
+function decideMilestones(state: OrchState, index: PlanIndex, config: DecideConfig, out: Command[]): void {
+  for (const m of index.plan.milestones) {
+    const entry = getOwn(state.milestones, m.id);
+    if (entry === undefined) continue;
+    if (entry.value === 'open') {
+      const phases = index.milestonePhases.get(m.id) ?? [];
+      if (phases.every((p) => isComplete(getOwn(state.phases, p)))) {
+        out.push({ type: 'CompleteMilestone', milestoneId: m.id });
+      }
+    } else if (entry.value === 'complete' && config.autoMerge && !entry.context.declaredComplete) {
+      out.push({ type: 'RequestPullRequest', milestoneId: m.id });
+    }
+  }
+}
+
+function decidePhases(state: OrchState, index: PlanIndex, out: Command[]): void {
+  for (const id of index.phaseOrder) {
+    const entry = getOwn(state.phases, id);
+    const phase = index.phases.get(id);
+    if (entry === undefined || phase === undefined) continue;
+    const pendingDeps = phase.dependsOn.filter((d) => !isComplete(getOwn(state.phases, d)));
+    if (entry.value === 'blocked' && pendingDeps.length === 0) {
+      out.push({ type: 'UnblockPhase', phaseId: id });
+    } else if (entry.value === 'ready' && pendingDeps.length > 0) {
+      out.push({ type: 'BlockPhase', phaseId: id, reason: `waits for phase ${pendingDeps.join(', ')}` });
+    } else if (entry.value === 'ready' || entry.value === 'in_progress') {
+      const tasks = index.phaseTasks.get(id) ?? [];
+      if (tasks.every((t) => isComplete(getOwn(state.tasks, t))))
+        out.push({ type: 'CompletePhase', phaseId: id });
+    }
+  }
+}
+
+/** Emits task bookkeeping; returns the tasks that may be spawned now, in priority order. */
+function decideTasks(
+  state: OrchState,
+  index: PlanIndex,
+  config: DecideConfig,
+  now: number,
+  out: Command[],
+): string[] {
+  const maxAttempts = config.maxRetries + 1;
+  const live = liveTasks(state);
+  const candidates: string[] = [];
+  for (const id of index.taskOrder) {
+    const entry = getOwn(state.tasks, id);
+    const task = index.tasks.get(id);
+    if (entry === undefined || task === undefined) continue;
+    const ctx = entry.context;
+    const phase = getOwn(state.phases, task.phase);
+    const open =
+      phase !== undefined && phase.value !== 'blocked' && task.dependsOn.every((d) => isDone(state, d));
+    switch (entry.value) {
+      case 'pending':
+        if (open) out.push({ type: 'UnblockTask', taskId: id, reason: 'dependencies' });
+        break;
+      case 'blocked': {
+        const reason = blockResolved(state, index, entry);
+        if (reason !== null) out.push({ type: 'UnblockTask', taskId: id, reason });
+        break;
+      }
+      case 'retrying':
+        if (ctx.attempts >= maxAttempts) {
+          out.push({ type: 'FailTask', taskId: id, reason: exhausted(ctx) });
+        } else {
+          const wait = Math.max(now + config.retryInterval * 1000, rateLimitEnd(state));
+          const reason = ctx.lastFailure?.detail ?? 'attempt failed';
+          out.push({
+            type: 'ScheduleRetry',
+            taskId: id,
+            attempt: ctx.attempts + 1,
+            notBefore: iso(wait),
+            reason,
+          });
+        }
+        break;
+      case 'awaitingGate':
+        if (ctx.spawnId !== null) {
+          out.push({
+            type: 'RunGate',
+            taskId: id,
+            spawnId: ctx.spawnId,
+            command: config.gate?.command ?? null,
+          });
+        }
+        break;
+      case 'awaitingMerge':
+        if (ctx.spawnId !== null) out.push({ type: 'RequestMerge', taskId: id, spawnId: ctx.spawnId });
+        break;
+      case 'ready':
+      case 'retryWait':
+        if (ctx.attempts >= maxAttempts) {
+          // maxRetries may have been lowered since the retry was planned, or a block used the last one.
+          out.push({ type: 'FailTask', taskId: id, reason: exhausted(ctx) });
+        } else if (
+          open &&
+          !live.has(id) &&
+          (entry.value === 'ready' || ctx.notBefore === null || Date.parse(ctx.notBefore) <= now)
+        ) {
+          candidates.push(id);
+        }
+        break;
+    }
+  }
+  return candidates;
+}
+
+function spawn(
+  state: OrchState,
+  index: PlanIndex,
+  config: DecideConfig,
+  candidates: readonly string[],
+  options: DecideOptions,
+  out: Command[],
+): void {
+  let slots = config.maxConcurrent - liveCount(state);
+  const only = options.tasks === undefined ? null : new Set(options.tasks);
+  const started = new Set<string>();
+  for (const id of candidates) {
+    if (slots <= 0) return;
+    if (only !== null && !only.has(id)) continue;
+    const task = index.tasks.get(id);
+    const entry = getOwn(state.tasks, id);
+    if (task === undefined || entry === undefined) continue;
+    if (getOwn(state.phases, task.phase)?.value === 'ready' && !started.has(task.phase)) {
+      out.push({ type: 'StartPhase', phaseId: task.phase });
+      started.add(task.phase);
+    }
+    const command: SpawnAgentCommand = {
+      type: 'SpawnAgent',
+      taskId: id,
+      phaseId: task.phase,
+      attempt: entry.context.attempts + 1,
+      role: task.role,
+    };
+    out.push(command);
+    slots -= 1;
+  }
+}
+
+const isDone = (state: OrchState, taskId: string) => getOwn(state.tasks, taskId)?.value === 'complete';
+
+const exhausted = (ctx: TaskContext) =>
+  `retries used up after ${ctx.attempts} attempt(s)` +
+  (ctx.lastFailure ? `; last: ${ctx.lastFailure.detail}` : '');
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+const rateLimitEnd = (state: OrchState) =>
+  state.rateLimitedUntil === null ? Number.NEGATIVE_INFINITY : Date.parse(state.rateLimitedUntil);
+
+/**
+ * Whether what a blocked task waits for has happened: `ci` needs a CI result recorded
+ * after the block, task ids need those tasks complete. `person` (or anything else) needs
+ * a person: `decide` never unblocks it.
+ */
+function blockResolved(
+  state: OrchState,
+  index: PlanIndex,
+  entry: MachineState<TaskContext>,
+): 'ci' | 'tasks' | null {
+  const on = entry.context.blockedOn ?? ['person'];
+  let ci = false;
+  for (const what of on) {
+    if (what === 'ci') {
+      if (state.ci === null || state.ci.position <= (entry.context.blockedAt ?? 0)) return null;
+      ci = true;
+    } else if (what !== entry.context.taskId && index.tasks.has(what)) {
+      if (!isDone(state, what)) return null;
+    } else {
+      return null;
+    }
+  }
+  return ci ? 'ci' : 'tasks';
+}
+
+/** Tasks with a live (or not yet reconciled) agent. */
+function liveTasks(state: OrchState): Set<string> {
+  const out = new Set<string>();
+  for (const spawnId in state.agents) {
+    const agent = state.agents[spawnId];
+    if (agent !== undefined && isLiveAgent(agent)) out.add(agent.task);
+  }
+  return out;
+}
+
+function liveCount(state: OrchState): number {
+  let n = 0;
+  for (const spawnId in state.agents) {
+    const agent = state.agents[spawnId];
+    if (agent !== undefined && isLiveAgent(agent)) n += 1;
+  }
+  return n;
+}

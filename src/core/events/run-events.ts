@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { Id, IsoTime } from './fields.js';
+
+/** Events of one orchestrator run (stream `run-<runId>`): start, stop, and facts about the whole run. */
+
+/** An orchestrator process took the lease and began (or resumed) work. */
+export const RunStarted = z.object({
+  runId: Id,
+  pid: z.number().int().nonnegative(),
+  host: z.string().optional(),
+  startedAt: IsoTime,
+  /** The settings that shape decisions this run (maxConcurrent, maxRetries, ...): a summary. */
+  config: z.record(z.string(), z.unknown()),
+});
+
+/** The run ended: everything done, waiting on the outside, a failure, or a stop request. */
+export const RunStopped = z.object({
+  runId: Id,
+  reason: z.string(),
+});
+
+/** Spending reached the configured budget: no new attempts are spawned. */
+export const BudgetExhausted = z.object({
+  spentUsd: z.number().nonnegative(),
+  budget: z.number().nonnegative(),
+});
+
+/** A CI result for the integration branch (local CI run, or `orch ci pass|fail`). */
+export const CiCompleted = z.object({
+  result: z.enum(['pass', 'fail']),
+  ref: z.string().optional(),
+  url: z.string().optional(),
+  logPath: z.string().optional(),
+  durationMs: z.number().nonnegative().optional(),
+});
+
+/** Schemas of the run group. */
+export const runEventSchemas = { RunStarted, RunStopped, BudgetExhausted, CiCompleted } as const;

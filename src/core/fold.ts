@@ -1,0 +1,274 @@
+import type { MachineEngine, MachineState, TaskContext } from '../machines/index.js';
+import type { Plan } from '../plan/model.js';
+import type { RecordedEvent } from './envelope.js';
+import type { OrchEvent } from './events.js';
+import { getOwn, setOwn } from './record.js';
+import type { IdRecord } from './record.js';
+import type { AgentRecord, OrchState } from './state.js';
+import { isLiveAgent } from './state.js';
+
+type Collection = 'milestones' | 'phases' | 'tasks' | 'agents';
+
+/**
+ * The state being folded into. In copy-on-write mode (pure `evolve`) a collection is
+ * shallow-copied the first time it is written, so the input state is never touched; in
+ * place mode (the `Replayer`) it is written directly. Entries are always replaced, never
+ * mutated, so both modes build the same JSON.
+ */
+export class StateDraft {
+  private readonly copied: Set<Collection> | null;
+
+  constructor(
+    readonly state: OrchState,
+    copyOnWrite: boolean,
+  ) {
+    this.copied = copyOnWrite ? new Set() : null;
+  }
+
+  /** The collection, writable. */
+  writable<K extends Collection>(key: K): OrchState[K] {
+    if (this.copied !== null && !this.copied.has(key)) {
+      this.state[key] = { ...this.state[key] };
+      this.copied.add(key);
+    }
+    return this.state[key];
+  }
+}
+
+/**
+ * Folds one event into the draft, advancing machines with `engine`. Unknown event types,
+ * malformed data and reports about unknown or dead spawns change nothing but `position`.
+ *
+ * @example
+ * const draft = new StateDraft({ ...state }, true);
+ * applyEvent(draft, event, xstateEngine);
+ * const next = draft.state;
+ */
+export function applyEvent(draft: StateDraft, event: RecordedEvent, engine: MachineEngine): void {
+  const s = draft.state;
+  if (typeof event.data === 'object' && event.data !== null) foldKnown(draft, event as OrchEvent, engine);
+  s.position = event.position;
+  s.updatedAt = event.recordedAt;
+}
+
+function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void {
+  const s = draft.state;
+  switch (e.type) {
+    case 'PlanLoaded':
+    case 'PlanRevised':
+      applyPlan(s, e.data.plan, engine);
+      return;
+    case 'RunStarted':
+      s.run = {
+        runId: e.data.runId,
+        pid: e.data.pid,
+        startedAt: e.data.startedAt,
+        status: 'running',
+        stopReason: null,
+        number: (s.run?.number ?? 0) + 1,
+      };
+      // A new run judges the budget afresh (its config may raise it).
+      s.budgetExhausted = null;
+      return;
+    case 'RunStopped':
+      if (s.run !== null && s.run.runId === e.data.runId) {
+        s.run = { ...s.run, status: 'stopped', stopReason: e.data.reason };
+      }
+      return;
+    case 'BudgetExhausted':
+      s.budgetExhausted = { spentUsd: e.data.spentUsd, budget: e.data.budget, at: e.recordedAt };
+      return;
+    case 'CiCompleted':
+      s.ci = {
+        result: e.data.result,
+        position: e.position,
+        recordedAt: e.recordedAt,
+        ref: e.data.ref ?? null,
+        url: e.data.url ?? null,
+      };
+      return;
+    case 'RateLimited': {
+      // A limit is about the account, whichever spawn hit it; an unknown spawn is ignored.
+      const resetAt = e.data.resetAt;
+      if (resetAt === null || getOwn(s.agents, e.data.spawnId) === undefined) return;
+      if (s.rateLimitedUntil === null || Date.parse(resetAt) > Date.parse(s.rateLimitedUntil)) {
+        s.rateLimitedUntil = resetAt;
+      }
+      return;
+    }
+    case 'AgentSpawnRequested':
+      foldSpawn(draft, e, engine);
+      return;
+    case 'AgentStarted':
+    case 'AgentExited':
+    case 'AgentLost':
+    case 'AgentSpawnFailed':
+    case 'BreakpointReported':
+      foldReport(draft, e, engine);
+      return;
+    case 'GateStarted':
+    case 'GatePassed':
+    case 'GateFailed':
+    case 'MergeRequested':
+    case 'BranchMerged':
+    case 'MergeConflicted':
+    case 'RetryScheduled':
+    case 'TaskUnblocked':
+    case 'TaskCompleted':
+    case 'TaskFailed':
+    case 'TaskCancelled':
+      stepTask(draft, e.data.taskId, e, engine);
+      return;
+    case 'PhaseUnblocked':
+    case 'PhaseBlocked':
+    case 'PhaseStarted':
+    case 'PhaseCompleted': {
+      const current = getOwn(s.phases, e.data.phaseId);
+      if (current === undefined) return;
+      const next = engine.phase.step(current, e);
+      if (next !== current) setOwn(draft.writable('phases'), e.data.phaseId, next);
+      return;
+    }
+    case 'MilestoneCompleted':
+    case 'PullRequestRequested':
+    case 'PullRequestOpened': {
+      const current = getOwn(s.milestones, e.data.milestoneId);
+      if (current === undefined) return;
+      const next = engine.milestone.step(current, e);
+      if (next !== current) setOwn(draft.writable('milestones'), e.data.milestoneId, next);
+      return;
+    }
+    case 'SignalRejected':
+      // Recorded for the audit trail only: a rejected report never changes state.
+      return;
+    default:
+      return;
+  }
+}
+
+function stepTask(
+  draft: StateDraft,
+  taskId: string,
+  e: Parameters<MachineEngine['task']['step']>[1],
+  engine: MachineEngine,
+): MachineState<TaskContext> | undefined {
+  const current = getOwn(draft.state.tasks, taskId);
+  if (current === undefined) return undefined;
+  const next = engine.task.step(current, e);
+  if (next !== current) setOwn(draft.writable('tasks'), taskId, next);
+  return next;
+}
+
+function foldSpawn(draft: StateDraft, e: OrchEvent<'AgentSpawnRequested'>, engine: MachineEngine): void {
+  const s = draft.state;
+  const { spawnId, taskId } = e.data;
+  // A spawn id is used once; a second request with it is a duplicate and changes nothing.
+  if (getOwn(s.agents, spawnId) !== undefined) return;
+  const current = getOwn(s.tasks, taskId);
+  if (current === undefined) return;
+  const next = engine.task.step(current, e);
+  if (next === current || next.value !== 'spawning' || next.context.spawnId !== spawnId) return;
+  setOwn(draft.writable('tasks'), taskId, next);
+  const agent: AgentRecord = {
+    spawnId,
+    task: taskId,
+    attempt: e.data.attempt,
+    role: e.data.role,
+    runId: typeof e.metadata.runId === 'string' ? e.metadata.runId : (s.run?.runId ?? null),
+    status: 'spawning',
+    pid: null,
+    pidStartTime: null,
+    exitCode: null,
+    signal: null,
+    requestedAt: e.recordedAt,
+    startedAt: null,
+    endedAt: null,
+    costUsd: null,
+  };
+  setOwn(draft.writable('agents'), spawnId, agent);
+}
+
+type Report = OrchEvent<
+  'AgentStarted' | 'AgentExited' | 'AgentLost' | 'AgentSpawnFailed' | 'BreakpointReported'
+>;
+
+function foldReport(draft: StateDraft, e: Report, engine: MachineEngine): void {
+  const s = draft.state;
+  const agent = getOwn(s.agents, e.data.spawnId);
+  // Reports about an unknown spawn, or one already resolved, are stale: ignore them.
+  if (agent === undefined || !isLiveAgent(agent)) return;
+  let updated: AgentRecord | null = null;
+  switch (e.type) {
+    case 'AgentStarted':
+      if (agent.status !== 'spawning') return;
+      updated = {
+        ...agent,
+        status: 'running',
+        pid: e.data.pid,
+        pidStartTime: e.data.pidStartTime,
+        startedAt: e.data.startedAt,
+      };
+      break;
+    case 'AgentExited': {
+      const cost = e.data.usage?.costUsd ?? null;
+      updated = {
+        ...agent,
+        status: 'exited',
+        exitCode: e.data.exitCode,
+        signal: e.data.signal,
+        endedAt: e.recordedAt,
+        costUsd: cost,
+      };
+      if (cost !== null) s.costUsd += cost;
+      break;
+    }
+    case 'AgentLost':
+      updated = { ...agent, status: 'lost', endedAt: e.recordedAt };
+      break;
+    case 'AgentSpawnFailed':
+      if (agent.status !== 'spawning') return;
+      updated = { ...agent, status: 'spawn_failed', endedAt: e.recordedAt };
+      break;
+    case 'BreakpointReported':
+      break;
+  }
+  if (updated !== null) setOwn(draft.writable('agents'), agent.spawnId, updated);
+  stepTask(draft, agent.task, e, engine);
+}
+
+/**
+ * Records a plan: entities that persist keep their machine state, new ones start fresh
+ * (in `complete` when the plan says so), and those no longer in the plan are dropped.
+ */
+function applyPlan(s: OrchState, plan: Plan, engine: MachineEngine): void {
+  s.plan = plan;
+  s.planVersion += 1;
+  const phaseDone = new Set(plan.phases.filter((p) => p.status === 'complete').map((p) => p.id));
+  const milestones: OrchState['milestones'] = {};
+  for (const m of plan.milestones) {
+    const kept = getOwn(s.milestones, m.id);
+    setOwn(
+      milestones,
+      m.id,
+      kept ?? engine.milestone.initial({ milestoneId: m.id, declaredComplete: m.status === 'complete' }),
+    );
+  }
+  const phases: OrchState['phases'] = {};
+  for (const p of plan.phases) {
+    const kept = getOwn(s.phases, p.id);
+    setOwn(
+      phases,
+      p.id,
+      kept ?? engine.phase.initial({ phaseId: p.id, declaredComplete: phaseDone.has(p.id) }),
+    );
+  }
+  const tasks: IdRecord<MachineState<TaskContext>> = {};
+  for (const t of plan.tasks) {
+    const kept = getOwn(s.tasks, t.id);
+    const declaredComplete = t.status === 'complete' || phaseDone.has(t.phase);
+    setOwn(tasks, t.id, kept ?? engine.task.initial({ taskId: t.id, declaredComplete }));
+  }
+  s.milestones = milestones;
+  s.phases = phases;
+  s.tasks = tasks;
+}

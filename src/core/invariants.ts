@@ -1,0 +1,338 @@
+import type { OrchestratorConfig } from './config.js';
+import type { RecordedEvent } from './envelope.js';
+import { eventDataProblem } from './events.js';
+import { planIndex } from './plan-index.js';
+import { getOwn } from './record.js';
+import { Replayer } from './replayer.js';
+import type { OrchState } from './state.js';
+import { isLiveAgent } from './state.js';
+
+/**
+ * The invariants users rely on, each a check over a whole log. They fold the log once
+ * with the fast Replayer and look at the state just before and just after each event.
+ * Used by the property tests and by `orch replay --verify`.
+ */
+
+/** The first event at which an invariant does not hold. */
+export interface Violation {
+  invariant: InvariantName;
+  position: number;
+  /** One sentence: what is wrong, naming the entities. */
+  message: string;
+}
+
+/** The settings invariants are judged against. */
+export type InvariantConfig = Pick<OrchestratorConfig, 'maxConcurrent' | 'maxRetries'>;
+
+/** Live agents, kept up to date by the checker so monitors do not rescan every agent. */
+interface LiveCounts {
+  total: number;
+  byTask: Map<string, number>;
+}
+
+interface Monitor {
+  /** Called with the state before `event` is folded; returns a violation message or null. */
+  before?(state: OrchState, event: RecordedEvent, live: LiveCounts): string | null;
+  /** Called with the state after `event` is folded. */
+  after?(state: OrchState, event: RecordedEvent, live: LiveCounts): string | null;
+}
+
+interface Invariant {
+  name: InvariantName;
+  description: string;
+  monitor(config: InvariantConfig): Monitor;
+}
+
+/** Names of the invariants. */
+export type InvariantName =
+  | 'wellFormedLog'
+  | 'spawnOnlyWhenReady'
+  | 'oneLiveAgentPerTask'
+  | 'maxConcurrent'
+  | 'attemptsWithinRetries'
+  | 'phaseCompletesAfterTasks'
+  | 'milestoneCompletesAfterPhases'
+  | 'pullRequestOnce'
+  | 'staleReportsChangeNothing';
+
+type Data = Record<string, unknown>;
+const data = (e: RecordedEvent): Data =>
+  typeof e.data === 'object' && e.data !== null ? (e.data as Data) : {};
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+const INVARIANTS: readonly Invariant[] = [
+  {
+    name: 'wellFormedLog',
+    description: 'positions are gapless and increasing, and every event is a known type with valid data',
+    monitor: () => {
+      let last: number | null = null;
+      return {
+        before(_s, e) {
+          const gap = last !== null && e.position !== last + 1;
+          const expected = last === null ? 0 : last + 1;
+          last = e.position;
+          if (gap) return `event ${e.type} is at position ${e.position}, expected ${expected}`;
+          const problem = eventDataProblem(e.type, e.data);
+          return problem === null ? null : `event ${e.type} is invalid: ${problem}`;
+        },
+      };
+    },
+  },
+  {
+    name: 'spawnOnlyWhenReady',
+    description: 'no agent is spawned for a task whose phase is blocked or whose dependencies are incomplete',
+    monitor: () => ({
+      before(s, e) {
+        if (e.type !== 'AgentSpawnRequested') return null;
+        const taskId = str(data(e).taskId);
+        const task = s.plan === null ? undefined : planIndex(s.plan).tasks.get(taskId);
+        if (task === undefined)
+          return `agent ${str(data(e).spawnId)} was spawned for task ${taskId}, which is not in the plan`;
+        const phase = getOwn(s.phases, task.phase);
+        if (phase === undefined || phase.value === 'blocked' || phase.value === 'init') {
+          return `agent ${str(data(e).spawnId)} was spawned for task ${taskId} while its phase ${task.phase} is blocked`;
+        }
+        const open = task.dependsOn.filter((d) => getOwn(s.tasks, d)?.value !== 'complete');
+        return open.length === 0
+          ? null
+          : `agent ${str(data(e).spawnId)} was spawned for task ${taskId} before its dependencies ${open.join(', ')} completed`;
+      },
+    }),
+  },
+  {
+    name: 'oneLiveAgentPerTask',
+    description: 'a task never has two live agents',
+    monitor: () => ({
+      before(_s, e, live) {
+        if (e.type !== 'AgentSpawnRequested') return null;
+        const taskId = str(data(e).taskId);
+        return (live.byTask.get(taskId) ?? 0) > 0
+          ? `agent ${str(data(e).spawnId)} was spawned for task ${taskId} while another agent of it is live`
+          : null;
+      },
+    }),
+  },
+  {
+    name: 'maxConcurrent',
+    description: 'never more than maxConcurrent live agents',
+    monitor: (config) => ({
+      after(_s, e, live) {
+        if (e.type !== 'AgentSpawnRequested' || live.total <= config.maxConcurrent) return null;
+        return `spawning agent ${str(data(e).spawnId)} made ${live.total} agents live, more than maxConcurrent ${config.maxConcurrent}`;
+      },
+    }),
+  },
+  {
+    name: 'attemptsWithinRetries',
+    description: 'a task is attempted at most maxRetries + 1 times',
+    monitor: (config) => ({
+      before(_s, e) {
+        if (e.type !== 'AgentSpawnRequested') return null;
+        const attempt = data(e).attempt;
+        return typeof attempt === 'number' && attempt > config.maxRetries + 1
+          ? `task ${str(data(e).taskId)} was spawned for attempt ${attempt}, more than maxRetries + 1 = ${config.maxRetries + 1}`
+          : null;
+      },
+    }),
+  },
+  {
+    name: 'phaseCompletesAfterTasks',
+    description: 'a phase completes only when all its tasks have',
+    monitor: () => ({
+      before(s, e) {
+        if (e.type !== 'PhaseCompleted') return null;
+        const phaseId = str(data(e).phaseId);
+        const tasks = s.plan === null ? [] : (planIndex(s.plan).phaseTasks.get(phaseId) ?? []);
+        const open = tasks.filter((t) => getOwn(s.tasks, t)?.value !== 'complete');
+        return open.length === 0
+          ? null
+          : `phase ${phaseId} completed while its tasks ${open.join(', ')} were not complete`;
+      },
+    }),
+  },
+  {
+    name: 'milestoneCompletesAfterPhases',
+    description: 'a milestone completes only when all its phases have',
+    monitor: () => ({
+      before(s, e) {
+        if (e.type !== 'MilestoneCompleted') return null;
+        const milestoneId = str(data(e).milestoneId);
+        const phases = s.plan === null ? [] : (planIndex(s.plan).milestonePhases.get(milestoneId) ?? []);
+        const open = phases.filter((p) => getOwn(s.phases, p)?.value !== 'complete');
+        return open.length === 0
+          ? null
+          : `milestone ${milestoneId} completed while its phases ${open.join(', ')} were not complete`;
+      },
+    }),
+  },
+  {
+    name: 'pullRequestOnce',
+    description: "a milestone's pull request is requested at most once",
+    monitor: () => {
+      const requested = new Set<string>();
+      return {
+        before(_s, e) {
+          if (e.type !== 'PullRequestRequested') return null;
+          const id = str(data(e).milestoneId);
+          if (requested.has(id)) return `the pull request of milestone ${id} was requested a second time`;
+          requested.add(id);
+          return null;
+        },
+      };
+    },
+  },
+  {
+    name: 'staleReportsChangeNothing',
+    description: 'a report naming a stale or unknown spawn changes nothing but the log position',
+    monitor: () => {
+      let pending: string | null = null;
+      return {
+        before(s, e) {
+          pending = isStaleReport(s, e) ? comparable(s) : null;
+          return null;
+        },
+        after(s, e) {
+          if (pending === null || comparable(s) === pending) return null;
+          return `stale report ${e.type} for spawn ${str(data(e).spawnId)} changed the state`;
+        },
+      };
+    },
+  },
+];
+
+const AGENT_REPORTS = new Set([
+  'AgentStarted',
+  'AgentExited',
+  'AgentLost',
+  'AgentSpawnFailed',
+  'BreakpointReported',
+]);
+const LOOP_OUTCOMES = new Set([
+  'GateStarted',
+  'GatePassed',
+  'GateFailed',
+  'MergeRequested',
+  'BranchMerged',
+  'MergeConflicted',
+]);
+
+/**
+ * Whether `event` reports on a spawn that is unknown or no longer current: an agent report
+ * about an unknown or dead spawn (or a start/spawn failure of one already started), a gate
+ * or merge outcome for a spawn that is not its task's current one, a rate limit from an
+ * unknown spawn, or a rejected signal.
+ *
+ * @example
+ * if (isStaleReport(state, event)) store.append(stream, [signalRejected(event)]);
+ */
+export function isStaleReport(state: OrchState, event: RecordedEvent): boolean {
+  if (event.type === 'SignalRejected') return true;
+  const spawnId = str(data(event).spawnId);
+  const agent = getOwn(state.agents, spawnId);
+  if (AGENT_REPORTS.has(event.type)) {
+    if (agent === undefined || !isLiveAgent(agent)) return true;
+    return (
+      (event.type === 'AgentStarted' || event.type === 'AgentSpawnFailed') && agent.status !== 'spawning'
+    );
+  }
+  if (LOOP_OUTCOMES.has(event.type)) {
+    return getOwn(state.tasks, str(data(event).taskId))?.context.spawnId !== spawnId;
+  }
+  if (event.type === 'RateLimited') return agent === undefined;
+  return false;
+}
+
+const comparable = (s: OrchState) => JSON.stringify({ ...s, position: 0, updatedAt: null });
+
+/**
+ * The first violation of each of the named invariants (all when none are named), in one
+ * pass over the log.
+ *
+ * @example
+ * const violations = checkInvariants(store.readAll(), config);
+ * if (violations.length > 0) process.exitCode = 1;
+ */
+export function checkInvariants(
+  log: Iterable<RecordedEvent>,
+  config: InvariantConfig,
+  names?: readonly InvariantName[],
+): Violation[] {
+  const chosen = INVARIANTS.filter((i) => names === undefined || names.includes(i.name));
+  const active = chosen.map((i) => ({ name: i.name, monitor: i.monitor(config) }));
+  const found: Violation[] = [];
+  const live: LiveCounts = { total: 0, byTask: new Map() };
+  const replayer = new Replayer();
+  for (const event of log) {
+    const s = replayer.state;
+    const spawnId = str(data(event).spawnId);
+    const wasLive = liveTask(s, spawnId);
+    for (const a of active) {
+      const message = a.monitor.before?.(s, event, live) ?? null;
+      if (message !== null) record(found, active, a.name, event.position, message);
+    }
+    replayer.apply(event);
+    const nowLive = liveTask(replayer.state, spawnId);
+    if (wasLive !== nowLive) {
+      if (wasLive !== null) bump(live, wasLive, -1);
+      if (nowLive !== null) bump(live, nowLive, +1);
+    }
+    for (const a of active) {
+      const message = a.monitor.after?.(replayer.state, event, live) ?? null;
+      if (message !== null) record(found, active, a.name, event.position, message);
+    }
+    if (active.length === 0) break;
+  }
+  return found;
+}
+
+function record(
+  found: Violation[],
+  active: { name: InvariantName }[],
+  invariant: InvariantName,
+  position: number,
+  message: string,
+): void {
+  found.push({ invariant, position, message });
+  // Only the first violation of each invariant is reported.
+  const i = active.findIndex((a) => a.name === invariant);
+  if (i >= 0) active.splice(i, 1);
+}
+
+function liveTask(s: OrchState, spawnId: string): string | null {
+  if (spawnId === '') return null;
+  const agent = getOwn(s.agents, spawnId);
+  return agent !== undefined && isLiveAgent(agent) ? agent.task : null;
+}
+
+function bump(live: LiveCounts, task: string, by: number): void {
+  live.total += by;
+  live.byTask.set(task, (live.byTask.get(task) ?? 0) + by);
+}
+
+const one =
+  (name: InvariantName) =>
+  (log: Iterable<RecordedEvent>, config: InvariantConfig): Violation | null =>
+    checkInvariants(log, config, [name])[0] ?? null;
+
+/** Positions are gapless and increasing; every event is a known type with valid data. @example wellFormedLog(log, config) */
+export const wellFormedLog = one('wellFormedLog');
+/** No agent is spawned for a task whose phase is blocked or whose dependencies are incomplete. @example spawnOnlyWhenReady(log, config) */
+export const spawnOnlyWhenReady = one('spawnOnlyWhenReady');
+/** At most one live agent per task. @example oneLiveAgentPerTask(log, config) */
+export const oneLiveAgentPerTask = one('oneLiveAgentPerTask');
+/** Never more than `maxConcurrent` live agents. @example maxConcurrentRespected(log, config) */
+export const maxConcurrentRespected = one('maxConcurrent');
+/** Attempts per task never exceed `maxRetries + 1`. @example attemptsWithinRetries(log, config) */
+export const attemptsWithinRetries = one('attemptsWithinRetries');
+/** A phase completes only when all its tasks have. @example phaseCompletesAfterTasks(log, config) */
+export const phaseCompletesAfterTasks = one('phaseCompletesAfterTasks');
+/** A milestone completes only when all its phases have. @example milestoneCompletesAfterPhases(log, config) */
+export const milestoneCompletesAfterPhases = one('milestoneCompletesAfterPhases');
+/** A milestone's pull request is requested at most once. @example pullRequestOnce(log, config) */
+export const pullRequestOnce = one('pullRequestOnce');
+/** A report with a stale or unknown spawn id changes nothing but the position. @example staleReportsChangeNothing(log, config) */
+export const staleReportsChangeNothing = one('staleReportsChangeNothing');
+
+/** Every invariant: name and one-line description (for `orch replay --verify` output). */
+export const INVARIANT_DESCRIPTIONS: ReadonlyArray<{ name: InvariantName; description: string }> =
+  INVARIANTS.map((i) => ({ name: i.name, description: i.description }));

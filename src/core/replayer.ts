@@ -1,0 +1,63 @@
+import { compiledEngine } from '../machines/index.js';
+import type { MachineEngine } from '../machines/index.js';
+import type { RecordedEvent } from './envelope.js';
+import { applyEvent, StateDraft } from './fold.js';
+import { initialState } from './state.js';
+import type { OrchState } from './state.js';
+
+/**
+ * The fast fold for long logs and live projections: one state object updated in place,
+ * machines advanced by their compiled transition tables. It yields the same OrchState as
+ * `evolve` (a property test holds it to that) at a fraction of the cost.
+ *
+ * @example
+ * const replayer = new Replayer();
+ * for (const event of store.readAll()) replayer.apply(event);
+ * const state = replayer.state;
+ */
+export class Replayer {
+  private readonly draft: StateDraft;
+
+  /**
+   * @param from a state to continue from (a snapshot); it is copied, never modified.
+   * @param engine how machines advance (default: the compiled tables).
+   */
+  constructor(
+    from?: OrchState,
+    private readonly engine: MachineEngine = compiledEngine,
+  ) {
+    this.draft = new StateDraft(from === undefined ? initialState() : structuredClone(from), false);
+  }
+
+  /** Folds one event (continuing from a snapshot: read the log from `snapshot.position + 1`). */
+  apply(event: RecordedEvent): this {
+    applyEvent(this.draft, event, this.engine);
+    return this;
+  }
+
+  /** Folds every event in order. */
+  applyAll(events: Iterable<RecordedEvent>): this {
+    for (const event of events) this.apply(event);
+    return this;
+  }
+
+  /** The current state: live, updated by later `apply` calls; do not modify it. */
+  get state(): OrchState {
+    return this.draft.state;
+  }
+
+  /** An independent copy of the current state (safe to keep, serialise or modify). */
+  snapshot(): OrchState {
+    return structuredClone(this.draft.state);
+  }
+}
+
+/**
+ * Folds a whole log with the fast {@link Replayer}.
+ *
+ * @example
+ * const state = replay(store.readAll());
+ */
+export function replay(events: Iterable<RecordedEvent>, from?: OrchState): OrchState {
+  return new Replayer(from).applyAll(events).state;
+}

@@ -1,0 +1,109 @@
+import type { MachineState, MilestoneContext, PhaseContext, TaskContext } from '../machines/index.js';
+import type { Plan } from '../plan/model.js';
+import type { IdRecord } from './record.js';
+
+/** A live agent is `spawning` or `running`; the others are outcomes. */
+export type AgentStatus = 'spawning' | 'running' | 'exited' | 'lost' | 'spawn_failed';
+
+/** One spawn of an agent process (one attempt of a task). */
+export interface AgentRecord {
+  spawnId: string;
+  task: string;
+  attempt: number;
+  role: string;
+  /** The run that spawned it: a live agent of an older run is unresolved until reconciled. */
+  runId: string | null;
+  status: AgentStatus;
+  pid: number | null;
+  pidStartTime: number | string | null;
+  exitCode: number | null;
+  signal: string | null;
+  requestedAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  costUsd: number | null;
+}
+
+/** The latest orchestrator run. */
+export interface RunRecord {
+  runId: string;
+  pid: number;
+  startedAt: string;
+  status: 'running' | 'stopped';
+  stopReason: string | null;
+  /** How many runs the log has seen (1 for the first). */
+  number: number;
+}
+
+/** The latest CI result. */
+export interface CiRecord {
+  result: 'pass' | 'fail';
+  position: number;
+  recordedAt: string;
+  ref: string | null;
+  url: string | null;
+}
+
+/**
+ * Everything orch knows, folded from the log. Plain JSON: serialisable for snapshots,
+ * deep-equal comparable, and byte-identical when the same log is replayed twice.
+ * Entities keep their machine state (`value` + `context`); the `status` read model is
+ * {@link import('./status-view.js').statusView}.
+ */
+export interface OrchState {
+  /** Position of the last event folded (0: none). */
+  position: number;
+  /** `recordedAt` of the last event folded. */
+  updatedAt: string | null;
+  run: RunRecord | null;
+  /** The whole plan from the last `PlanLoaded` / `PlanRevised`. */
+  plan: Plan | null;
+  /** How many times a plan was recorded (1 after `PlanLoaded`, +1 per load or revision). */
+  planVersion: number;
+  /** In plan order. */
+  milestones: IdRecord<MachineState<MilestoneContext>>;
+  phases: IdRecord<MachineState<PhaseContext>>;
+  tasks: IdRecord<MachineState<TaskContext>>;
+  /** Every spawn, in spawn order. */
+  agents: IdRecord<AgentRecord>;
+  ci: CiRecord | null;
+  /** Sum of the cost agents reported. */
+  costUsd: number;
+  budgetExhausted: { spentUsd: number; budget: number; at: string } | null;
+  /** ISO time a usage/rate limit resets; no spawns before it. */
+  rateLimitedUntil: string | null;
+}
+
+/**
+ * The state before any event.
+ *
+ * @example
+ * const s = initialState(); s.position; // 0
+ */
+export function initialState(): OrchState {
+  return {
+    position: 0,
+    updatedAt: null,
+    run: null,
+    plan: null,
+    planVersion: 0,
+    milestones: {},
+    phases: {},
+    tasks: {},
+    agents: {},
+    ci: null,
+    costUsd: 0,
+    budgetExhausted: null,
+    rateLimitedUntil: null,
+  };
+}
+
+/**
+ * Whether an agent is live (its process may still be running).
+ *
+ * @example
+ * isLiveAgent({ status: 'running' } as AgentRecord); // true
+ */
+export function isLiveAgent(agent: Pick<AgentRecord, 'status'>): boolean {
+  return agent.status === 'spawning' || agent.status === 'running';
+}

@@ -1,0 +1,138 @@
+import type { MachineState, TaskContext } from '../machines/index.js';
+import { getOwn } from './record.js';
+import type { AgentStatus, OrchState } from './state.js';
+import { isUnresolvedAgent } from './pending-intents.js';
+
+/** Task status as `orch status` shows it. */
+export type TaskStatus = 'pending' | 'ready' | 'running' | 'blocked' | 'complete' | 'failed';
+/** Phase status as `orch status` shows it. */
+export type PhaseStatus = 'blocked' | 'ready' | 'in_progress' | 'complete';
+/** Milestone status as `orch status` shows it. */
+export type MilestoneStatus = 'open' | 'complete';
+
+/** The `orch status --json` / `orch replay --json` document (../shared/CLI.md, "JSON shapes"). */
+export interface StatusView {
+  position: number;
+  plan: { name: string; source: string } | null;
+  milestones: {
+    id: string;
+    title: string;
+    status: MilestoneStatus;
+    pr: { url: string | null; branch: string } | null;
+  }[];
+  phases: { id: string; title: string; milestone: string; status: PhaseStatus; dependsOn: string[] }[];
+  tasks: {
+    id: string;
+    title: string;
+    phase: string;
+    role: string;
+    status: TaskStatus;
+    dependsOn: string[];
+    attempts: number;
+    /** The attempt loop's state (`retryWait`, `verifying`, `cancelled`, ...). */
+    detail: string;
+    blockedOn: string[] | null;
+    lastFailure: string | null;
+  }[];
+  agents: {
+    spawnId: string;
+    task: string;
+    attempt: number;
+    status: AgentStatus;
+    pid: number | null;
+    exitCode: number | null;
+    signal: string | null;
+    /** Live, but spawned by an earlier run: waiting for the runtime to reconcile it. */
+    unresolved: boolean;
+  }[];
+  run: { runId: string; status: 'running' | 'stopped'; startedAt: string } | null;
+  costUsd: number;
+}
+
+const TASK_STATUS: Record<string, TaskStatus> = {
+  init: 'pending',
+  pending: 'pending',
+  ready: 'ready',
+  spawning: 'running',
+  running: 'running',
+  awaitingGate: 'running',
+  verifying: 'running',
+  awaitingMerge: 'running',
+  merging: 'running',
+  retrying: 'running',
+  retryWait: 'running',
+  blocked: 'blocked',
+  complete: 'complete',
+  failed: 'failed',
+  cancelled: 'failed',
+};
+
+/**
+ * The status a task's machine state shows as.
+ *
+ * @example
+ * taskStatus({ value: 'retryWait', context }); // 'running'
+ */
+export function taskStatus(entry: MachineState<TaskContext>): TaskStatus {
+  return TASK_STATUS[entry.value] ?? 'pending';
+}
+
+/**
+ * The read model of `orch status`: plan entities in plan order with their live status,
+ * and every agent in spawn order.
+ *
+ * @example
+ * console.log(JSON.stringify(statusView(replay(store.readAll())), null, 2));
+ */
+export function statusView(state: OrchState): StatusView {
+  const plan = state.plan;
+  return {
+    position: state.position,
+    plan: plan === null ? null : { name: plan.name, source: plan.source },
+    milestones: (plan?.milestones ?? []).map((m) => {
+      const entry = getOwn(state.milestones, m.id);
+      return {
+        id: m.id,
+        title: m.title,
+        status: entry === undefined || entry.value === 'open' || entry.value === 'init' ? 'open' : 'complete',
+        pr: entry?.context.pr ?? null,
+      };
+    }),
+    phases: (plan?.phases ?? []).map((p) => {
+      const value = getOwn(state.phases, p.id)?.value;
+      const status: PhaseStatus =
+        value === 'ready' || value === 'in_progress' || value === 'complete' ? value : 'blocked';
+      return { id: p.id, title: p.title, milestone: p.milestone, status, dependsOn: [...p.dependsOn] };
+    }),
+    tasks: (plan?.tasks ?? []).map((t) => {
+      const entry = getOwn(state.tasks, t.id);
+      return {
+        id: t.id,
+        title: t.title,
+        phase: t.phase,
+        role: t.role,
+        status: entry === undefined ? 'pending' : taskStatus(entry),
+        dependsOn: [...t.dependsOn],
+        attempts: entry?.context.attempts ?? 0,
+        detail: entry?.value ?? 'pending',
+        blockedOn: entry?.context.blockedOn ?? null,
+        lastFailure: entry?.context.lastFailure?.detail ?? null,
+      };
+    }),
+    agents: Object.values(state.agents).map((a) => ({
+      spawnId: a.spawnId,
+      task: a.task,
+      attempt: a.attempt,
+      status: a.status,
+      pid: a.pid,
+      exitCode: a.exitCode,
+      signal: a.signal,
+      unresolved: isUnresolvedAgent(state, a),
+    })),
+    run:
+      state.run === null
+        ? null
+        : { runId: state.run.runId, status: state.run.status, startedAt: state.run.startedAt },
+    costUsd: state.costUsd,
+  };
+}
