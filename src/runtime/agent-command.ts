@@ -82,9 +82,13 @@ export function resolveBuiltinAgent(argv: readonly string[]): string[] {
 /** Absolute path of `bin/orch-sim.js` (this file is `src/runtime/` or `dist/runtime/`). */
 export const ORCH_SIM_BIN = fileURLToPath(new URL('../../bin/orch-sim.js', import.meta.url));
 
+/** Absolute path of the `orch` CLI (`bin/run.js`), given to agents as `ORCH_CLI` for `node "$ORCH_CLI" signal …`. */
+export const ORCH_CLI = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
+
 /**
  * The environment variables orch adds for an agent (on top of its own environment and the
- * role's configured `env`).
+ * role's configured `env`): the `ORCH_*` identity, `TARGET_<NAME>` per target, and
+ * `ORCH_CLI` (the orch CLI script, for agents that do not have `orch` on PATH).
  *
  * @example
  * agentEnv({ runId: 'r1', taskId: 'T1', spawnId: 's1', role: 'dev', attempt: 2, stateDir: '/s', workspace: '/w' }).ORCH_ATTEMPT; // '2'
@@ -98,6 +102,7 @@ export function agentEnv(id: AgentIdentity): Record<string, string> {
     ORCH_ATTEMPT: String(id.attempt),
     ORCH_STATE_DIR: id.stateDir,
     ORCH_WORKSPACE: id.workspace,
+    ORCH_CLI,
   };
   for (const [name, dir] of Object.entries(id.targets ?? {})) {
     env[`TARGET_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] = dir;

@@ -77,6 +77,8 @@ describe('argv, environment and files', () => {
       TARGET_WEB_APP: '/srv/web',
       EXTRA_FLAG: 'yes',
     });
+    expect(fs.existsSync(echo.env.ORCH_CLI)).toBe(true);
+    expect(path.basename(echo.env.ORCH_CLI)).toBe('run.js');
     expect(fs.existsSync(path.join(workspace, 'pwned'))).toBe(false);
     expect(fs.existsSync(path.join(workspace, 'pwned2'))).toBe(false);
     expect(result.promptFile).toBe(path.join(stateDir, 'prompts', 'T001', '1.md'));
