@@ -1,0 +1,116 @@
+import { Flags } from '@oclif/core';
+import fs from 'node:fs';
+import path from 'node:path';
+import { BaseCommand } from './_base.js';
+import type { GoalRecommendation } from '../plan/goal.js';
+import type { PlanProblem } from '../plan/errors.js';
+import type { PlanView } from '../plan/view.js';
+
+/** `orch plan --json`: the plan view, plus the goal report and graph text when asked for. */
+export type PlanCommandResult = PlanView & { goal?: GoalRecommendation; graph?: string };
+
+/**
+ * `orch plan`: load, parse and validate the plan, then print milestones → phases →
+ * tasks with their status and the ready tasks (or, with `--goal`, the work toward a
+ * goal; with `--graph`, the phase graph). An invalid plan exits 1 listing every
+ * problem as file:line.
+ *
+ * @example
+ * // orch plan --repo ./calc --json
+ */
+export default class Plan extends BaseCommand {
+  static override summary =
+    'Load, parse and validate the plan; show milestones, phases, tasks and what is ready.';
+
+  static override description = `Reads the plan from --plan-dir, else from config "planDir" (default .state/plans); if that does not exist, the first of these that exists in the repository: plans/roadmap.md, roadmap.md, ROADMAP.md, docs/roadmap.md, plans/plan.yaml, plans/plan.yml, plans/plan.json, plan.yaml, plan.yml, plan.json.
+A plan directory holds project.md (format A) or a roadmap.md / plan.yaml / plan.json; a file is read by its extension (.md roadmap, .yaml/.yml or .json plan).
+Statuses come from the plan files (a phase marked complete counts all its tasks complete). Exit 1 on an invalid plan, with every problem listed as file:line.`;
+
+  static override examples = [
+    '<%= config.bin %> plan',
+    '<%= config.bin %> plan --plan-dir plans/roadmap.md --json',
+    '<%= config.bin %> plan --goal "a command-line calculator"',
+    '<%= config.bin %> plan --graph mermaid > plan.mmd',
+  ];
+
+  static override flags = {
+    'plan-dir': Flags.string({
+      description: 'the plan directory or file (default: config planDir, then the usual places)',
+    }),
+    goal: Flags.string({
+      description: 'rank the phases and tasks that match this goal and list the work toward it',
+    }),
+    graph: Flags.option({
+      options: ['mermaid', 'dot'] as const,
+      description: 'print the phase graph instead of the tree',
+    })(),
+  };
+
+  async run(): Promise<PlanCommandResult> {
+    const { flags } = await this.parse(Plan);
+    const { repoDir } = this.resolveDirs(flags);
+    const [{ loadConfig }, loader, errors, graphMod, view, render, goalMod] = await Promise.all([
+      import('../runtime/config-loader.js'),
+      import('../runtime/plan-loader.js'),
+      import('../plan/errors.js'),
+      import('../plan/graph.js'),
+      import('../plan/view.js'),
+      import('../plan/render.js'),
+      import('../plan/goal.js'),
+    ]);
+    const config = loadConfig(repoDir);
+    const location = loader.findPlan(repoDir, config, flags['plan-dir']);
+    const shown = path.relative(repoDir, location) || '.';
+    const base = fs.statSync(location).isFile() ? path.dirname(location) : location;
+    const display = (p: PlanProblem): PlanProblem => ({
+      ...p,
+      file: path.relative(repoDir, path.join(base, p.file)),
+    });
+    let loaded: Awaited<ReturnType<typeof loader.loadPlan>>;
+    try {
+      loaded = loader.loadPlan(location, { agentRoles: Object.keys(config.agents), source: shown });
+    } catch (err) {
+      if (err instanceof errors.PlanValidationError)
+        throw new errors.PlanValidationError(shown, err.problems.map(display));
+      if (err instanceof errors.PlanParseError) {
+        throw new errors.PlanParseError(display(err).file, err.line, err.message, {
+          hint: err.hint ?? '',
+          cause: err,
+          problems: err.problems.map(display),
+        });
+      }
+      throw err;
+    }
+    const { plan, graph } = loaded;
+    const completed = graphMod.declaredCompletion(plan);
+    const result: PlanCommandResult = view.planView(plan, graph, completed);
+    if (flags.goal !== undefined) result.goal = goalMod.recommendForGoal(plan, graph, flags.goal, completed);
+    if (flags.graph !== undefined)
+      result.graph = flags.graph === 'mermaid' ? render.renderMermaid(result) : render.renderDot(result);
+    if (!this.jsonEnabled()) {
+      if (result.graph !== undefined) this.log(result.graph);
+      else if (result.goal)
+        this.log(
+          `${plan.name} (${shown}): ${result.ready.length} ready\n\n${render.renderGoal(result.goal)}`,
+        );
+      else this.log(render.renderTree(result));
+    }
+    return result;
+  }
+
+  protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
+    const problems = (err as { problems?: unknown }).problems;
+    const { isOrchError } = await import('../util/errors.js');
+    if (this.jsonEnabled() || !isOrchError(err) || !Array.isArray(problems) || problems.length === 0)
+      return super.catch(err);
+    // Every problem on its own line, so an editor can jump to each file:line.
+    const lines = (problems as PlanProblem[]).map(
+      (p) => `  ${p.file}${p.line > 0 ? `:${p.line}` : ''}: ${p.message}`,
+    );
+    process.exitCode = err.exitCode;
+    process.stderr.write(
+      `Error: ${err.message}:\n${lines.join('\n')}\n${err.hint ? `Hint: ${err.hint}\n` : ''}`,
+    );
+    return undefined;
+  }
+}
