@@ -104,13 +104,14 @@ Statuses come from the plan files (a phase marked complete counts all its tasks 
     if (this.jsonEnabled() || !isOrchError(err) || !Array.isArray(problems) || problems.length === 0)
       return super.catch(err);
     // Every problem on its own line, so an editor can jump to each file:line.
-    const lines = (problems as PlanProblem[]).map(
-      (p) => `  ${p.file}${p.line > 0 ? `:${p.line}` : ''}: ${p.message}`,
-    );
+    const list = problems as PlanProblem[];
+    const at = (p: PlanProblem): string => `${p.file}${p.line > 0 ? `:${p.line}` : ''}`;
+    const body =
+      list.length === 1 && list[0]
+        ? `Error: ${at(list[0])}: ${list[0].message}\n`
+        : `Error: ${err.message}:\n${list.map((p) => `  ${at(p)}: ${p.message}`).join('\n')}\n`;
     process.exitCode = err.exitCode;
-    process.stderr.write(
-      `Error: ${err.message}:\n${lines.join('\n')}\n${err.hint ? `Hint: ${err.hint}\n` : ''}`,
-    );
+    process.stderr.write(`${body}${err.hint ? `Hint: ${err.hint}\n` : ''}`);
     return undefined;
   }
 }

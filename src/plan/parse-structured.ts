@@ -194,6 +194,7 @@ export function parseStructuredPlan(
     ];
   });
   if (r.shape.length > 0) {
+    r.shape.sort((a, b) => a.line - b.line);
     const first = r.shape[0] ?? { line: 1, message: '' };
     throw new PlanParseError(
       file,

@@ -67,13 +67,13 @@ function readText(file: string, shown: string): string {
   try {
     bytes = fs.readFileSync(file);
   } catch (cause) {
-    throw new PlanParseError(shown, 0, `cannot read ${file}: ${(cause as Error).message}`, {
+    throw new PlanParseError(shown, 0, `cannot read ${shown}: ${(cause as Error).message}`, {
       hint: 'check that the file exists and is readable',
       cause,
     });
   }
   if (bytes.includes(0)) {
-    throw new PlanParseError(shown, 0, `${file} is not a text file (it contains NUL bytes)`, {
+    throw new PlanParseError(shown, 0, `${shown} is not a text file (it contains NUL bytes)`, {
       hint: 'plans are Markdown, YAML or JSON text',
     });
   }
