@@ -9,6 +9,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchModule, BenchResult } from './types.js';
 
+class UsageError extends Error {}
+
 interface Args {
   json: boolean;
   quick: boolean;
@@ -23,7 +25,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (arg === '--quick') args.quick = true;
     else if (arg === '--check') args.check = true;
     else if (arg.startsWith('-'))
-      throw new Error(`unknown option ${arg} (use --json, --quick, --check, or a bench name)`);
+      throw new UsageError(`unknown option ${arg} (use --json, --quick, --check, or a bench name)`);
     else args.filter = arg;
   }
   return args;
@@ -91,9 +93,14 @@ main().then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(
-      `bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
+    // A usage mistake needs its message, a failure inside a bench its stack.
+    const text =
+      err instanceof UsageError
+        ? err.message
+        : err instanceof Error
+          ? (err.stack ?? err.message)
+          : String(err);
+    process.stderr.write(`bench failed: ${text}\n`);
     process.exitCode = 1;
   },
 );

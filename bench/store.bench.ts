@@ -2,7 +2,8 @@
  * The event store against raw better-sqlite3 with the same schema and pragmas, in the same
  * run: appends of one event per call and of 100 per call (both with the stream version
  * check, in `BEGIN IMMEDIATE`, synchronous=FULL), and reading everything back with JSON
- * parsing. Rounds alternate raw/orch so drift hits both sides; each figure is the median.
+ * parsing. Raw and orch are interleaved (appends call by call, reads round by round) so
+ * drift hits both sides; read figures are medians.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -80,20 +81,57 @@ function makeEvents(count: number): NewEvent[] {
   }));
 }
 
-/** Appends `events` in calls of `perCall`, round-robin over streams; returns seconds taken. */
-function timeAppends(
-  side: Side,
-  versions: Map<string, number>,
-  events: readonly NewEvent[],
+/**
+ * Measures appends of `total` events, `perCall` per call, into fresh files. Calls alternate
+ * raw/orch one by one (swapping which goes first), so disk and CPU noise from anything else
+ * on the machine hits both sides alike. Leaves the orch file behind for the read bench.
+ */
+function benchAppends(
+  dir: string,
+  label: string,
+  total: number,
   perCall: number,
-): number {
-  globalThis.gc?.();
-  const start = performance.now();
-  for (let i = 0, call = 0; i < events.length; i += perCall, call++) {
+): { result: BenchResult; orchFile: string } {
+  const orchFile = path.join(dir, `${label}-orch.db`);
+  const sides = { raw: rawSide(path.join(dir, `${label}-raw.db`)), orch: orchSide(orchFile) };
+  const versions = { raw: new Map<string, number>(), orch: new Map<string, number>() };
+  const seconds = { raw: 0, orch: 0 };
+  const calls = Math.ceil(total / perCall);
+  const batches = { raw: makeEvents(calls * perCall), orch: makeEvents(calls * perCall) };
+  const warmupCalls = Math.max(1, Math.floor(calls / 10));
+  const warmup = { raw: makeEvents(warmupCalls * perCall), orch: makeEvents(warmupCalls * perCall) };
+  const appendOne = (key: 'raw' | 'orch', events: readonly NewEvent[], call: number): number => {
     const streamId = `task-${call % STREAMS}`;
-    versions.set(streamId, side.append(streamId, versions.get(streamId) ?? 0, events.slice(i, i + perCall)));
+    const start = performance.now();
+    const version = sides[key].append(streamId, versions[key].get(streamId) ?? 0, events);
+    const elapsed = performance.now() - start;
+    versions[key].set(streamId, version);
+    return elapsed;
+  };
+  for (let call = 0; call < warmupCalls; call++) {
+    for (const key of ['raw', 'orch'] as const)
+      appendOne(key, warmup[key].slice(call * perCall, (call + 1) * perCall), call);
   }
-  return (performance.now() - start) / 1000;
+  globalThis.gc?.();
+  for (let call = 0; call < calls; call++) {
+    for (const key of call % 2 === 0 ? (['raw', 'orch'] as const) : (['orch', 'raw'] as const)) {
+      seconds[key] += appendOne(key, batches[key].slice(call * perCall, (call + 1) * perCall), call) / 1000;
+    }
+  }
+  sides.raw.close();
+  sides.orch.close();
+  const events = calls * perCall;
+  return {
+    result: result(
+      `store.append.${label}`,
+      'events/s',
+      events / seconds.orch,
+      events / seconds.raw,
+      0.9,
+      `raw better-sqlite3: version check + insert in BEGIN IMMEDIATE, ${perCall} event(s) per call, same schema and pragmas, calls interleaved`,
+    ),
+    orchFile,
+  };
 }
 
 function median(values: readonly number[]): number {
@@ -120,45 +158,6 @@ function result(
     goal: `>= ${goal}x raw`,
     met: ratio >= goal,
     baselineName,
-  };
-}
-
-/** Measures appends of `total` events, `perCall` per call, into fresh files; leaves the orch file behind. */
-function benchAppends(
-  dir: string,
-  label: string,
-  total: number,
-  perCall: number,
-): { result: BenchResult; orchFile: string } {
-  const rawFile = path.join(dir, `${label}-raw.db`);
-  const orchFile = path.join(dir, `${label}-orch.db`);
-  const sides = { raw: rawSide(rawFile), orch: orchSide(orchFile) };
-  const versions = { raw: new Map<string, number>(), orch: new Map<string, number>() };
-  const rates = { raw: [] as number[], orch: [] as number[] };
-  const roundSize = Math.ceil(total / ROUNDS / perCall) * perCall;
-  const warmup = makeEvents(Math.max(perCall, Math.floor(roundSize / 5)));
-  for (const key of ['raw', 'orch'] as const) {
-    timeAppends(sides[key], versions[key], key === 'raw' ? warmup : makeEvents(warmup.length), perCall);
-  }
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 === 0 ? (['raw', 'orch'] as const) : (['orch', 'raw'] as const);
-    for (const key of order) {
-      const events = makeEvents(roundSize);
-      rates[key].push(events.length / timeAppends(sides[key], versions[key], events, perCall));
-    }
-  }
-  sides.raw.close();
-  sides.orch.close();
-  return {
-    result: result(
-      `store.append.${label}`,
-      'events/s',
-      median(rates.orch),
-      median(rates.raw),
-      0.9,
-      `raw better-sqlite3: version check + insert in BEGIN IMMEDIATE, ${perCall} event(s) per call, same schema and pragmas`,
-    ),
-    orchFile,
   };
 }
 
