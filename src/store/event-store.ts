@@ -137,7 +137,8 @@ export interface EventStore {
   /**
    * Writes already-recorded events (from an export) atomically. Their positions must
    * continue the log without gaps, stream versions must continue each stream, ids must be
-   * new; otherwise throws and writes nothing.
+   * new; otherwise throws `StoreError('IMPORT_INVALID')` (with `details.index`, 0-based) and
+   * writes nothing. Does not run `onAppend`: rebuild projections after an import.
    */
   importEvents(events: Iterable<RecordedEvent>): number;
   /** Releases the store; further calls throw `StoreError('LOG_CLOSED')`. */
