@@ -56,7 +56,7 @@ export function parseTaskLine(text: string, withId: boolean): TaskLine {
   return { id, title: stripInline(title), role, dependsOn, notes };
 }
 
-const NO_ROLE = new Set(['', 'tbd', 'none', 'unassigned', 'anyone', 'any', 'n-a', 'na', 'nobody', 'default']);
+const NO_ROLE = new Set(['', 'tbd', 'none', 'unassigned', 'anyone', 'any', 'n-a', 'na', 'nobody']);
 
 /**
  * A role id from what people write after `Assigned To:` or `role:` (`Backend Developer`

@@ -119,7 +119,8 @@ interface Edit {
 function writeStructured(text: string, updates: readonly StatusUpdate[], format: 'yaml' | 'json'): string {
   const file = updates[0]?.statusSource.file ?? 'plan';
   const tree = readTree(file, text, format);
-  const edits: Edit[] = [];
+  // Two updates for one entity: the last one wins (their edits would overlap).
+  const targets = new Map<MapNode, DeclaredStatus>();
   const byKind = entities(tree.root);
   for (const u of updates) {
     const line = u.statusSource.line;
@@ -136,7 +137,12 @@ function writeStructured(text: string, updates: readonly StatusUpdate[], format:
         `${file} line ${line} holds no ${u.kind} to write a status into`,
       );
     }
-    const edit = structuredEdit(text, target, u.status, format);
+    targets.delete(target);
+    targets.set(target, u.status);
+  }
+  const edits: Edit[] = [];
+  for (const [target, status] of targets) {
+    const edit = structuredEdit(text, target, status, format);
     if (edit) edits.push(edit);
   }
   edits.sort((a, b) => b.at - a.at);
