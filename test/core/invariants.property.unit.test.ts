@@ -1,0 +1,77 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { checkInvariants } from '../../src/core/invariants.js';
+import { Replayer } from '../../src/core/replayer.js';
+import { evolve, stateAt } from '../../src/core/evolve.js';
+import { initialState } from '../../src/core/state.js';
+import { configArb, planArb, runDriver, stepArb } from './driver.js';
+
+const runs = { numRuns: 70 };
+const scenario = fc.record({
+  plan: planArb,
+  config: configArb,
+  steps: fc.array(stepArb, { minLength: 20, maxLength: 200 }),
+});
+
+describe('invariants hold under random plans and random outside events', () => {
+  it('every invariant holds on the log the driver produced', () => {
+    fc.assert(
+      fc.property(scenario, ({ plan, config, steps }) => {
+        const run = runDriver(plan, config, steps);
+        expect(checkInvariants(run.log, config)).toEqual([]);
+      }),
+      runs,
+    );
+  });
+
+  it('a report with a stale or unknown spawn id never changes state', () => {
+    fc.assert(
+      fc.property(scenario, ({ plan, config, steps }) => {
+        expect(runDriver(plan, config, steps).staleChanges).toEqual([]);
+      }),
+      runs,
+    );
+  });
+
+  it('replaying the log gives the live state, at every prefix, byte for byte (Replayer and evolve)', () => {
+    fc.assert(
+      fc.property(scenario, fc.nat(), ({ plan, config, steps }, cut) => {
+        const run = runDriver(plan, config, steps);
+        // The fast Replayer at every prefix equals what was live at that point.
+        const replayer = new Replayer();
+        run.log.forEach((event, i) => {
+          replayer.apply(event);
+          expect(JSON.stringify(replayer.state)).toBe(run.states[i]);
+        });
+        // The pure fold from scratch, twice: byte-identical and equal to the live state.
+        const again = JSON.stringify(run.log.reduce(evolve, initialState()));
+        expect(again).toBe(JSON.stringify(run.final));
+        expect(JSON.parse(again)).toEqual(run.final);
+        // Any prefix through the pure fold.
+        const p = (cut % run.log.length) + 1;
+        expect(JSON.stringify(stateAt(run.log, p))).toBe(run.states[p - 1]);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('a cooperative world finishes every plan: all tasks, phases and milestones complete, each PR once', () => {
+    fc.assert(
+      fc.property(planArb, configArb, (plan, config) => {
+        const cfg = { ...config, budget: undefined };
+        const steps = Array.from({ length: 400 }, () => ({ kind: 0, pick: 0, code: 0, dt: 60, keep: 99 }));
+        const run = runDriver(plan, cfg, steps, 'cooperative');
+        const s = run.final;
+        expect(Object.values(s.tasks).map((t) => t.value)).toEqual(plan.tasks.map(() => 'complete'));
+        expect(Object.values(s.phases).every((p) => p.value === 'complete')).toBe(true);
+        const expected = plan.milestones.map((m) =>
+          cfg.autoMerge && m.status !== 'complete' ? 'prOpened' : 'complete',
+        );
+        expect(Object.values(s.milestones).map((m) => m.value)).toEqual(expected);
+        expect(checkInvariants(run.log, cfg)).toEqual([]);
+        expect(run.ticks.at(-1)).toEqual([]);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
