@@ -200,11 +200,17 @@ function report(ctx: SimContext, args: string[]): boolean {
     timeout: 60_000,
   });
   if (r.status === 0) return true;
-  const why = (r.stderr || r.stdout || r.error?.message || `exit code ${r.status}`)
-    .trim()
+  const lines = `${r.stderr ?? ''}\n${r.stdout ?? ''}`
     .split('\n')
-    .slice(-3)
-    .join(' / ');
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  // A crash prints a stack trace; the line naming the error says the most.
+  const why = (
+    lines.find((l) => /error/i.test(l)) ??
+    lines[lines.length - 1] ??
+    r.error?.message ??
+    `exit code ${r.status}`
+  ).slice(0, 300);
   ctx.err(`orch-sim: could not report "${args[0]}" with \`orch signal\` (${cli}): ${why}`);
   return false;
 }

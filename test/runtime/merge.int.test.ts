@@ -39,6 +39,11 @@ describe('mergeTask', () => {
     expect(git(repo, 'show', `integration:src/add.ts`)).toBe('export const add = 1;');
     expect(git(repo, 'symbolic-ref', '--short', 'HEAD')).toBe('main');
     expect(git(repo, 'rev-parse', 'main')).toBe(before);
+    expect(await ws.integrationHead()).toBe(commit);
+    expect(ws.branchFor('T001')).toBe('orch/T001');
+    const integration = await ws.integrationPath();
+    expect(integration).toBe(path.join(ws.sandboxDir, INTEGRATION_WORKTREE));
+    expect(git(integration, 'rev-parse', 'HEAD')).toBe(commit);
   });
 
   it('is idempotent: merging again reports the existing merge commit', async () => {
@@ -114,6 +119,7 @@ describe('mergeTask', () => {
     expect((await ws.mergeTask('T004', 'Merge T004')).status).toBe('merged');
     expect(fs.readFileSync(path.join(repo, 'd.txt'), 'utf8')).toBe('d\n');
     expect(fs.existsSync(path.join(ws.sandboxDir, INTEGRATION_WORKTREE))).toBe(false);
+    expect(await ws.integrationPath()).toBe(repo);
   });
 
   it('fails clearly for a task branch that does not exist', async () => {
