@@ -102,6 +102,39 @@ export class WorkspaceManager {
   }
 
   /**
+   * The branch of a task: `orch/<encoded id>`.
+   *
+   * @example
+   * ws.branchFor('T001'); // 'orch/T001'
+   */
+  branchFor(taskId: string): string {
+    return taskBranch(taskId);
+  }
+
+  /**
+   * The commit the integration branch points at.
+   *
+   * @example
+   * const ref = await ws.integrationHead(); // '3f2a…'
+   */
+  async integrationHead(): Promise<string> {
+    return (
+      await git(this.repoRoot, ['rev-parse', '--verify', `refs/heads/${this.integrationBranch}^{commit}`])
+    ).trim();
+  }
+
+  /**
+   * A clean worktree with the integration branch checked out (the user's checkout if it has
+   * that branch, else `<sandbox>/.integration`, created if needed): where local CI runs.
+   *
+   * @example
+   * const cwd = await ws.integrationPath();
+   */
+  async integrationPath(): Promise<string> {
+    return this.serial(async () => (await this.integrationWorktree()).path);
+  }
+
+  /**
    * Creates the task's worktree, or reuses the existing worktree/branch (retry, crash recovery).
    * Call it only when no agent runs in the workspace: a stale `index.lock` left by a killed
    * agent's git command is removed.
