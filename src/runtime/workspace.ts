@@ -242,39 +242,6 @@ export class WorkspaceManager {
     return Number(out.trim());
   }
 
-  /**
-   * The branch of a task's workspace: `orch/<encoded task id>`.
-   *
-   * @example
-   * ws.branchFor('T001'); // 'orch/T001'
-   */
-  branchFor(taskId: string): string {
-    return taskBranch(taskId);
-  }
-
-  /**
-   * The commit the integration branch points at.
-   *
-   * @example
-   * const head = await ws.integrationHead();
-   */
-  async integrationHead(): Promise<string> {
-    return (
-      await git(this.repoRoot, ['rev-parse', '--verify', `refs/heads/${this.integrationBranch}^{commit}`])
-    ).trim();
-  }
-
-  /**
-   * A clean worktree with the integration branch checked out (the user's checkout if it has
-   * that branch, else `<sandbox>/.integration`, made if needed): where local CI runs.
-   *
-   * @example
-   * const dir = await ws.integrationPath(); // '<sandbox>/.integration'
-   */
-  async integrationPath(): Promise<string> {
-    return this.serial(async () => (await this.integrationWorktree()).path);
-  }
-
   /** The worktree where merges into the integration branch happen, checked clean. */
   private async integrationWorktree(): Promise<{ path: string; owned: boolean }> {
     const ref = `refs/heads/${this.integrationBranch}`;
