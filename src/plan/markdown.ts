@@ -116,7 +116,7 @@ export function keyValue(
   text: string,
   plainKeys?: ReadonlySet<string>,
 ): { key: string; value: string } | undefined {
-  const body = text.replace(/^\s*(?:[-*+]|\d{1,9}[.)])?\s*/, '');
+  const body = text.replace(/^\s*(?:(?:[-*+]|\d{1,9}[.)])\s+)?/, '');
   const bold = /^(?:\*\*|__)([^*_]+?)(?::\s*(?:\*\*|__)|(?:\*\*|__)\s*:)\s*(.*)$/.exec(body);
   if (bold?.[1] !== undefined) return { key: bold[1].trim(), value: (bold[2] ?? '').trim() };
   if (plainKeys) {

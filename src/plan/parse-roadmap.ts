@@ -22,7 +22,7 @@ import {
  * tasks `N.M.k`. Sections and headings that are not phases, and fenced blocks, are skipped.
  */
 
-const PHASE_HEADING = /^phase\s+(\d+(?:\.\d+)*[a-z]?)(?![\w.])\s*(?:[:.)–—-]\s*)?(.*)$/i;
+const PHASE_HEADING = /^phase\s+(\d+(?:\.\d+)*[a-z]?)(?!\w|\.\d)\s*(?:[:.)–—-]\s*)?(.*)$/i;
 const PLAIN_KEYS = new Set([
   'status',
   'assigned to',

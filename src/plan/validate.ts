@@ -297,13 +297,16 @@ function cycles(plan: Plan, graph: PlanGraph, problems: PlanProblem[]): void {
   const label = (v: number): string =>
     v < T ? `task ${graph.taskIds[v] ?? ''}` : `phase ${graph.phaseIds[v < T + P ? v - T : v - T - P] ?? ''}`;
   const byLabel = (a: number, b: number): number => naturalCompare(label(a), label(b));
-  for (const c of findCycles(graph.nodeCount, graph.reqStart, graph.req, byLabel)) {
+  for (const found of findCycles(graph.nodeCount, graph.reqStart, graph.req, byLabel)) {
+    // Start the story at the cycle's first task (by id): that is the line to point at.
+    const tasksIn = found.filter((v) => v < T).sort(byTaskId);
+    const k = tasksIn[0] === undefined ? 0 : found.indexOf(tasksIn[0]);
+    const c = [...found.slice(k), ...found.slice(0, k)];
     const names: string[] = [];
     for (const v of c) if (names[names.length - 1] !== label(v)) names.push(label(v));
     if (names.length > 1 && names[0] === names[names.length - 1]) names.pop();
-    const firstTask = c.find((v) => v < T);
-    const source =
-      firstTask !== undefined ? plan.tasks[firstTask]?.source : plan.phases[(c[0] ?? T) - T]?.source;
+    const first = c[0] ?? 0;
+    const source = first < T ? plan.tasks[first]?.source : plan.phases[first - T]?.source;
     problems.push(
       at(
         source ?? { file: plan.source, line: 0 },
