@@ -1,3 +1,4 @@
+import type { MachineEngine } from '../machines/index.js';
 import type { OrchestratorConfig } from './config.js';
 import type { RecordedEvent } from './envelope.js';
 import { eventDataProblem } from './events.js';
@@ -246,7 +247,7 @@ const comparable = (s: OrchState) => JSON.stringify({ ...s, position: 0, updated
 
 /**
  * The first violation of each of the named invariants (all when none are named), in one
- * pass over the log.
+ * pass over the log. `options.engine` replaces the machines' steppers (default: compiled).
  *
  * @example
  * const violations = checkInvariants(store.readAll(), config);
@@ -256,12 +257,14 @@ export function checkInvariants(
   log: Iterable<RecordedEvent>,
   config: InvariantConfig,
   names?: readonly InvariantName[],
+  options: { engine?: MachineEngine } = {},
 ): Violation[] {
   const chosen = INVARIANTS.filter((i) => names === undefined || names.includes(i.name));
   const active = chosen.map((i) => ({ name: i.name, monitor: i.monitor(config) }));
   const found: Violation[] = [];
   const live: LiveCounts = { total: 0, byTask: new Map() };
-  const replayer = new Replayer();
+  // The engine is swappable so tests can show a faulty fold is caught.
+  const replayer = new Replayer(undefined, options.engine);
   for (const event of log) {
     const s = replayer.state;
     const spawnId = str(data(event).spawnId);

@@ -1,0 +1,204 @@
+import { describe, expect, it } from 'vitest';
+import { initialTransition } from 'xstate';
+import type { AnyStateMachine } from 'xstate';
+import { getAdjacencyMap, getPathsFromEvents, getShortestPaths, getSimplePaths } from 'xstate/graph';
+import {
+  milestoneMachine,
+  milestoneMachineSpec,
+  phaseMachine,
+  phaseMachineSpec,
+  taskMachine,
+  taskMachineSpec,
+} from '../../src/machines/index.js';
+import type { MachineSpec, TaskContext } from '../../src/machines/index.js';
+
+/**
+ * Path tests with xstate/graph: from each machine's initial state, every state is reached
+ * and every transition of the spec is taken, with XState itself choosing the targets.
+ */
+
+const at = (type: string, data: Record<string, unknown>) => ({
+  type,
+  data,
+  position: 7,
+  recordedAt: '2025-01-01T00:00:00.000Z',
+});
+
+/** Events worth trying in a task state: for the current spawn, the next attempt, and a stale spawn. */
+function taskEvents(snapshot: { context: TaskContext }) {
+  const c = snapshot.context;
+  const cur = c.spawnId ?? 's1';
+  const taskId = c.taskId;
+  return [
+    at('TaskUnblocked', { taskId, reason: 'dependencies' }),
+    at('AgentSpawnRequested', { spawnId: `s${c.attempts + 1}`, taskId, attempt: c.attempts + 1 }),
+    at('AgentSpawnRequested', { spawnId: 'dup', taskId, attempt: c.attempts + 5 }),
+    at('AgentStarted', { spawnId: cur }),
+    at('AgentExited', { spawnId: cur, exitCode: 0, signal: null }),
+    at('AgentExited', { spawnId: cur, exitCode: 1, signal: null }),
+    at('AgentExited', { spawnId: 'stale', exitCode: 1, signal: null }),
+    at('AgentLost', { spawnId: cur, reason: 'gone' }),
+    at('AgentSpawnFailed', { spawnId: cur, error: 'ENOENT' }),
+    at('BreakpointReported', { spawnId: cur, kind: 'blocked', on: ['ci'] }),
+    at('BreakpointReported', { spawnId: cur, kind: 'complete', summary: 'done' }),
+    at('BreakpointReported', { spawnId: 'stale', kind: 'blocked' }),
+    at('GateStarted', { taskId, spawnId: cur }),
+    at('GatePassed', { taskId, spawnId: cur }),
+    at('GateFailed', { taskId, spawnId: cur, exitCode: 1 }),
+    at('MergeRequested', { taskId, spawnId: cur }),
+    at('BranchMerged', { taskId, spawnId: cur, commit: 'abc' }),
+    at('MergeConflicted', { taskId, spawnId: cur, files: ['a'] }),
+    at('RetryScheduled', {
+      taskId,
+      attempt: c.attempts + 1,
+      notBefore: '2025-01-01T00:01:00.000Z',
+      reason: 'r',
+    }),
+    at('TaskCompleted', { taskId }),
+    at('TaskFailed', { taskId, reason: 'no' }),
+    at('TaskCancelled', { taskId }),
+  ];
+}
+const phaseEvents = () =>
+  ['PhaseUnblocked', 'PhaseBlocked', 'PhaseStarted', 'PhaseCompleted'].map((t) =>
+    at(t, { phaseId: 'P1', reason: 'r' }),
+  );
+const milestoneEvents = () => [
+  at('MilestoneCompleted', { milestoneId: 'M1' }),
+  at('PullRequestRequested', { milestoneId: 'M1', branch: 'milestone/M1' }),
+  at('PullRequestOpened', { milestoneId: 'M1', url: 'https://pr/1', branch: 'milestone/M1' }),
+];
+
+interface Case {
+  name: string;
+  machine: AnyStateMachine;
+  spec: MachineSpec<never, never, never>;
+  events: (snapshot: never) => ReturnType<typeof at>[];
+  inputs: unknown[];
+}
+const cases: Case[] = [
+  {
+    name: 'task',
+    machine: taskMachine as unknown as AnyStateMachine,
+    spec: taskMachineSpec as unknown as MachineSpec<never, never, never>,
+    events: taskEvents,
+    inputs: [
+      { taskId: 'T1', declaredComplete: false },
+      { taskId: 'T1', declaredComplete: true },
+    ],
+  },
+  {
+    name: 'phase',
+    machine: phaseMachine as unknown as AnyStateMachine,
+    spec: phaseMachineSpec as unknown as MachineSpec<never, never, never>,
+    events: phaseEvents,
+    inputs: [
+      { phaseId: 'P1', declaredComplete: false },
+      { phaseId: 'P1', declaredComplete: true },
+    ],
+  },
+  {
+    name: 'milestone',
+    machine: milestoneMachine as unknown as AnyStateMachine,
+    spec: milestoneMachineSpec as unknown as MachineSpec<never, never, never>,
+    events: milestoneEvents,
+    inputs: [
+      { milestoneId: 'M1', declaredComplete: false },
+      { milestoneId: 'M1', declaredComplete: true },
+    ],
+  },
+];
+
+const byValue = (snapshot: { value: unknown }) => JSON.stringify(snapshot.value);
+
+describe.each(cases)('the $name machine', ({ machine, spec, events, inputs }) => {
+  const stableStates = Object.keys(spec.config.states).filter((s) => s !== 'init');
+
+  it('reaches every state (shortest paths from each kind of input)', () => {
+    const reached = new Set<string>();
+    for (const input of inputs) {
+      const paths = getShortestPaths(machine, { events: events as never, input, serializeState: byValue });
+      for (const p of paths) reached.add(p.state.value as string);
+    }
+    expect([...reached].sort()).toEqual([...stableStates].sort());
+  });
+
+  it('takes every transition of the spec, and XState lands where the spec says', () => {
+    const taken = new Set<string>();
+    for (const input of inputs) {
+      const adjacency = getAdjacencyMap(machine, { events: events as never, input, serializeState: byValue });
+      for (const { state, transitions } of Object.values(adjacency)) {
+        const from = (state as { value: string }).value;
+        const edges = Object.values<{ event: unknown; state: unknown }>(transitions);
+        for (const { event, state: next } of edges) {
+          const list = spec.config.states[from]?.on?.[(event as { type: string }).type] ?? [];
+          const context = (state as { context: never }).context;
+          const index = list.findIndex(
+            (t) => t.guard === undefined || spec.guards[t.guard]!(context, event as never),
+          );
+          const to = (next as { value: string }).value;
+          if (index < 0) {
+            expect(to, `${from} --${(event as { type: string }).type}--> (ignored)`).toBe(from);
+            continue;
+          }
+          expect(to).toBe(list[index]!.target ?? from);
+          taken.add(`${from} ${(event as { type: string }).type} #${index}`);
+        }
+      }
+    }
+    const all = Object.entries(spec.config.states).flatMap(([from, s]) =>
+      Object.entries(s.on ?? {}).flatMap(([type, list]) => list.map((_, i) => `${from} ${type} #${i}`)),
+    );
+    expect(all.filter((t) => !taken.has(t))).toEqual([]);
+    expect(all.length).toBeGreaterThan(0);
+  });
+});
+
+describe('task machine paths', () => {
+  const input = { taskId: 'T1', declaredComplete: false };
+
+  it('the happy path, as a path from events, ends complete', () => {
+    const happy = [
+      at('TaskUnblocked', { reason: 'dependencies' }),
+      at('AgentSpawnRequested', { spawnId: 's1', attempt: 1 }),
+      at('AgentStarted', { spawnId: 's1' }),
+      at('AgentExited', { spawnId: 's1', exitCode: 0, signal: null }),
+      at('GateStarted', { spawnId: 's1' }),
+      at('GatePassed', { spawnId: 's1' }),
+      at('MergeRequested', { spawnId: 's1' }),
+      at('BranchMerged', { spawnId: 's1', commit: 'abc' }),
+    ];
+    // getPathsFromEvents builds its default start state without the input: give it explicitly.
+    const fromState = initialTransition(taskMachine, input)[0];
+    const [path] = getPathsFromEvents(
+      taskMachine as unknown as AnyStateMachine,
+      happy as never,
+      {
+        input,
+        fromState,
+      } as never,
+    );
+    expect(path?.steps.map((s) => (s.state as { value: string }).value)).toEqual([
+      'pending',
+      'ready',
+      'spawning',
+      'running',
+      'awaitingGate',
+      'verifying',
+      'awaitingMerge',
+      'merging',
+      'complete',
+    ]);
+  });
+
+  it('every simple path to `failed` goes through an attempt failure or an explicit TaskFailed', () => {
+    const paths = getSimplePaths(taskMachine as unknown as AnyStateMachine, {
+      events: taskEvents as never,
+      input,
+      serializeState: byValue,
+      toState: (s) => (s as { value: string }).value === 'failed',
+    });
+    expect(paths.length).toBeGreaterThan(5);
+    for (const p of paths) expect(p.steps.at(-1)?.event.type).toBe('TaskFailed');
+  });
+});
