@@ -1,5 +1,5 @@
 import { initialTransition, transition } from 'xstate';
-import type { AnyStateMachine, MachineContext } from 'xstate';
+import type { AnyMachineSnapshot, AnyStateMachine, MachineContext } from 'xstate';
 import type { BuiltMachine } from './build.js';
 import { compileMachine } from './compile.js';
 import type { MachineEventBase, MachineSpec, MachineState } from './spec.js';
@@ -28,17 +28,24 @@ export function xstateStepper<C extends MachineContext, E extends MachineEventBa
 ): Stepper<C, E, I> {
   // The built machine's event union also holds XState's internal events; step with the general type.
   const machine = built as unknown as AnyStateMachine;
+  // Plain states are immutable, so the snapshot a state came from can be reused instead of
+  // rehydrated (resolveState is most of the cost); a state seen for the first time is rehydrated.
+  const snapshots = new WeakMap<MachineState<C>, AnyMachineSnapshot>();
+  const plain = (snapshot: AnyMachineSnapshot): MachineState<C> => {
+    const state = { value: snapshot.value as string, context: snapshot.context as C };
+    snapshots.set(state, snapshot);
+    return state;
+  };
   return {
     initial(input) {
-      const [snapshot] = initialTransition(machine, input);
-      return { value: snapshot.value as string, context: snapshot.context as C };
+      return plain(initialTransition(machine, input)[0]);
     },
     step(state, event) {
-      const snapshot = machine.resolveState({ value: state.value, context: state.context });
+      const snapshot =
+        snapshots.get(state) ?? machine.resolveState({ value: state.value, context: state.context });
       const [next] = transition(machine, snapshot, event as never);
-      const value = next.value as string;
-      const context = next.context as C;
-      return value === state.value && context === state.context ? state : { value, context };
+      if (next.value === state.value && next.context === state.context) return state;
+      return plain(next);
     },
   };
 }
