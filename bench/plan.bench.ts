@@ -1,4 +1,4 @@
-import { buildPlanGraph, declaredCompletion, readyTasks } from '../src/plan/graph.js';
+import { buildPlanGraph, declaredCompletion, readyTasks } from '../src/plan/index.js';
 import type { Phase, Plan, Task } from '../src/plan/model.js';
 import { validatePlan } from '../src/plan/validate.js';
 import type { BenchModule, BenchResult } from './types.js';

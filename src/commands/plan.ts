@@ -2,9 +2,7 @@ import { Flags } from '@oclif/core';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BaseCommand } from './_base.js';
-import type { GoalRecommendation } from '../plan/goal.js';
-import type { PlanProblem } from '../plan/errors.js';
-import type { PlanView } from '../plan/view.js';
+import type { GoalRecommendation, PlanProblem, PlanView } from '../plan/index.js';
 
 /** `orch plan --json`: the plan view, plus the goal report and graph text when asked for. */
 export type PlanCommandResult = PlanView & { goal?: GoalRecommendation; graph?: string };
@@ -49,14 +47,10 @@ Statuses come from the plan files (a phase marked complete counts all its tasks 
   async run(): Promise<PlanCommandResult> {
     const { flags } = await this.parse(Plan);
     const { repoDir } = this.resolveDirs(flags);
-    const [{ loadConfig }, loader, errors, graphMod, view, render, goalMod] = await Promise.all([
+    const [{ loadConfig }, loader, api] = await Promise.all([
       import('../runtime/config-loader.js'),
       import('../runtime/plan-loader.js'),
-      import('../plan/errors.js'),
-      import('../plan/graph.js'),
-      import('../plan/view.js'),
-      import('../plan/render.js'),
-      import('../plan/goal.js'),
+      import('../plan/index.js'),
     ]);
     const config = loadConfig(repoDir);
     const location = loader.findPlan(repoDir, config, flags['plan-dir']);
@@ -70,10 +64,10 @@ Statuses come from the plan files (a phase marked complete counts all its tasks 
     try {
       loaded = loader.loadPlan(location, { agentRoles: Object.keys(config.agents), source: shown });
     } catch (err) {
-      if (err instanceof errors.PlanValidationError)
-        throw new errors.PlanValidationError(shown, err.problems.map(display));
-      if (err instanceof errors.PlanParseError) {
-        throw new errors.PlanParseError(display(err).file, err.line, err.message, {
+      if (err instanceof api.PlanValidationError)
+        throw new api.PlanValidationError(shown, err.problems.map(display));
+      if (err instanceof api.PlanParseError) {
+        throw new api.PlanParseError(display(err).file, err.line, err.message, {
           hint: err.hint ?? '',
           cause: err,
           problems: err.problems.map(display),
@@ -82,18 +76,16 @@ Statuses come from the plan files (a phase marked complete counts all its tasks 
       throw err;
     }
     const { plan, graph } = loaded;
-    const completed = graphMod.declaredCompletion(plan);
-    const result: PlanCommandResult = view.planView(plan, graph, completed);
-    if (flags.goal !== undefined) result.goal = goalMod.recommendForGoal(plan, graph, flags.goal, completed);
+    const completed = api.declaredCompletion(plan);
+    const result: PlanCommandResult = api.planView(plan, graph, completed);
+    if (flags.goal !== undefined) result.goal = api.recommendForGoal(plan, graph, flags.goal, completed);
     if (flags.graph !== undefined)
-      result.graph = flags.graph === 'mermaid' ? render.renderMermaid(result) : render.renderDot(result);
+      result.graph = flags.graph === 'mermaid' ? api.renderMermaid(result) : api.renderDot(result);
     if (!this.jsonEnabled()) {
       if (result.graph !== undefined) this.log(result.graph);
       else if (result.goal)
-        this.log(
-          `${plan.name} (${shown}): ${result.ready.length} ready\n\n${render.renderGoal(result.goal)}`,
-        );
-      else this.log(render.renderTree(result));
+        this.log(`${plan.name} (${shown}): ${result.ready.length} ready\n\n${api.renderGoal(result.goal)}`);
+      else this.log(api.renderTree(result));
     }
     return result;
   }

@@ -1,4 +1,5 @@
 import { OrchError } from '../util/errors.js';
+import type { Source } from './model.js';
 
 /** One thing wrong with a plan: where it is and a sentence saying what to change. */
 export interface PlanProblem {
@@ -63,6 +64,26 @@ export class PlanValidationError extends OrchError {
     });
     this.problems = problems;
   }
+}
+
+/**
+ * A problem at an entity's source line.
+ *
+ * @example
+ * problemAt(phase.source, `phase ${phase.id} depends on itself: remove it from its dependencies`);
+ */
+export function problemAt(source: Source, message: string): PlanProblem {
+  return { file: source.file, line: source.line, message };
+}
+
+/**
+ * `file:line` of a source, for messages.
+ *
+ * @example
+ * whereIs({ file: 'roadmap.md', line: 12 }); // 'roadmap.md:12'
+ */
+export function whereIs(source: Source): string {
+  return `${source.file}:${source.line}`;
 }
 
 /**

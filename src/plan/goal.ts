@@ -1,4 +1,5 @@
-import { tasksRequiredFor, type PlanGraph } from './graph.js';
+import type { PlanGraph } from './graph.js';
+import { tasksRequiredFor } from './progress.js';
 import type { Plan } from './model.js';
 import { naturalCompare } from './text.js';
 

@@ -1,4 +1,5 @@
-import { CHECKBOX_MARK, splitLines, stripInline } from './text.js';
+import { CHECKBOX_MARK } from './status.js';
+import { splitLines, stripInline } from './text.js';
 
 /**
  * A line-level view of a Markdown file, enough for plans: headings, list items with

@@ -2,7 +2,8 @@ import type { PlanProblem } from './errors.js';
 import { normKey } from './fields.js';
 import { heading, keyValue, listItem, paragraphText, scanMarkdown, type MdLine } from './markdown.js';
 import type { DeclaredStatus, Milestone } from './model.js';
-import { checkboxStatus, headingSlug, parseRefList, parseStatus, splitIdTitle, stripInline } from './text.js';
+import { checkboxStatus, parseStatus } from './status.js';
+import { headingSlug, parseRefList, splitIdTitle, stripInline } from './text.js';
 
 /** What project.md says: the plan's name and description, and its milestones with their epics. */
 export interface ProjectFile {

@@ -1,20 +1,13 @@
 import { PlanParseError, type PlanProblem } from './errors.js';
-import { field, fieldValues, readFields, type Field } from './fields.js';
-import { heading, listItem, paragraphText, scanMarkdown, type MdLine } from './markdown.js';
-import { DEFAULT_ROLE, type DeclaredStatus, type Milestone, type Phase, type Task } from './model.js';
+import { field, readFields } from './fields.js';
+import { heading, paragraphText, scanMarkdown, type MdLine } from './markdown.js';
+import type { Milestone, Phase, Task } from './model.js';
 import type { ParsedPlan } from './parse-directory.js';
 import { badStatus, summarise } from './parse-project.js';
-import { priorityOf, withoutMarkers } from './parse-stories.js';
-import { parseTaskLine, roleName } from './task-line.js';
-import {
-  checkboxStatus,
-  headingSlug,
-  parseRefList,
-  parseStatus,
-  pushUnique,
-  stripEmoji,
-  stripInline,
-} from './text.js';
+import { withoutMarkers } from './priority.js';
+import { readRoadmapPhase, type PhaseBlock } from './roadmap-phase.js';
+import { parseStatus } from './status.js';
+import { headingSlug, pushUnique, stripEmoji, stripInline } from './text.js';
 
 /**
  * Format B: one roadmap file. `##` sections are milestones (id from the heading slug),
@@ -23,53 +16,6 @@ import {
  */
 
 const PHASE_HEADING = /^phase\s+(\d+(?:\.\d+)*[a-z]?)(?!\w|\.\d)\s*(?:[:.)–—-]\s*)?(.*)$/i;
-const PLAIN_KEYS = new Set([
-  'status',
-  'assigned to',
-  'depends on',
-  'dependencies',
-  'tasks',
-  'done when',
-  'effort',
-  'priority',
-]);
-const KNOWN = new Set([
-  'status',
-  'state',
-  'assigned to',
-  'assignee',
-  'role',
-  'owner',
-  'agent',
-  'depends on',
-  'dependencies',
-  'depends',
-  'blocked by',
-  'prerequisites',
-  'tasks',
-  'subtasks',
-  'checklist',
-  'done when',
-  'definition of done',
-  'exit criteria',
-  'acceptance criteria',
-  'success criteria',
-  'description',
-  'goal',
-  'objective',
-  'priority',
-]);
-
-interface PhaseBlock {
-  line: MdLine;
-  level: number;
-  id: string;
-  headingText: string;
-  title: string;
-  body: MdLine[];
-  milestone: Milestone;
-}
-
 /** The phase id and title of a `Phase N.M: Title` heading, or undefined. */
 function phaseHeading(text: string): { id: string; title: string } | undefined {
   const m = PHASE_HEADING.exec(stripEmoji(stripInline(text)).replace(/^[^\p{L}\p{N}]+/u, ''));
@@ -180,7 +126,7 @@ export function parseRoadmap(text: string, file: string, source: string): Parsed
   const phases: Phase[] = [];
   const tasks: Task[] = [];
   for (const b of blocks) {
-    const { phase, tasks: ts } = readPhase(file, b, problems);
+    const { phase, tasks: ts } = readRoadmapPhase(file, b, problems);
     phases.push(phase);
     tasks.push(...ts);
     b.milestone.phases.push(phase.id);
@@ -193,120 +139,6 @@ export function parseRoadmap(text: string, file: string, source: string): Parsed
     plan: { name: name || 'Roadmap', format: 'roadmap', source, milestones, phases, tasks, personas: [] },
     problems,
   };
-}
-
-function readPhase(file: string, b: PhaseBlock, problems: PlanProblem[]): { phase: Phase; tasks: Task[] } {
-  const main: MdLine[] = [];
-  const subsections: { name: string; body: MdLine[] }[] = [];
-  for (const line of b.body) {
-    const h = heading(line);
-    if (h) subsections.push({ name: stripInline(stripEmoji(h.text)).toLowerCase(), body: [] });
-    else if (subsections.length > 0) subsections.at(-1)?.body.push(line);
-    else main.push(line);
-  }
-  const { fields, rest } = readFields(main, PLAIN_KEYS);
-  const statusField = field(fields, 'status', 'state');
-  let status: DeclaredStatus | undefined;
-  if (statusField) {
-    status = parseStatus(statusField.value);
-    if (status === undefined)
-      problems.push(badStatus(file, statusField.line.n, `phase ${b.id}`, statusField.value));
-  }
-  const roleField = field(fields, 'assigned to', 'assignee', 'role', 'owner', 'agent');
-  const role = (roleField && roleName(roleField.value)) ?? DEFAULT_ROLE;
-  const depField = field(fields, 'depends on', 'dependencies', 'depends', 'blocked by', 'prerequisites');
-  const taskItems: { line: MdLine; text: string; checkbox: string | undefined; indent: number }[] = [];
-  const pushItems = (
-    items: readonly { line: MdLine; item: { indent: number; checkbox: string | undefined; text: string } }[],
-  ): void => {
-    for (const { line, item } of items)
-      taskItems.push({ line, text: item.text, checkbox: item.checkbox, indent: item.indent });
-  };
-  const listFrom = (lines: MdLine[]): { line: MdLine; item: NonNullable<ReturnType<typeof listItem>> }[] =>
-    lines.flatMap((line) => {
-      const item = listItem(line);
-      return item && item.text !== '' ? [{ line, item }] : [];
-    });
-  const taskField = field(fields, 'tasks', 'subtasks', 'checklist');
-  if (taskField) pushItems(taskField.items);
-  const dod = [...valuesOf(field(fields, 'done when', 'definition of done', 'exit criteria'))];
-  const ac = [...valuesOf(field(fields, 'acceptance criteria', 'success criteria'))];
-  const description: string[] = [];
-  const descField = field(fields, 'description', 'goal', 'objective');
-  if (descField) description.push(fieldValues(descField).join('\n'));
-  for (const sub of subsections) {
-    if (/^(tasks|subtasks|checklist)\b/.test(sub.name)) pushItems(listFrom(sub.body));
-    else if (/^(done when|definition of done|exit criteria)\b/.test(sub.name))
-      dod.push(...listFrom(sub.body).map((i) => stripInline(i.item.text)));
-    else if (/^(acceptance criteria|success criteria)\b/.test(sub.name))
-      ac.push(...listFrom(sub.body).map((i) => stripInline(i.item.text)));
-    else description.push(paragraphText(sub.body));
-  }
-  const loose = listFrom(rest);
-  // Checklist items written straight under the heading are the tasks when there is no Tasks field.
-  if (!taskField && !subsections.some((s) => /^(tasks|subtasks|checklist)\b/.test(s.name))) {
-    pushItems(loose.filter((i) => i.item.checkbox !== undefined));
-  }
-  const para = paragraphText(rest.filter((l) => !listItem(l)));
-  if (para !== '') description.unshift(para);
-  const tasks = buildTasks(file, b.id, role, taskItems);
-  const metadata: Record<string, string> = {};
-  for (const f of fields) if (!KNOWN.has(f.norm)) metadata[f.key] = fieldValues(f).join('\n');
-  const desc = description.filter((d) => d !== '').join('\n\n');
-  const phase: Phase = {
-    id: b.id,
-    title: b.title,
-    milestone: b.milestone.id,
-    dependsOn: depField ? fieldValues(depField).flatMap(parseRefList) : [],
-    ...(depField ? { dependsOnSource: { file, line: depField.line.n } } : {}),
-    tasks: tasks.map((t) => t.id),
-    status: status ?? summarise(tasks.map((t) => t.status)),
-    priority: priorityOf(b.headingText, field(fields, 'priority')?.value),
-    ...(desc !== '' ? { description: desc } : {}),
-    acceptanceCriteria: ac,
-    definitionOfDone: dod,
-    metadata,
-    source: { file, line: b.line.n },
-    ...(status !== undefined && statusField ? { statusSource: { file, line: statusField.line.n } } : {}),
-  };
-  return { phase, tasks };
-}
-
-function valuesOf(f: Field | undefined): string[] {
-  return f ? fieldValues(f).map(stripInline) : [];
-}
-
-function buildTasks(
-  file: string,
-  phaseId: string,
-  role: string,
-  items: { line: MdLine; text: string; checkbox: string | undefined; indent: number }[],
-): Task[] {
-  const tasks: Task[] = [];
-  const notes = new Map<Task, string[]>();
-  const base = items[0]?.indent ?? 0;
-  for (const it of items) {
-    const last = tasks.at(-1);
-    if (it.indent > base && last) {
-      notes.get(last)?.push(stripInline(it.text));
-      continue;
-    }
-    const parsed = parseTaskLine(it.text, false);
-    const task: Task = {
-      id: `${phaseId}.${tasks.length + 1}`,
-      title: parsed.title,
-      role: parsed.role ?? role,
-      phase: phaseId,
-      dependsOn: parsed.dependsOn,
-      status: checkboxStatus(it.checkbox ?? ''),
-      source: { file, line: it.line.n },
-      statusSource: { file, line: it.line.n },
-    };
-    notes.set(task, [...parsed.notes]);
-    tasks.push(task);
-  }
-  for (const [task, lines] of notes) if (lines.length > 0) task.description = lines.join('\n');
-  return tasks;
 }
 
 // "Depends On: Batch 1" means every phase of that section.

@@ -1,127 +1,28 @@
 import type { PlanProblem } from './errors.js';
-import { field, fieldValues, readFields, type Field } from './fields.js';
-import { heading, listItem, listTexts, paragraphText, scanMarkdown, type MdLine } from './markdown.js';
+import { field } from './fields.js';
+import { listItem, listTexts, type MdLine } from './markdown.js';
+import { DEFAULT_ROLE, type Epic, type Phase, type Task } from './model.js';
+import { priorityOf, withoutMarkers } from './priority.js';
+import { checkboxStatus } from './status.js';
 import {
-  DEFAULT_ROLE,
-  type DeclaredStatus,
-  type Epic,
-  type Phase,
-  type Priority,
-  type Task,
-} from './model.js';
-import { badStatus } from './parse-project.js';
-import { roleName, parseTaskLine } from './task-line.js';
-import {
-  checkboxStatus,
-  idFromFileName,
-  parseRefList,
-  parseStatus,
-  splitIdTitle,
-  stripInline,
-} from './text.js';
+  cut,
+  descriptionOf,
+  headingOf,
+  metadataFields,
+  metadataRecord,
+  refs,
+  section,
+  statusOf,
+  texts,
+} from './story-doc.js';
+import { parseTaskLine, roleName } from './task-line.js';
+import { parseRefList, splitIdTitle, stripInline } from './text.js';
 
 /**
  * Epic and story files of a plan directory (format A). Both are a `# ID: Title` heading,
  * a `## Metadata` list of `- **Key**: value` fields and list sections; a story adds
  * `## Tasks` lines `- [ ] T002: title | role:x | depends:T001`.
  */
-
-/** A Markdown document cut at its `#` and `##` headings. */
-interface Doc {
-  title: { text: string; line: number } | undefined;
-  /** Lines before the first `##`, then one entry per `##` section (lower-cased name). */
-  sections: { name: string; line: number; body: MdLine[] }[];
-}
-
-function cut(text: string): Doc {
-  const doc: Doc = { title: undefined, sections: [{ name: '', line: 0, body: [] }] };
-  for (const line of scanMarkdown(text)) {
-    const h = heading(line);
-    if (h?.level === 1 && doc.title === undefined) {
-      doc.title = { text: h.text, line: line.n };
-      continue;
-    }
-    if (h && h.level <= 2) {
-      doc.sections.push({ name: stripInline(h.text).toLowerCase(), line: line.n, body: [] });
-      continue;
-    }
-    doc.sections.at(-1)?.body.push(line);
-  }
-  return doc;
-}
-
-const LIST_SECTIONS = /^(stories|tasks|acceptance criteria|definition of done|done when|checklist)/;
-
-function metadataFields(doc: Doc): Field[] {
-  const lines = doc.sections.filter((s) => !LIST_SECTIONS.test(s.name)).flatMap((s) => s.body);
-  return readFields(lines).fields;
-}
-
-function section(doc: Doc, re: RegExp): Doc['sections'][number] | undefined {
-  return doc.sections.find((s) => re.test(s.name));
-}
-
-function headingOf(
-  file: string,
-  doc: Doc,
-  kind: string,
-  problems: PlanProblem[],
-): { id: string; title: string; line: number } | undefined {
-  const fromHeading = doc.title ? splitIdTitle(doc.title.text) : { id: undefined, title: '' };
-  const id = fromHeading.id ?? idFromFileName(file);
-  if (id === undefined) {
-    problems.push({
-      file,
-      line: doc.title?.line ?? 1,
-      message: `${file} has no ${kind} id in its first heading or its file name: start it with "# ${kind === 'epic' ? 'E001' : 'S001'}: Title"`,
-    });
-    return undefined;
-  }
-  const title = fromHeading.id === undefined ? stripInline(doc.title?.text ?? '') : fromHeading.title;
-  return { id, title: title === '' ? id : title, line: doc.title?.line ?? 1 };
-}
-
-function statusOf(
-  file: string,
-  fields: Field[],
-  what: string,
-  problems: PlanProblem[],
-): { status: DeclaredStatus | undefined; line: number | undefined } {
-  const f = field(fields, 'status', 'state');
-  if (!f) return { status: undefined, line: undefined };
-  const status = parseStatus(f.value);
-  if (status === undefined) {
-    problems.push(badStatus(file, f.line.n, what, f.value));
-    return { status: undefined, line: undefined };
-  }
-  return { status, line: f.line.n };
-}
-
-function refs(f: Field | undefined): string[] {
-  return f ? fieldValues(f).flatMap(parseRefList) : [];
-}
-
-function texts(doc: Doc, re: RegExp): string[] {
-  const s = section(doc, re);
-  if (!s) return [];
-  const items = listTexts(s.body).map((i) => i.text);
-  return items.length > 0
-    ? items
-    : s.body.filter((l) => !l.hidden && l.text.trim() !== '').map((l) => l.text.trim());
-}
-
-function metadataRecord(fields: Field[], skip: Set<string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const f of fields) if (!skip.has(f.norm)) out[f.key] = fieldValues(f).join('\n');
-  return out;
-}
-
-function descriptionOf(doc: Doc): string | undefined {
-  const s = section(doc, /^(description|overview|summary|user story|context|goal)/) ?? doc.sections[0];
-  if (!s) return undefined;
-  const rest = readFields(s.body).rest;
-  return paragraphText(rest) || undefined;
-}
 
 /**
  * Reads an epic file (`epics/E001-*.md`); undefined (with a problem) when it has no id.
@@ -213,41 +114,6 @@ export function parseStory(
     ...(line !== undefined ? { statusSource: { file, line } } : {}),
   };
   return { phase, tasks };
-}
-
-/**
- * A phase's priority from its heading (`⭐ BOOTSTRAP`, `⭐ PRIORITY`, a bare ⭐, or the
- * upper-case words) and its `Priority` field (`bootstrap`; `priority`, `critical`,
- * `urgent`, `p0`). Anything else is normal.
- *
- * @example
- * priorityOf('Task Parser ⭐ BOOTSTRAP'); // 'bootstrap'
- */
-export function priorityOf(headingText: string, fieldValue = ''): Priority {
-  if (
-    /\bBOOTSTRAP\b/.test(headingText) ||
-    /⭐\s*bootstrap/iu.test(headingText) ||
-    /\bbootstrap\b/i.test(fieldValue)
-  ) {
-    return 'bootstrap';
-  }
-  if (/\bPRIORITY\b|⭐/u.test(headingText) || /\b(priority|critical|urgent|p0)\b/i.test(fieldValue))
-    return 'priority';
-  return 'normal';
-}
-
-/**
- * A heading's title without its priority markers.
- *
- * @example
- * withoutMarkers('Task Parser ⭐ BOOTSTRAP'); // 'Task Parser'
- */
-export function withoutMarkers(title: string): string {
-  return title
-    .replace(/⭐\s*(bootstrap|priority)?/giu, ' ')
-    .replace(/\b(BOOTSTRAP|PRIORITY)\b/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
 }
 
 function readTasks(file: string, phaseId: string, body: MdLine[], defaultRole: string): Task[] {

@@ -1,4 +1,5 @@
-import { evaluate, readyTasks, type PlanGraph } from './graph.js';
+import type { PlanGraph } from './graph.js';
+import { evaluate, readyTasks } from './progress.js';
 import type { DeclaredStatus, Plan, PlanFormat, Priority } from './model.js';
 
 /**

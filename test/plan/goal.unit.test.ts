@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { recommendForGoal, matchGoal, stem, tokenize } from '../../src/plan/goal.js';
-import { buildPlanGraph, declaredCompletion } from '../../src/plan/graph.js';
+import { buildPlanGraph, declaredCompletion } from '../../src/plan/index.js';
 import { parseDirectoryPlan } from '../../src/plan/parse-directory.js';
 import { parseRoadmap } from '../../src/plan/parse-roadmap.js';
 import { readFixture, readFixtureDir } from './helpers.js';

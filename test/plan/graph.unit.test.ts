@@ -6,7 +6,7 @@ import {
   readyTasks,
   tasksRequiredFor,
   topologicalOrder,
-} from '../../src/plan/graph.js';
+} from '../../src/plan/index.js';
 import type { Phase, Plan, Priority, Task } from '../../src/plan/model.js';
 import { parseRoadmap } from '../../src/plan/parse-roadmap.js';
 import { naturalCompare } from '../../src/plan/text.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PlanParseError } from '../../src/plan/errors.js';
-import { buildPlanGraph, declaredCompletion, readyTasks } from '../../src/plan/graph.js';
+import { buildPlanGraph, declaredCompletion, readyTasks } from '../../src/plan/index.js';
 import type { Plan } from '../../src/plan/model.js';
 import { parseDirectoryPlan } from '../../src/plan/parse-directory.js';
 import { parsePersona } from '../../src/plan/parse-persona.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { recommendForGoal } from '../../src/plan/goal.js';
-import { buildPlanGraph, declaredCompletion } from '../../src/plan/graph.js';
+import { buildPlanGraph, declaredCompletion } from '../../src/plan/index.js';
 import { parseDirectoryPlan } from '../../src/plan/parse-directory.js';
 import { renderDot, renderGoal, renderMermaid, renderTree } from '../../src/plan/render.js';
 import { planView } from '../../src/plan/view.js';
