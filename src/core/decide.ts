@@ -2,7 +2,7 @@ import type { MachineState, TaskContext } from '../machines/index.js';
 import type { Plan } from '../plan/model.js';
 import type { Command, SpawnAgentCommand } from './commands.js';
 import type { OrchestratorConfig } from './config.js';
-import { planIndex } from './plan-index.js';
+import { dependencyMet, planIndex } from './plan-index.js';
 import type { PlanIndex } from './plan-index.js';
 import { getOwn } from './record.js';
 import type { OrchState } from './state.js';
@@ -112,7 +112,9 @@ function decideTasks(
     const ctx = entry.context;
     const phase = getOwn(state.phases, task.phase);
     const open =
-      phase !== undefined && phase.value !== 'blocked' && task.dependsOn.every((d) => isDone(state, d));
+      phase !== undefined &&
+      phase.value !== 'blocked' &&
+      task.dependsOn.every((d) => dependencyMet(state, index, d));
     switch (entry.value) {
       case 'pending':
         if (open) out.push({ type: 'UnblockTask', taskId: id, reason: 'dependencies' });
@@ -201,8 +203,6 @@ function spawn(
   }
 }
 
-const isDone = (state: OrchState, taskId: string) => getOwn(state.tasks, taskId)?.value === 'complete';
-
 const exhausted = (ctx: TaskContext) =>
   `retries used up after ${ctx.attempts} attempt(s)` +
   (ctx.lastFailure ? `; last: ${ctx.lastFailure.detail}` : '');
@@ -214,7 +214,7 @@ const rateLimitEnd = (state: OrchState) =>
 
 /**
  * Whether what a blocked task waits for has happened: `ci` needs a CI result recorded
- * after the block, task ids need those tasks complete. `person` (or anything else) needs
+ * after the block, task (or phase) ids need those complete. `person` (or anything else) needs
  * a person: `decide` never unblocks it.
  */
 function blockResolved(
@@ -228,8 +228,8 @@ function blockResolved(
     if (what === 'ci') {
       if (state.ci === null || state.ci.position <= (entry.context.blockedAt ?? 0)) return null;
       ci = true;
-    } else if (what !== entry.context.taskId && index.tasks.has(what)) {
-      if (!isDone(state, what)) return null;
+    } else if (what !== entry.context.taskId && (index.tasks.has(what) || index.phases.has(what))) {
+      if (!dependencyMet(state, index, what)) return null;
     } else {
       return null;
     }

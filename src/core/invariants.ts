@@ -2,7 +2,7 @@ import type { MachineEngine } from '../machines/index.js';
 import type { OrchestratorConfig } from './config.js';
 import type { RecordedEvent } from './envelope.js';
 import { eventDataProblem } from './events.js';
-import { planIndex } from './plan-index.js';
+import { planIndex, unmetDependencies } from './plan-index.js';
 import { getOwn } from './record.js';
 import { Replayer } from './replayer.js';
 import type { OrchState } from './state.js';
@@ -86,14 +86,15 @@ const INVARIANTS: readonly Invariant[] = [
       before(s, e) {
         if (e.type !== 'AgentSpawnRequested') return null;
         const taskId = str(data(e).taskId);
-        const task = s.plan === null ? undefined : planIndex(s.plan).tasks.get(taskId);
+        const index = s.plan === null ? undefined : planIndex(s.plan);
+        const task = index?.tasks.get(taskId);
         if (task === undefined)
           return `agent ${str(data(e).spawnId)} was spawned for task ${taskId}, which is not in the plan`;
         const phase = getOwn(s.phases, task.phase);
         if (phase === undefined || phase.value === 'blocked' || phase.value === 'init') {
           return `agent ${str(data(e).spawnId)} was spawned for task ${taskId} while its phase ${task.phase} is blocked`;
         }
-        const open = task.dependsOn.filter((d) => getOwn(s.tasks, d)?.value !== 'complete');
+        const open = index === undefined ? [] : unmetDependencies(s, index, task);
         return open.length === 0
           ? null
           : `agent ${str(data(e).spawnId)} was spawned for task ${taskId} before its dependencies ${open.join(', ')} completed`;

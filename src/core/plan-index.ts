@@ -1,12 +1,15 @@
+import { buildPlanGraph } from '../plan/graph.js';
 import type { Milestone, Phase, Plan, Priority, Task } from '../plan/model.js';
+import { naturalCompare } from '../plan/text.js';
+import { getOwn } from './record.js';
+import type { OrchState } from './state.js';
 
 /**
- * What `decide` needs from a plan, computed once per plan object: lookups, the phase of
- * each task, and the priority order (⭐ BOOTSTRAP, then ⭐ PRIORITY, then the longest chain
- * of work still depending on it — the critical path — then the id in natural order).
- *
- * (src/plan has its own graph module for `orch plan`; this is the small part the pure
- * core needs, kept here so core depends only on the plan model.)
+ * What `decide` and the invariants need from a plan, computed once per plan object:
+ * lookups, the members of each phase and milestone, and the priority order of the plan
+ * graph (`src/plan/graph.ts`, the same order `orch plan` shows): ⭐ BOOTSTRAP, then
+ * ⭐ PRIORITY, then the longest chain of work waiting on the task, then the id in natural
+ * order.
  */
 export interface PlanIndex {
   readonly plan: Plan;
@@ -19,38 +22,13 @@ export interface PlanIndex {
   readonly milestonePhases: ReadonlyMap<string, readonly string[]>;
   /** Tasks in priority order. */
   readonly taskOrder: readonly string[];
-  /** Phases in priority order. */
+  /** Phases by priority, then their longest chain of waiting work, then id. */
   readonly phaseOrder: readonly string[];
-  /** Length (in tasks) of the longest chain of work that waits on each task, itself included. */
+  /** Tasks on the longest chain that starts at each task (itself included). */
   readonly criticalPath: ReadonlyMap<string, number>;
 }
 
 const PRIORITY_RANK: Record<Priority, number> = { bootstrap: 0, priority: 1, normal: 2 };
-
-/**
- * Compares ids in natural order: `T2` before `T10`, `1.2` before `1.10`.
- *
- * @example
- * ['T10', 'T2'].sort(naturalCompare); // ['T2', 'T10']
- */
-export function naturalCompare(a: string, b: string): number {
-  const ax = a.match(/\d+|\D+/g) ?? [];
-  const bx = b.match(/\d+|\D+/g) ?? [];
-  for (let i = 0; i < Math.min(ax.length, bx.length); i++) {
-    const x = ax[i] as string;
-    const y = bx[i] as string;
-    if (x === y) continue;
-    const xd = /^\d/.test(x);
-    const yd = /^\d/.test(y);
-    if (xd && yd) {
-      const diff = Number(x) - Number(y);
-      if (diff !== 0) return diff;
-      // Same number written differently (007 vs 7): fall back to the text.
-    }
-    return x < y ? -1 : 1;
-  }
-  return ax.length - bx.length || (a < b ? -1 : a > b ? 1 : 0);
-}
 
 const cache = new WeakMap<Plan, PlanIndex>();
 
@@ -70,34 +48,38 @@ export function planIndex(plan: Plan): PlanIndex {
 }
 
 function buildIndex(plan: Plan): PlanIndex {
-  const tasks = new Map(plan.tasks.map((t) => [t.id, t]));
-  const phases = new Map(plan.phases.map((p) => [p.id, p]));
+  const graph = buildPlanGraph(plan);
+  const tasks = new Map<string, Task>();
+  for (const t of plan.tasks) if (!tasks.has(t.id)) tasks.set(t.id, t);
+  const phases = new Map<string, Phase>();
+  for (const p of plan.phases) if (!phases.has(p.id)) phases.set(p.id, p);
   const milestones = new Map(plan.milestones.map((m) => [m.id, m]));
-  const phaseTasks = new Map<string, string[]>(plan.phases.map((p) => [p.id, []]));
-  for (const t of plan.tasks) phaseTasks.get(t.phase)?.push(t.id);
+  const phaseTasks = new Map<string, string[]>([...phases.keys()].map((id) => [id, []]));
+  for (const t of tasks.values()) phaseTasks.get(t.phase)?.push(t.id);
   const milestonePhases = new Map<string, string[]>(plan.milestones.map((m) => [m.id, []]));
-  for (const p of plan.phases) milestonePhases.get(p.milestone)?.push(p.id);
+  for (const p of phases.values()) milestonePhases.get(p.milestone)?.push(p.id);
 
-  const criticalPath = computeCriticalPaths(plan, phaseTasks);
-  const phaseChain = (p: Phase) =>
-    Math.max(0, ...(phaseTasks.get(p.id) ?? []).map((t) => criticalPath.get(t) ?? 0));
-  const phaseRank = (id: string) => PRIORITY_RANK[phases.get(id)?.priority ?? 'normal'];
+  const criticalPath = new Map<string, number>();
+  const indices: number[] = [];
+  graph.taskIds.forEach((id, i) => {
+    if (graph.taskIndex.get(id) !== i) return;
+    indices.push(i);
+    criticalPath.set(id, graph.criticalPath[i] ?? 1);
+  });
+  const taskOrder = indices
+    .sort((a, b) => (graph.rank[a] ?? 0) - (graph.rank[b] ?? 0))
+    .map((i) => graph.taskIds[i] ?? '');
 
-  const taskOrder = plan.tasks
-    .map((t) => t.id)
-    .sort(
-      (a, b) =>
-        phaseRank(tasks.get(a)?.phase ?? '') - phaseRank(tasks.get(b)?.phase ?? '') ||
-        (criticalPath.get(b) ?? 0) - (criticalPath.get(a) ?? 0) ||
-        naturalCompare(a, b),
-    );
-  const chains = new Map(plan.phases.map((p) => [p.id, phaseChain(p)]));
-  const phaseOrder = plan.phases
-    .map((p) => p.id)
-    .sort(
-      (a, b) =>
-        phaseRank(a) - phaseRank(b) || (chains.get(b) ?? 0) - (chains.get(a) ?? 0) || naturalCompare(a, b),
-    );
+  const chain = new Map<string, number>();
+  for (const [id, members] of phaseTasks) {
+    let best = 0;
+    for (const t of members) best = Math.max(best, criticalPath.get(t) ?? 0);
+    chain.set(id, best);
+  }
+  const rankOf = (id: string) => PRIORITY_RANK[phases.get(id)?.priority ?? 'normal'];
+  const phaseOrder = [...phases.keys()].sort(
+    (a, b) => rankOf(a) - rankOf(b) || (chain.get(b) ?? 0) - (chain.get(a) ?? 0) || naturalCompare(a, b),
+  );
   return {
     plan,
     tasks,
@@ -112,71 +94,25 @@ function buildIndex(plan: Plan): PlanIndex {
 }
 
 /**
- * Longest chain of tasks waiting on each task. Nodes: tasks (weight 1) plus, per phase,
- * a "phase done" and a "phase start" node (weight 0), so phase dependencies cost
- * O(phases + tasks) edges instead of tasks². Kahn's order; nodes on a cycle (an invalid
- * plan) keep their own weight.
+ * Whether a dependency is met: a task id needs that task complete, a phase id (tasks may
+ * depend on a whole phase) that phase complete. An id that is neither is ignored, as the
+ * plan graph does (validation reports it).
+ *
+ * @example
+ * dependencyMet(state, index, 'T001');
  */
-function computeCriticalPaths(
-  plan: Plan,
-  phaseTasks: ReadonlyMap<string, readonly string[]>,
-): Map<string, number> {
-  const ids: string[] = [];
-  const index = new Map<string, number>();
-  const node = (key: string) => {
-    let i = index.get(key);
-    if (i === undefined) {
-      i = ids.length;
-      ids.push(key);
-      index.set(key, i);
-    }
-    return i;
-  };
-  const weight: number[] = [];
-  const next: number[][] = [];
-  const add = (key: string, w: number) => {
-    const i = node(key);
-    weight[i] = w;
-    next[i] ??= [];
-    return i;
-  };
-  for (const t of plan.tasks) add(`t:${t.id}`, 1);
-  for (const p of plan.phases) {
-    add(`done:${p.id}`, 0);
-    add(`start:${p.id}`, 0);
-  }
-  const edge = (from: string, to: string) => {
-    const a = index.get(from);
-    const b = index.get(to);
-    if (a !== undefined && b !== undefined) next[a]?.push(b);
-  };
-  for (const t of plan.tasks) {
-    for (const d of t.dependsOn) edge(`t:${d}`, `t:${t.id}`);
-    edge(`t:${t.id}`, `done:${t.phase}`);
-    edge(`start:${t.phase}`, `t:${t.id}`);
-  }
-  for (const p of plan.phases) {
-    for (const d of p.dependsOn) edge(`done:${d}`, `start:${p.id}`);
-    if ((phaseTasks.get(p.id) ?? []).length === 0) edge(`start:${p.id}`, `done:${p.id}`);
-  }
-  const indegree = new Array<number>(ids.length).fill(0);
-  for (const list of next) for (const b of list) indegree[b] = (indegree[b] ?? 0) + 1;
-  const order: number[] = [];
-  for (let i = 0; i < ids.length; i++) if (indegree[i] === 0) order.push(i);
-  for (let k = 0; k < order.length; k++) {
-    for (const b of next[order[k] as number] ?? []) {
-      indegree[b] = (indegree[b] ?? 0) - 1;
-      if (indegree[b] === 0) order.push(b);
-    }
-  }
-  const chain = weight.slice();
-  for (let k = order.length - 1; k >= 0; k--) {
-    const a = order[k] as number;
-    let best = 0;
-    for (const b of next[a] ?? []) best = Math.max(best, chain[b] ?? 0);
-    chain[a] = (weight[a] ?? 0) + best;
-  }
-  const out = new Map<string, number>();
-  for (const t of plan.tasks) out.set(t.id, chain[index.get(`t:${t.id}`) as number] ?? 1);
-  return out;
+export function dependencyMet(state: OrchState, index: PlanIndex, id: string): boolean {
+  if (index.tasks.has(id)) return getOwn(state.tasks, id)?.value === 'complete';
+  if (index.phases.has(id)) return getOwn(state.phases, id)?.value === 'complete';
+  return true;
+}
+
+/**
+ * The dependencies of a task that are not met yet.
+ *
+ * @example
+ * unmetDependencies(state, index, task); // ['T001']
+ */
+export function unmetDependencies(state: OrchState, index: PlanIndex, task: Task): string[] {
+  return task.dependsOn.filter((d) => !dependencyMet(state, index, d));
 }

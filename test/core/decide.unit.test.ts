@@ -151,6 +151,22 @@ describe('decide', () => {
     ]);
   });
 
+  it('treats a task dependency on a phase id as waiting for that whole phase', () => {
+    const plan = makePlan([
+      {
+        id: 'M1',
+        phases: [
+          { id: 'P1', tasks: [{ id: 'T1' }] },
+          { id: 'P2', tasks: [{ id: 'T2', deps: ['P1'] }] },
+        ],
+      },
+    ]);
+    const sim = new Sim(plan, { ...testConfig, maxConcurrent: 5 });
+    expect(spawnsOf(sim.settle())).toEqual(['T1']);
+    sim.finish('T1');
+    expect(types(sim.settle())).toEqual(['CompletePhase', 'UnblockTask', 'StartPhase', 'SpawnAgent']);
+  });
+
   it('waits on CI for a task blocked on ci: only a result recorded after the block counts', () => {
     const sim = new Sim(flat(1));
     sim.settle();
