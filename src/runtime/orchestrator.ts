@@ -545,9 +545,14 @@ export class Orchestrator {
     const selected = state.plan ? this.selection(state.plan) : null;
     const tasks = status.tasks.filter((t) => selected === null || selected.has(t.id));
     const failed = tasks.filter((t) => t.status === 'failed');
-    if (this.failure) throw this.failure instanceof Error ? this.failure : new Error(JSON.stringify(this.failure));
+    if (this.failure)
+      throw this.failure instanceof Error ? this.failure : new Error(JSON.stringify(this.failure));
     if (tasks.every((t) => t.status === 'complete') && (selected !== null || this.milestonesSettled(state))) {
-      return { exitCode: 0, reason: `all ${tasks.length} selected task(s) complete`, status };
+      return {
+        exitCode: 0,
+        reason: `all ${tasks.length} ${selected === null ? '' : 'selected '}task(s) complete`,
+        status,
+      };
     }
     if (failed.length > 0) {
       const list = failed.map((t) => `${t.id}${t.lastFailure ? ` (${t.lastFailure})` : ''}`).join('; ');
