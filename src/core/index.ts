@@ -14,5 +14,6 @@ export * from './plan-index.js';
 export * from './commands.js';
 export * from './decide.js';
 export * from './pending-intents.js';
+export * from './outlook.js';
 export * from './status-view.js';
 export * from './invariants.js';
