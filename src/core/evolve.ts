@@ -7,6 +7,8 @@ import type { OrchState } from './state.js';
 /**
  * The fold: the state after one more event. Pure: `state` is never modified, and machines
  * advance through XState's own `transition()` (the reference the fast `Replayer` is held to).
+ * Each call copies the collections the event touches, so it costs O(entities) per event:
+ * fold long logs, or keep a live state, with a `Replayer` instead.
  *
  * @example
  * const state = events.reduce(evolve, initialState());

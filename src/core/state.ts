@@ -48,7 +48,7 @@ export interface CiRecord {
  * Everything orch knows, folded from the log. Plain JSON: serialisable for snapshots,
  * deep-equal comparable, and byte-identical when the same log is replayed twice.
  * Entities keep their machine state (`value` + `context`); the `status` read model is
- * {@link import('./status-view.js').statusView}.
+ * `statusView(state)` (status-view.ts).
  */
 export interface OrchState {
   /** Position of the last event folded (0: none). */
