@@ -21,6 +21,7 @@ import { loadConfig } from './config-loader.js';
 import { acquireLease, type Lease } from './lease.js';
 import { LiveLog } from './live-log.js';
 import { OrchestratorError } from './orchestrator-error.js';
+import { gardenPlan } from './gardener.js';
 import { recordPlan } from './plan-recording.js';
 import { findPlan, loadPlan } from './plan-loader.js';
 import { createPrProvider, type PrProvider } from './pr-provider.js';
@@ -118,9 +119,11 @@ export class Orchestrator {
         clock: () => this.clock.now(),
         ...(this.options.durability ? { durability: this.options.durability } : {}),
       });
-      this.log = new LiveLog(this.store, { runId: this.runId }, undefined, (event, state) =>
-        this.options.onEvent?.(event, state),
-      );
+      this.log = new LiveLog(this.store, { runId: this.runId }, undefined, (event, state) => {
+        // Plan and entity streams are where statuses change: the gardener writes them back.
+        if (/^(plan$|task-|phase-|milestone-)/.test(event.streamId)) this.gardenDue = true;
+        this.options.onEvent?.(event, state);
+      });
       this.log.catchUp();
       const plan = this.loadPlanFromFiles();
       this.checkSelection(plan);
@@ -283,6 +286,7 @@ export class Orchestrator {
       for (;;) {
         log.catchUp();
         if (this.stopReason !== null) break;
+        this.garden();
         this.reloadPlanIfChanged();
         const now = this.clock.now().getTime();
         const commands = decide(log.state, log.state.plan, this.config, now, this.decideOptions());
@@ -595,6 +599,7 @@ export class Orchestrator {
           { expectedVersion: 'any' },
         );
         this.log.catchUp();
+        this.garden();
       }
     } finally {
       this.close();
@@ -637,6 +642,20 @@ export class Orchestrator {
       );
     }
   }
+
+  /** Writes the statuses that changed back into the plan files (the roadmap gardener). */
+  private garden(): void {
+    if (!this.gardenDue || !this.planLocation || !this.log) return;
+    this.gardenDue = false;
+    try {
+      const source = path.relative(this.repoDir, this.planLocation) || '.';
+      gardenPlan(this.log.state, this.planLocation, { source, agentRoles: this.agentRoles() });
+    } catch (err) {
+      // The files are a view of the log: failing to update them must not stop the work.
+      process.stderr.write(`orch: could not write statuses back into the plan: ${(err as Error).message}\n`);
+    }
+  }
+  private gardenDue = false;
 
   private agentRoles(): string[] {
     return this.options.agentCommand
