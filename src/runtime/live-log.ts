@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Actor, EventMetadata, RecordedEvent } from '../core/envelope.js';
+import type { Actor, EventMetadata, NewEvent, RecordedEvent } from '../core/envelope.js';
 import type { OrchEventData, OrchEventType } from '../core/events.js';
 import { parseEventData } from '../core/events.js';
 import { Replayer } from '../core/replayer.js';
@@ -81,6 +81,32 @@ export class LiveLog {
       this.listener?.(event, this.replayer.state);
     }
     return fresh;
+  }
+
+  /**
+   * Appends several events in one transaction (all or nothing), each stream at the version
+   * this process last saw; events of one stream keep their order. Then catches up.
+   */
+  appendAll(events: readonly { streamId: string; type: OrchEventType; data: OrchEventData }[]): void {
+    const byStream = new Map<string, NewEvent[]>();
+    const metadata: EventMetadata = {
+      ...(this.meta.runId === undefined ? {} : { runId: this.meta.runId }),
+      actor: this.meta.actor ?? 'orch',
+    };
+    for (const e of events) {
+      parseEventData(e.type, e.data);
+      const list = byStream.get(e.streamId) ?? [];
+      list.push({ id: randomUUID(), type: e.type, data: e.data, metadata });
+      byStream.set(e.streamId, list);
+    }
+    this.store.appendBatch(
+      [...byStream].map(([streamId, list]) => ({
+        streamId,
+        events: list,
+        expectedVersion: this.versionOf(streamId) || 'no_stream',
+      })),
+    );
+    this.catchUp();
   }
 
   /**

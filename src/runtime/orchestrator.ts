@@ -60,6 +60,9 @@ export interface OrchestratorOptions {
   durability?: 'full' | 'normal';
 }
 
+/** Commands whose recording starts an effect (the rest are facts, recorded in one batch). */
+const EFFECTS = new Set<Command['type']>(['SpawnAgent', 'RunGate', 'RequestMerge', 'RequestPullRequest']);
+
 /** Why a run ended, with the exit code the CLI uses (../shared/CLI.md). */
 export interface RunOutcome {
   /** 0 complete · 1 a task failed for good · 2 waiting on the outside · 130 stopped. */
@@ -292,7 +295,16 @@ export class Orchestrator {
         const commands = decide(log.state, log.state.plan, this.config, now, this.decideOptions());
         if (commands.length > 0) {
           const before = log.lastPosition;
-          for (const command of commands) {
+          // Bookkeeping (facts with no effect) goes in one transaction: one fsync, not one per event.
+          const facts = commands.filter((c) => !EFFECTS.has(c.type));
+          const effects = commands.filter((c) => EFFECTS.has(c.type));
+          try {
+            if (facts.length > 0) log.appendAll(facts.map((c) => commandEvent(c, { runId: this.runId })));
+          } catch (err) {
+            if (!(err instanceof ConcurrencyError)) throw err;
+            continue;
+          }
+          for (const command of effects) {
             if (this.stopReason !== null) break;
             try {
               await this.execute(command);
