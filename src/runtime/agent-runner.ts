@@ -1,7 +1,6 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writable, type Readable } from 'node:stream';
-import { execa } from 'execa';
 import {
   agentEnv,
   isClaudeCommand,
@@ -19,7 +18,7 @@ import {
 } from './claude-output.js';
 import { systemClock, type Clock } from './clock.js';
 import { AgentSpawnError } from './errors.js';
-import { LastLineTracker, TailBuffer } from './output-tail.js';
+import { LastLineTracker } from './output-tail.js';
 import { killProcessGroup, processStartTime } from './process-identity.js';
 import { agentLogPath, promptFilePath } from './state-paths.js';
 
@@ -37,9 +36,9 @@ export interface StartAgentOptions {
   timeoutMs?: number;
   /** Between SIGTERM and SIGKILL. Default 5000. */
   killGraceMs?: number;
-  /** Bytes of output kept in memory for the next prompt. Default 64 KiB. */
+  /** Bytes of output read back from the end of the log for the next prompt. Default 64 KiB. */
   tailBytes?: number;
-  /** Default `<state-dir>/logs/<task>/<attempt>.log`. */
+  /** Default `<state-dir>/logs/<task>/<attempt>.log`; the exit status goes next to it (`.exit`). */
   logFile?: string;
   /** Default `<state-dir>/prompts/<task>/<attempt>.md`. */
   promptFile?: string;
@@ -69,6 +68,7 @@ export interface AgentRunResult {
   stopped: boolean;
   /** Processes the agent left behind in its group were killed after it exited. */
   leftoversKilled: boolean;
+  /** The wrapper's pid: the leader of the agent's process group. */
   pid: number;
   startTime: string | undefined;
   startedAt: string;
@@ -77,6 +77,8 @@ export interface AgentRunResult {
   argv: string[];
   logFile: string;
   promptFile: string;
+  /** Where the wrapper wrote the exit status. */
+  exitFile: string;
   outputBytes: number;
   /** The last `tailBytes` of output (stdout and stderr interleaved). */
   tail: string;
@@ -91,6 +93,7 @@ export interface AgentRunResult {
 
 /** A started agent process. */
 export interface RunningAgent {
+  /** The wrapper's pid, which leads the process group (`process.kill(-pid)` reaches the agent). */
   readonly pid: number;
   /** Process start time, to recognise this pid later ({@link isSameProcessAlive}). */
   readonly startTime: string | undefined;
@@ -98,20 +101,58 @@ export interface RunningAgent {
   readonly argv: readonly string[];
   readonly logFile: string;
   readonly promptFile: string;
-  /** Resolves when the process has exited and its output is flushed to the log. */
+  readonly exitFile: string;
+  /** Resolves when the process has exited (never, after {@link RunningAgent.detach}). */
   readonly done: Promise<AgentRunResult>;
   progress(): AgentProgress;
   /** Kills the whole process group (SIGTERM, then SIGKILL after the grace period). */
   stop(): Promise<AgentRunResult>;
+  /** Lets this process exit while the agent keeps running (a later run re-attaches). */
+  detach(): void;
 }
 
-const CLAUDE_STDOUT_BYTES = 4 * 1024 * 1024;
+/**
+ * The wrapper every agent runs under: `node -e <this> -- <exitFile> <spawnId> <file> <args…>`.
+ * It starts the agent with the same stdio (the log file), waits for it, and writes its exit
+ * status atomically to `exitFile`, so the status survives the death of orch. It ignores
+ * SIGTERM/SIGINT/SIGHUP (a signal to the group still reaches the agent, which gets default
+ * handlers) so it outlives the agent long enough to record how it ended. The agent's argv
+ * is data (`process.argv`), never source text, and no shell is involved.
+ */
+const WRAPPER = `'use strict';
+const fs = require('node:fs');
+const { spawn } = require('node:child_process');
+const [exitFile, spawnId, file, ...args] = process.argv.slice(1);
+let finished = false;
+function finish(exitCode, signal, error) {
+  if (finished) return;
+  finished = true;
+  const record = { spawnId, exitCode, signal, endedAt: new Date().toISOString() };
+  if (error) record.error = error;
+  const tmp = exitFile + '.' + process.pid + '.tmp';
+  const fd = fs.openSync(tmp, 'w');
+  fs.writeSync(fd, JSON.stringify(record) + '\\n');
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  fs.renameSync(tmp, exitFile);
+  process.exit(exitCode === null ? 128 : exitCode);
+}
+for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(s, () => {});
+const child = spawn(file, args, { stdio: 'inherit' });
+child.on('error', (err) => {
+  process.stderr.write('orch: could not start ' + file + ': ' + err.message + '\\n');
+  finish(127, null, err.message);
+});
+child.on('exit', (code, signal) => finish(code, signal));
+`;
 
 /**
  * Starts an agent: writes the prompt file, substitutes the argv (never through a shell),
- * runs it detached in its own process group in the task's workspace with the `ORCH_*`
- * variables, and streams stdout+stderr to the log file with bounded memory. Throws
- * {@link AgentSpawnError} if the command cannot be started at all.
+ * and runs it under a small Node wrapper, detached in its own process group, in the task's
+ * workspace with the `ORCH_*` variables. stdout and stderr go straight to the log file (no
+ * pipe to orch, so the agent does not die of SIGPIPE when orch is killed); the wrapper
+ * writes the exit status to `<attempt>.exit`. Throws {@link AgentSpawnError} if the
+ * command cannot be found or started.
  *
  * @example
  * const agent = await startAgent({
@@ -126,7 +167,9 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const { identity } = options;
   const clock = options.clock ?? systemClock;
   const graceMs = options.killGraceMs ?? 5000;
+  const tailBytes = options.tailBytes ?? 64 * 1024;
   const logFile = options.logFile ?? agentLogPath(identity.stateDir, identity.taskId, identity.attempt);
+  const exitFile = agentExitFile(logFile);
   const promptFile =
     options.promptFile ?? promptFilePath(identity.stateDir, identity.taskId, identity.attempt);
   const cwd = identity.workspace;
@@ -149,59 +192,38 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const file = argv[0];
   if (file === undefined) throw new AgentSpawnError('', cwd, 'the command is empty');
   if (!fs.existsSync(cwd)) throw new AgentSpawnError(file, cwd, 'the workspace directory does not exist');
+  const env = { ...process.env, ...options.env, ...agentEnv(identity) };
+  const problem = executableProblem(file, cwd, env['PATH'] ?? '');
+  if (problem) throw new AgentSpawnError(file, cwd, problem);
 
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
-  const log = fs.createWriteStream(logFile, { flags: 'w' });
-  await new Promise<void>((resolve, reject) => {
-    log.once('open', () => resolve());
-    log.once('error', reject);
-  });
-
+  // A status left by an earlier spawn of the same attempt must not be read as this one's.
+  fs.rmSync(exitFile, { force: true });
+  const logFd = fs.openSync(logFile, 'w');
   const startedAtDate = clock.now();
-  const subprocess = execa(file, argv.slice(1), {
-    cwd,
-    env: { ...options.env, ...agentEnv(identity) },
-    extendEnv: true,
-    detached: true,
-    buffer: false,
-    encoding: 'buffer',
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    reject: false,
-    cleanup: false,
-  });
-  const pid = subprocess.pid;
-  if (pid === undefined) {
-    const failed = await subprocess;
-    log.end();
-    const reason =
-      failed.cause instanceof Error ? failed.cause.message : (failed.shortMessage ?? 'it failed to start');
-    throw new AgentSpawnError(file, cwd, reason, failed.cause);
+  let child;
+  try {
+    child = spawn(process.execPath, ['-e', WRAPPER, '--', exitFile, identity.spawnId, ...argv], {
+      cwd,
+      env,
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+    });
+  } finally {
+    // The wrapper has its own copy; orch follows the file by name.
+    fs.closeSync(logFd);
   }
-  // A failure of the wrapper promise is seen through the 'exit' event below instead.
-  subprocess.catch(() => undefined);
+  const pid = child.pid;
+  if (pid === undefined) {
+    const err = await new Promise<Error>((resolve) => child.once('error', resolve));
+    throw new AgentSpawnError(file, cwd, err.message, err);
+  }
   const startTime = processStartTime(pid);
-
-  const tail = new TailBuffer(options.tailBytes ?? 64 * 1024);
-  const lastLine = new LastLineTracker();
-  const stdoutTail = claudeJson ? new TailBuffer(CLAUDE_STDOUT_BYTES) : undefined;
-  let lastOutputAt: Date | undefined;
-  const onChunk = (chunk: Buffer, fromStdout: boolean): void => {
-    tail.push(chunk);
-    lastLine.push(chunk);
-    if (fromStdout) stdoutTail?.push(chunk);
-    lastOutputAt = clock.now();
-  };
-  const streamsDone = [
-    pipeToLog(subprocess.stdout, log, (c) => onChunk(c, true)),
-    pipeToLog(subprocess.stderr, log, (c) => onChunk(c, false)),
-  ];
 
   let timedOut = false;
   let stopped = false;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    subprocess.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('exit', (code, signal) => resolve({ code, signal }));
   });
   const timer =
     options.timeoutMs !== undefined
@@ -210,19 +232,22 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
           void killProcessGroup(pid, graceMs);
         }, options.timeoutMs)
       : undefined;
+  const follower = new LogFollower(logFile);
 
   const done = (async (): Promise<AgentRunResult> => {
-    const { code, signal } = await exited;
+    const wrapper = await exited;
     if (timer) clearTimeout(timer);
+    // Without a status file the wrapper itself was killed (SIGKILL on escalation).
+    const status = readAgentExit(logFile, identity.spawnId);
+    const exitCode = status ? status.exitCode : wrapper.code;
+    const signal = status ? status.signal : wrapper.signal;
+    // The injected clock, like startedAt: the file's endedAt is for re-attaching after a restart.
     const endedAt = clock.now();
     // Whatever the agent started and left running dies with it.
     const leftovers = await killProcessGroup(pid, Math.min(graceMs, 2000));
-    await waitAtMost(Promise.all(streamsDone), 2000);
-    subprocess.stdout?.destroy();
-    subprocess.stderr?.destroy();
-    await new Promise<void>((resolve) => log.end(() => resolve()));
-    const result: AgentRunResult = {
-      exitCode: code,
+    const output = readAgentOutput(logFile, { tailBytes, claudeJson, exitCode, now: endedAt });
+    return {
+      exitCode,
       signal,
       timedOut,
       stopped,
@@ -231,17 +256,13 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
       startTime,
       startedAt: startedAtDate.toISOString(),
       endedAt: endedAt.toISOString(),
-      durationMs: endedAt.getTime() - startedAtDate.getTime(),
+      durationMs: Math.max(0, endedAt.getTime() - startedAtDate.getTime()),
       argv,
       logFile,
       promptFile,
-      outputBytes: tail.totalBytes,
-      tail: tail.toString(),
-      lastLine: lastLine.lastLine,
+      exitFile,
+      ...output,
     };
-    if (lastOutputAt) result.lastOutputAt = lastOutputAt.toISOString();
-    Object.assign(result, readReport(stdoutTail, tail, code, endedAt));
-    return result;
   })();
 
   return {
@@ -251,16 +272,17 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     argv,
     logFile,
     promptFile,
+    exitFile,
     done,
-    progress: () => ({
-      outputBytes: tail.totalBytes,
-      lastLine: lastLine.lastLine,
-      ...(lastOutputAt ? { lastOutputAt: lastOutputAt.toISOString() } : {}),
-    }),
+    progress: () => follower.progress(),
     stop: async () => {
       stopped = true;
       await killProcessGroup(pid, graceMs);
       return done;
+    },
+    detach: () => {
+      if (timer) clearTimeout(timer);
+      child.unref();
     },
   };
 }
@@ -275,14 +297,142 @@ export async function runAgent(options: StartAgentOptions): Promise<AgentRunResu
   return (await startAgent(options)).done;
 }
 
-function readReport(
-  stdoutTail: TailBuffer | undefined,
-  tail: TailBuffer,
-  exitCode: number | null,
-  now: Date,
-): Pick<AgentRunResult, 'usage' | 'claude' | 'rateLimit'> {
-  const out: Pick<AgentRunResult, 'usage' | 'claude' | 'rateLimit'> = {};
-  const claude = stdoutTail ? parseClaudeResult(stdoutTail.toString()) : undefined;
+/** Progress from the log file's size and mtime; re-reads the last bytes only when it grew. */
+class LogFollower {
+  private seen = { size: -1, mtimeMs: -1 };
+  private last: AgentProgress = { outputBytes: 0, lastLine: '' };
+
+  constructor(private readonly file: string) {}
+
+  progress(): AgentProgress {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(this.file);
+    } catch {
+      return this.last;
+    }
+    if (st.size === this.seen.size && st.mtimeMs === this.seen.mtimeMs) return this.last;
+    this.seen = { size: st.size, mtimeMs: st.mtimeMs };
+    const out: AgentOutput = readAgentOutput(this.file, { tailBytes: 4096 });
+    this.last = {
+      outputBytes: out.outputBytes,
+      lastLine: out.lastLine,
+      ...(out.lastOutputAt ? { lastOutputAt: out.lastOutputAt } : {}),
+    };
+    return this.last;
+  }
+}
+
+/** Why `file` cannot be executed (as the wrapper's `spawn` would look it up), or undefined. */
+function executableProblem(file: string, cwd: string, pathVar: string): string | undefined {
+  const candidates = file.includes('/')
+    ? [path.resolve(cwd, file)]
+    : pathVar
+        .split(path.delimiter)
+        .filter((d) => d !== '')
+        .map((d) => path.resolve(cwd, d, file));
+  for (const candidate of candidates) {
+    try {
+      if (!fs.statSync(candidate).isFile()) continue;
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return undefined;
+    } catch {
+      // Not here, or not executable: look further.
+    }
+  }
+  return file.includes('/')
+    ? `${path.resolve(cwd, file)} does not exist or is not executable`
+    : `${file} was not found on PATH or is not executable`;
+}
+
+/** What the wrapper wrote when the agent ended (`<state-dir>/logs/<task>/<attempt>.exit`). */
+export interface AgentExitRecord {
+  spawnId: string;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  endedAt: string;
+  /** Set when the command could not be started at all. */
+  error?: string;
+}
+
+/**
+ * The exit-status file next to an attempt's log: `…/3.log` → `…/3.exit`.
+ *
+ * @example
+ * agentExitFile('/repo/.state/logs/T1/3.log'); // '/repo/.state/logs/T1/3.exit'
+ */
+export function agentExitFile(logFile: string): string {
+  return logFile.replace(/\.log$/, '') + '.exit';
+}
+
+/**
+ * The exit status the wrapper recorded for `spawnId`, or undefined (not ended yet, the
+ * wrapper was killed, or the file belongs to another spawn).
+ *
+ * @example
+ * const status = readAgentExit(result.logFile, spawnId); // { exitCode: 0, signal: null, endedAt, spawnId }
+ */
+export function readAgentExit(logFile: string, spawnId: string): AgentExitRecord | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(agentExitFile(logFile), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const r = parsed as Record<string, unknown>;
+  if (r['spawnId'] !== spawnId || typeof r['endedAt'] !== 'string') return undefined;
+  const out: AgentExitRecord = {
+    spawnId,
+    exitCode: typeof r['exitCode'] === 'number' ? r['exitCode'] : null,
+    signal: typeof r['signal'] === 'string' ? (r['signal'] as NodeJS.Signals) : null,
+    endedAt: r['endedAt'],
+  };
+  if (typeof r['error'] === 'string') out.error = r['error'];
+  return out;
+}
+
+/** What an attempt's log file says, read back from its end. */
+export interface AgentOutput {
+  outputBytes: number;
+  tail: string;
+  lastLine: string;
+  lastOutputAt?: string;
+  usage?: AgentUsage;
+  claude?: ClaudeResult;
+  rateLimit?: RateLimitInfo;
+}
+
+const CLAUDE_WINDOW_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads the end of an attempt's log file (bounded memory: at most `tailBytes`, or 4 MiB
+ * when looking for Claude Code's JSON result) for the tail, the last line, usage and a
+ * rate-limit message. `exitCode`/`now` matter for the rate-limit check only.
+ *
+ * @example
+ * const { tail, lastLine, usage } = readAgentOutput(logFile, { tailBytes: 8000, claudeJson: true, exitCode: 0 });
+ */
+export function readAgentOutput(
+  logFile: string,
+  options: { tailBytes: number; claudeJson?: boolean; exitCode?: number | null; now?: Date },
+): AgentOutput {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(logFile);
+  } catch {
+    return { outputBytes: 0, tail: '', lastLine: '' };
+  }
+  const window = Math.max(options.tailBytes, 4096, options.claudeJson ? CLAUDE_WINDOW_BYTES : 0);
+  const end = readEnd(logFile, st.size, window);
+  const tail = end.subarray(Math.max(0, end.length - options.tailBytes));
+  const last = new LastLineTracker();
+  last.push(end.subarray(Math.max(0, end.length - 4096)));
+  const out: AgentOutput = { outputBytes: st.size, tail: tail.toString('utf8'), lastLine: last.lastLine };
+  if (st.size > 0) out.lastOutputAt = st.mtime.toISOString();
+  const exitCode = options.exitCode ?? 0;
+  const now = options.now ?? new Date();
+  const claude = options.claudeJson ? parseClaudeResult(end.toString('utf8')) : undefined;
   if (claude) {
     out.claude = claude;
     out.usage = claude.usage;
@@ -294,39 +444,25 @@ function readReport(
     }
   }
   if (!out.rateLimit && exitCode !== 0) {
-    const recent = tail.toString().slice(-4096);
-    const limit = detectRateLimit(recent, now);
+    const limit = detectRateLimit(end.subarray(Math.max(0, end.length - 4096)).toString('utf8'), now);
     if (limit) out.rateLimit = limit;
   }
   return out;
 }
 
-/** Copies a stream into the shared log with backpressure; resolves when the stream ends. */
-function pipeToLog(
-  source: Readable | null,
-  log: fs.WriteStream,
-  onChunk: (chunk: Buffer) => void,
-): Promise<void> {
-  if (!source) return Promise.resolve();
-  const sink = new Writable({
-    write(chunk: Buffer | string, _enc, callback) {
-      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      onChunk(buf);
-      // Waiting for the file write keeps at most a chunk or two in memory per stream.
-      log.write(buf, (err) => callback(err ?? null));
-    },
-  });
-  source.pipe(sink);
-  return new Promise<void>((resolve) => {
-    sink.once('finish', () => resolve());
-    sink.once('error', () => resolve());
-    // A stream destroyed without 'end' does not end the sink by itself; pending writes still flush.
-    source.once('close', () => sink.end());
-  });
-}
-
-async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-  if (timer) clearTimeout(timer);
+function readEnd(file: string, size: number, bytes: number): Buffer {
+  const length = Math.min(size, bytes);
+  const buf = Buffer.alloc(length);
+  const fd = fs.openSync(file, 'r');
+  try {
+    let done = 0;
+    while (done < length) {
+      const n = fs.readSync(fd, buf, done, length - done, size - length + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return buf.subarray(0, done);
+  } finally {
+    fs.closeSync(fd);
+  }
 }

@@ -4,13 +4,15 @@ import { commandEvent } from '../core/commands.js';
 import { agentFor, type AgentCommand, type OrchestratorConfig } from '../core/config.js';
 import { streamIds } from '../core/events.js';
 import type { AgentRecord } from '../core/state.js';
-import { startAgent, type AgentRunResult, type RunningAgent } from './agent-runner.js';
+import { readAgentExit, readAgentOutput, startAgent, type RunningAgent } from './agent-runner.js';
+import type { AgentUsage, RateLimitInfo } from './claude-output.js';
 import { attemptHistory } from './attempt-history.js';
 import type { Clock } from './clock.js';
 import type { LiveLog } from './live-log.js';
 import { findProcessesByEnv } from './find-processes.js';
 import { isSameProcessAlive, killProcessGroup } from './process-identity.js';
 import { buildPrompt } from './prompt.js';
+import { agentLogPath } from './state-paths.js';
 import type { TaskWorkspace, WorkspaceManager } from './workspace.js';
 
 /** What the supervisor needs from the orchestrator. */
@@ -30,6 +32,16 @@ export interface AgentSupervisorOptions {
 
 /** Bytes of an attempt's output kept in the log (the whole output is in its log file). */
 const TAIL_IN_LOG = 8000;
+
+/** How an attempt ended, as recorded in `AgentExited` (and `RateLimited`). */
+interface ExitFacts {
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  tail: string;
+  usage?: AgentUsage;
+  rateLimit?: RateLimitInfo;
+}
 
 /**
  * Starts, watches and stops agent processes, recording each step: `AgentSpawnRequested`
@@ -123,7 +135,7 @@ export class AgentSupervisor {
     this.recordExit(command.taskId, spawnId, result);
   }
 
-  private recordExit(taskId: string, spawnId: string, r: AgentRunResult): void {
+  private recordExit(taskId: string, spawnId: string, r: ExitFacts): void {
     const stream = streamIds.task(taskId);
     const { log } = this.o;
     if (r.rateLimit) {
@@ -179,8 +191,10 @@ export class AgentSupervisor {
 
   /**
    * Crash recovery: an agent of an earlier run that is still alive (same pid, same start
-   * time) is watched until it ends; one that is gone is recorded as lost. An agent whose
-   * start was never recorded is looked for by its `ORCH_SPAWN_ID` and stopped.
+   * time) is watched until it ends; an agent that ended (now or while orch was down) is
+   * recorded with the exit status its wrapper wrote (`AgentExited`), or as lost when there
+   * is none. An agent whose start was never recorded is looked for by its `ORCH_SPAWN_ID`
+   * and stopped.
    */
   reconcile(agent: AgentRecord): void {
     const stream = streamIds.task(agent.task);
@@ -201,27 +215,27 @@ export class AgentSupervisor {
       return;
     }
     const startTime = agent.pidStartTime === null ? null : String(agent.pidStartTime);
-    if (startTime === null || !isSameProcessAlive(agent.pid, startTime)) {
-      lost(`process ${agent.pid} was gone when orch restarted`);
+    if (startTime !== null && isSameProcessAlive(agent.pid, startTime)) {
+      this.o.track(this.watch(agent, startTime));
       return;
     }
-    this.o.track(this.watch(agent, startTime, lost));
+    this.o.track(this.settleEnded(agent, `process ${agent.pid} was gone when orch restarted`));
   }
 
-  /** Re-attaches to a live agent of an earlier run: polls until it ends. */
-  private watch(agent: AgentRecord, startTime: string, lost: (reason: string) => number): Promise<void> {
+  /** Re-attaches to a live agent of an earlier run: polls until it ends, then settles it. */
+  private watch(agent: AgentRecord, startTime: string): Promise<void> {
     const pid = agent.pid!;
-    return new Promise<void>((resolve) => {
+    return new Promise<void>((resolve, reject) => {
       const timer = setInterval(() => {
         if (isSameProcessAlive(pid, startTime)) return;
         clearInterval(timer);
         this.watched.delete(agent.spawnId);
-        if (!this.detached) {
-          // Its exit status went to the orch process that started it, which is gone.
-          lost(`process ${pid} (re-attached after a restart) ended; its exit code was not observable`);
-        }
-        resolve();
-      }, 200);
+        if (this.detached) return resolve();
+        this.settleEnded(
+          agent,
+          `process ${pid} (re-attached after a restart) ended without an exit status`,
+        ).then(resolve, reject);
+      }, 100);
       this.watched.set(agent.spawnId, {
         pid,
         cancel: () => {
@@ -229,6 +243,42 @@ export class AgentSupervisor {
           resolve();
         },
       });
+    });
+  }
+
+  /**
+   * An agent of an earlier run whose wrapper has ended: stops what it left in its group, then
+   * records its real exit from the `.exit` file, or `AgentLost` with `reason` without one.
+   */
+  private async settleEnded(agent: AgentRecord, reason: string): Promise<void> {
+    // Only processes carrying this spawn's id: the pid itself may have been reused by now.
+    await killSpawnProcesses(agent.spawnId, Math.min(this.o.killGraceMs, 2000));
+    const logFile = agentLogPath(this.o.stateDir, agent.task, agent.attempt);
+    const status = readAgentExit(logFile, agent.spawnId);
+    if (!status) {
+      this.o.log.append(
+        streamIds.task(agent.task),
+        'AgentLost',
+        { spawnId: agent.spawnId, reason },
+        { expectedVersion: 'any' },
+      );
+      return;
+    }
+    const output = readAgentOutput(logFile, {
+      tailBytes: TAIL_IN_LOG,
+      claudeJson: true,
+      exitCode: status.exitCode,
+      now: this.o.clock.now(),
+    });
+    const started = agent.startedAt === null ? NaN : Date.parse(agent.startedAt);
+    const ended = Date.parse(status.endedAt);
+    this.recordExit(agent.task, agent.spawnId, {
+      exitCode: status.exitCode,
+      signal: status.signal,
+      durationMs: Number.isFinite(started) && ended >= started ? ended - started : 0,
+      tail: output.tail,
+      ...(output.usage ? { usage: output.usage } : {}),
+      ...(output.rateLimit ? { rateLimit: output.rateLimit } : {}),
     });
   }
 
@@ -250,6 +300,7 @@ export class AgentSupervisor {
   /** Leaves every agent running and stops recording about them (a later run re-attaches). */
   detachAll(): void {
     this.detached = true;
+    for (const a of this.running.values()) a.detach();
     for (const w of this.watched.values()) w.cancel();
     this.watched.clear();
   }
