@@ -65,7 +65,7 @@ describe('agents outlive the orchestrator', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const first = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: parent.stdout! }).once('line', resolve);
+      createInterface({ input: parent.stdout }).once('line', resolve);
       parent.once('exit', (code) => reject(new Error(`the parent exited early (${code})`)));
     });
     const started = JSON.parse(first) as {
