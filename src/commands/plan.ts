@@ -3,9 +3,23 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BaseCommand } from './_base.js';
 import type { GoalRecommendation, PlanProblem, PlanView } from '../plan/index.js';
+import type { PlanCheckProblem } from '../runtime/plan-check.js';
+import type { Plan as PlanModel } from '../plan/model.js';
+import type { RecordedEvent } from '../core/envelope.js';
 
-/** `orch plan --json`: the plan view, plus the goal report and graph text when asked for. */
-export type PlanCommandResult = PlanView & { goal?: GoalRecommendation; graph?: string };
+/** `orch plan --check --json`: the disagreements between the plan files and the log. */
+export interface PlanCheckReport {
+  /** Whether a log was found and compared (without one only the files are checked). */
+  log: boolean;
+  problems: PlanCheckProblem[];
+}
+
+/** `orch plan --json`: the plan view, plus the goal report, graph text or check when asked for. */
+export type PlanCommandResult = PlanView & {
+  goal?: GoalRecommendation;
+  graph?: string;
+  check?: PlanCheckReport;
+};
 
 /**
  * `orch plan`: load, parse and validate the plan, then print milestones → phases →
@@ -22,13 +36,15 @@ export default class Plan extends BaseCommand {
 
   static override description = `Reads the plan from --plan-dir, else from config "planDir" (default .state/plans); if that does not exist, the first of these that exists in the repository: plans/roadmap.md, roadmap.md, ROADMAP.md, docs/roadmap.md, plans/plan.yaml, plans/plan.yml, plans/plan.json, plan.yaml, plan.yml, plan.json.
 A plan directory holds project.md (format A) or a roadmap.md / plan.yaml / plan.json; a file is read by its extension (.md roadmap, .yaml/.yml or .json plan).
-Statuses come from the plan files (a phase marked complete counts all its tasks complete). Exit 1 on an invalid plan, with every problem listed as file:line.`;
+Statuses come from the plan files (a phase marked complete counts all its tasks complete). Exit 1 on an invalid plan, with every problem listed as file:line.
+--check compares the plan files with the log (<state-dir>/orch.db, opened read-only): a task, phase or milestone complete in one but not the other, a dependency marked ✅ that is not complete, a task that has history in the log but is gone from the files. It lists each as file:line and exits 1 if there is any. Without a log only the files are checked.`;
 
   static override examples = [
     '<%= config.bin %> plan',
     '<%= config.bin %> plan --plan-dir plans/roadmap.md --json',
     '<%= config.bin %> plan --goal "a command-line calculator"',
     '<%= config.bin %> plan --graph mermaid > plan.mmd',
+    '<%= config.bin %> plan --check',
   ];
 
   static override flags = {
@@ -42,11 +58,15 @@ Statuses come from the plan files (a phase marked complete counts all its tasks 
       options: ['mermaid', 'dot'] as const,
       description: 'print the phase graph instead of the tree',
     })(),
+    check: Flags.boolean({
+      description: 'list every disagreement between the plan files and the log; exit 1 if there is any',
+      default: false,
+    }),
   };
 
   async run(): Promise<PlanCommandResult> {
     const { flags } = await this.parse(Plan);
-    const { repoDir } = this.resolveDirs(flags);
+    const { repoDir, stateDir } = this.resolveDirs(flags);
     const [{ loadConfig }, loader, api] = await Promise.all([
       import('../runtime/config-loader.js'),
       import('../runtime/plan-loader.js'),
@@ -81,8 +101,18 @@ Statuses come from the plan files (a phase marked complete counts all its tasks 
     if (flags.goal !== undefined) result.goal = api.recommendForGoal(plan, graph, flags.goal, completed);
     if (flags.graph !== undefined)
       result.graph = flags.graph === 'mermaid' ? api.renderMermaid(result) : api.renderDot(result);
+    if (flags.check) {
+      result.check = await checkAgainstLog(
+        plan,
+        location,
+        stateDir,
+        (file) => display({ file, line: 0, message: '' }).file,
+      );
+      if (result.check.problems.length > 0) process.exitCode = 1;
+    }
     if (!this.jsonEnabled()) {
-      if (result.graph !== undefined) this.log(result.graph);
+      if (result.check) this.log(renderCheck(result.check, plan.name, shown));
+      else if (result.graph !== undefined) this.log(result.graph);
       else if (result.goal)
         this.log(`${plan.name} (${shown}): ${result.ready.length} ready\n\n${api.renderGoal(result.goal)}`);
       else this.log(api.renderTree(result));
@@ -106,4 +136,43 @@ Statuses come from the plan files (a phase marked complete counts all its tasks 
     process.stderr.write(`${body}${err.hint ? `Hint: ${err.hint}\n` : ''}`);
     return undefined;
   }
+}
+
+/** Reads the log (read-only; none is fine) and the plan files, and lists their disagreements. */
+async function checkAgainstLog(
+  plan: PlanModel,
+  location: string,
+  stateDir: string,
+  shownFile: (file: string) => string,
+): Promise<PlanCheckReport> {
+  const [{ checkPlanAgainstLog }, { readPlanFiles }, { replay }, store] = await Promise.all([
+    import('../runtime/plan-check.js'),
+    import('../runtime/plan-loader.js'),
+    import('../core/replayer.js'),
+    import('../store/index.js'),
+  ]);
+  const files = readPlanFiles(location).files;
+  const lines = (file: string) => files[file]?.split(/\r?\n/);
+  const dbFile = path.join(stateDir, 'orch.db');
+  let events: RecordedEvent[] | null = null;
+  if (fs.existsSync(dbFile)) {
+    const log = store.openSqliteEventStore(dbFile, { readonly: true });
+    try {
+      events = [...log.readAll()];
+    } finally {
+      log.close();
+    }
+  }
+  const state = events === null ? null : replay(events);
+  const problems = checkPlanAgainstLog(plan, state, events, lines).map((p) =>
+    p.kind === 'task-disappeared' ? p : { ...p, file: shownFile(p.file) },
+  );
+  return { log: events !== null, problems };
+}
+
+function renderCheck(check: PlanCheckReport, name: string, shown: string): string {
+  const against = check.log ? 'the log' : 'itself (no log yet)';
+  if (check.problems.length === 0) return `${name} (${shown}): the plan files agree with ${against}.`;
+  const list = check.problems.map((p) => `  ${p.file}${p.line > 0 ? `:${p.line}` : ''}: ${p.message}`);
+  return `${name} (${shown}): ${check.problems.length} disagreement(s) with ${against}:\n${list.join('\n')}`;
 }
