@@ -648,7 +648,10 @@ export class Orchestrator {
       const { plan } = loadPlan(this.planLocation, { agentRoles: this.agentRoles(), source });
       recordPlan(this.log!, plan);
     } catch (err) {
-      const problems = err instanceof OrchError ? err.message : String(err);
+      const listed = (err as { problems?: { file: string; line: number; message: string }[] }).problems ?? [];
+      const problems =
+        (err instanceof OrchError ? err.message : String(err)) +
+        listed.map((p) => `\n  ${p.file}${p.line > 0 ? `:${p.line}` : ''}: ${p.message}`).join('');
       process.stderr.write(
         `orch: the edited plan is not valid; continuing on the last valid plan: ${problems}\n`,
       );
