@@ -130,7 +130,7 @@ describe('Orchestrator with a plan edited while it runs', () => {
     expect(outcome.status.tasks.map((t) => t.status)).toEqual(['complete', 'complete', 'complete']);
     expect(events(repo).filter((e) => e.type === 'PlanRevised')).toEqual([]);
     expect(warnings.join('')).toMatch(
-      /the edited plan is not valid; continuing on the last valid plan: .*\n  plan\.yaml:\d+: .*T404/,
+      /the edited plan is not valid; continuing on the last valid plan: .*\n {2}plan\.yaml:\d+: .*T404/,
     );
     // The invalid file is left as the person wrote it (the gardener does not touch it).
     expect(fs.readFileSync(planFile, 'utf8')).toContain('dependsOn: [T1, T404] }');
