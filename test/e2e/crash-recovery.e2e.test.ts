@@ -84,7 +84,8 @@ function readLog(): RecordedEvent[] {
     store = openSqliteEventStore(dbFile(), { readonly: true });
   } catch (err) {
     // The first run is still creating the log.
-    if ((err as { code?: string }).code === 'LOG_NOT_FOUND') return [];
+    const code = (err as { code?: string }).code;
+    if (code === 'LOG_NOT_FOUND' || code === 'SCHEMA_OUTDATED' || code === 'NOT_AN_ORCH_LOG') return [];
     throw err;
   }
   try {
@@ -112,7 +113,7 @@ async function runOnce(
   });
   children.push(child);
   let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let ended = false;
   void exited.then(() => (ended = true));
@@ -203,7 +204,9 @@ it('survives SIGKILL at many moments of a real run: every task done once, nothin
     });
     expect(verify.code, verify.out).toBe(0);
   }
+  const count = (type: string) => events.filter((e) => e.type === type).length;
   console.log(
-    `crash-recovery: ${kills} SIGKILLs, ${runs} runs, ${events.length} events, ${spawnIds.length} spawns`,
+    `crash-recovery: ${kills} SIGKILLs (${fired.join(', ')}), ${runs} runs, ${events.length} events, ` +
+      `${spawnIds.length} spawns, ${count('AgentExited')} exits, ${count('AgentLost')} lost`,
   );
 }, 120_000);
