@@ -66,6 +66,8 @@ export const OrchestratorConfigSchema = z.strictObject({
     .default({ provider: 'local' }),
   /** Stop spawning new attempts once the run's reported cost (USD) reaches this. */
   budget: z.number().nonnegative().optional(),
+  /** Seconds to wait before retrying an attempt stopped by a rate limit that gave no reset time (doubles per limited attempt of the task, at most 16×). */
+  rateLimitBackoff: z.number().nonnegative().default(300),
   targets: z.record(z.string(), TargetSchema).optional(),
 });
 /** Fully defaulted configuration. */

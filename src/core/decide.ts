@@ -1,4 +1,5 @@
 import type { MachineState, TaskContext } from '../machines/index.js';
+import { countedAttempts } from '../machines/index.js';
 import type { Plan } from '../plan/model.js';
 import type { Command, SpawnAgentCommand } from './commands.js';
 import type { OrchestratorConfig } from './config.js';
@@ -12,7 +13,8 @@ import { isLiveAgent } from './state.js';
 export type DecideConfig = Pick<
   OrchestratorConfig,
   'maxConcurrent' | 'maxRetries' | 'retryInterval' | 'autoMerge' | 'budget' | 'gate'
->;
+> &
+  Partial<Pick<OrchestratorConfig, 'rateLimitBackoff'>>;
 
 /** Optional narrowing of what `decide` may spawn. */
 export interface DecideOptions {
@@ -29,7 +31,12 @@ export interface DecideOptions {
  *
  * It never spawns for a task whose phase is blocked or whose dependencies are incomplete,
  * a second agent for a task with a live or unresolved agent, before a retry's `notBefore`
- * or a rate limit's reset, past the budget, or beyond `maxRetries + 1` attempts.
+ * or a rate limit's reset, past the budget, or beyond `maxRetries + 1` counted attempts.
+ *
+ * Rate limits: an attempt whose agent reported a usage/rate limit (`RateLimited`) is not
+ * counted against `maxRetries`. Its retry waits for the reported reset (`rateLimitedUntil`),
+ * or, when the agent gave no reset time, for a backoff of `rateLimitBackoff` seconds doubling
+ * with each limited attempt of the task (at most 16×); no task is spawned while either wait runs.
  *
  * @example
  * for (const command of decide(state, state.plan, config, clock.now())) await perform(command);
@@ -51,7 +58,7 @@ export function decide(
   decideMilestones(state, index, config, out);
   decidePhases(state, index, out);
   const candidates = decideTasks(state, index, config, now, out);
-  const rateLimited = state.rateLimitedUntil !== null && now < Date.parse(state.rateLimitedUntil);
+  const rateLimited = now < limitPauseEnd(state, out);
   if (!budgetHit && !rateLimited) spawn(state, index, config, candidates, options, out);
   return out;
 }
@@ -125,10 +132,10 @@ function decideTasks(
         break;
       }
       case 'retrying':
-        if (ctx.attempts >= maxAttempts) {
+        if (countedAttempts(ctx) >= maxAttempts) {
           out.push({ type: 'FailTask', taskId: id, reason: exhausted(ctx) });
         } else {
-          const wait = Math.max(now + config.retryInterval * 1000, rateLimitEnd(state));
+          const wait = Math.max(now + config.retryInterval * 1000, limitWaitEnd(state, ctx, config, now));
           const reason = ctx.lastFailure?.detail ?? 'attempt failed';
           out.push({
             type: 'ScheduleRetry',
@@ -154,7 +161,7 @@ function decideTasks(
         break;
       case 'ready':
       case 'retryWait':
-        if (ctx.attempts >= maxAttempts) {
+        if (countedAttempts(ctx) >= maxAttempts) {
           // maxRetries may have been lowered since the retry was planned, or a block used the last one.
           out.push({ type: 'FailTask', taskId: id, reason: exhausted(ctx) });
         } else if (
@@ -204,8 +211,44 @@ function spawn(
 }
 
 const exhausted = (ctx: TaskContext) =>
-  `retries used up after ${ctx.attempts} attempt(s)` +
+  `retries used up after ${countedAttempts(ctx)} attempt(s)` +
+  (ctx.attempts > countedAttempts(ctx)
+    ? ` (and ${ctx.attempts - countedAttempts(ctx)} stopped by a rate limit)`
+    : '') +
   (ctx.lastFailure ? `; last: ${ctx.lastFailure.detail}` : '');
+
+/** Default `rateLimitBackoff` (seconds) when the config has none. */
+const DEFAULT_LIMIT_BACKOFF_S = 300;
+
+/**
+ * When the retry of a rate-limited attempt may start: the reported reset if it is ahead,
+ * else a backoff that doubles with each limited attempt. `-Infinity` for other failures.
+ */
+function limitWaitEnd(state: OrchState, ctx: TaskContext, config: DecideConfig, now: number): number {
+  const reset = rateLimitEnd(state);
+  if (ctx.lastFailure?.kind !== 'limit') return reset;
+  if (reset > now) return reset;
+  const base = (config.rateLimitBackoff ?? DEFAULT_LIMIT_BACKOFF_S) * 1000;
+  return now + base * 2 ** Math.min(Math.max(ctx.attempts - countedAttempts(ctx) - 1, 0), 4);
+}
+
+/**
+ * Until when nothing is spawned: the reported reset, or the latest backoff of a limited
+ * retry — already recorded (`retryWait`) or being scheduled now (in `planned`).
+ */
+function limitPauseEnd(state: OrchState, planned: readonly Command[]): number {
+  let end = rateLimitEnd(state);
+  const limited = (taskId: string) => getOwn(state.tasks, taskId)?.context.lastFailure?.kind === 'limit';
+  for (const id in state.tasks) {
+    const entry = state.tasks[id];
+    if (entry?.value !== 'retryWait' || !limited(id) || entry.context.notBefore === null) continue;
+    end = Math.max(end, Date.parse(entry.context.notBefore));
+  }
+  for (const cmd of planned) {
+    if (cmd.type === 'ScheduleRetry' && limited(cmd.taskId)) end = Math.max(end, Date.parse(cmd.notBefore));
+  }
+  return end;
+}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

@@ -89,8 +89,12 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
       return;
     case 'RateLimited': {
       // A limit is about the account, whichever spawn hit it; an unknown spawn is ignored.
+      const agent = getOwn(s.agents, e.data.spawnId);
+      if (agent === undefined) return;
+      // The live spawn's attempt is marked so it does not count against maxRetries.
+      if (isLiveAgent(agent)) stepTask(draft, agent.task, e, engine);
       const resetAt = e.data.resetAt;
-      if (resetAt === null || getOwn(s.agents, e.data.spawnId) === undefined) return;
+      if (resetAt === null) return;
       if (s.rateLimitedUntil === null || Date.parse(resetAt) > Date.parse(s.rateLimitedUntil)) {
         s.rateLimitedUntil = resetAt;
       }
@@ -184,6 +188,8 @@ function foldSpawn(draft: StateDraft, e: OrchEvent<'AgentSpawnRequested'>, engin
     startedAt: null,
     endedAt: null,
     costUsd: null,
+    inputTokens: null,
+    outputTokens: null,
   };
   setOwn(draft.writable('agents'), spawnId, agent);
 }
@@ -218,6 +224,8 @@ function foldReport(draft: StateDraft, e: Report, engine: MachineEngine): void {
         signal: e.data.signal,
         endedAt: e.recordedAt,
         costUsd: cost,
+        inputTokens: e.data.usage?.inputTokens ?? null,
+        outputTokens: e.data.usage?.outputTokens ?? null,
       };
       if (cost !== null) s.costUsd += cost;
       break;

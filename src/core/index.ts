@@ -16,4 +16,5 @@ export * from './decide.js';
 export * from './pending-intents.js';
 export * from './outlook.js';
 export * from './status-view.js';
+export * from './usage-totals.js';
 export * from './invariants.js';

@@ -126,14 +126,18 @@ const INVARIANTS: readonly Invariant[] = [
   },
   {
     name: 'attemptsWithinRetries',
-    description: 'a task is attempted at most maxRetries + 1 times',
+    description:
+      'a task is attempted at most maxRetries + 1 times, not counting attempts stopped by a rate limit',
     monitor: (config) => ({
-      before(_s, e) {
+      before(s, e) {
         if (e.type !== 'AgentSpawnRequested') return null;
         const attempt = data(e).attempt;
-        return typeof attempt === 'number' && attempt > config.maxRetries + 1
-          ? `task ${str(data(e).taskId)} was spawned for attempt ${attempt}, more than maxRetries + 1 = ${config.maxRetries + 1}`
-          : null;
+        const taskId = str(data(e).taskId);
+        // Attempts stopped by a rate limit do not count (decide.ts).
+        const free = getOwn(s.tasks, taskId)?.context.rateLimited ?? 0;
+        if (typeof attempt !== 'number' || attempt - free <= config.maxRetries + 1) return null;
+        const note = free > 0 ? ` (not counting ${free} stopped by a rate limit)` : '';
+        return `task ${taskId} was spawned for attempt ${attempt}${note}, more than maxRetries + 1 = ${config.maxRetries + 1}`;
       },
     }),
   },

@@ -22,6 +22,9 @@ export interface AgentRecord {
   startedAt: string | null;
   endedAt: string | null;
   costUsd: number | null;
+  /** Tokens the agent reported on exit (null: none reported, or folded before tokens were kept). */
+  inputTokens?: number | null;
+  outputTokens?: number | null;
 }
 
 /** The latest orchestrator run. */

@@ -19,6 +19,7 @@ export type TaskMachineEvent =
   | E<'AgentExited', SpawnRef & { exitCode: number | null; signal?: string | null }>
   | E<'AgentLost', SpawnRef & { reason: string }>
   | E<'AgentSpawnFailed', SpawnRef & { error: string }>
+  | E<'RateLimited', SpawnRef & { resetAt: string | null }>
   | E<
       'BreakpointReported',
       SpawnRef & { kind: 'complete' | 'blocked' | 'pr'; summary?: string; on?: string[]; url?: string }

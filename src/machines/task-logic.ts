@@ -9,7 +9,7 @@ export interface TaskInput {
 }
 
 /** Why the last attempt did not produce finished work. */
-export type TaskFailureKind = 'exit' | 'lost' | 'spawn' | 'gate' | 'conflict';
+export type TaskFailureKind = 'exit' | 'lost' | 'spawn' | 'gate' | 'conflict' | 'limit';
 
 /** The last failure of a task's attempt loop. */
 export interface TaskFailure {
@@ -26,6 +26,13 @@ export interface TaskContext {
   declaredComplete: boolean;
   /** Spawns so far (the attempt number of the latest spawn). */
   attempts: number;
+  /**
+   * Attempts during which the agent reported a usage/rate limit. They are not failures of
+   * the work: `maxRetries` counts `attempts - rateLimited` (see {@link countedAttempts}).
+   */
+  rateLimited: number;
+  /** The latest spawn that reported a rate limit (each spawn is counted once). */
+  rateLimitedSpawn: string | null;
   /** The current (latest) spawn; reports naming any other spawn are ignored. */
   spawnId: string | null;
   lastExit: { code: number | null; signal: string | null } | null;
@@ -59,6 +66,8 @@ export function initialTaskContext(input: TaskInput): TaskContext {
     taskId: input.taskId,
     declaredComplete: input.declaredComplete,
     attempts: 0,
+    rateLimited: 0,
+    rateLimitedSpawn: null,
     spawnId: null,
     lastExit: null,
     lastFailure: null,
@@ -72,6 +81,20 @@ export function initialTaskContext(input: TaskInput): TaskContext {
     outcome: null,
   };
 }
+
+/**
+ * The attempts that count against `maxRetries`: every spawn but those that stopped on a
+ * usage/rate limit (the provider's limit says nothing about the work).
+ *
+ * @example
+ * countedAttempts({ attempts: 3, rateLimited: 1 }); // 2
+ */
+export function countedAttempts(c: Pick<TaskContext, 'attempts' | 'rateLimited'>): number {
+  return c.attempts - countedFix(c.rateLimited);
+}
+
+// Contexts folded before `rateLimited` existed (old snapshots) lack it.
+const countedFix = (n: number | undefined): number => n ?? 0;
 
 type Guard = GuardFn<TaskContext, TaskMachineEvent>;
 type Update = UpdateFn<TaskContext, TaskMachineEvent>;
@@ -113,12 +136,23 @@ export const taskUpdates = {
       : {},
   recordExit: (_c, e) =>
     e.type === 'AgentExited' ? { lastExit: { code: e.data.exitCode, signal: e.data.signal ?? null } } : {},
-  recordExitFailure: (_c, e) => {
+  recordExitFailure: (c, e) => {
     if (e.type !== 'AgentExited') return {};
     const signal = e.data.signal ?? null;
     const detail = signal ? `killed by ${signal}` : `exit code ${String(e.data.exitCode)}`;
-    return { lastExit: { code: e.data.exitCode, signal }, lastFailure: failure('exit', detail, e.position) };
+    const lastExit = { code: e.data.exitCode, signal };
+    if (c.rateLimitedSpawn === e.data.spawnId) {
+      return {
+        lastExit,
+        lastFailure: failure('limit', `stopped by a usage/rate limit (${detail})`, e.position),
+      };
+    }
+    return { lastExit, lastFailure: failure('exit', detail, e.position) };
   },
+  recordRateLimit: (c, e) =>
+    e.type === 'RateLimited' && c.rateLimitedSpawn !== e.data.spawnId
+      ? { rateLimitedSpawn: e.data.spawnId, rateLimited: countedFix(c.rateLimited) + 1 }
+      : {},
   recordLost: (_c, e) =>
     e.type === 'AgentLost'
       ? { lastFailure: failure('lost', `agent lost: ${e.data.reason}`, e.position) }

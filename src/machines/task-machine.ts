@@ -12,6 +12,7 @@ import { initialTaskContext, taskEffects, taskGuards, taskUpdates } from './task
  * running ─AgentExited(0)→ awaitingGate ─GateStarted→ verifying ─GatePassed→ awaitingMerge
  * awaitingMerge ─MergeRequested→ merging ─BranchMerged→ complete
  * error exit · lost · spawn failure · failed gate · merge conflict → retrying
+ * spawning/running ─RateLimited→ (same state; the attempt will not count against maxRetries)
  * retrying ─RetryScheduled→ retryWait ─AgentSpawnRequested→ spawning   (a fresh agent)
  * retrying ─TaskFailed→ failed          (decide fails it once maxRetries is used up)
  * spawning/running ─BreakpointReported(blocked)→ blocked ─TaskUnblocked→ ready
@@ -41,6 +42,8 @@ const live = (extra: NonNullable<StateSpec['on']>): NonNullable<StateSpec['on']>
     t('retrying', 'isCurrentSpawn', 'recordExitFailure'),
   ],
   AgentLost: [t('retrying', 'isCurrentSpawn', 'recordLost')],
+  // Noted, not acted on: the exit that follows decides; the attempt then does not count.
+  RateLimited: [t(undefined, 'isCurrentSpawn', 'recordRateLimit')],
   BreakpointReported: [
     t('blocked', 'reportsBlocked', 'recordBlocked'),
     t(undefined, 'isCurrentSpawn', 'recordReport'),

@@ -227,7 +227,13 @@ describe('decide', () => {
       .record('RateLimited', { spawnId: 's1', resetAt: iso(reset) })
       .exit('T1', 1);
     expect(sim.perform(sim.decide())).toEqual([
-      { type: 'ScheduleRetry', taskId: 'T1', attempt: 2, notBefore: iso(reset), reason: 'exit code 1' },
+      {
+        type: 'ScheduleRetry',
+        taskId: 'T1',
+        attempt: 2,
+        notBefore: iso(reset),
+        reason: 'stopped by a usage/rate limit (exit code 1)',
+      },
     ]);
     sim.now = reset - 1;
     expect(sim.decide()).toEqual([]);

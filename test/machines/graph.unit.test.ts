@@ -39,6 +39,8 @@ function taskEvents(snapshot: { context: TaskContext }) {
     at('AgentExited', { spawnId: 'stale', exitCode: 1, signal: null }),
     at('AgentLost', { spawnId: cur, reason: 'gone' }),
     at('AgentSpawnFailed', { spawnId: cur, error: 'ENOENT' }),
+    at('RateLimited', { spawnId: cur, resetAt: null }),
+    at('RateLimited', { spawnId: 'stale', resetAt: null }),
     at('BreakpointReported', { spawnId: cur, kind: 'blocked', on: ['ci'] }),
     at('BreakpointReported', { spawnId: cur, kind: 'complete', summary: 'done' }),
     at('BreakpointReported', { spawnId: 'stale', kind: 'blocked' }),
