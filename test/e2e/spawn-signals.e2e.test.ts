@@ -86,8 +86,8 @@ function orchSpawn(...extra: string[]): Run {
   });
   children.push(child);
   let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
   return { child, done: new Promise((resolve) => child.once('exit', (code) => resolve({ code, out }))) };
 }
 
