@@ -1,0 +1,153 @@
+/**
+ * The report page's helpers and model, as browser JavaScript (ES2017, inside the page's
+ * one IIFE): DOM/SVG builders that only ever set text with `textContent` and values with
+ * `setAttribute` (so nothing from the log is parsed as HTML), time and duration formats,
+ * and `buildModel(data)`: lanes per task, attempts per spawn and markers, from the
+ * embedded events.
+ *
+ * @example
+ * const page = `(function(){${REPORT_MODEL_JS}${REPORT_TIMELINE_JS}…})();`;
+ */
+export const REPORT_MODEL_JS = String.raw`
+var SVG_NS = document.getElementById('timeline').namespaceURI;
+function el(tag, attrs, text) {
+  var n = document.createElement(tag);
+  setAttrs(n, attrs);
+  if (text !== undefined && text !== null) n.textContent = String(text);
+  return n;
+}
+function svgEl(tag, attrs, parent) {
+  var n = document.createElementNS(SVG_NS, tag);
+  setAttrs(n, attrs);
+  if (parent) parent.appendChild(n);
+  return n;
+}
+function setAttrs(n, attrs) {
+  if (!attrs) return;
+  Object.keys(attrs).forEach(function (k) {
+    if (attrs[k] !== undefined && attrs[k] !== null) n.setAttribute(k, String(attrs[k]));
+  });
+}
+function tip(node, text) {
+  var t = document.createElementNS(SVG_NS, 'title');
+  t.textContent = text;
+  node.appendChild(t);
+  return node;
+}
+function list(x) { return Array.isArray(x) ? x : []; }
+function clear(n) { while (n.firstChild) n.removeChild(n.firstChild); }
+function cut(text, n) { text = String(text); return text.length > n ? text.slice(0, n - 1) + '…' : text; }
+function clock(ms) { return isFinite(ms) ? new Date(ms).toISOString().slice(11, 23) : '?'; }
+function stamp(ms) { return isFinite(ms) ? new Date(ms).toISOString().replace('T', ' ').slice(0, 23) + 'Z' : '?'; }
+function dur(ms) {
+  if (ms === null || ms === undefined || !isFinite(ms)) return '';
+  if (ms < 1000) return Math.round(ms) + ' ms';
+  if (ms < 60000) return (ms / 1000).toFixed(1) + ' s';
+  if (ms < 3600000) return Math.floor(ms / 60000) + ' m ' + Math.round((ms % 60000) / 1000) + ' s';
+  return Math.floor(ms / 3600000) + ' h ' + Math.round((ms % 3600000) / 60000) + ' m';
+}
+function lastLine(text) {
+  var lines = String(text || '').split('\n').filter(function (l) { return l.trim() !== ''; });
+  return lines.length === 0 ? '' : lines[lines.length - 1];
+}
+function exitText(a) {
+  if (a.end === null) return a.started === null ? 'never started' : 'no exit recorded';
+  if (a.end.kind === 'lost') return 'lost: ' + a.end.text;
+  if (a.end.kind === 'spawn_failed') return 'spawn failed: ' + a.end.text;
+  return a.end.signal ? 'signal ' + a.end.signal : 'exit ' + a.end.code;
+}
+function outcomeClass(a) {
+  if (a.end === null) return 'o-open';
+  if (a.end.kind === 'exit' && a.end.code === 0 && !a.end.signal) return 'o-ok';
+  return a.end.kind === 'exit' ? 'o-fail' : 'o-lost';
+}
+
+function buildModel(data) {
+  var lanes = new Map();
+  var order = [];
+  function lane(id, title) {
+    var l = lanes.get(id);
+    if (l === undefined) { l = { id: id, title: title === undefined ? id : title, attempts: [], marks: [] }; lanes.set(id, l); order.push(l); }
+    else if (title !== undefined && l.title === l.id) l.title = title;
+    return l;
+  }
+  data.final.tasks.forEach(function (t) { lane(t.id, t.title); });
+  var run = { id: null, title: 'run · CI · PRs', attempts: [], marks: [] };
+  var bySpawn = new Map();
+  var attempts = [];
+  var first = null, last = null;
+  function mark(target, ev, kind, label) {
+    target.marks.push({ pos: ev[0], at: Date.parse(ev[2]), type: ev[1], kind: kind, label: label });
+  }
+  data.events.forEach(function (ev) {
+    var pos = ev[0], type = ev[1], at = Date.parse(ev[2]), d = ev[3];
+    if (isFinite(at)) { if (first === null || at < first) first = at; if (last === null || at > last) last = at; }
+    var a = d.spawnId !== undefined ? bySpawn.get(d.spawnId) : undefined;
+    var taskLane = d.taskId !== undefined ? lane(d.taskId) : a !== undefined ? lane(a.task) : run;
+    switch (type) {
+      case 'PlanLoaded': case 'PlanRevised':
+        if (d.plan) list(d.plan.tasks).forEach(function (t) { lane(t.id, t.title); });
+        mark(run, ev, 'plan', type === 'PlanLoaded' ? 'plan loaded' : 'plan revised');
+        return;
+      case 'AgentSpawnRequested':
+        if (a !== undefined) return;
+        a = { spawnId: d.spawnId, task: d.taskId, attempt: d.attempt, role: d.role, requested: { pos: pos, at: at },
+          started: null, end: null, endAt: null, endPos: null, durationMs: null, usage: null, tail: null,
+          summary: null, breakpoints: [], gate: null, merge: null };
+        bySpawn.set(d.spawnId, a);
+        attempts.push(a);
+        taskLane.attempts.push(a);
+        return;
+      case 'AgentStarted':
+        if (a !== undefined && a.started === null) a.started = { pos: pos, at: at, pid: d.pid };
+        return;
+      case 'AgentExited': case 'AgentLost': case 'AgentSpawnFailed':
+        if (a === undefined || a.end !== null) return;
+        a.end = type === 'AgentExited' ? { kind: 'exit', code: d.exitCode, signal: d.signal }
+          : { kind: type === 'AgentLost' ? 'lost' : 'spawn_failed', text: type === 'AgentLost' ? d.reason : d.error };
+        a.endAt = at; a.endPos = pos;
+        if (type === 'AgentExited') { a.durationMs = d.durationMs; a.usage = d.usage || null; a.tail = d.outputTail || null; }
+        return;
+      case 'BreakpointReported':
+        if (a !== undefined) { a.breakpoints.push(d.kind); if (d.summary) a.summary = d.summary; }
+        mark(taskLane, ev, 'bp-' + d.kind, 'breakpoint ' + d.kind + (d.summary ? ': ' + d.summary : '') + (list(d.on).length > 0 ? ' (on ' + list(d.on).join(', ') + ')' : '') + (d.url ? ' ' + d.url : ''));
+        return;
+      case 'GatePassed': case 'GateFailed':
+        if (a !== undefined) a.gate = type === 'GatePassed' ? (d.skipped ? 'skipped' : 'passed') : 'failed' + (d.exitCode === null || d.exitCode === undefined ? '' : ' (exit ' + d.exitCode + ')');
+        mark(taskLane, ev, type === 'GatePassed' ? 'gate-ok' : 'gate-fail', type === 'GatePassed' ? 'gate passed' : 'gate failed' + (d.outputTail ? ': ' + lastLine(d.outputTail) : ''));
+        return;
+      case 'BranchMerged': case 'MergeConflicted':
+        if (a !== undefined) a.merge = type === 'BranchMerged' ? 'merged ' + String(d.commit).slice(0, 10) : 'conflict (' + list(d.files).length + ' file(s))';
+        mark(taskLane, ev, type === 'BranchMerged' ? 'merge-ok' : 'merge-fail', type === 'BranchMerged' ? 'merged ' + d.commit : 'merge conflict: ' + list(d.files).join(', '));
+        return;
+      case 'RetryScheduled':
+        mark(taskLane, ev, 'retry', 'retry ' + d.attempt + ' not before ' + d.notBefore + ' (' + d.reason + ')');
+        return;
+      case 'TaskCompleted': case 'TaskFailed': case 'TaskCancelled':
+        mark(taskLane, ev, type === 'TaskCompleted' ? 'task-ok' : 'task-fail', type + (d.reason ? ': ' + d.reason : ''));
+        return;
+      case 'SignalRejected':
+        mark(taskLane, ev, 'rejected', 'signal rejected (' + d.reason + ')');
+        return;
+      case 'CiCompleted':
+        mark(run, ev, d.result === 'pass' ? 'ci-ok' : 'ci-fail', 'CI ' + d.result + (d.ref ? ' on ' + String(d.ref).slice(0, 10) : '') + (d.url ? ' ' + d.url : ''));
+        return;
+      case 'MilestoneCompleted':
+        mark(run, ev, 'milestone', 'milestone ' + d.milestoneId + ' complete');
+        return;
+      case 'PullRequestOpened':
+        mark(run, ev, 'pr', 'pull request for ' + d.milestoneId + ': ' + d.url);
+        return;
+      case 'RunStarted': case 'RunStopped':
+        mark(run, ev, 'run', type === 'RunStarted' ? 'run started (pid ' + d.pid + ')' : 'run stopped: ' + d.reason);
+        return;
+      case 'RateLimited': case 'BudgetExhausted':
+        mark(run, ev, 'limit', type === 'RateLimited' ? 'rate limited until ' + d.resetAt : 'budget exhausted ($' + d.spentUsd + ' of $' + d.budget + ')');
+        return;
+      default:
+        return;
+    }
+  });
+  return { lanes: order, run: run, attempts: attempts, first: first, last: last };
+}
+`;
