@@ -1,0 +1,87 @@
+import { Args, Flags } from '@oclif/core';
+import path from 'node:path';
+import { BaseCommand } from './_base.js';
+import type { SignalOutcome } from '../runtime/read-signal.js';
+
+/**
+ * `orch signal complete|blocked|pr`: an agent reports a breakpoint for its spawn
+ * (`--spawn` or `ORCH_SPAWN_ID`) in the log of `--state-dir` or `ORCH_STATE_DIR`. Only the
+ * current, live spawn of a task may report; anything else is recorded as rejected and
+ * exits 1.
+ *
+ * @example
+ * // ORCH_SPAWN_ID=… ORCH_STATE_DIR=… orch signal blocked --on ci --summary "waiting for CI"
+ */
+export default class Signal extends BaseCommand {
+  static override summary = 'For agents: report a breakpoint (complete, blocked, pr) for this spawn.';
+
+  static override description = `Run by an agent (from anywhere): the spawn is --spawn or ORCH_SPAWN_ID, the log is in --state-dir, else ORCH_STATE_DIR, else <repo>/.state.
+complete: the work is done (orch runs the quality gate when the agent exits 0). blocked: the work waits for --on ci, --on person (the default) or --on TASK_ID…. pr: the agent opened a pull request (--url required).
+A report from an unknown spawn, one that is not its task's current spawn, or one whose agent is no longer live is recorded as SignalRejected (on the task's stream; an unknown spawn on the stream of ORCH_TASK_ID if the plan has that task) and exits 1.`;
+
+  static override examples = [
+    '<%= config.bin %> signal complete --summary "implemented add and subtract, tests pass"',
+    '<%= config.bin %> signal blocked --on ci',
+    '<%= config.bin %> signal blocked --on T001 T002 --summary "needs the parser first"',
+    '<%= config.bin %> signal pr --url https://github.com/acme/calc/pull/7',
+    '<%= config.bin %> signal complete --spawn 7f3a9c2e --state-dir /repo/.state',
+  ];
+
+  static override args = {
+    kind: Args.string({
+      description: 'the breakpoint',
+      options: ['complete', 'blocked', 'pr'],
+      required: true,
+    }),
+  };
+
+  static override flags = {
+    summary: Flags.string({ description: 'one or two sentences: what was done, or what is needed' }),
+    on: Flags.string({
+      description: 'blocked: what the work waits for: ci, person, or task ids (default person)',
+      multiple: true,
+      delimiter: ',',
+    }),
+    url: Flags.string({ description: 'pr: the pull request URL' }),
+    spawn: Flags.string({ description: 'the spawn id (default: ORCH_SPAWN_ID)' }),
+  };
+
+  async run(): Promise<SignalOutcome> {
+    const { args, flags } = await this.parse(Signal);
+    const envStateDir = nonEmpty(process.env['ORCH_STATE_DIR']);
+    const stateDir =
+      flags['state-dir'] === undefined && envStateDir !== undefined
+        ? path.resolve(envStateDir)
+        : this.resolveDirs(flags).stateDir;
+    const [{ openLog }, { reportSignal }] = await Promise.all([
+      import('../runtime/read-open.js'),
+      import('../runtime/read-signal.js'),
+    ]);
+    const spawnId = flags.spawn ?? process.env['ORCH_SPAWN_ID'] ?? '';
+    const taskHint = nonEmpty(process.env['ORCH_TASK_ID']);
+    const runId = nonEmpty(process.env['ORCH_RUN_ID']);
+    const store = openLog(stateDir, { write: true });
+    try {
+      const outcome = reportSignal(store, {
+        spawnId,
+        kind: args.kind as 'complete' | 'blocked' | 'pr',
+        ...(flags.summary === undefined ? {} : { summary: flags.summary }),
+        ...(flags.on === undefined ? {} : { on: flags.on }),
+        ...(flags.url === undefined ? {} : { url: flags.url }),
+        ...(taskHint === undefined ? {} : { taskHint }),
+        ...(runId === undefined ? {} : { runId }),
+      });
+      const on = outcome.on === null ? '' : ` on ${outcome.on.join(', ')}`;
+      this.log(
+        `recorded ${outcome.kind}${on} for task ${outcome.taskId} (spawn ${outcome.spawnId}) at log position ${outcome.position}`,
+      );
+      return outcome;
+    } finally {
+      store.close();
+    }
+  }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}

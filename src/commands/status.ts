@@ -1,0 +1,48 @@
+import { BaseCommand } from './_base.js';
+
+/**
+ * `orch status`: the current state rebuilt from the log — plan, run and lease, totals,
+ * milestones → phases → tasks, live agents. Fast on a long log: it prints the cached
+ * status document when it is current, else folds the events after the state snapshot.
+ * `--json` prints one compact JSON document (../shared/CLI.md, "JSON shapes") with
+ * `totals` and `lease` added.
+ *
+ * @example
+ * // orch status --repo ./calc --json | jq '.totals.tasks'
+ */
+export default class Status extends BaseCommand {
+  static override summary = 'Show the current state, rebuilt from the log.';
+
+  static override description = `Reads <state-dir>/orch.db (read-only: it never changes the log) and shows the plan, the run (running or stopped, and whether the process holding the state directory's lease is alive), task totals, every milestone, phase and task with its status, attempts and last failure, and the live agents.
+--json prints one JSON document: position, plan, milestones, phases, tasks, agents, run, costUsd, totals {tasks by status, attempts, agents, costUsd} and lease {pid, runId, host, acquiredAt, alive} (null when free).`;
+
+  static override examples = [
+    '<%= config.bin %> status',
+    '<%= config.bin %> status --json',
+    '<%= config.bin %> status --state-dir /tmp/run/.state',
+  ];
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Status);
+    const { stateDir } = this.resolveDirs(flags);
+    const [{ openLog }, { loadStatus }, { readLeaseView, withLease }] = await Promise.all([
+      import('../runtime/read-open.js'),
+      import('../runtime/read-status-load.js'),
+      import('../runtime/read-status.js'),
+    ]);
+    const store = openLog(stateDir);
+    let loaded: Awaited<ReturnType<typeof loadStatus>>;
+    try {
+      loaded = await loadStatus(store);
+    } finally {
+      store.close();
+    }
+    const lease = readLeaseView(stateDir);
+    if (this.jsonEnabled()) {
+      process.stdout.write(`${withLease(loaded.json, lease)}\n`);
+      return;
+    }
+    const { renderStatusText } = await import('../runtime/read-status-text.js');
+    this.log(renderStatusText(JSON.parse(loaded.json) as Parameters<typeof renderStatusText>[0], lease));
+  }
+}

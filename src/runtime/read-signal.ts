@@ -1,0 +1,180 @@
+import { randomUUID } from 'node:crypto';
+import type { EventMetadata } from '../core/envelope.js';
+import { parseEventData, streamIds, type OrchEventData } from '../core/events.js';
+import { getOwn } from '../core/record.js';
+import { isLiveAgent, type OrchState } from '../core/state.js';
+import { ConcurrencyError } from '../store/errors.js';
+import type { EventStore } from '../store/event-store.js';
+import { SignalRejectedError, UsageError } from './read-errors.js';
+import { loadState } from './read-model.js';
+
+/**
+ * `orch signal`: an agent reports a breakpoint. The report is checked against the log:
+ * only the current, live spawn of a task may report. Anything else is recorded as
+ * `SignalRejected` (on the task's stream, when the task is known) and refused.
+ */
+
+/** The breakpoint kinds an agent reports. */
+export type SignalKind = 'complete' | 'blocked' | 'pr';
+
+/** What the agent reports. */
+export interface SignalRequest {
+  spawnId: string;
+  kind: SignalKind;
+  summary?: string;
+  /** `blocked`: what it waits for: `ci`, `person` (the default) or task ids. */
+  on?: readonly string[];
+  /** `pr`: the pull request URL (required). */
+  url?: string;
+  /** `ORCH_TASK_ID`: where to record a rejection when the spawn is unknown. */
+  taskHint?: string;
+  /** `ORCH_RUN_ID`, for the event metadata. */
+  runId?: string;
+}
+
+/** An accepted report. */
+export interface SignalOutcome {
+  position: number;
+  streamId: string;
+  taskId: string;
+  spawnId: string;
+  kind: SignalKind;
+  on: string[] | null;
+}
+
+/**
+ * Checks and records a report: appends `BreakpointReported` with the task stream's
+ * version as read (so a report cannot race a newer spawn), re-checking once if the
+ * stream moved on. Throws {@link SignalRejectedError} (after recording `SignalRejected`)
+ * for an unknown, stale or finished spawn, and {@link UsageError} for bad input (nothing
+ * recorded).
+ *
+ * @example
+ * reportSignal(store, { spawnId: process.env.ORCH_SPAWN_ID!, kind: 'complete', summary: 'done' });
+ */
+export function reportSignal(store: EventStore, request: SignalRequest): SignalOutcome {
+  checkInput(request);
+  for (let attempt = 1; ; attempt++) {
+    const { state, versions } = loadState(store);
+    const verdict = judge(state, request);
+    const runId = request.runId ?? getOwn(state.agents, request.spawnId)?.runId ?? undefined;
+    if (verdict.reason !== null) reject(store, request, runId, verdict.taskId, verdict.reason);
+    const taskId = verdict.taskId!;
+    const on = request.kind === 'blocked' ? checkOn(state, request.on) : null;
+    const data: OrchEventData<'BreakpointReported'> = parseEventData('BreakpointReported', {
+      spawnId: request.spawnId,
+      kind: request.kind,
+      ...(request.summary === undefined ? {} : { summary: request.summary }),
+      ...(on === null ? {} : { on }),
+      ...(request.url === undefined ? {} : { url: request.url }),
+    });
+    const streamId = streamIds.task(taskId);
+    const version = getOwn(versions, streamId) ?? 0;
+    try {
+      const result = store.append(
+        streamId,
+        [{ id: randomUUID(), type: 'BreakpointReported', data, metadata: metadata(request, runId, 'agent') }],
+        { expectedVersion: version },
+      );
+      return {
+        position: result.positions[0]!,
+        streamId,
+        taskId,
+        spawnId: request.spawnId,
+        kind: request.kind,
+        on,
+      };
+    } catch (err) {
+      // The task moved on while we looked (a new spawn, an exit): look again, once.
+      if (!(err instanceof ConcurrencyError) || attempt >= 2) throw err;
+    }
+  }
+}
+
+function checkInput(request: SignalRequest): void {
+  if (request.spawnId.trim() === '') {
+    throw new UsageError(
+      'no spawn id: pass --spawn ID or set ORCH_SPAWN_ID',
+      'orch sets ORCH_SPAWN_ID for every agent it starts',
+    );
+  }
+  if (request.kind === 'pr' && (request.url === undefined || request.url.trim() === '')) {
+    throw new UsageError(
+      'orch signal pr needs --url URL (the pull request the agent opened)',
+      'pass --url https://…',
+    );
+  }
+  if (request.kind !== 'blocked' && request.on !== undefined && request.on.length > 0) {
+    throw new UsageError(
+      `--on only applies to orch signal blocked, not ${request.kind}`,
+      'drop --on, or signal blocked',
+    );
+  }
+}
+
+/** Why the spawn may not report (null reason: it may), and the task to record against. */
+function judge(state: OrchState, request: SignalRequest): { taskId: string | null; reason: string | null } {
+  const agent = getOwn(state.agents, request.spawnId);
+  if (agent === undefined) {
+    // Recorded on the task ORCH_TASK_ID names, if the plan has it; otherwise nowhere.
+    const hint = request.taskHint;
+    const known = hint !== undefined && getOwn(state.tasks, hint) !== undefined;
+    return { taskId: known ? hint : null, reason: 'unknown spawn (no agent with this spawn id was started)' };
+  }
+  const task = getOwn(state.tasks, agent.task);
+  if (task === undefined)
+    return { taskId: agent.task, reason: `task ${agent.task} is no longer in the plan` };
+  if (task.context.spawnId !== request.spawnId) {
+    return {
+      taskId: agent.task,
+      reason: `stale spawn: task ${agent.task} is on attempt ${task.context.attempts} with spawn ${task.context.spawnId ?? '(none)'}`,
+    };
+  }
+  if (!isLiveAgent(agent)) {
+    const how =
+      agent.status === 'exited'
+        ? `exited${agent.exitCode === null ? '' : ` with code ${agent.exitCode}`}`
+        : agent.status;
+    return { taskId: agent.task, reason: `the agent is no longer live (${how})` };
+  }
+  return { taskId: agent.task, reason: null };
+}
+
+function checkOn(state: OrchState, on: readonly string[] | undefined): string[] {
+  const list = on === undefined || on.length === 0 ? ['person'] : on.map((x) => x.trim());
+  const unknown = list.filter((x) => x !== 'ci' && x !== 'person' && getOwn(state.tasks, x) === undefined);
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `--on ${unknown.join(', ')}: not ci, person, or a task of the plan`,
+      'pass --on ci, --on person, or the ids of the tasks the work waits for',
+    );
+  }
+  return list;
+}
+
+function metadata(request: SignalRequest, runId: string | undefined, as: 'agent' | 'orch'): EventMetadata {
+  return {
+    ...(runId === undefined || runId === '' ? {} : { runId }),
+    actor: as === 'agent' ? `agent:${request.spawnId}` : 'orch',
+    correlationId: request.spawnId,
+    // A rejection is orch's judgement of what the agent sent.
+    ...(as === 'orch' ? { reportedBy: `agent:${request.spawnId}` } : {}),
+  };
+}
+
+function reject(
+  store: EventStore,
+  request: SignalRequest,
+  runId: string | undefined,
+  taskId: string | null,
+  reason: string,
+): never {
+  if (taskId === null) throw new SignalRejectedError(request.spawnId, reason, null);
+  const data = parseEventData('SignalRejected', { spawnId: request.spawnId, reason, kind: request.kind });
+  const result = store.append(
+    streamIds.task(taskId),
+    [{ id: randomUUID(), type: 'SignalRejected', data, metadata: metadata(request, runId, 'orch') }],
+    { expectedVersion: 'any' },
+  );
+  throw new SignalRejectedError(request.spawnId, reason, result.positions[0] ?? null);
+}

@@ -1,0 +1,101 @@
+import type { LeaseView, StatusDocument } from './read-status.js';
+
+/**
+ * The text of `orch status` / `orch replay`: plan and run, totals, then milestones →
+ * phases → tasks with status, attempts and last failure, then the live agents.
+ */
+
+type Task = StatusDocument['tasks'][number];
+type Phase = StatusDocument['phases'][number];
+
+/**
+ * Renders a status document. `lease` is shown when given (`status`); `undefined` leaves
+ * the line out (`replay` shows the past, where the lease means nothing).
+ *
+ * @example
+ * console.log(renderStatusText(statusDocument(state), readLeaseView(stateDir)));
+ */
+export function renderStatusText(doc: StatusDocument, lease?: LeaseView | null): string {
+  const lines: string[] = [];
+  const plan = doc.plan === null ? 'No plan recorded yet' : `${doc.plan.name}  (${doc.plan.source})`;
+  lines.push(`${plan}  ·  log position ${doc.position}`);
+  lines.push(runLine(doc, lease));
+  lines.push(totalsLine(doc));
+  if (doc.plan !== null) lines.push('', ...tree(doc));
+  const live = doc.agents.filter((a) => a.status === 'spawning' || a.status === 'running');
+  lines.push('', live.length === 0 ? 'No live agents.' : `Live agents (${live.length}):`);
+  for (const a of live) {
+    const pid = a.pid === null ? 'no pid yet' : `pid ${a.pid}`;
+    const unresolved = a.unresolved ? '  (unresolved: spawned by an earlier run)' : '';
+    lines.push(`  ${a.spawnId}  ${a.task}  attempt ${a.attempt}  ${a.status}  ${pid}${unresolved}`);
+  }
+  return lines.join('\n');
+}
+
+function runLine(doc: StatusDocument, lease: LeaseView | null | undefined): string {
+  const run =
+    doc.run === null
+      ? 'No run recorded yet'
+      : `Run ${doc.run.runId}: ${doc.run.status} (started ${doc.run.startedAt})`;
+  if (lease === undefined) return run;
+  if (lease === null) return `${run}  ·  lease: free`;
+  const alive = lease.alive === null ? `on host ${lease.host}, not checked` : lease.alive ? 'alive' : 'dead';
+  return `${run}  ·  lease: pid ${lease.pid} (${alive}), run ${lease.runId}`;
+}
+
+function totalsLine(doc: StatusDocument): string {
+  const t = doc.totals;
+  const counts = Object.entries(t.tasks)
+    .filter(([, n]) => n > 0)
+    .map(([status, n]) => `${n} ${status}`);
+  const tasks = `${doc.tasks.length} task${doc.tasks.length === 1 ? '' : 's'}`;
+  return `Tasks: ${tasks}${counts.length > 0 ? ` (${counts.join(', ')})` : ''}  ·  attempts ${t.attempts}  ·  cost $${t.costUsd.toFixed(2)}`;
+}
+
+function tree(doc: StatusDocument): string[] {
+  const lines: string[] = [];
+  const phasesOf = group(doc.phases, (p) => p.milestone);
+  const tasksOf = group(doc.tasks, (t) => t.phase);
+  const shownPhases = new Set<string>();
+  for (const m of doc.milestones) {
+    const pr = m.pr === null ? '' : `  PR ${m.pr.url ?? '(requested)'} (${m.pr.branch})`;
+    lines.push(`${m.id}  ${m.title}  [${m.status}]${pr}`);
+    for (const p of phasesOf.get(m.id) ?? []) {
+      shownPhases.add(p.id);
+      lines.push(...phaseLines(p, tasksOf.get(p.id) ?? [], '  '));
+    }
+  }
+  // Phases naming a milestone the plan does not have still get shown.
+  for (const p of doc.phases) {
+    if (!shownPhases.has(p.id)) lines.push(...phaseLines(p, tasksOf.get(p.id) ?? [], ''));
+  }
+  return lines;
+}
+
+function phaseLines(p: Phase, tasks: readonly Task[], indent: string): string[] {
+  const deps = p.dependsOn.length > 0 ? `  ← ${p.dependsOn.join(', ')}` : '';
+  return [
+    `${indent}${p.id}  ${p.title}  [${p.status}]${deps}`,
+    ...tasks.map((t) => `${indent}  ${taskLine(t)}`),
+  ];
+}
+
+function taskLine(t: Task): string {
+  const detail = t.detail !== t.status && t.detail !== 'init' ? ` (${t.detail})` : '';
+  const attempts = t.attempts === 0 ? '' : `  ${t.attempts} attempt${t.attempts === 1 ? '' : 's'}`;
+  const blocked =
+    t.status === 'blocked' && t.blockedOn !== null ? `  waiting on ${t.blockedOn.join(', ')}` : '';
+  const failure = t.lastFailure !== null && t.status !== 'complete' ? `  last failure: ${t.lastFailure}` : '';
+  return `${t.id}  ${t.status}${detail}${attempts}  ${t.title} (${t.role})${blocked}${failure}`;
+}
+
+function group<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list === undefined) out.set(k, [item]);
+    else list.push(item);
+  }
+  return out;
+}

@@ -1,0 +1,90 @@
+import os from 'node:os';
+import type { OrchState } from '../core/state.js';
+import { statusView, type StatusView, type TaskStatus } from '../core/status-view.js';
+import { readLease } from './lease.js';
+import { isProcessAlive, isSameProcessAlive } from './process-identity.js';
+
+/**
+ * The `orch status` document: the `statusView` of ../shared/CLI.md ("JSON shapes") plus
+ * totals, and (for `status`, not `replay`) who holds the state directory's lease.
+ * Kept free of the fold and XState so `status` can print a cached document quickly.
+ */
+
+/** Counts over the whole state. */
+export interface StatusTotals {
+  /** Tasks by status; every status is present (0 when none). */
+  tasks: Record<TaskStatus, number>;
+  /** Attempts (spawns) over all tasks. */
+  attempts: number;
+  /** Agents: live (spawning or running) and all spawns ever. */
+  agents: { live: number; total: number };
+  costUsd: number;
+}
+
+/** `orch status --json` without the lease, `orch replay --json`: what a snapshot can cache. */
+export type StatusDocument = StatusView & { totals: StatusTotals };
+
+/** The lease holder as `orch status` shows it. */
+export interface LeaseView {
+  pid: number;
+  runId: string;
+  host: string;
+  acquiredAt: string;
+  /** Whether the holder process is alive; null when it runs on another host (cannot check). */
+  alive: boolean | null;
+}
+
+const TASK_STATUSES: readonly TaskStatus[] = ['pending', 'ready', 'running', 'blocked', 'complete', 'failed'];
+
+/**
+ * The status document of a state: `statusView(state)` plus totals.
+ *
+ * @example
+ * const doc = statusDocument(replay(store.readAll()));
+ * doc.totals.tasks.complete; // 3
+ */
+export function statusDocument(state: OrchState): StatusDocument {
+  const view = statusView(state);
+  const tasks = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+  let attempts = 0;
+  for (const task of view.tasks) {
+    tasks[task.status] += 1;
+    attempts += task.attempts;
+  }
+  let live = 0;
+  for (const agent of view.agents) if (agent.status === 'spawning' || agent.status === 'running') live += 1;
+  return {
+    ...view,
+    totals: { tasks, attempts, agents: { live, total: view.agents.length }, costUsd: state.costUsd },
+  };
+}
+
+/**
+ * Who holds `<state-dir>/orch.lock`, and whether that process is still alive (null: no lease).
+ *
+ * @example
+ * readLeaseView('/repo/.state'); // { pid: 4242, runId: 'r1', alive: true, … } | null
+ */
+export function readLeaseView(stateDir: string): LeaseView | null {
+  const info = readLease(stateDir);
+  if (info === undefined) return null;
+  const alive =
+    info.host !== os.hostname()
+      ? null
+      : info.startTime === null
+        ? isProcessAlive(info.pid)
+        : isSameProcessAlive(info.pid, info.startTime);
+  return { pid: info.pid, runId: info.runId, host: info.host, acquiredAt: info.acquiredAt, alive };
+}
+
+/**
+ * The `orch status --json` text: the document's JSON (as cached, or freshly made) with
+ * `"lease"` appended as its last key, without parsing the document again.
+ *
+ * @example
+ * withLease(JSON.stringify(statusDocument(state)), null); // '{"position":12,…,"lease":null}'
+ */
+export function withLease(documentJson: string, lease: LeaseView | null): string {
+  if (!documentJson.endsWith('}')) throw new Error('status document JSON must be an object');
+  return `${documentJson.slice(0, -1)},"lease":${JSON.stringify(lease)}}`;
+}
