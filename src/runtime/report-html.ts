@@ -1,4 +1,5 @@
 import type { RecordedEvent } from '../core/envelope.js';
+import type { StateSpec, TransitionSpec } from '../machines/spec.js';
 import { taskMachineConfig } from '../machines/task-machine.js';
 import { OrchError } from '../util/errors.js';
 import { buildReportData } from './report-data.js';
@@ -117,11 +118,9 @@ function legend(): string {
 }
 
 function checkMachine(): void {
-  for (const state of Object.values(taskMachineConfig.states) as {
-    on?: object;
-    always?: readonly object[];
-  }[]) {
-    const lists = [...Object.values(state.on ?? {}), state.always ?? []] as readonly { guard?: string }[][];
+  const states: Readonly<Record<string, StateSpec>> = taskMachineConfig.states;
+  for (const state of Object.values(states)) {
+    const lists: (readonly TransitionSpec[])[] = [...Object.values(state.on ?? {}), state.always ?? []];
     for (const transition of lists.flat()) {
       if (transition.guard !== undefined && !PAGE_GUARDS.includes(transition.guard)) {
         throw new ReportMachineError(transition.guard);
