@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import type { OrchestratorConfig } from '../core/config.js';
 import { getOwn } from '../core/record.js';
 import type { OrchState } from '../core/state.js';
+import { usageTotals, type UsageTotal } from '../core/usage-totals.js';
 import { OrchError } from '../util/errors.js';
 import { git, gitResult } from './git.js';
 import { encodeTaskId } from './safe-id.js';
@@ -165,28 +166,39 @@ export function describeMilestone(
     `Branch \`${branch}\` (from \`${config.integrationBranch}\`) into \`${config.baseBranch}\`.`,
     '',
   );
-  let cost = 0;
+  const usage = usageTotals(state);
   for (const phase of plan?.phases.filter((p) => p.milestone === milestoneId) ?? []) {
     lines.push(`## Phase ${phase.id}: ${phase.title}`, '');
     lines.push(
-      '| task | title | attempts | merge commit | agents (spawn · exit) | cost |',
+      '| task | title | attempts | merge commit | agents (spawn · exit) | usage |',
       '|---|---|---|---|---|---|',
     );
     for (const task of plan?.tasks.filter((t) => t.phase === phase.id) ?? []) {
       const ctx = getOwn(state.tasks, task.id)?.context;
       const agents = Object.values(state.agents).filter((a) => a.task === task.id);
-      const taskCost = agents.reduce((s, a) => s + (a.costUsd ?? 0), 0);
-      cost += taskCost;
       const agentText = agents
         .map((a) => `${a.spawnId.slice(0, 8)} · ${a.exitCode ?? a.signal ?? a.status}`)
         .join('<br>');
       lines.push(
-        `| ${task.id} | ${task.title.replace(/\|/g, '\\|')} | ${ctx?.attempts ?? 0} | ${ctx?.mergeCommit?.slice(0, 12) ?? '—'} | ${agentText || '—'} | ${taskCost ? `$${taskCost.toFixed(4)}` : '—'} |`,
+        `| ${task.id} | ${task.title.replace(/\|/g, '\\|')} | ${ctx?.attempts ?? 0} | ${ctx?.mergeCommit?.slice(0, 12) ?? '—'} | ${agentText || '—'} | ${usageText(getOwn(usage.tasks, task.id)) || '—'} |`,
       );
     }
     lines.push('');
   }
-  lines.push(`Cost reported by the agents of this milestone: $${cost.toFixed(4)}.`, '');
+  const total = getOwn(usage.milestones, milestoneId);
+  lines.push(
+    `Usage reported by the agents of this milestone: ${usageText(total) || 'none'} over ${total?.attempts ?? 0} attempt(s).`,
+    '',
+  );
   lines.push('Opened by orch.', '');
   return lines.join('\n');
+}
+
+/** `1200 in / 300 out tokens · $0.0123`, or '' when nothing was reported. */
+function usageText(u: UsageTotal | undefined): string {
+  if (!u) return '';
+  const parts: string[] = [];
+  if (u.inputTokens || u.outputTokens) parts.push(`${u.inputTokens} in / ${u.outputTokens} out tokens`);
+  if (u.costUsd) parts.push(`$${u.costUsd.toFixed(4)}`);
+  return parts.join(' · ');
 }

@@ -67,7 +67,7 @@ async function setup(extra: OrchestratorConfigInput = {}) {
       signal: null,
       durationMs: 5,
       outputTail: '',
-      usage: { costUsd },
+      usage: { costUsd, inputTokens: 1000 * attempt, outputTokens: 10 },
     });
   };
   log.append(streamIds.phase('P1'), 'PhaseUnblocked', { phaseId: 'P1' });
@@ -104,9 +104,11 @@ describe('local PR provider', () => {
     expect(text).toContain('# M1: Core');
     expect(text).toContain('## Phase P1: First phase');
     expect(text).toContain(
-      `| T1 | Make a | 2 | ${commit.slice(0, 12)} | spawn-aa · 1<br>spawn-bb · 0 | $0.7500 |`,
+      `| T1 | Make a | 2 | ${commit.slice(0, 12)} | spawn-aa · 1<br>spawn-bb · 0 | 3000 in / 20 out tokens · $0.7500 |`,
     );
-    expect(text).toContain('Cost reported by the agents of this milestone: $0.7500.');
+    expect(text).toContain(
+      'Usage reported by the agents of this milestone: 3000 in / 20 out tokens · $0.7500 over 2 attempt(s).',
+    );
 
     // Opening again (a restart after a crash between request and outcome) finds the branch.
     git(repo, 'commit', '--allow-empty', '-q', '-m', 'later work on main');
