@@ -1,0 +1,224 @@
+/* eslint-disable no-control-regex -- terminal keys and escape sequences are control characters */
+import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Replayer } from '../core/replayer.js';
+import { setOwn } from '../core/record.js';
+import type { IdRecord } from '../core/record.js';
+import { isLiveAgent } from '../core/state.js';
+import { openSqliteEventStore } from '../store/sqlite/open.js';
+import type { SqliteEventStore } from '../store/sqlite/sqlite-event-store.js';
+import type { AgentOutput, DashboardView } from './dashboard.js';
+import { renderDashboard, summaryLine } from './dashboard.js';
+import { progressLine } from './progress.js';
+import { agentLogPath } from './state-paths.js';
+
+/** Where the dashboard reads and writes, and how often. */
+export interface WatchOptions {
+  /** The state directory: the log is `<stateDir>/orch.db`, agent output `<stateDir>/logs/`. */
+  stateDir: string;
+  stdout: NodeJS.WriteStream;
+  stdin?: NodeJS.ReadStream;
+  /** Redraw in place (default: `stdout.isTTY`); otherwise print one plain line per interval. */
+  tty?: boolean;
+  /** Ms between redraws (TTY, default 1000) or plain lines (default 5000). */
+  intervalMs?: number;
+  /** Ms between checks of the log for new events (default 200). */
+  pollMs?: number;
+  /** Budget in USD to show beside the cost. */
+  budget?: number;
+  /** Stops the dashboard (besides `q`, Ctrl-C, SIGTERM). */
+  signal?: AbortSignal;
+  /** Injected clock (epoch ms). */
+  now?: () => number;
+}
+
+const RECENT = 10;
+const ESC = '\x1b[';
+
+/**
+ * Follows the log read-only and shows the dashboard until `q`, Ctrl-C, SIGINT/SIGTERM or
+ * `signal`: on a terminal it redraws in place (alternate screen, cursor hidden, raw stdin)
+ * on every change and every second, and always restores the terminal; otherwise it prints
+ * a plain summary line per interval. Waits for the log if it does not exist yet.
+ *
+ * @example
+ * await watchDashboard({ stateDir: '/repo/.state', stdout: process.stdout, stdin: process.stdin });
+ */
+export async function watchDashboard(options: WatchOptions): Promise<void> {
+  const tty = options.tty ?? options.stdout.isTTY;
+  const now = options.now ?? Date.now;
+  const interval = options.intervalMs ?? (tty ? 1000 : 5000);
+  const poll = options.pollMs ?? 200;
+  const stop = new AbortController();
+  const quit = () => stop.abort();
+  options.signal?.addEventListener('abort', quit);
+  process.on('SIGINT', quit);
+  process.on('SIGTERM', quit);
+  process.on('SIGHUP', quit);
+  const term = tty ? new Terminal(options.stdout, options.stdin, quit) : null;
+  const file = `${options.stateDir}/orch.db`;
+  const follower = new Follower(options.stateDir);
+  let store: SqliteEventStore | null = null;
+  try {
+    term?.enter();
+    let lastDraw = 0;
+    let dirty = true;
+    while (!stop.signal.aborted) {
+      store ??= tryOpen(file);
+      if (store !== null && follower.catchUp(store)) dirty = true;
+      const t = now();
+      if (dirty || t - lastDraw >= interval) {
+        const size = { width: options.stdout.columns || 120, height: options.stdout.rows || 50 };
+        const view = follower.view(file, options.budget, t, size);
+        if (term !== null) {
+          term.draw(store === null ? [`orch watch: waiting for the log at ${file} (q quits)`] : view.lines);
+          lastDraw = t;
+          dirty = false;
+        } else if (t - lastDraw >= interval) {
+          options.stdout.write(`${store === null ? `waiting for the log at ${file}` : view.summary}\n`);
+          lastDraw = t;
+        }
+      }
+      await sleep(poll, undefined, { signal: stop.signal }).catch(() => undefined);
+    }
+  } finally {
+    options.signal?.removeEventListener('abort', quit);
+    process.off('SIGINT', quit);
+    process.off('SIGTERM', quit);
+    process.off('SIGHUP', quit);
+    term?.leave();
+    store?.close();
+  }
+}
+
+/** The folded state plus recent events and agent output, kept up to date from the log. */
+class Follower {
+  private readonly replayer = new Replayer();
+  private readonly recent: string[] = [];
+  private readonly outputs = new Map<string, AgentOutput & { size: number }>();
+
+  constructor(private readonly stateDir: string) {}
+
+  /** Folds the events appended since the last call; true when there were any. */
+  catchUp(store: SqliteEventStore): boolean {
+    const last = store.lastPosition();
+    const from = this.replayer.state.position + 1;
+    if (last < from) return false;
+    for (const event of store.readAll({ from, to: last })) {
+      this.replayer.apply(event);
+      const line = progressLine(event, this.replayer.state);
+      if (line !== null) this.recent.push(line);
+    }
+    this.recent.splice(0, Math.max(0, this.recent.length - RECENT));
+    return true;
+  }
+
+  view(
+    source: string,
+    budget: number | undefined,
+    t: number,
+    size: { width: number; height: number },
+  ): { lines: string[]; summary: string } {
+    const outputs: IdRecord<AgentOutput> = {};
+    for (const a of Object.values(this.replayer.state.agents)) {
+      if (!isLiveAgent(a)) continue;
+      setOwn(outputs, a.spawnId, this.output(a.spawnId, agentLogPath(this.stateDir, a.task, a.attempt)));
+    }
+    const view: DashboardView = { state: this.replayer.state, source, outputs, recent: this.recent, budget };
+    return { lines: renderDashboard(view, { ...size, now: t }), summary: summaryLine(view, t) };
+  }
+
+  /** The agent's last output line and when its output file last changed (read again only when it did). */
+  private output(spawnId: string, file: string): AgentOutput {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(file);
+    } catch {
+      return { lastLine: null, lastOutputAt: null };
+    }
+    const known = this.outputs.get(spawnId);
+    if (known !== undefined && known.size === stat.size && known.lastOutputAt === stat.mtimeMs) return known;
+    const entry = {
+      lastLine: lastLine(file, stat.size),
+      lastOutputAt: stat.size === 0 ? null : stat.mtimeMs,
+      size: stat.size,
+    };
+    this.outputs.set(spawnId, entry);
+    return entry;
+  }
+}
+
+/** The last non-empty line of the file's last 8 KiB, without escape sequences or control characters. */
+function lastLine(file: string, size: number): string | null {
+  const length = Math.min(size, 8192);
+  if (length === 0) return null;
+  const buf = Buffer.alloc(length);
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.readSync(fd, buf, 0, length, size - length);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const lines = buf
+    .toString('utf8')
+    .split(/\r\n|\r|\n/)
+    .map((l) =>
+      l
+        .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '')
+        .replace(/[\x00-\x1f\x7f]/g, ' ')
+        .trim(),
+    )
+    .filter((l) => l.length > 0);
+  return lines.at(-1) ?? null;
+}
+
+function tryOpen(file: string): SqliteEventStore | null {
+  // A read-only open never creates the log; before `orch spawn` made it there is nothing to show.
+  if (!fs.existsSync(file) || fs.statSync(file).size === 0) return null;
+  return openSqliteEventStore(file, { readonly: true });
+}
+
+/** The terminal while the dashboard owns it: alternate screen, hidden cursor, raw keys. */
+class Terminal {
+  private readonly onKey = (data: Buffer) => {
+    const key = data.toString('utf8');
+    // q, Q, Ctrl-C (raw mode delivers it as a byte, not a signal), Ctrl-D, Esc.
+    if (/^[qQ\x03\x04]$|^\x1b$/.test(key)) this.quit();
+  };
+  private readonly onResize = () => {
+    this.previous = [];
+  };
+  private previous: string[] = [];
+  private raw = false;
+
+  constructor(
+    private readonly out: NodeJS.WriteStream,
+    private readonly input: NodeJS.ReadStream | undefined,
+    private readonly quit: () => void,
+  ) {}
+
+  enter(): void {
+    this.out.write(`${ESC}?1049h${ESC}?25l${ESC}2J`);
+    if (this.input?.isTTY === true) {
+      this.input.setRawMode(true);
+      this.raw = true;
+    }
+    this.input?.on('data', this.onKey);
+    this.input?.resume();
+    this.out.on('resize', this.onResize);
+  }
+
+  draw(lines: string[]): void {
+    if (lines.length === this.previous.length && lines.every((l, i) => l === this.previous[i])) return;
+    this.out.write(`${ESC}H${lines.map((l) => `${l}${ESC}K`).join('\r\n')}${ESC}J`);
+    this.previous = lines;
+  }
+
+  leave(): void {
+    this.out.off('resize', this.onResize);
+    this.input?.off('data', this.onKey);
+    if (this.raw) this.input?.setRawMode(false);
+    this.input?.pause();
+    this.out.write(`${ESC}?25h${ESC}?1049l`);
+  }
+}
