@@ -191,7 +191,7 @@ if (args[0] === 'pr' && args[1] === 'list') {
     expect(calls().filter((c) => c[1] === 'create')).toHaveLength(1);
   });
 
-  it('a failing gh pr create is an error naming the milestone', async () => {
+  it('a failing gh pr create (gh from ORCH_GH) is an error naming the milestone', async () => {
     const { root, repo, stateDir, config, workspaces, log } = await setup({ pr: { provider: 'github' } });
     const origin = path.join(root, 'origin.git');
     git(root, 'init', '-q', '--bare', origin);
@@ -204,7 +204,16 @@ if (args[0] === 'pr' && args[1] === 'list') {
         mode: 0o755,
       },
     );
-    const prs = createPrProvider(config, { repoDir: repo, stateDir, workspaces, ghCommand: gh });
+    // The executable comes from ORCH_GH when no command is passed in.
+    const saved = process.env['ORCH_GH'];
+    process.env['ORCH_GH'] = gh;
+    let prs: ReturnType<typeof createPrProvider>;
+    try {
+      prs = createPrProvider(config, { repoDir: repo, stateDir, workspaces });
+    } finally {
+      if (saved === undefined) delete process.env['ORCH_GH'];
+      else process.env['ORCH_GH'] = saved;
+    }
     await expect(prs.open('M1', 'milestone/M1', log.state)).rejects.toMatchObject({
       code: 'PR_CREATE_FAILED',
       message: expect.stringContaining('milestone M1: not logged in') as string,
