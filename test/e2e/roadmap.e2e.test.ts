@@ -200,4 +200,22 @@ describe('a roadmap with two milestones, a merge conflict and a CI block', () =>
     const verify = orch('replay', '--verify');
     expect(verify.status, `${verify.stdout}${verify.stderr}`).toBe(0);
   });
+
+  it('orch plan --check lists a task removed from the file while it has history, and exits 1', () => {
+    const file = path.join(repo, 'plans', 'roadmap.md');
+    const gardened = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, gardened.replace('  - [x] Write the examples\n', ''));
+    try {
+      const check = orch('plan', '--check', '--json');
+      expect(check.status).toBe(1);
+      const report = JSON.parse(check.stdout) as {
+        check: { log: boolean; problems: { kind: string; message: string }[] };
+      };
+      expect(report.check.log).toBe(true);
+      expect(report.check.problems.map((p) => p.kind)).toEqual(['task-disappeared']);
+      expect(report.check.problems[0]?.message).toMatch(/^task 2\.2\.2 has \d+ event\(s\) in the log/);
+    } finally {
+      fs.writeFileSync(file, gardened);
+    }
+  });
 });
