@@ -95,10 +95,11 @@ function phaseWanted(value: string | undefined): Wanted | null {
     case undefined:
     case 'init':
       return null;
+    // Not started by orch yet: a person's "in progress" (some work done by hand) stands.
     case 'blocked':
-      return { accept: ['not_started', 'blocked'], write: 'blocked' };
+      return { accept: ['not_started', 'blocked', 'in_progress'], write: 'blocked' };
     case 'ready':
-      return { accept: ['not_started'], write: 'not_started' };
+      return { accept: ['not_started', 'in_progress'], write: 'not_started' };
     case 'in_progress':
       return { accept: ['in_progress'], write: 'in_progress' };
     default:
