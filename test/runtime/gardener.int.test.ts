@@ -146,6 +146,21 @@ describe('statusUpdates', () => {
   });
 });
 
+describe('statusUpdates and what people wrote', () => {
+  it('keeps a person\'s "in progress" on a phase orch has not started, corrects a false "complete"', () => {
+    const { file } = roadmapDir(ROADMAP.replace('⚪ Not Started', '🔄 In Progress'));
+    const log = logFor(file);
+    expect(log.state.phases['1.1']?.value).toBe('blocked');
+    expect(statusUpdates(log.state, loadPlan(file).plan)).toEqual([]);
+    const plan = loadPlan(file).plan;
+    const phase = plan.phases.find((p) => p.id === '1.2');
+    if (phase) phase.status = 'complete';
+    expect(statusUpdates(log.state, plan)).toEqual([
+      { statusSource: { file: 'roadmap.md', line: 16 }, kind: 'phase', status: 'blocked' },
+    ]);
+  });
+});
+
 describe('gardenPlan on other formats', () => {
   it('format A: story Status lines, task checkboxes and the epic Status', () => {
     const fixture = fileURLToPath(new URL('../fixtures/plans/directory', import.meta.url));
