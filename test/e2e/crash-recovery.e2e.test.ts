@@ -22,7 +22,7 @@ const config = {
   agents: {
     default: {
       command: [process.execPath, workAgent],
-      env: { WORK_MS: '200-600', FAIL_FIRST: 'T2,T5,T7' },
+      env: { WORK_MS: '200-600', FAIL_FIRST: 'T2,T5,T7', SIGNAL_COMPLETE: 'T1,T4,T6,T8' },
     },
   },
   gate: { command: [process.execPath, '-e', 'setTimeout(() => {}, 150)'] },
@@ -172,12 +172,27 @@ it('survives SIGKILL at many moments of a real run: every task done once, nothin
   const runs = events.filter((e) => e.type === 'RunStarted').length;
   expect(runs).toBeGreaterThanOrEqual(kills + 1);
 
+  const count = (type: string) => events.filter((e) => e.type === type).length;
+  // Some agents reported with `orch signal complete` (their reports survived the kills too).
+  expect(count('BreakpointReported')).toBeGreaterThanOrEqual(1);
   const state = replay(events);
   for (const id of TASKS) expect(state.tasks[id]?.value, id).toBe('complete');
   // No two live agents for one task, never more than maxConcurrent, attempts within limits…
   expect(
     checkInvariants(events, { maxConcurrent: config.maxConcurrent, maxRetries: config.maxRetries }),
   ).toEqual([]);
+
+  // Agents outlive a killed run: some exits were recorded by a later run, from the wrapper's .exit file.
+  const spawnedBy = new Map(
+    events
+      .filter((e) => e.type === 'AgentSpawnRequested')
+      .map((e) => [(e.data as { spawnId: string }).spawnId, e.metadata.runId]),
+  );
+  const exitsAfterRestart = events.filter(
+    (e) =>
+      e.type === 'AgentExited' && spawnedBy.get((e.data as { spawnId: string }).spawnId) !== e.metadata.runId,
+  );
+  expect(exitsAfterRestart.length).toBeGreaterThanOrEqual(1);
 
   // No agent (wrapper or agent process) of any spawn is left alive.
   const spawnIds = spawnIdsIn(events);
@@ -204,9 +219,8 @@ it('survives SIGKILL at many moments of a real run: every task done once, nothin
     });
     expect(verify.code, verify.out).toBe(0);
   }
-  const count = (type: string) => events.filter((e) => e.type === type).length;
   console.log(
     `crash-recovery: ${kills} SIGKILLs (${fired.join(', ')}), ${runs} runs, ${events.length} events, ` +
-      `${spawnIds.length} spawns, ${count('AgentExited')} exits, ${count('AgentLost')} lost`,
+      `${spawnIds.length} spawns, ${count('AgentExited')} exits, ${count('AgentLost')} lost, ${exitsAfterRestart.length} exits recorded after a restart, ${count('BreakpointReported')} breakpoints`,
   );
 }, 120_000);
