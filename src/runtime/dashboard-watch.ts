@@ -5,6 +5,7 @@ import { Replayer } from '../core/replayer.js';
 import { setOwn } from '../core/record.js';
 import type { IdRecord } from '../core/record.js';
 import { isLiveAgent } from '../core/state.js';
+import { StoreError } from '../store/errors.js';
 import { openSqliteEventStore } from '../store/sqlite/open.js';
 import type { SqliteEventStore } from '../store/sqlite/sqlite-event-store.js';
 import type { AgentOutput, DashboardView } from './dashboard.js';
@@ -59,23 +60,28 @@ export async function watchDashboard(options: WatchOptions): Promise<void> {
   const file = `${options.stateDir}/orch.db`;
   const follower = new Follower(options.stateDir);
   let store: SqliteEventStore | null = null;
+  let waiting = '';
   try {
     term?.enter();
     let lastDraw = 0;
     let dirty = true;
     while (!stop.signal.aborted) {
-      store ??= tryOpen(file);
+      if (store === null) {
+        const opened = tryOpen(file);
+        if (typeof opened === 'string') waiting = opened;
+        else store = opened;
+      }
       if (store !== null && follower.catchUp(store)) dirty = true;
       const t = now();
       if (dirty || t - lastDraw >= interval) {
         const size = { width: options.stdout.columns || 120, height: options.stdout.rows || 50 };
         const view = follower.view(file, options.budget, t, size);
         if (term !== null) {
-          term.draw(store === null ? [`orch watch: waiting for the log at ${file} (q quits)`] : view.lines);
+          term.draw(store === null ? [`orch watch: ${waiting} (q quits)`] : view.lines);
           lastDraw = t;
           dirty = false;
         } else if (t - lastDraw >= interval) {
-          options.stdout.write(`${store === null ? `waiting for the log at ${file}` : view.summary}\n`);
+          options.stdout.write(`${store === null ? waiting : view.summary}\n`);
           lastDraw = t;
         }
       }
@@ -172,10 +178,21 @@ function lastLine(file: string, size: number): string | null {
   return lines.at(-1) ?? null;
 }
 
-function tryOpen(file: string): SqliteEventStore | null {
+/** Codes of a log that is not there yet, or is being created by `orch spawn` right now. */
+const NOT_YET = new Set(['LOG_NOT_FOUND', 'SCHEMA_OUTDATED', 'NOT_AN_ORCH_LOG']);
+
+/** The log opened read-only, or why it cannot be yet (a later poll tries again). */
+function tryOpen(file: string): SqliteEventStore | string {
   // A read-only open never creates the log; before `orch spawn` made it there is nothing to show.
-  if (!fs.existsSync(file) || fs.statSync(file).size === 0) return null;
-  return openSqliteEventStore(file, { readonly: true });
+  if (!fs.existsSync(file) || fs.statSync(file).size === 0) return `waiting for the log at ${file}`;
+  try {
+    return openSqliteEventStore(file, { readonly: true });
+  } catch (err) {
+    // A log being created has no header or schema for a moment: wait, and say what was seen.
+    if (err instanceof StoreError && NOT_YET.has(err.code))
+      return `waiting for the log at ${file}: ${err.message}`;
+    throw err;
+  }
 }
 
 /** The terminal while the dashboard owns it: alternate screen, hidden cursor, raw keys. */

@@ -1,0 +1,161 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDemoRepo } from '../../src/runtime/demo.js';
+import { orchEnv, sleep } from '../fixtures/agents/e2e-repo.js';
+
+/**
+ * `orch watch` for real: the built CLI (`npm run build` first) in a pseudo-terminal (tmux),
+ * following a real `orch spawn` of the demo repository from another process. The screen is
+ * read with `tmux capture-pane`; keys are sent with `send-keys`.
+ */
+
+const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
+const TMUX = ['/usr/bin/tmux', '/usr/local/bin/tmux'].find((p) => fs.existsSync(p)) ?? null;
+if (TMUX === null) {
+  console.warn('dashboard.e2e: tmux not found, the dashboard tests are skipped; add tmux to .ci/run');
+}
+// A private tmux server: nothing of the user's sessions is touched, and kill-server ends only ours.
+const SOCKET = `orch-e2e-${process.pid}`;
+
+let dir: string;
+let repo: string;
+let spawnRun: ChildProcess | null = null;
+let spawnExit: Promise<number | null>;
+
+function tmux(...args: string[]): string {
+  return execFileSync(TMUX!, ['-L', SOCKET, ...args], { encoding: 'utf8', env: orchEnv() });
+}
+
+/** Starts `orch watch` in a 160×50 tmux session that stays (dead) after the command exits. */
+function startWatch(name: string, ...extra: string[]): void {
+  tmux(
+    'new-session',
+    '-d',
+    '-s',
+    name,
+    '-x',
+    '160',
+    '-y',
+    '50',
+    process.execPath,
+    bin,
+    'watch',
+    '--repo',
+    repo,
+    ...extra,
+  );
+  tmux('set-option', '-t', name, 'remain-on-exit', 'on');
+}
+
+const screen = (name: string) => tmux('capture-pane', '-p', '-t', name);
+const paneState = (name: string) =>
+  tmux('display-message', '-p', '-t', name, '#{pane_dead} #{pane_dead_status}').trim();
+
+/** Polls the screen until `test` holds; returns that screen (fails with the last one seen). */
+async function waitForScreen(name: string, test: (s: string) => boolean, ms = 30_000): Promise<string> {
+  const end = Date.now() + ms;
+  let last = '';
+  while (Date.now() < end) {
+    last = screen(name);
+    if (test(last)) return last;
+    await sleep(100);
+  }
+  throw new Error(`the screen never showed what was expected; last screen:\n${last}`);
+}
+
+async function waitForDeath(name: string, ms = 5_000): Promise<string> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const state = paneState(name);
+    if (state.startsWith('1 ')) return state;
+    await sleep(50);
+  }
+  return paneState(name);
+}
+
+describe.runIf(TMUX !== null)('orch watch in a terminal', () => {
+  beforeAll(async () => {
+    dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-dashboard-e2e-')));
+    repo = await createDemoRepo(path.join(dir, 'repo'));
+  });
+
+  afterAll(() => {
+    if (spawnRun !== null && spawnRun.exitCode === null) spawnRun.kill('SIGKILL');
+    try {
+      tmux('kill-server');
+    } catch {
+      // No server left.
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('waits for the log, then follows a live spawn: agents, work, progress bars, events, totals', async () => {
+    startWatch('live');
+    await waitForScreen('live', (s) => s.includes('orch watch: waiting for the log at'));
+    spawnRun = spawn(process.execPath, [bin, 'spawn', '--repo', repo], { env: orchEnv(), stdio: 'ignore' });
+    spawnExit = new Promise((resolve) => spawnRun!.once('exit', (code) => resolve(code)));
+
+    // An agent at work, as the log and its output file show it.
+    const busy = await waitForScreen('live', (s) =>
+      /^ {2}T\d{3} +(architect|implementer|tester) +\d +\S+ +\S/m.test(s),
+    );
+    expect(busy).toMatch(
+      /^orch watch · Calculator · run #1 running since \d\d:\d\d:\d\d \(pid \d+\) · event \d+/m,
+    );
+    expect(busy).toMatch(/^Agents running \(\d\)\n {2}TASK +ROLE +TRY +ELAPSED +OUTPUT +LAST LINE$/m);
+    expect(busy).toMatch(/^Claimed: T\d{3} \w+/m);
+    expect(busy).toMatch(/^ {2}M1 +\[[#.]{20}\] +\d\/4 +open +Calculator Core$/m);
+    expect(busy).toMatch(/^ {4}S001 +\[[#.]{20}\] +\d\/1 /m);
+    expect(busy).toMatch(/^Recent events\n {2}\d\d:\d\d:\d\d /m);
+    expect(busy.split('\n').every((l) => l.length <= 160)).toBe(true);
+    // Output activity: the agent's log file is growing, or it is just starting.
+    expect(busy).toMatch(/ (active|starting|no output|quiet \d+[sm])/);
+
+    // The run ends on its own (the demo plan completes); the dashboard shows the final state.
+    expect(await spawnExit).toBe(0);
+    const done = await waitForScreen('live', (s) => s.includes('Tasks 8/8 done') && s.includes('stopped: '));
+    expect(done).toMatch(/run #1 stopped: /);
+    expect(done).toContain('Agents: none running');
+    expect(done).toMatch(/^ {2}M2 +\[#{20}\] +4\/4 +complete +Extras$/m);
+    expect(done).toMatch(/^Usage \d+ attempt\(s\) · tokens 0 in \/ 0 out · cost \$0\.0000$/m);
+
+    // q quits with status 0 and leaves the alternate screen: the dashboard is gone from the pane.
+    tmux('send-keys', '-t', 'live', 'q');
+    expect(await waitForDeath('live')).toBe('1 0');
+    expect(screen('live')).not.toContain('orch watch ·');
+  });
+
+  it('quits on Ctrl-C too, restoring the terminal', async () => {
+    startWatch('ctrlc');
+    await waitForScreen('ctrlc', (s) => s.includes('orch watch · Calculator'));
+    tmux('send-keys', '-t', 'ctrlc', 'C-c');
+    expect(await waitForDeath('ctrlc')).toBe('1 0');
+    expect(screen('ctrlc')).not.toContain('orch watch ·');
+  });
+
+  it('prints plain periodic lines when stdout is not a terminal, and stops on SIGINT', async () => {
+    const child = spawn(process.execPath, [bin, 'watch', '--repo', repo, '--interval', '1'], {
+      env: orchEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const end = Date.now() + 15_000;
+    while (out.split('\n').filter(Boolean).length < 2 && Date.now() < end) await sleep(100);
+    child.kill('SIGINT');
+    expect(await exit).toBe(0);
+    const lines = out.split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const line of lines) {
+      expect(line).toMatch(
+        /^\d\d:\d\d:\d\d event \d+ · run stopped · tasks 8\/8 done, 0 running, 0 failed, 0 blocked · agents none · \$0\.0000$/,
+      );
+    }
+    expect(out).not.toContain('\x1b');
+  });
+});
