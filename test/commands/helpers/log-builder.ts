@@ -25,6 +25,12 @@ export class LogBuilder {
 
   constructor(readonly store: EventStore) {}
 
+  /** Tells the builder which task a spawn it did not request belongs to (for its reports' stream). */
+  knowSpawn(spawnId: string, taskId: string): this {
+    this.spawnTask.set(spawnId, taskId);
+    return this;
+  }
+
   add<T extends OrchEventType>(type: T, data: OrchEventData<T>, actor: Actor = 'orch'): number {
     parseEventData(type, data);
     this.now += 1000;
