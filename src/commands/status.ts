@@ -1,3 +1,4 @@
+import { Flags } from '@oclif/core';
 import { BaseCommand } from './_base.js';
 
 /**
@@ -14,17 +15,37 @@ export default class Status extends BaseCommand {
   static override summary = 'Show the current state, rebuilt from the log.';
 
   static override description = `Reads <state-dir>/orch.db (read-only: it never changes the log) and shows the plan, the run (running or stopped, and whether the process holding the state directory's lease is alive), task totals, every milestone, phase and task with its status, attempts and last failure, and the live agents.
---json prints one JSON document: position, plan, milestones, phases, tasks, agents, run, costUsd, totals {tasks by status, attempts, agents, costUsd} and lease {pid, runId, host, acquiredAt, alive} (null when free).`;
+--watch shows the live dashboard instead (see orch watch).
+--json prints one JSON document: position, plan, milestones, phases, tasks, agents, run, costUsd, totals {tasks by status, attempts, agents, costUsd}, usage {run, tasks, phases, milestones: {inputTokens, outputTokens, costUsd, attempts}} and lease {pid, runId, host, acquiredAt, alive} (null when free).`;
 
   static override examples = [
     '<%= config.bin %> status',
     '<%= config.bin %> status --json',
     '<%= config.bin %> status --state-dir /tmp/run/.state',
+    '<%= config.bin %> status --watch',
   ];
+
+  static override flags = {
+    watch: Flags.boolean({
+      description:
+        'follow the log with a live dashboard (same as orch watch): redraws in place on a terminal until q or Ctrl-C, one line per --interval otherwise',
+      exclusive: ['json'],
+    }),
+    interval: Flags.integer({
+      description: 'with --watch: seconds between redraws (default 1) or plain lines (default 5)',
+      min: 1,
+      dependsOn: ['watch'],
+    }),
+  };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Status);
-    const { stateDir } = this.resolveDirs(flags);
+    const { repoDir, stateDir } = this.resolveDirs(flags);
+    if (flags.watch) {
+      const { watchFromCli } = await import('../runtime/dashboard-watch.js');
+      await watchFromCli({ repoDir, stateDir, intervalSeconds: flags.interval });
+      return;
+    }
     const [{ openLog }, { loadStatus }, { readLeaseView, withLease }] = await Promise.all([
       import('../runtime/read-open.js'),
       import('../runtime/read-status-load.js'),

@@ -33,23 +33,7 @@ export default class Watch extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Watch);
     const { repoDir, stateDir } = this.resolveDirs(flags);
-    const [{ watchDashboard }, { loadConfig }] = await Promise.all([
-      import('../runtime/dashboard-watch.js'),
-      import('../runtime/config-loader.js'),
-    ]);
-    let budget: number | undefined;
-    try {
-      budget = loadConfig(repoDir).budget;
-    } catch {
-      // The dashboard still works without a readable config; only the budget is not shown.
-      budget = undefined;
-    }
-    await watchDashboard({
-      stateDir,
-      stdout: process.stdout,
-      stdin: process.stdin,
-      ...(flags.interval === undefined ? {} : { intervalMs: flags.interval * 1000 }),
-      ...(budget === undefined ? {} : { budget }),
-    });
+    const { watchFromCli } = await import('../runtime/dashboard-watch.js');
+    await watchFromCli({ repoDir, stateDir, intervalSeconds: flags.interval });
   }
 }

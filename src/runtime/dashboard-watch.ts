@@ -6,6 +6,7 @@ import { setOwn } from '../core/record.js';
 import type { IdRecord } from '../core/record.js';
 import { isLiveAgent } from '../core/state.js';
 import { StoreError } from '../store/errors.js';
+import { loadConfig } from './config-loader.js';
 import { openSqliteEventStore } from '../store/sqlite/open.js';
 import type { SqliteEventStore } from '../store/sqlite/sqlite-event-store.js';
 import type { AgentOutput, DashboardView } from './dashboard.js';
@@ -95,6 +96,34 @@ export async function watchDashboard(options: WatchOptions): Promise<void> {
     term?.leave();
     store?.close();
   }
+}
+
+/**
+ * `orch watch` / `orch status --watch`: the dashboard on this process's terminal, with the
+ * budget of the repo's config when it can be read.
+ *
+ * @example
+ * await watchFromCli({ repoDir: '/repo', stateDir: '/repo/.state', intervalSeconds: undefined });
+ */
+export async function watchFromCli(options: {
+  repoDir: string;
+  stateDir: string;
+  intervalSeconds: number | undefined;
+}): Promise<void> {
+  let budget: number | undefined;
+  try {
+    budget = loadConfig(options.repoDir).budget;
+  } catch {
+    // The dashboard works without a readable config; only the budget is not shown.
+    budget = undefined;
+  }
+  await watchDashboard({
+    stateDir: options.stateDir,
+    stdout: process.stdout,
+    stdin: process.stdin,
+    ...(options.intervalSeconds === undefined ? {} : { intervalMs: options.intervalSeconds * 1000 }),
+    ...(budget === undefined ? {} : { budget }),
+  });
 }
 
 /** The folded state plus recent events and agent output, kept up to date from the log. */

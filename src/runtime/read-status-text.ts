@@ -21,6 +21,8 @@ export function renderStatusText(doc: StatusDocument, lease?: LeaseView | null):
   lines.push(`${plan}  ·  log position ${doc.position}`);
   lines.push(runLine(doc, lease));
   lines.push(totalsLine(doc));
+  const usage = usageLine(doc);
+  if (usage !== null) lines.push(usage);
   if (doc.plan !== null) lines.push('', ...tree(doc));
   const live = doc.agents.filter((a) => a.status === 'spawning' || a.status === 'running');
   lines.push('', live.length === 0 ? 'No live agents.' : `Live agents (${live.length}):`);
@@ -50,6 +52,23 @@ function totalsLine(doc: StatusDocument): string {
     .map(([status, n]) => `${n} ${status}`);
   const tasks = `${doc.tasks.length} task${doc.tasks.length === 1 ? '' : 's'}`;
   return `Tasks: ${tasks}${counts.length > 0 ? ` (${counts.join(', ')})` : ''}  ·  attempts ${t.attempts}  ·  cost $${t.costUsd.toFixed(2)}`;
+}
+
+/** Tokens and cost of the run and of each milestone that used any (null before any usage was reported). */
+function usageLine(doc: StatusDocument): string | null {
+  // Documents cached before usage was kept have none.
+  const usage = (doc as Partial<StatusDocument>).usage;
+  if (usage === undefined) return null;
+  const { run } = usage;
+  if (run.inputTokens === 0 && run.outputTokens === 0 && run.costUsd === 0) return null;
+  const per = doc.milestones
+    .map((m) => [m.id, usage.milestones[m.id]] as const)
+    .filter(([, u]) => u !== undefined && u.costUsd > 0)
+    .map(([id, u]) => `${id} $${(u?.costUsd ?? 0).toFixed(2)}`);
+  return (
+    `Usage: ${run.inputTokens} tokens in, ${run.outputTokens} out  ·  cost $${run.costUsd.toFixed(2)}` +
+    (per.length > 0 ? `  (${per.join(', ')})` : '')
+  );
 }
 
 function tree(doc: StatusDocument): string[] {

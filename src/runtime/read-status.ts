@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { OrchState } from '../core/state.js';
 import { statusView, type StatusView, type TaskStatus } from '../core/status-view.js';
+import { usageTotals, type UsageTotals } from '../core/usage-totals.js';
 import { readLease } from './lease.js';
 import { isProcessAlive, isSameProcessAlive } from './process-identity.js';
 
@@ -21,8 +22,11 @@ export interface StatusTotals {
   costUsd: number;
 }
 
-/** `orch status --json` without the lease, `orch replay --json`: what a snapshot can cache. */
-export type StatusDocument = StatusView & { totals: StatusTotals };
+/**
+ * `orch status --json` without the lease, `orch replay --json`: what a snapshot can cache.
+ * `usage`: tokens, cost and attempts per task, phase, milestone and run (`usageTotals`).
+ */
+export type StatusDocument = StatusView & { totals: StatusTotals; usage: UsageTotals };
 
 /** The lease holder as `orch status` shows it. */
 export interface LeaseView {
@@ -37,7 +41,7 @@ export interface LeaseView {
 const TASK_STATUSES: readonly TaskStatus[] = ['pending', 'ready', 'running', 'blocked', 'complete', 'failed'];
 
 /**
- * The status document of a state: `statusView(state)` plus totals.
+ * The status document of a state: `statusView(state)` plus totals and usage.
  *
  * @example
  * const doc = statusDocument(replay(store.readAll()));
@@ -56,6 +60,7 @@ export function statusDocument(state: OrchState): StatusDocument {
   return {
     ...view,
     totals: { tasks, attempts, agents: { live, total: view.agents.length }, costUsd: state.costUsd },
+    usage: usageTotals(state),
   };
 }
 

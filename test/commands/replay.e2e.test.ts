@@ -139,7 +139,7 @@ describe('orch replay (built binary)', () => {
       const r = await orch(['replay', '--repo', t.repo, '--verify']);
       expect(r.exitCode).toBe(1);
       expect(r.stderr).toContain(
-        'the state-v1 snapshot differs from the fold from zero at position 50, at tasks.T002.context.attempts: 99 vs 3',
+        `the ${STATE_SNAPSHOT} snapshot differs from the fold from zero at position 50, at tasks.T002.context.attempts: 99 vs 3`,
       );
 
       const again = openSqliteEventStore(t.file);
@@ -151,7 +151,7 @@ describe('orch replay (built binary)', () => {
       const cache = await orch(['replay', '--repo', t.repo, '--verify']);
       expect(cache.exitCode).toBe(1);
       expect(cache.stderr).toContain(
-        'the status-v1 cache differs from the fold from zero at position 50, at tasks[2].status: "failed" vs "complete"',
+        `the ${STATUS_SNAPSHOT} cache differs from the fold from zero at position 50, at tasks[2].status: "failed" vs "complete"`,
       );
     } finally {
       t.cleanup();

@@ -70,6 +70,7 @@ describe('orch status (built binary)', () => {
         'run',
         'costUsd',
         'totals',
+        'usage',
         'lease',
       ]);
       expect(doc).toEqual({ ...expectedDocument(log.file), lease: expect.any(Object) });

@@ -30,8 +30,8 @@ function tmux(...args: string[]): string {
   return execFileSync(TMUX!, ['-L', SOCKET, ...args], { encoding: 'utf8', env: orchEnv() });
 }
 
-/** Starts `orch watch` in a 160×50 tmux session that stays (dead) after the command exits. */
-function startWatch(name: string, ...extra: string[]): void {
+/** Starts `orch <argv>` in a 160×50 tmux session that stays (dead) after the command exits. */
+function startWatch(name: string, ...argv: string[]): void {
   tmux(
     'new-session',
     '-d',
@@ -43,17 +43,16 @@ function startWatch(name: string, ...extra: string[]): void {
     '50',
     process.execPath,
     bin,
-    'watch',
+    ...argv,
     '--repo',
     repo,
-    ...extra,
   );
   tmux('set-option', '-t', name, 'remain-on-exit', 'on');
 }
 
 const screen = (name: string) => tmux('capture-pane', '-p', '-t', name);
 const paneState = (name: string) =>
-  tmux('display-message', '-p', '-t', name, '#{pane_dead} #{pane_dead_status}').trim();
+  tmux('display-message', '-p', '-t', name, '#{pane_dead} #{pane_dead_status}#{pane_dead_signal}').trim();
 
 /** Polls the screen until `test` holds; returns that screen (fails with the last one seen). */
 async function waitForScreen(name: string, test: (s: string) => boolean, ms = 30_000): Promise<string> {
@@ -93,8 +92,8 @@ describe.runIf(TMUX !== null)('orch watch in a terminal', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('waits for the log, then follows a live spawn: agents, work, progress bars, events, totals', async () => {
-    startWatch('live');
+  it('status --watch waits for the log, then follows a live spawn: agents, work, progress bars, events, totals', async () => {
+    startWatch('live', 'status', '--watch');
     await waitForScreen('live', (s) => s.includes('orch watch: waiting for the log at'));
     spawnRun = spawn(process.execPath, [bin, 'spawn', '--repo', repo], { env: orchEnv(), stdio: 'ignore' });
     spawnExit = new Promise((resolve) => spawnRun!.once('exit', (code) => resolve(code)));
@@ -129,8 +128,8 @@ describe.runIf(TMUX !== null)('orch watch in a terminal', () => {
     expect(screen('live')).not.toContain('orch watch ·');
   });
 
-  it('quits on Ctrl-C too, restoring the terminal', async () => {
-    startWatch('ctrlc');
+  it('orch watch quits on Ctrl-C too, restoring the terminal', async () => {
+    startWatch('ctrlc', 'watch');
     await waitForScreen('ctrlc', (s) => s.includes('orch watch · Calculator'));
     tmux('send-keys', '-t', 'ctrlc', 'C-c');
     expect(await waitForDeath('ctrlc')).toBe('1 0');

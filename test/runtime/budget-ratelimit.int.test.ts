@@ -7,6 +7,8 @@ import { checkInvariants } from '../../src/core/invariants.js';
 import { replay } from '../../src/core/replayer.js';
 import { usageTotals } from '../../src/core/usage-totals.js';
 import { Orchestrator } from '../../src/runtime/orchestrator.js';
+import { statusDocument } from '../../src/runtime/read-status.js';
+import { renderStatusText } from '../../src/runtime/read-status-text.js';
 import { openSqliteEventStore } from '../../src/store/index.js';
 import { fixtureAgent, git, makeRepo, removeDir, tempDir } from './helpers.js';
 
@@ -118,6 +120,10 @@ describe('budget', () => {
     expect(totals.run).toEqual({ inputTokens: 2400, outputTokens: 690, costUsd: 0.2468, attempts: 2 });
     expect(totals.tasks['T3']).toEqual({ inputTokens: 0, outputTokens: 0, costUsd: 0, attempts: 0 });
     expect(totals.phases['P1']).toEqual(totals.run);
+    // orch status shows them: `usage` in the JSON document, one line in the text.
+    const doc = statusDocument(state);
+    expect(doc.usage.milestones['M1']).toEqual(totals.run);
+    expect(renderStatusText(doc)).toContain('Usage: 2400 tokens in, 690 out  ·  cost $0.25  (M1 $0.25)');
     expect(checkInvariants(log, cfg)).toEqual([]);
   }, 60_000);
 });
