@@ -47,6 +47,11 @@ export interface ReportDataOptions {
   title?: string;
   /** Longest text kept per field (default 500; output tails keep their end). */
   maxText?: number;
+  /**
+   * Characters of output tails the page may hold in all (default 4,000,000): past it every
+   * tail is cut further, to no less than 100 characters, so a long log stays openable.
+   */
+  tailBudget?: number;
 }
 
 // Events the page folds (task status) or draws (timeline, table); the rest only move `position`.
@@ -110,6 +115,7 @@ export function buildReportData(
     if (!KEPT.has(event.type) || typeof data !== 'object' || data === null || Array.isArray(data)) continue;
     kept.push([event.position, event.type, event.recordedAt, compactData(event.type, data, maxText)]);
   }
+  shareTailBudget(kept, options.tailBudget ?? 4_000_000);
   const final = statusView(replayer.state);
   return {
     version: 1,
@@ -126,6 +132,22 @@ export function buildReportData(
     events: kept,
     final,
   };
+}
+
+function shareTailBudget(events: ReportEvent[], budget: number): void {
+  let total = 0;
+  let tails = 0;
+  for (const [, , , data] of events) {
+    if (typeof data.outputTail === 'string') {
+      total += data.outputTail.length;
+      tails += 1;
+    }
+  }
+  if (total <= budget) return;
+  const each = Math.max(100, Math.floor(budget / tails));
+  for (const [, , , data] of events) {
+    if (typeof data.outputTail === 'string') data.outputTail = capText('outputTail', data.outputTail, each);
+  }
 }
 
 function compactData(type: string, data: object, maxText: number): Record<string, unknown> {

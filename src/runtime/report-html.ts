@@ -87,6 +87,7 @@ export function renderReportData(data: ReportData): string {
 <label>x axis <select id="axis"><option value="time">time</option><option value="position">log position</option></select></label>
 <div class="legend">${legend()}</div>
 <div class="scroll"><svg id="timeline" role="img" aria-label="timeline, one lane per task"></svg></div>
+<div id="tip" hidden></div>
 </section>
 <section id="dependencies">
 <h2>Dependency graph (final status)</h2>
@@ -99,6 +100,7 @@ export function renderReportData(data: ReportData): string {
 <thead><tr><th>task</th><th>attempt</th><th>role</th><th>spawned</th><th>duration</th><th>exit</th><th>gate</th><th>merge</th><th>summary</th><th>usage</th><th>output</th></tr></thead>
 <tbody></tbody>
 </table></div>
+<button type="button" id="attempts-more" hidden></button>
 </section>
 <script type="application/json" id="orch-data">${jsonForScript(data)}</script>
 <script>

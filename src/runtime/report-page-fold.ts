@@ -81,12 +81,17 @@ function makeOrchFold(data) {
     return settle({ value: t.target === undefined ? entry.value : t.target, ctx: act(entry.ctx, t, e) }, e);
   }
 
+  // Spawns the fold accepted, by id: { position, task }. Shared by every state: whether a spawn
+  // request is accepted is decided once, the first time the fold reaches it (events are always
+  // first folded in log order), so a state at position p knows the spawns accepted at or before p.
+  // Only live agents are per state, which keeps checkpoints small on logs with many attempts.
+  var accepted = new Map();
   function empty() {
-    return { position: 0, plan: null, tasks: new Map(), agents: new Map(), ci: null, prs: new Map() };
+    return { position: 0, plan: null, tasks: new Map(), live: new Map(), ci: null, prs: new Map() };
   }
   function clone(s) {
     // Entries are replaced, never changed in place, so copying the maps is enough.
-    return { position: s.position, plan: s.plan, tasks: new Map(s.tasks), agents: new Map(s.agents), ci: s.ci, prs: new Map(s.prs) };
+    return { position: s.position, plan: s.plan, tasks: new Map(s.tasks), live: new Map(s.live), ci: s.ci, prs: new Map(s.prs) };
   }
   function stepTask(s, taskId, e) {
     var cur = s.tasks.get(taskId);
@@ -105,7 +110,6 @@ function makeOrchFold(data) {
     });
     s.tasks = tasks;
   }
-  function live(a) { return a.status === 'spawning' || a.status === 'running'; }
   function apply(s, ev) {
     var e = { position: ev[0], type: ev[1], recordedAt: ev[2], data: ev[3] };
     var d = e.data;
@@ -121,24 +125,26 @@ function makeOrchFold(data) {
         s.prs.set(d.milestoneId, { url: d.url, position: e.position });
         return;
       case 'AgentSpawnRequested': {
-        if (s.agents.has(d.spawnId)) return;
+        // A spawn id is used once: a request with an id accepted earlier changes nothing.
+        var seen = accepted.get(d.spawnId);
+        if (seen !== undefined && seen.position !== e.position) return;
         var cur = s.tasks.get(d.taskId);
         if (cur === undefined) return;
         var next = step(cur, e);
         if (next === cur || next.value !== 'spawning' || next.ctx.spawnId !== d.spawnId) return;
         s.tasks.set(d.taskId, next);
-        s.agents.set(d.spawnId, { task: d.taskId, status: 'spawning' });
+        s.live.set(d.spawnId, 'spawning');
+        accepted.set(d.spawnId, { position: e.position, task: d.taskId });
         return;
       }
       case 'AgentStarted': case 'AgentExited': case 'AgentLost': case 'AgentSpawnFailed': case 'BreakpointReported': {
-        var agent = s.agents.get(d.spawnId);
-        if (agent === undefined || !live(agent)) return;
-        var status = null;
-        if (e.type === 'AgentStarted') { if (agent.status !== 'spawning') return; status = 'running'; }
-        else if (e.type === 'AgentExited') status = 'exited';
-        else if (e.type === 'AgentLost') status = 'lost';
-        else if (e.type === 'AgentSpawnFailed') { if (agent.status !== 'spawning') return; status = 'spawn_failed'; }
-        if (status !== null) s.agents.set(d.spawnId, { task: agent.task, status: status });
+        // Reports about an unknown spawn, or one already resolved, are stale: ignore them.
+        var agent = accepted.get(d.spawnId);
+        var status = s.live.get(d.spawnId);
+        if (agent === undefined || agent.position > e.position || status === undefined) return;
+        if (e.type === 'AgentStarted') { if (status !== 'spawning') return; s.live.set(d.spawnId, 'running'); }
+        else if (e.type === 'AgentSpawnFailed') { if (status !== 'spawning') return; s.live.delete(d.spawnId); }
+        else if (e.type === 'AgentExited' || e.type === 'AgentLost') s.live.delete(d.spawnId);
         stepTask(s, agent.task, e);
         return;
       }
@@ -166,8 +172,7 @@ function makeOrchFold(data) {
         attempts: entry === undefined ? 0 : entry.ctx.attempts
       };
     });
-    var liveAgents = 0;
-    s.agents.forEach(function (a) { if (live(a)) liveAgents++; });
+    var liveAgents = s.live.size;
     var prs = [];
     s.prs.forEach(function (pr, id) { prs.push({ milestone: id, url: pr.url }); });
     return { position: position, lastEvent: s.position, tasks: tasks, liveAgents: liveAgents, ci: s.ci, prs: prs };

@@ -12,6 +12,8 @@ body { margin: 0; padding: 16px 24px 48px; font: 14px/1.45 system-ui, -apple-sys
 h1 { font-size: 22px; margin: 0 0 6px; }
 h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
 #summary { margin: 0; padding-left: 18px; color: var(--muted); }
+#tip { position: fixed; z-index: 5; max-width: 380px; padding: 6px 8px; background: #1d2330; color: #fff; font-size: 12px; white-space: pre-wrap; border-radius: 4px; pointer-events: none; }
+#tip[hidden] { display: none; }
 #report-error { background: #fde2e4; border: 1px solid #e63946; padding: 8px 12px; margin: 8px 0; }
 .scroll { overflow: auto; border: 1px solid var(--line); background: #fff; max-height: 640px; }
 .scrub-row { display: flex; gap: 8px; align-items: center; }

@@ -6,7 +6,7 @@
  * by time or by log position, and a cursor the scrubber moves.
  *
  * `drawTimeline(svg, model, data, mode, onPick)` returns `{ setCursor(position, statusById) }`;
- * clicking a bar or marker calls `onPick(position)`.
+ * clicking a bar or marker calls `onPick(position)`; hovering one shows its details in `#tip`.
  *
  * @example
  * const page = `(function(){${REPORT_MODEL_JS}${REPORT_TIMELINE_JS}…})();`;
@@ -15,6 +15,9 @@ export const REPORT_TIMELINE_JS = String.raw`
 var LABEL_W = 260, PLOT_W = 1000, PAD_R = 16, LANE_H = 24, AXIS_H = 30;
 function drawTimeline(svg, model, data, mode, onPick) {
   clear(svg);
+  // One listener and one tooltip for every bar and marker (tens of thousands on long logs):
+  // each shape only carries data-i, its index in picks.
+  var picks = [];
   var W = LABEL_W + PLOT_W + PAD_R;
   var p1 = Math.max(1, data.to);
   var t0 = model.first === null ? 0 : model.first;
@@ -56,11 +59,10 @@ function drawTimeline(svg, model, data, mode, onPick) {
   function drawAttempt(g, a, y) {
     var xs = x(a.requested.pos, a.requested.at);
     var xe = Math.max(xs + 3, x(a.endPos !== null ? a.endPos : p1, a.endAt !== null ? a.endAt : t1));
-    var bar = svgEl('rect', { class: 'attempt ' + outcomeClass(a), 'data-spawn': a.spawnId, x: xs, y: y + 4, width: xe - xs, height: LANE_H - 8, rx: 3 }, g);
     var took = a.durationMs !== null && a.durationMs !== undefined ? a.durationMs : a.endAt !== null ? a.endAt - a.requested.at : null;
-    tip(bar, 'attempt ' + a.attempt + ' (' + a.role + '): ' + exitText(a) + (took === null ? '' : ', ' + dur(took)) +
-      (a.summary ? '\n' + a.summary : '') + '\nspawn ' + a.spawnId + ', #' + a.requested.pos + (a.endPos !== null ? '–#' + a.endPos : ''));
-    bar.addEventListener('click', function () { onPick(a.endPos !== null ? a.endPos : a.requested.pos); });
+    svgEl('rect', { class: 'attempt ' + outcomeClass(a), 'data-spawn': a.spawnId, 'data-i': picks.length, x: xs, y: y + 4, width: xe - xs, height: LANE_H - 8, rx: 3 }, g);
+    picks.push({ pos: a.endPos !== null ? a.endPos : a.requested.pos, text: 'attempt ' + a.attempt + ' of ' + a.task + ' (' + a.role + '): ' + exitText(a) +
+      (took === null ? '' : ', ' + dur(took)) + (a.summary ? '\n' + a.summary : '') + '\nspawn ' + a.spawnId + ', #' + a.requested.pos + (a.endPos !== null ? '–#' + a.endPos : '') });
     if (a.started !== null) svgEl('line', { class: 'started', x1: x(a.started.pos, a.started.at), x2: x(a.started.pos, a.started.at), y1: y + 4, y2: y + LANE_H - 4 }, g);
     if (xe - xs > 18) {
       var n = svgEl('text', { class: 'bar-label', x: xs + 4, y: y + LANE_H / 2 + 4 }, g);
@@ -69,7 +71,8 @@ function drawTimeline(svg, model, data, mode, onPick) {
   }
   function drawMark(g, m, mid) {
     var X = x(m.pos, m.at), k = m.kind, shape;
-    var attrs = { class: 'marker m-' + k, 'data-type': m.type };
+    var attrs = { class: 'marker m-' + k, 'data-type': m.type, 'data-i': picks.length };
+    picks.push({ pos: m.pos, text: '#' + m.pos + ' ' + clock(m.at) + ' ' + m.label });
     if (k.indexOf('bp-') === 0) shape = svgEl('polygon', Object.assign(attrs, { points: [X, mid - 7, X + 6, mid, X, mid + 7, X - 6, mid].join(' ') }), g);
     else if (k === 'gate-ok' || k === 'gate-fail') shape = svgEl('rect', Object.assign(attrs, { x: X - 1.5, y: mid - 7, width: 3, height: 14 }), g);
     else if (k === 'merge-ok' || k === 'ci-ok' || k === 'ci-fail') shape = svgEl('circle', Object.assign(attrs, { cx: X, cy: mid, r: 5 }), g);
@@ -78,9 +81,23 @@ function drawTimeline(svg, model, data, mode, onPick) {
     else if (k === 'task-ok' || k === 'task-fail' || k === 'milestone') shape = svgEl('rect', Object.assign(attrs, { x: X - 5, y: mid - 5, width: 10, height: 10 }), g);
     else if (k === 'pr') shape = svgEl('polygon', Object.assign(attrs, { points: [X, mid - 7, X + 7, mid + 6, X - 7, mid + 6].join(' ') }), g);
     else shape = svgEl('rect', Object.assign(attrs, { x: X - 1, y: mid - 9, width: 2, height: 18 }), g);
-    tip(shape, '#' + m.pos + ' ' + clock(m.at) + ' ' + m.label);
-    shape.addEventListener('click', function () { onPick(m.pos); });
+    return shape;
   }
+  var tipBox = document.getElementById('tip');
+  function pickOf(ev) {
+    var n = ev.target && ev.target.closest ? ev.target.closest('[data-i]') : null;
+    return n === null ? null : picks[Number(n.getAttribute('data-i'))];
+  }
+  svg.onclick = function (ev) { var p = pickOf(ev); if (p) onPick(p.pos); };
+  svg.onmousemove = function (ev) {
+    var p = pickOf(ev);
+    if (!p) { tipBox.hidden = true; return; }
+    tipBox.textContent = p.text;
+    tipBox.hidden = false;
+    tipBox.style.left = Math.min(ev.clientX + 14, window.innerWidth - 380) + 'px';
+    tipBox.style.top = ev.clientY + 14 + 'px';
+  };
+  svg.onmouseleave = function () { tipBox.hidden = true; };
   var cursor = svgEl('line', { class: 'cursor', y1: AXIS_H - 6, y2: height }, svg);
   return {
     setCursor: function (p, statusById) {

@@ -41,27 +41,40 @@ function fillSummary(data, model) {
   clear(box);
   lines.forEach(function (l) { box.appendChild(el('li', null, l)); });
 }
+// Long logs have tens of thousands of attempts: rows are added in pages, on request.
+var FIRST_ROWS = 500, MORE_ROWS = 2000;
 function fillAttempts(model) {
   var body = document.querySelector('#attempts tbody');
+  var more = document.getElementById('attempts-more');
+  var shown = 0;
   clear(body);
-  model.attempts.forEach(function (a) {
-    var took = a.durationMs !== null && a.durationMs !== undefined ? a.durationMs : a.endAt !== null ? a.endAt - a.requested.at : null;
-    var tr = el('tr', { 'data-spawn': a.spawnId, 'data-task': a.task, class: outcomeClass(a) });
-    [a.task, a.attempt, a.role, '#' + a.requested.pos + ' ' + clock(a.requested.at), dur(took), exitText(a), a.gate || '', a.merge || '',
-      a.summary || (outcomeClass(a) === 'o-ok' ? '' : lastLine(a.tail)), usageText(a.usage)].forEach(function (v, i) {
-      tr.appendChild(el('td', { class: ['task', 'attempt', 'role', 'spawned', 'duration', 'exit', 'gate', 'merge', 'summary', 'usage'][i] }, v));
-    });
-    var out = el('td', { class: 'output' });
-    if (a.tail) {
-      var det = el('details');
-      det.appendChild(el('summary', null, 'output tail'));
-      det.appendChild(el('pre', null, a.tail));
-      out.appendChild(det);
-    }
-    tr.appendChild(out);
-    body.appendChild(tr);
-  });
+  function page(n) {
+    var end = Math.min(model.attempts.length, shown + n);
+    for (; shown < end; shown++) body.appendChild(attemptRow(model.attempts[shown]));
+    var left = model.attempts.length - shown;
+    more.hidden = left === 0;
+    more.textContent = 'show ' + Math.min(MORE_ROWS, left) + ' more (' + left + ' not shown)';
+  }
+  more.onclick = function () { page(MORE_ROWS); };
+  page(FIRST_ROWS);
   if (model.attempts.length === 0) body.appendChild(el('tr', null)).appendChild(el('td', { colspan: 11 }, 'no attempts recorded'));
+}
+function attemptRow(a) {
+  var took = a.durationMs !== null && a.durationMs !== undefined ? a.durationMs : a.endAt !== null ? a.endAt - a.requested.at : null;
+  var tr = el('tr', { 'data-spawn': a.spawnId, 'data-task': a.task, class: outcomeClass(a) });
+  [a.task, a.attempt, a.role, '#' + a.requested.pos + ' ' + clock(a.requested.at), dur(took), exitText(a), a.gate || '', a.merge || '',
+    a.summary || (outcomeClass(a) === 'o-ok' ? '' : lastLine(a.tail)), usageText(a.usage)].forEach(function (v, i) {
+    tr.appendChild(el('td', { class: ['task', 'attempt', 'role', 'spawned', 'duration', 'exit', 'gate', 'merge', 'summary', 'usage'][i] }, v));
+  });
+  var out = el('td', { class: 'output' });
+  if (a.tail) {
+    var det = el('details');
+    det.appendChild(el('summary', null, 'output tail'));
+    det.appendChild(el('pre', null, a.tail));
+    out.appendChild(det);
+  }
+  tr.appendChild(out);
+  return tr;
 }
 function main() {
   var data = JSON.parse(document.getElementById('orch-data').textContent);

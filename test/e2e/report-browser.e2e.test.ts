@@ -8,6 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../src/core/envelope.js';
 import { stateAt } from '../../src/core/evolve.js';
+import { replay } from '../../src/core/replayer.js';
 import { statusView } from '../../src/core/status-view.js';
 import { renderReport } from '../../src/runtime/report-html.js';
 import { openSqliteEventStore } from '../../src/store/index.js';
@@ -198,7 +199,87 @@ describe('the HTML report in headless Chromium', () => {
     );
     expect(await page.textContent('#attempts tbody tr[data-task="T1"] .summary')).toBe(hostile);
     expect(await page.locator('img').count()).toBe(0);
+    // Hovering a bar shows its details as text; clicking it moves the scrubber to its end.
+    const first = (log.find((e) => e.type === 'AgentSpawnRequested')?.data as { spawnId: string }).spawnId;
+    await page.hover(`#timeline rect.attempt[data-spawn="${first}"]`);
+    expect(await page.isVisible('#tip')).toBe(true);
+    expect(await page.textContent('#tip')).toContain('attempt 1 of T1 (implementer): exit 3, 5 ms\n');
+    await page.click(`#timeline rect.attempt[data-spawn="${first}"]`);
+    expect(await page.getAttribute('body', 'data-position')).toBe(String(exit.position));
+    expect(await page.textContent('#state-table tr[data-task="T1"] .status')).toBe('running');
     expect(await page.locator('script').count()).toBe(2);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it.skipIf(!hasChromium)('pages a long attempts table and scrubs a log of many attempts', async () => {
+    const tasks = Array.from({ length: 30 }, (_, i) => ({ id: `T${i + 1}` }));
+    const plan = makePlan([{ id: 'M1', phases: [{ id: 'P1', tasks }] }]);
+    const log: RecordedEvent[] = [];
+    let at = Date.parse('2025-01-01T00:00:00.000Z');
+    const add = (type: string, data: unknown) =>
+      log.push({
+        position: log.length + 1,
+        id: `e${log.length + 1}`,
+        streamId: 'task',
+        streamVersion: log.length + 1,
+        type,
+        data,
+        metadata: {},
+        recordedAt: new Date((at += 500)).toISOString(),
+      });
+    add('PlanLoaded', { plan });
+    for (const t of tasks) add('TaskUnblocked', { taskId: t.id, reason: 'dependencies' });
+    for (let n = 1; n <= 650; n++) {
+      const taskId = `T${((n - 1) % 30) + 1}`;
+      const attempt = Math.floor((n - 1) / 30) + 1;
+      add('AgentSpawnRequested', {
+        spawnId: `s${n}`,
+        taskId,
+        attempt,
+        role: 'dev',
+        command: [],
+        workspace: '/w',
+      });
+      add('AgentStarted', {
+        spawnId: `s${n}`,
+        pid: n + 100,
+        pidStartTime: 1,
+        startedAt: new Date(at).toISOString(),
+      });
+      add('AgentExited', {
+        spawnId: `s${n}`,
+        exitCode: 1,
+        signal: null,
+        durationMs: 400,
+        outputTail: 'x'.repeat(800),
+      });
+      add('RetryScheduled', {
+        taskId,
+        attempt: attempt + 1,
+        notBefore: new Date(at).toISOString(),
+        reason: 'exit code 1',
+      });
+    }
+    const file = path.join(dir, 'long.html');
+    fs.writeFileSync(file, renderReport(log));
+    const { page, problems } = await open(file);
+    expect(await page.locator('#timeline g.lane[data-task]').count()).toBe(30);
+    expect(await page.locator('#attempts tbody tr[data-spawn]').count()).toBe(500);
+    expect(await page.textContent('#attempts-more')).toBe('show 150 more (150 not shown)');
+    await page.click('#attempts-more');
+    expect(await page.locator('#attempts tbody tr[data-spawn]').count()).toBe(650);
+    expect(await page.isHidden('#attempts-more')).toBe(true);
+    for (const p of [log.length - 3, 1500, 40, 2000, 777]) {
+      await scrubTo(page, p);
+      // The fast Replayer here: the pure stateAt folds a few hundred events a second.
+      const want = statusView(replay(log.filter((e) => e.position <= p))).tasks.map((t) => [
+        t.id,
+        t.status,
+        t.attempts,
+      ]);
+      expect(await shownTasks(page), `position ${p}`).toEqual(want);
+    }
     expect(problems).toEqual([]);
     await page.close();
   });

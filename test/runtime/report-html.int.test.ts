@@ -129,6 +129,21 @@ describe('renderReport', () => {
     expect(data.events.find((e) => e[1] === 'AgentSpawnRequested')?.[3].command).toBeUndefined();
   });
 
+  it('shares a budget for output tails on long logs, keeping at least 100 characters of each', () => {
+    const log = cooperativeLog();
+    const exits = log.filter((e) => e.type === 'AgentExited');
+    exits.forEach((e, i) => ((e.data as { outputTail: string }).outputTail = `${'z'.repeat(900)}end ${i}`));
+    const tailsOf = (data: ReportData) =>
+      data.events.filter((e) => e[1] === 'AgentExited').map((e) => e[3].outputTail as string);
+    const roomy = tailsOf(pageData(renderReport(log)));
+    expect(roomy.map((t) => t.length)).toEqual(exits.map(() => 501));
+    const tight = tailsOf(pageData(renderReport(log, { tailBudget: exits.length * 150 })));
+    expect(tight.map((t) => t.length)).toEqual(exits.map(() => 151));
+    expect(tight.every((t, i) => t.endsWith(`end ${i}`))).toBe(true);
+    const tiny = tailsOf(pageData(renderReport(log, { tailBudget: 10 })));
+    expect(tiny.map((t) => t.length)).toEqual(exits.map(() => 101));
+  });
+
   it('stops at `to`: later events are neither embedded nor folded', () => {
     const log = cooperativeLog();
     const data = pageData(renderReport(log, { to: 12 }));
