@@ -88,6 +88,15 @@ export interface HaltForBudgetCommand {
   budget: number;
 }
 
+/** CI failed after the task's merge → `TaskReopened`: a new attempt (the runtime adds the CI log tail). */
+export interface ReopenTaskCommand {
+  type: 'ReopenTask';
+  taskId: string;
+  spawnId: string;
+  reason: string;
+  ciPosition: number;
+}
+
 /** Every command `decide` returns. */
 export type Command =
   | SpawnAgentCommand
@@ -102,7 +111,8 @@ export type Command =
   | CompletePhaseCommand
   | CompleteMilestoneCommand
   | RequestPullRequestCommand
-  | HaltForBudgetCommand;
+  | HaltForBudgetCommand
+  | ReopenTaskCommand;
 
 /** What only the runtime can supply when recording a command. */
 export interface CommandEventContext {
@@ -114,6 +124,8 @@ export interface CommandEventContext {
   workspace?: string;
   /** RequestPullRequest (required) and RequestMerge (optional): the branch. */
   branch?: string;
+  /** ReopenTask (optional): the tail of the failing CI run's log. */
+  ciLogTail?: string;
 }
 
 /** The event a command is recorded as, and its stream. */
@@ -224,6 +236,18 @@ export function commandEvent(cmd: Command, ctx: CommandEventContext): CommandEve
         streamId: streamIds.milestone(cmd.milestoneId),
         type: 'PullRequestRequested',
         data: { milestoneId: cmd.milestoneId, branch: need(ctx.branch, cmd.type, 'branch') },
+      };
+    case 'ReopenTask':
+      return {
+        streamId: streamIds.task(cmd.taskId),
+        type: 'TaskReopened',
+        data: {
+          taskId: cmd.taskId,
+          spawnId: cmd.spawnId,
+          reason: cmd.reason,
+          ciPosition: cmd.ciPosition,
+          ...(ctx.ciLogTail === undefined ? {} : { ciLogTail: ctx.ciLogTail }),
+        },
       };
     case 'HaltForBudget':
       return {

@@ -24,7 +24,8 @@ export interface DecideOptions {
 
 /**
  * The commands that should happen next, given the state, the plan, the config and the
- * time `now` (epoch ms, from the caller's clock). Pure. In order: the budget halt, milestone
+ * time `now` (epoch ms, from the caller's clock). Pure. In order: the budget halt, tasks to
+ * reopen after a failing CI result (alone: the rest is decided once they are reopened), milestone
  * completions and pull requests, phase changes (in phase priority order), then per task in
  * priority order its bookkeeping (unblock, retry or fail, gate, merge), and last the spawns
  * — each preceded by `StartPhase` when its phase is still only ready — within `maxConcurrent`.
@@ -55,6 +56,9 @@ export function decide(
   if (budgetHit && state.budgetExhausted === null) {
     out.push({ type: 'HaltForBudget', spentUsd: state.costUsd, budget: config.budget ?? 0 });
   }
+  // Reopening changes what is complete: decide the rest on the state after it.
+  decideCiFailure(state, out);
+  if (out.some((c) => c.type === 'ReopenTask')) return out;
   decideMilestones(state, index, config, out);
   decidePhases(state, index, out);
   const candidates = decideTasks(state, index, config, now, out);
@@ -98,6 +102,26 @@ function decidePhases(state: OrchState, index: PlanIndex, out: Command[]): void 
       if (tasks.every((t) => isComplete(getOwn(state.tasks, t))))
         out.push({ type: 'CompletePhase', phaseId: id });
     }
+  }
+}
+
+/**
+ * A failing CI result reopens every task merged since the result before it: each gets a
+ * new attempt (its phase and milestone stay complete; the fix is merged like any attempt).
+ */
+function decideCiFailure(state: OrchState, out: Command[]): void {
+  const ci = state.ci;
+  if (ci === null || ci.result !== 'fail') return;
+  for (const taskId of ci.toReopen ?? []) {
+    const entry = getOwn(state.tasks, taskId);
+    if (entry?.value !== 'complete' || entry.context.spawnId === null) continue;
+    out.push({
+      type: 'ReopenTask',
+      taskId,
+      spawnId: entry.context.spawnId,
+      reason: `CI failed after its merge${ci.ref ? ` (${ci.ref.slice(0, 12)})` : ''}`,
+      ciPosition: ci.position,
+    });
   }
 }
 
@@ -256,8 +280,9 @@ const rateLimitEnd = (state: OrchState) =>
   state.rateLimitedUntil === null ? Number.NEGATIVE_INFINITY : Date.parse(state.rateLimitedUntil);
 
 /**
- * Whether what a blocked task waits for has happened: `ci` needs a CI result recorded
- * after the block, task (or phase) ids need those complete. `person` (or anything else) needs
+ * Whether what a blocked task waits for has happened: `ci` needs a passing CI result
+ * recorded after the block (a fail keeps it waiting for the fix and the next pass), task
+ * (or phase) ids need those complete. `person` (or anything else) needs
  * a person: `decide` never unblocks it.
  */
 function blockResolved(
@@ -269,7 +294,9 @@ function blockResolved(
   let ci = false;
   for (const what of on) {
     if (what === 'ci') {
-      if (state.ci === null || state.ci.position <= (entry.context.blockedAt ?? 0)) return null;
+      const result = state.ci;
+      if (result === null || result.result !== 'pass' || result.position <= (entry.context.blockedAt ?? 0))
+        return null;
       ci = true;
     } else if (what !== entry.context.taskId && (index.tasks.has(what) || index.phases.has(what))) {
       if (!dependencyMet(state, index, what)) return null;

@@ -114,6 +114,7 @@ export const EVENT_INFO: Readonly<
   TaskCompleted: { stream: 'task', writers: ['orch', 'user'] },
   TaskFailed: { stream: 'task', writers: ['orch', 'user'] },
   TaskCancelled: { stream: 'task', writers: ['orch', 'user'] },
+  TaskReopened: { stream: 'task', writers: ['orch'] },
   PhaseUnblocked: { stream: 'phase', writers: ['orch'] },
   PhaseBlocked: { stream: 'phase', writers: ['orch'] },
   PhaseStarted: { stream: 'phase', writers: ['orch'] },

@@ -78,15 +78,22 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
     case 'BudgetExhausted':
       s.budgetExhausted = { spentUsd: e.data.spentUsd, budget: e.data.budget, at: e.recordedAt };
       return;
-    case 'CiCompleted':
+    case 'CiCompleted': {
+      const pass = e.data.result === 'pass';
       s.ci = {
         result: e.data.result,
         position: e.position,
         recordedAt: e.recordedAt,
         ref: e.data.ref ?? null,
         url: e.data.url ?? null,
+        logPath: e.data.logPath ?? null,
+        lastPassPosition: pass ? e.position : (s.ci?.lastPassPosition ?? null),
+        // A fail hands the merges it judged to decide (reopen); a pass clears them.
+        toReopen: pass ? [] : [...(s.mergedSinceCi ?? [])],
       };
+      s.mergedSinceCi = [];
       return;
+    }
     case 'RateLimited': {
       // A limit is about the account, whichever spawn hit it; an unknown spawn is ignored.
       const agent = getOwn(s.agents, e.data.spawnId);
@@ -114,8 +121,24 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
     case 'GatePassed':
     case 'GateFailed':
     case 'MergeRequested':
-    case 'BranchMerged':
     case 'MergeConflicted':
+    case 'BranchMerged': {
+      const before = getOwn(s.tasks, e.data.taskId)?.value;
+      const next = stepTask(draft, e.data.taskId, e, engine);
+      if (
+        before !== 'complete' &&
+        next?.value === 'complete' &&
+        !(s.mergedSinceCi ?? []).includes(e.data.taskId)
+      )
+        s.mergedSinceCi = [...(s.mergedSinceCi ?? []), e.data.taskId];
+      return;
+    }
+    case 'TaskReopened': {
+      const next = stepTask(draft, e.data.taskId, e, engine);
+      if (s.ci?.toReopen?.includes(e.data.taskId) && next?.value !== 'complete')
+        s.ci = { ...s.ci, toReopen: s.ci.toReopen.filter((id) => id !== e.data.taskId) };
+      return;
+    }
     case 'RetryScheduled':
     case 'TaskUnblocked':
     case 'TaskCompleted':

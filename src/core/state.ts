@@ -45,6 +45,12 @@ export interface CiRecord {
   recordedAt: string;
   ref: string | null;
   url: string | null;
+  /** Where the CI log is (`CiCompleted.logPath`). */
+  logPath?: string | null;
+  /** Position of the latest passing result (null: none yet). */
+  lastPassPosition?: number | null;
+  /** A fail: the tasks merged since the last pass, still to be reopened (`TaskReopened`). */
+  toReopen?: string[];
 }
 
 /**
@@ -73,6 +79,8 @@ export interface OrchState {
   /** Sum of the cost agents reported. */
   costUsd: number;
   budgetExhausted: { spentUsd: number; budget: number; at: string } | null;
+  /** Tasks merged since the last CI result (a failing result reopens them). */
+  mergedSinceCi?: string[];
   /** ISO time a usage/rate limit resets; no spawns before it. */
   rateLimitedUntil: string | null;
 }

@@ -34,7 +34,8 @@ export type TaskMachineEvent =
   | E<'TaskUnblocked', { reason: string }>
   | E<'TaskCompleted', { reason?: string }>
   | E<'TaskFailed', { reason: string }>
-  | E<'TaskCancelled', { reason?: string }>;
+  | E<'TaskCancelled', { reason?: string }>
+  | E<'TaskReopened', SpawnRef & { reason: string }>;
 
 /** The event types of {@link TaskMachineEvent}. */
 export type TaskMachineEventType = TaskMachineEvent['type'];

@@ -9,7 +9,7 @@ export interface TaskInput {
 }
 
 /** Why the last attempt did not produce finished work. */
-export type TaskFailureKind = 'exit' | 'lost' | 'spawn' | 'gate' | 'conflict' | 'limit';
+export type TaskFailureKind = 'exit' | 'lost' | 'spawn' | 'gate' | 'conflict' | 'limit' | 'ci';
 
 /** The last failure of a task's attempt loop. */
 export interface TaskFailure {
@@ -193,6 +193,8 @@ export const taskUpdates = {
           lastFailure: failure('conflict', `merge conflict in ${e.data.files.length} file(s)`, e.position),
         }
       : {},
+  recordReopen: (_c, e) =>
+    e.type === 'TaskReopened' ? { lastFailure: failure('ci', e.data.reason, e.position), outcome: null } : {},
   recordRetry: (_c, e) => (e.type === 'RetryScheduled' ? { notBefore: e.data.notBefore } : {}),
   recordUnblock: () => ({ blockedOn: null, blockedAt: null }),
   recordOutcome: (_c, e) => {

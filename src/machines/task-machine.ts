@@ -17,6 +17,7 @@ import { initialTaskContext, taskEffects, taskGuards, taskUpdates } from './task
  * retrying ─TaskFailed→ failed          (decide fails it once maxRetries is used up)
  * spawning/running ─BreakpointReported(blocked)→ blocked ─TaskUnblocked→ ready
  * any live state ─TaskCancelled→ cancelled · ─TaskCompleted→ complete (outside the loop)
+ * complete ─TaskReopened→ retrying      (CI failed after its merge: a new attempt)
  * ```
  *
  * Every report about a spawn is guarded by `isCurrentSpawn`: a stale or unknown
@@ -120,7 +121,8 @@ export const taskMachineConfig = {
         ...ends,
       },
     },
-    complete: { type: 'final' },
+    // Not final: CI failing after the merge reopens the work of the task's last spawn.
+    complete: { on: { TaskReopened: [t('retrying', 'isCurrentSpawn', 'recordReopen')] } },
     failed: { type: 'final' },
     cancelled: { type: 'final' },
   },

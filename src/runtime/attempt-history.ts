@@ -60,6 +60,12 @@ export function attemptHistory(
         if (h) h.gateOutput = d.outputTail;
         break;
       }
+      case 'TaskReopened': {
+        const d = data as OrchEventData<'TaskReopened'>;
+        const h = of(d.spawnId);
+        if (h) h.ciOutput = d.ciLogTail ?? `${d.reason} (no CI log was recorded)`;
+        break;
+      }
       case 'MergeConflicted': {
         const d = data as OrchEventData<'MergeConflicted'>;
         const h = of(d.spawnId);

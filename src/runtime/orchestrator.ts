@@ -61,7 +61,14 @@ export interface OrchestratorOptions {
 }
 
 /** Commands whose recording starts an effect (the rest are facts, recorded in one batch). */
-const EFFECTS = new Set<Command['type']>(['SpawnAgent', 'RunGate', 'RequestMerge', 'RequestPullRequest']);
+// ReopenTask reads the CI log (its tail goes into the event), so it is carried out like an effect.
+const EFFECTS = new Set<Command['type']>([
+  'SpawnAgent',
+  'RunGate',
+  'RequestMerge',
+  'RequestPullRequest',
+  'ReopenTask',
+]);
 
 /** Why a run ended, with the exit code the CLI uses (../shared/CLI.md). */
 export interface RunOutcome {
@@ -393,6 +400,17 @@ export class Orchestrator {
         this.track(this.merge(command.taskId, command.spawnId));
         return;
       }
+      case 'ReopenTask': {
+        // The next attempt's prompt carries the tail of the failing CI run's log.
+        const logPath = log.state.ci?.logPath ?? null;
+        const tail = logPath === null ? undefined : readTail(logPath, 8000);
+        const ev = commandEvent(command, {
+          runId: this.runId,
+          ...(tail === undefined ? {} : { ciLogTail: tail }),
+        });
+        log.append(ev.streamId, ev.type, ev.data);
+        return;
+      }
       case 'RequestPullRequest': {
         const branch = this.prs!.branchFor(command.milestoneId);
         const ev = commandEvent(command, { runId: this.runId, branch });
@@ -708,6 +726,16 @@ function planStamp(location: string): string {
   };
   walk(location);
   return parts.join('|');
+}
+
+/** The last `chars` characters of a file, or undefined when it cannot be read. */
+function readTail(file: string, chars: number): string | undefined {
+  try {
+    const text = fs.readFileSync(file, 'utf8');
+    return text.slice(-chars);
+  } catch {
+    return undefined;
+  }
 }
 
 function sleep(ms: number): Promise<void> {

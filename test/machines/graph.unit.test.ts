@@ -59,6 +59,8 @@ function taskEvents(snapshot: { context: TaskContext }) {
     at('TaskCompleted', { taskId }),
     at('TaskFailed', { taskId, reason: 'no' }),
     at('TaskCancelled', { taskId }),
+    at('TaskReopened', { taskId, spawnId: cur, reason: 'CI failed after its merge' }),
+    at('TaskReopened', { taskId, spawnId: 'stale', reason: 'CI failed after its merge' }),
   ];
 }
 const phaseEvents = () =>
@@ -111,7 +113,9 @@ const cases: Case[] = [
   },
 ];
 
-const byValue = (snapshot: { value: unknown }) => JSON.stringify(snapshot.value);
+// The value, and whether a spawn is current (a finished task can be reopened only then).
+const byValue = (snapshot: { value: unknown; context?: { spawnId?: string | null } }) =>
+  JSON.stringify([snapshot.value, (snapshot.context?.spawnId ?? null) !== null]);
 
 describe.each(cases)('the $name machine', ({ machine, spec, events, inputs }) => {
   const stableStates = Object.keys(spec.config.states).filter((s) => s !== 'init');

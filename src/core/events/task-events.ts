@@ -66,6 +66,21 @@ export const TaskFailed = z.object({ taskId: Id, reason: z.string() });
 /** The task was cancelled; a live agent of it is stopped. */
 export const TaskCancelled = z.object({ taskId: Id, reason: z.string().optional() });
 
+/**
+ * CI failed after the task's branch was merged (and before the next pass): the finished
+ * task gets a new attempt, whose prompt carries the tail of the CI log.
+ */
+export const TaskReopened = z.object({
+  taskId: Id,
+  /** The spawn whose merged work CI rejected (the task's current spawn). */
+  spawnId: SpawnId,
+  reason: z.string(),
+  /** Position of the failing `CiCompleted`. */
+  ciPosition: z.number().int().positive(),
+  /** The tail of the CI log (`CiCompleted.logPath`), when there is one. */
+  ciLogTail: OutputTail.optional(),
+});
+
 /** Schemas of the task group. */
 export const taskEventSchemas = {
   GateStarted,
@@ -79,4 +94,5 @@ export const taskEventSchemas = {
   TaskCompleted,
   TaskFailed,
   TaskCancelled,
+  TaskReopened,
 } as const;

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { makePlan, testConfig } from './fixtures.js';
+import { Sim } from './sim.js';
+
+const plan = () =>
+  makePlan([
+    {
+      id: 'M1',
+      phases: [{ id: 'P1', tasks: [{ id: 'T1' }, { id: 'T2' }, { id: 'T3', deps: ['T1'] }] }],
+    },
+  ]);
+
+describe('decide and CI results', () => {
+  it('a task blocked on CI waits through a fail and resumes on the next pass', () => {
+    const sim = new Sim(plan(), { ...testConfig, maxConcurrent: 1 });
+    sim.settle();
+    sim.start('T1').record('BreakpointReported', { spawnId: 's1', kind: 'blocked', on: ['ci'] });
+    sim.exit('T1', 0);
+    sim.record('CiCompleted', { result: 'fail' }, 'ci');
+    expect(sim.decide().filter((c) => c.type === 'UnblockTask')).toEqual([]);
+    expect(sim.state.tasks['T1']?.value).toBe('blocked');
+    sim.record('CiCompleted', { result: 'pass' }, 'ci');
+    expect(sim.decide()[0]).toEqual({ type: 'UnblockTask', taskId: 'T1', reason: 'ci' });
+  });
+
+  it('a fail reopens exactly the tasks merged since the previous result, alone, once', () => {
+    const sim = new Sim(plan(), { ...testConfig, maxConcurrent: 2 });
+    sim.settle();
+    sim.finish('T1');
+    sim.record('CiCompleted', { result: 'pass', ref: 'aaa' }, 'ci');
+    sim.finish('T2');
+    const failAt = sim.record('CiCompleted', { result: 'fail', ref: 'bbbbbbbbbbbbbbbb' }, 'ci').state
+      .position;
+    // T2 was merged after the pass: it alone is reopened, and nothing else is decided with it.
+    const reopen = sim.decide();
+    expect(reopen).toEqual([
+      {
+        type: 'ReopenTask',
+        taskId: 'T2',
+        spawnId: sim.spawnOf('T2'),
+        reason: 'CI failed after its merge (bbbbbbbbbbbb)',
+        ciPosition: failAt,
+      },
+    ]);
+    sim.perform(reopen);
+    const t2 = sim.state.tasks['T2'];
+    expect(t2?.value).toBe('retrying');
+    expect(t2?.context.lastFailure).toMatchObject({
+      kind: 'ci',
+      detail: 'CI failed after its merge (bbbbbbbbbbbb)',
+    });
+    expect(sim.state.ci?.toReopen).toEqual([]);
+    // The retry is scheduled like any failed attempt, and the task is not reopened again.
+    const next = sim.decide();
+    expect(next.filter((c) => c.type === 'ReopenTask')).toEqual([]);
+    expect(next.find((c) => c.type === 'ScheduleRetry')).toMatchObject({ taskId: 'T2', attempt: 2 });
+    expect(sim.state.tasks['T1']?.value).toBe('complete');
+  });
+
+  it('a fail with nothing merged since the last result reopens nothing', () => {
+    const sim = new Sim(plan());
+    sim.settle();
+    sim.finish('T1');
+    sim.record('CiCompleted', { result: 'pass' }, 'ci');
+    sim.record('CiCompleted', { result: 'fail' }, 'ci');
+    expect(sim.decide().filter((c) => c.type === 'ReopenTask')).toEqual([]);
+  });
+});

@@ -1,0 +1,101 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { OrchestratorConfigSchema } from '../../src/core/config.js';
+import type { RecordedEvent } from '../../src/core/envelope.js';
+import { checkInvariants } from '../../src/core/invariants.js';
+import { Orchestrator } from '../../src/runtime/orchestrator.js';
+import { openSqliteEventStore } from '../../src/store/index.js';
+import { git, makeRepo, removeDir, tempDir } from './helpers.js';
+
+const AGENT = fileURLToPath(new URL('../fixtures/roadmap-e2e/agent.mjs', import.meta.url));
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) removeDir(d);
+});
+
+const PLAN = `name: CI
+milestones:
+  - id: M1
+    title: One
+    phases:
+      - id: P1
+        title: First
+        dependsOn: []
+        tasks:
+          - { id: T1, title: Make a, role: dev }
+          - { id: T2, title: Make b, role: dev, dependsOn: [T1] }
+`;
+
+// Local CI: fails while the integration branch holds ci-broken.txt, naming it in its log.
+const CI = [
+  process.execPath,
+  '-e',
+  "if (require('fs').existsSync('ci-broken.txt')) { console.log('CI check: ci-broken.txt must not be committed'); process.exit(1); } console.log('CI green');",
+];
+
+function events(repo: string): RecordedEvent[] {
+  const store = openSqliteEventStore(path.join(repo, '.state', 'orch.db'), { readonly: true });
+  try {
+    return [...store.readAll()];
+  } finally {
+    store.close();
+  }
+}
+
+describe('Orchestrator with local CI', () => {
+  it('a CI fail after a merge reopens that task with the CI log tail in its prompt; a pass ends it', async () => {
+    const root = tempDir('orch-ci');
+    dirs.push(root);
+    const repo = makeRepo(path.join(root, 'repo'));
+    fs.writeFileSync(path.join(repo, '.gitignore'), '.state/\n');
+    fs.writeFileSync(path.join(repo, 'plan.yaml'), PLAN);
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'plan');
+    const script = path.join(root, 'script.json');
+    fs.writeFileSync(script, JSON.stringify({ T1: { breakCiFirst: true } }));
+    const prompts = path.join(root, 'prompts.txt');
+    const config = OrchestratorConfigSchema.parse({
+      planDir: 'plan.yaml',
+      retryInterval: 0,
+      maxRetries: 2,
+      ci: { provider: 'local', command: CI },
+      agents: {
+        dev: {
+          command: [process.execPath, AGENT, '{promptFile}'],
+          env: { ROADMAP_SCRIPT: script, ROADMAP_PROMPTS: prompts },
+        },
+      },
+    });
+
+    const outcome = await new Orchestrator({ repoDir: repo, config }).run();
+    expect(outcome.exitCode, outcome.reason).toBe(0);
+    expect(outcome.status.tasks.map((t) => [t.id, t.status, t.attempts])).toEqual([
+      ['T1', 'complete', 2],
+      ['T2', 'complete', 1],
+    ]);
+    const log = events(repo);
+    const ci = log.filter((e) => e.type === 'CiCompleted').map((e) => (e.data as { result: string }).result);
+    expect(ci[0]).toBe('fail');
+    expect(ci.at(-1)).toBe('pass');
+    const reopened = log.filter((e) => e.type === 'TaskReopened');
+    expect(reopened.map((e) => (e.data as { taskId: string }).taskId)).toEqual(['T1']);
+    expect((reopened[0]?.data as { ciLogTail?: string }).ciLogTail).toContain(
+      'CI check: ci-broken.txt must not be committed',
+    );
+    // T1 was merged twice (its fix after the reopen); T2, waiting on T1, after T1's first merge
+    // (CI runs after a merge while work goes on: it is not a gate).
+    const merges = git(repo, 'log', '--merges', '--first-parent', '--reverse', '--format=%s', 'integration')
+      .split('\n')
+      .map((s) => /task (\S+)/.exec(s)?.[1]);
+    expect(merges[0]).toBe('T1');
+    expect([...merges].sort()).toEqual(['T1', 'T1', 'T2']);
+    const text = fs.readFileSync(prompts, 'utf8');
+    const second = text.slice(text.indexOf('=== T1 attempt 2'));
+    expect(second).toContain('CI failed:');
+    expect(second).toContain('CI check: ci-broken.txt must not be committed');
+    expect(git(repo, 'ls-tree', '--name-only', 'integration')).not.toContain('ci-broken.txt');
+    expect(checkInvariants(log, config)).toEqual([]);
+  });
+});
