@@ -12,6 +12,7 @@ import type { SqliteEventStore } from '../store/sqlite/sqlite-event-store.js';
 import type { AgentOutput, DashboardView } from './dashboard.js';
 import { renderDashboard, summaryLine } from './dashboard.js';
 import { progressLine } from './progress.js';
+import { loadState } from './read-model.js';
 import { agentLogPath } from './state-paths.js';
 
 /** Where the dashboard reads and writes, and how often. */
@@ -35,6 +36,8 @@ export interface WatchOptions {
 }
 
 const RECENT = 10;
+/** Events folded one by one on start (the rest come from the read model), so recent events show. */
+const TAIL = 200;
 const ESC = '\x1b[';
 
 /**
@@ -128,7 +131,7 @@ export async function watchFromCli(options: {
 
 /** The folded state plus recent events and agent output, kept up to date from the log. */
 class Follower {
-  private readonly replayer = new Replayer();
+  private replayer = new Replayer();
   private readonly recent: string[] = [];
   private readonly outputs = new Map<string, AgentOutput & { size: number }>();
 
@@ -137,6 +140,11 @@ class Follower {
   /** Folds the events appended since the last call; true when there were any. */
   catchUp(store: SqliteEventStore): boolean {
     const last = store.lastPosition();
+    if (this.replayer.state.position === 0 && last > TAIL) {
+      // A long log: start from the state snapshot (if any) and fold only the last events here.
+      const { state } = loadState(store, { to: last - TAIL });
+      this.replayer = new Replayer(state);
+    }
     const from = this.replayer.state.position + 1;
     if (last < from) return false;
     for (const event of store.readAll({ from, to: last })) {
