@@ -26,11 +26,17 @@ export default class Replay extends BaseCommand {
     '<%= config.bin %> replay --at 2025-01-31T12:00:00Z --json',
     '<%= config.bin %> replay --verify',
     '<%= config.bin %> replay --verify --pure-limit 100000',
+    '<%= config.bin %> replay --html report.html --to 120',
   ];
 
   static override flags = {
     to: Flags.string({ description: 'stop after this log position (0 to the last)' }),
     at: Flags.string({ description: 'stop at the last event recorded at or before this ISO-8601 time' }),
+    html: Flags.string({
+      description:
+        'write the post-mortem report (a self-contained HTML page: task lanes, dependency graph, attempts, scrubber) to this file instead',
+      exclusive: ['verify'],
+    }),
     verify: Flags.boolean({
       description: 'recompute from zero and check caches and invariants',
       default: false,
@@ -43,6 +49,16 @@ export default class Replay extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Replay);
     const { repoDir, stateDir } = this.resolveDirs(flags);
+    if (flags.html !== undefined) {
+      const { writeReport } = await import('../runtime/report-write.js');
+      const written = writeReport(stateDir, flags.html, {
+        ...(flags.to === undefined ? {} : { to: flags.to }),
+        ...(flags.at === undefined ? {} : { at: flags.at }),
+      });
+      if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(written)}\n`);
+      else this.log(`wrote the report up to position ${written.position} to ${written.file}`);
+      return;
+    }
     const [{ openLog, loadState }, replay, { statusDocument }] = await Promise.all([
       import('../runtime/read-model.js'),
       import('../runtime/read-replay.js'),

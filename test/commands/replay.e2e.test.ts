@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Replayer } from '../../src/core/replayer.js';
 import { statusDocument } from '../../src/runtime/read-status.js';
@@ -57,6 +58,18 @@ describe('orch replay (built binary)', () => {
       plan: null,
       replay: { position: 0, by: 'at' },
     });
+  });
+
+  it('--html FILE --to POSITION writes the self-contained report as of that position', async () => {
+    const file = `${log.repo}/report.html`;
+    const r = await orch(['replay', '--repo', log.repo, '--html', file, '--to', '30', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ file, position: 30 });
+    const html = fs.readFileSync(file, 'utf8');
+    expect(html.startsWith('<!doctype html>') || html.startsWith('<!DOCTYPE html>')).toBe(true);
+    expect(html).toContain('T001');
+    const both = await orch(['replay', '--repo', log.repo, '--html', file, '--verify']);
+    expect(both.exitCode).not.toBe(0);
   });
 
   it('refuses --to beyond the end, negative or not a number, and a bad --at, with exit 1', async () => {
