@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core';
+import { once } from 'node:events';
 import { BaseCommand } from './_base.js';
 
 /**
@@ -60,13 +61,16 @@ An id that nothing in the log names is an error (exit 1). --json prints one comp
       let count = 0;
       if (json) writer.push('[');
       for (const event of readLog.filteredEvents(store, filters)) {
-        if (json) writer.push(`${count === 0 ? '' : ','}${JSON.stringify(out.logJsonEntry(event))}`);
-        else writer.push(`${format.formatEventLine(event)}\n`);
+        const full = json
+          ? writer.push(`${count === 0 ? '' : ','}${JSON.stringify(out.logJsonEntry(event))}`)
+          : writer.push(`${format.formatEventLine(event)}\n`);
         count += 1;
+        // Reads are paged with no statement left open, so waiting here holds nothing.
+        if (full) await once(process.stdout, 'drain');
       }
       if (json) writer.push(']\n');
       else if (count === 0) writer.push('No events match.\n');
-      writer.flush();
+      if (writer.flush()) await once(process.stdout, 'drain');
       if (!json && flags.task !== undefined) {
         const { taskStory, renderTaskStory } = await import('../runtime/log-format-attempts.js');
         const { streamIds } = await import('../core/events.js');

@@ -2,10 +2,15 @@ import type { RecordedEvent } from '../core/envelope.js';
 
 /**
  * Writing a long listing to stdout in chunks (one write per ~64 KB instead of per line),
- * and the `orch log --json` element of an event.
+ * with backpressure, and the `orch log --json` element of an event.
  */
 
-/** Collects text and hands it to `write` in chunks of about `chunkSize` characters. */
+/**
+ * Collects text and hands it to `write` in chunks of about `chunkSize` characters. `write`
+ * returns false when its stream is full (as `stream.write` does); `push` and `flush` then
+ * return true, and the caller should wait for `'drain'` before pushing more — a pipe to a
+ * slow reader would otherwise buffer the whole listing in memory.
+ */
 export class ChunkedWriter {
   private parts: string[] = [];
   private size = 0;
@@ -13,26 +18,28 @@ export class ChunkedWriter {
   /**
    * @example
    * const out = new ChunkedWriter((s) => process.stdout.write(s));
-   * out.push('line\n'); out.flush();
+   * if (out.push('line\n')) await once(process.stdout, 'drain');
+   * out.flush();
    */
   constructor(
-    private readonly write: (text: string) => void,
+    private readonly write: (text: string) => boolean,
     private readonly chunkSize = 64 * 1024,
   ) {}
 
-  /** Adds text; writes when a chunk is full. */
-  push(text: string): void {
+  /** Adds text; writes when a chunk is full. True: the stream is full, wait for `'drain'`. */
+  push(text: string): boolean {
     this.parts.push(text);
     this.size += text.length;
-    if (this.size >= this.chunkSize) this.flush();
+    return this.size >= this.chunkSize ? this.flush() : false;
   }
 
-  /** Writes whatever is pending. */
-  flush(): void {
-    if (this.parts.length === 0) return;
-    this.write(this.parts.join(''));
+  /** Writes whatever is pending. True: the stream is full, wait for `'drain'`. */
+  flush(): boolean {
+    if (this.parts.length === 0) return false;
+    const ok = this.write(this.parts.join(''));
     this.parts = [];
     this.size = 0;
+    return !ok;
   }
 }
 
