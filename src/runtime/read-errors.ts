@@ -8,7 +8,12 @@ import { OrchError } from '../util/errors.js';
  * throw new ReplayTargetError('--to 99 is beyond the end of the log (position 42)', 'pass --to 0..42');
  */
 
-/** `--to` / `--at` / `--since` names a point the log does not have. */
+/**
+ * `--to` / `--at` names a point the log does not have.
+ *
+ * @example
+ * throw new ReplayTargetError('--to -1 is negative', 'pass a position from 0 to 42');
+ */
 export class ReplayTargetError extends OrchError {
   constructor(message: string, hint: string, details: Record<string, unknown> = {}) {
     super('REPLAY_TARGET_INVALID', message, { hint, details });
@@ -28,7 +33,12 @@ export interface VerifyProblem {
   invariant?: string;
 }
 
-/** `orch replay --verify` found a difference or an invariant violation. */
+/**
+ * `orch replay --verify` found a difference or an invariant violation.
+ *
+ * @example
+ * if (problems.length > 0) throw new VerifyFailedError(problems, report.events);
+ */
 export class VerifyFailedError extends OrchError {
   readonly problems: readonly VerifyProblem[];
 
@@ -47,7 +57,12 @@ export class VerifyFailedError extends OrchError {
   }
 }
 
-/** `orch log --task ID` / `--spawn ID` named something the log has never seen. */
+/**
+ * `orch log --task ID` / `--spawn ID` named something the log has never seen.
+ *
+ * @example
+ * throw new NothingFoundError('task', 'T999', ['T001', 'T002']);
+ */
 export class NothingFoundError extends OrchError {
   constructor(what: 'task' | 'spawn', id: string, known: readonly string[]) {
     const sample = known.slice(0, 10).join(', ');
@@ -66,14 +81,24 @@ export class NothingFoundError extends OrchError {
   }
 }
 
-/** A flag combination the command cannot act on (nothing was written). */
+/**
+ * A flag combination the command cannot act on (nothing was written).
+ *
+ * @example
+ * throw new UsageError('orch signal pr needs --url URL', 'pass --url https://…');
+ */
 export class UsageError extends OrchError {
   constructor(message: string, hint: string) {
     super('USAGE', message, { hint });
   }
 }
 
-/** `orch signal` from a spawn that may not report (unknown, stale or no longer live). */
+/**
+ * `orch signal` from a spawn that may not report (unknown, stale or no longer live).
+ *
+ * @example
+ * throw new SignalRejectedError('s2', 'stale spawn: task T002 is on attempt 3 with spawn s4', 61);
+ */
 export class SignalRejectedError extends OrchError {
   constructor(spawnId: string, reason: string, recordedAt: number | null) {
     super('SIGNAL_REJECTED', `signal from spawn ${spawnId} rejected: ${reason}`, {
