@@ -150,7 +150,7 @@ function makeOrchFold(data) {
       }
       case 'GateStarted': case 'GatePassed': case 'GateFailed': case 'MergeRequested': case 'BranchMerged':
       case 'MergeConflicted': case 'RetryScheduled': case 'TaskUnblocked': case 'TaskCompleted': case 'TaskFailed':
-      case 'TaskCancelled':
+      case 'TaskCancelled': case 'TaskReopened':
         stepTask(s, d.taskId, e);
         return;
       default:
