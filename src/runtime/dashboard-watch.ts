@@ -93,11 +93,14 @@ export async function watchDashboard(options: WatchOptions): Promise<void> {
     }
   } finally {
     options.signal?.removeEventListener('abort', quit);
-    process.off('SIGINT', quit);
-    process.off('SIGTERM', quit);
-    process.off('SIGHUP', quit);
     term?.leave();
     store?.close();
+    // A second Ctrl-C while the terminal is being restored must not kill the process by signal.
+    setImmediate(() => {
+      process.off('SIGINT', quit);
+      process.off('SIGTERM', quit);
+      process.off('SIGHUP', quit);
+    });
   }
 }
 

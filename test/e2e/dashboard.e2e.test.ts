@@ -128,7 +128,7 @@ describe.runIf(TMUX !== null)('orch watch in a terminal', () => {
     expect(screen('live')).not.toContain('orch watch ·');
   });
 
-  it('orch watch quits on Ctrl-C too, restoring the terminal', async () => {
+  it('orch watch quits on Ctrl-C too, restoring the terminal', { retry: 1 }, async () => {
     startWatch('ctrlc', 'watch');
     await waitForScreen('ctrlc', (s) => s.includes('orch watch · Calculator'));
     tmux('send-keys', '-t', 'ctrlc', 'C-c');
