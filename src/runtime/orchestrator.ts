@@ -27,6 +27,7 @@ import { findPlan, loadPlan } from './plan-loader.js';
 import { createPrProvider, type PrProvider } from './pr-provider.js';
 import { reconcile } from './reconcile.js';
 import { runCommand } from './run-command.js';
+import { loadStateSnapshot, maybeSaveSnapshot, saveSnapshot } from './snapshots.js';
 import { encodeTaskId } from './safe-id.js';
 import { AgentSupervisor } from './agent-supervisor.js';
 import { WorkspaceManager } from './workspace.js';
@@ -129,12 +130,22 @@ export class Orchestrator {
         clock: () => this.clock.now(),
         ...(this.options.durability ? { durability: this.options.durability } : {}),
       });
-      this.log = new LiveLog(this.store, { runId: this.runId }, undefined, (event, state) => {
-        // Plan and entity streams are where statuses change: the gardener writes them back.
-        if (/^(plan$|task-|phase-|milestone-)/.test(event.streamId)) this.gardenDue = true;
-        this.options.onEvent?.(event, state);
-      });
+      // Start from the state snapshot (a cache `replay --verify` checks) and fold the tail.
+      const snapshot = loadStateSnapshot(this.store);
+      let replaying = true;
+      this.log = new LiveLog(
+        this.store,
+        { runId: this.runId },
+        snapshot ? { state: snapshot.data.state, versions: snapshot.data.versions } : undefined,
+        (event, state) => {
+          // Plan and entity streams are where statuses change: the gardener writes them back.
+          if (/^(plan$|task-|phase-|milestone-)/.test(event.streamId)) this.gardenDue = true;
+          // Progress is about this run: the history folded at start is not printed again.
+          if (!replaying) this.options.onEvent?.(event, state);
+        },
+      );
       this.log.catchUp();
+      replaying = false;
       const plan = this.loadPlanFromFiles();
       this.checkSelection(plan);
       this.workspaces = await WorkspaceManager.open({
@@ -295,6 +306,7 @@ export class Orchestrator {
     try {
       for (;;) {
         log.catchUp();
+        maybeSaveSnapshot(this.store!, log.state, log.streamVersions());
         if (this.stopReason !== null) break;
         this.garden();
         this.reloadPlanIfChanged();
@@ -630,6 +642,7 @@ export class Orchestrator {
         );
         this.log.catchUp();
         this.garden();
+        saveSnapshot(this.store!, this.log.state, this.log.streamVersions());
       }
     } finally {
       this.close();
