@@ -9,8 +9,7 @@ import { usageTotals } from '../../src/core/usage-totals.js';
 import { Orchestrator } from '../../src/runtime/orchestrator.js';
 import { statusDocument } from '../../src/runtime/read-status.js';
 import { renderStatusText } from '../../src/runtime/read-status-text.js';
-import { openSqliteEventStore } from '../../src/store/index.js';
-import { fixtureAgent, git, makeRepo, removeDir, tempDir } from './helpers.js';
+import { fixtureAgent, removeDir, tempDir, makePlanRepo, repoEvents } from './helpers.js';
 
 /**
  * The budget and rate limits through the real Orchestrator: agent processes, worktrees,
@@ -41,11 +40,7 @@ milestones:
 function setup(plan = PLAN): { repo: string; root: string } {
   const root = tempDir('budget');
   dirs.push(root);
-  const repo = makeRepo(path.join(root, 'repo'));
-  fs.writeFileSync(path.join(repo, '.gitignore'), '.state/\n');
-  fs.writeFileSync(path.join(repo, 'plan.yaml'), plan);
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '-q', '-m', 'plan');
+  const repo = makePlanRepo(root, plan);
   return { repo, root };
 }
 
@@ -60,14 +55,7 @@ function config(command: string[], env: Record<string, string>, extra: Orchestra
   });
 }
 
-function events(repo: string): RecordedEvent[] {
-  const store = openSqliteEventStore(path.join(repo, '.state', 'orch.db'), { readonly: true });
-  try {
-    return [...store.readAll()];
-  } finally {
-    store.close();
-  }
-}
+const events = repoEvents;
 
 const ofType = (log: RecordedEvent[], type: string) => log.filter((e) => e.type === type);
 const data = (e: RecordedEvent | undefined) => (e?.data ?? {}) as Record<string, unknown>;

@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RecordedEvent } from '../../src/core/envelope.js';
+import { openSqliteEventStore } from '../../src/store/index.js';
 
 /** Absolute path of a test agent in test/fixtures/agents. */
 export function fixtureAgent(name: string): string {
@@ -46,4 +48,24 @@ export function commitFile(cwd: string, file: string, content: string, message =
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A repo made by `makeRepo` at `<root>/repo` holding `plan.yaml` (committed) and ignoring `.state/`. */
+export function makePlanRepo(root: string, plan: string): string {
+  const repo = makeRepo(path.join(root, 'repo'));
+  fs.writeFileSync(path.join(repo, '.gitignore'), '.state/\n');
+  fs.writeFileSync(path.join(repo, 'plan.yaml'), plan);
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-q', '-m', 'plan');
+  return repo;
+}
+
+/** Every event of the repo's log, read read-only. */
+export function repoEvents(repo: string): RecordedEvent[] {
+  const store = openSqliteEventStore(path.join(repo, '.state', 'orch.db'), { readonly: true });
+  try {
+    return [...store.readAll()];
+  } finally {
+    store.close();
+  }
 }

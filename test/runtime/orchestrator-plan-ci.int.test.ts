@@ -3,11 +3,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OrchestratorConfigSchema } from '../../src/core/config.js';
-import type { RecordedEvent } from '../../src/core/envelope.js';
 import { checkInvariants } from '../../src/core/invariants.js';
 import { Orchestrator } from '../../src/runtime/orchestrator.js';
-import { openSqliteEventStore } from '../../src/store/index.js';
-import { git, makeRepo, removeDir, tempDir } from './helpers.js';
+import { git, removeDir, tempDir, makePlanRepo, repoEvents } from './helpers.js';
 
 const AGENT = fileURLToPath(new URL('../fixtures/roadmap-e2e/agent.mjs', import.meta.url));
 const dirs: string[] = [];
@@ -35,24 +33,13 @@ const CI = [
   "if (require('fs').existsSync('ci-broken.txt')) { console.log('CI check: ci-broken.txt must not be committed'); process.exit(1); } console.log('CI green');",
 ];
 
-function events(repo: string): RecordedEvent[] {
-  const store = openSqliteEventStore(path.join(repo, '.state', 'orch.db'), { readonly: true });
-  try {
-    return [...store.readAll()];
-  } finally {
-    store.close();
-  }
-}
+const events = repoEvents;
 
 describe('Orchestrator with local CI', () => {
   it('a CI fail after a merge reopens that task with the CI log tail in its prompt; a pass ends it', async () => {
     const root = tempDir('orch-ci');
     dirs.push(root);
-    const repo = makeRepo(path.join(root, 'repo'));
-    fs.writeFileSync(path.join(repo, '.gitignore'), '.state/\n');
-    fs.writeFileSync(path.join(repo, 'plan.yaml'), PLAN);
-    git(repo, 'add', '-A');
-    git(repo, 'commit', '-q', '-m', 'plan');
+    const repo = makePlanRepo(root, PLAN);
     const script = path.join(root, 'script.json');
     fs.writeFileSync(script, JSON.stringify({ T1: { breakCiFirst: true } }));
     const prompts = path.join(root, 'prompts.txt');

@@ -3,12 +3,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OrchestratorConfigSchema } from '../../src/core/config.js';
-import type { RecordedEvent } from '../../src/core/envelope.js';
 import { checkInvariants } from '../../src/core/invariants.js';
 import { Orchestrator } from '../../src/runtime/orchestrator.js';
 import { loadPlan } from '../../src/runtime/plan-loader.js';
-import { openSqliteEventStore } from '../../src/store/index.js';
-import { git, makeRepo, removeDir, tempDir } from './helpers.js';
+import { git, removeDir, tempDir, makePlanRepo, repoEvents } from './helpers.js';
 
 const AGENT = fileURLToPath(new URL('../fixtures/roadmap-e2e/agent.mjs', import.meta.url));
 const dirs: string[] = [];
@@ -38,11 +36,7 @@ milestones:
 function setup(script: (planFile: string) => Record<string, unknown>) {
   const root = tempDir('orch-plan');
   dirs.push(root);
-  const repo = makeRepo(path.join(root, 'repo'));
-  fs.writeFileSync(path.join(repo, '.gitignore'), '.state/\n');
-  fs.writeFileSync(path.join(repo, 'plan.yaml'), PLAN);
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '-q', '-m', 'plan');
+  const repo = makePlanRepo(root, PLAN);
   const scriptFile = path.join(root, 'script.json');
   fs.writeFileSync(scriptFile, JSON.stringify(script(path.join(repo, 'plan.yaml'))));
   const config = OrchestratorConfigSchema.parse({
@@ -56,14 +50,7 @@ function setup(script: (planFile: string) => Record<string, unknown>) {
   return { repo, config, planFile: path.join(repo, 'plan.yaml') };
 }
 
-function events(repo: string): RecordedEvent[] {
-  const store = openSqliteEventStore(path.join(repo, '.state', 'orch.db'), { readonly: true });
-  try {
-    return [...store.readAll()];
-  } finally {
-    store.close();
-  }
-}
+const events = repoEvents;
 
 const mergeOrder = (repo: string) =>
   git(repo, 'log', '--merges', '--reverse', '--format=%s', 'integration')

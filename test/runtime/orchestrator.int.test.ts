@@ -5,9 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { checkInvariants } from '../../src/core/invariants.js';
 import { OrchestratorConfigSchema, type OrchestratorConfigInput } from '../../src/core/config.js';
 import { Orchestrator } from '../../src/runtime/orchestrator.js';
-import { openSqliteEventStore } from '../../src/store/index.js';
 import { OrchError } from '../../src/util/errors.js';
-import { git, makeRepo, removeDir, tempDir } from './helpers.js';
+import { git, makePlanRepo, removeDir, repoEvents, tempDir } from './helpers.js';
 
 const WORK = fileURLToPath(new URL('../fixtures/orchestrator/work.mjs', import.meta.url));
 const dirs: string[] = [];
@@ -34,13 +33,9 @@ milestones:
 `;
 
 function setup(plan = PLAN): string {
-  const repo = makeRepo(path.join(tempDir('orch-int'), 'repo'));
-  dirs.push(path.dirname(repo));
-  fs.writeFileSync(path.join(repo, '.gitignore'), '.state/\n');
-  fs.writeFileSync(path.join(repo, 'plan.yaml'), plan);
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '-q', '-m', 'plan');
-  return repo;
+  const root = tempDir('orch-int');
+  dirs.push(root);
+  return makePlanRepo(root, plan);
 }
 
 function config(extra: OrchestratorConfigInput = {}, env: Record<string, string> = {}) {
@@ -53,14 +48,7 @@ function config(extra: OrchestratorConfigInput = {}, env: Record<string, string>
   });
 }
 
-function events(repo: string) {
-  const store = openSqliteEventStore(path.join(repo, '.state', 'orch.db'), { readonly: true });
-  try {
-    return [...store.readAll()];
-  } finally {
-    store.close();
-  }
-}
+const events = repoEvents;
 
 describe('Orchestrator', () => {
   it('runs every task in dependency order, merges each branch once and keeps every invariant', async () => {

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,7 +8,7 @@ import { LiveLog } from '../../src/runtime/live-log.js';
 import { Orchestrator } from '../../src/runtime/orchestrator.js';
 import { descriptionPath } from '../../src/runtime/pr-provider.js';
 import { openSqliteEventStore } from '../../src/store/index.js';
-import { git, makeRepo, removeDir, tempDir } from './helpers.js';
+import { git, removeDir, tempDir, makePlanRepo, repoEvents } from './helpers.js';
 
 const AGENT = fileURLToPath(new URL('../fixtures/roadmap-e2e/agent.mjs', import.meta.url));
 const dirs: string[] = [];
@@ -40,11 +39,7 @@ milestones:
 function setup() {
   const root = tempDir('pr-orch');
   dirs.push(root);
-  const repo = makeRepo(path.join(root, 'repo'));
-  fs.writeFileSync(path.join(repo, '.gitignore'), '.state/\n');
-  fs.writeFileSync(path.join(repo, 'plan.yaml'), PLAN);
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '-q', '-m', 'plan');
+  const repo = makePlanRepo(root, PLAN);
   const config = (autoMerge: boolean) =>
     OrchestratorConfigSchema.parse({
       planDir: 'plan.yaml',
@@ -55,14 +50,7 @@ function setup() {
   return { repo, config };
 }
 
-function events(repo: string): RecordedEvent[] {
-  const store = openSqliteEventStore(path.join(repo, '.state', 'orch.db'), { readonly: true });
-  try {
-    return [...store.readAll()];
-  } finally {
-    store.close();
-  }
-}
+const events = repoEvents;
 
 const count = (log: RecordedEvent[], type: string, milestoneId: string) =>
   log.filter((e) => e.type === type && (e.data as { milestoneId?: string }).milestoneId === milestoneId)
