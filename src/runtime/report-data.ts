@@ -54,8 +54,11 @@ export interface ReportDataOptions {
   tailBudget?: number;
 }
 
-// Events the page folds (task status) or draws (timeline, table); the rest only move `position`.
-const KEPT = new Set([
+/**
+ * The event types a report embeds: those the page folds (task status) or draws (timeline,
+ * table); the rest only move `position`. Every event the task machine reacts to must be here.
+ */
+export const REPORT_EVENT_TYPES: ReadonlySet<string> = new Set([
   'PlanLoaded',
   'PlanRevised',
   'RunStarted',
@@ -80,6 +83,7 @@ const KEPT = new Set([
   'TaskCompleted',
   'TaskFailed',
   'TaskCancelled',
+  'TaskReopened',
   'CiCompleted',
   'MilestoneCompleted',
   'PullRequestRequested',
@@ -112,7 +116,13 @@ export function buildReportData(
     replayer.apply(event);
     count += 1;
     const data = event.data;
-    if (!KEPT.has(event.type) || typeof data !== 'object' || data === null || Array.isArray(data)) continue;
+    if (
+      !REPORT_EVENT_TYPES.has(event.type) ||
+      typeof data !== 'object' ||
+      data === null ||
+      Array.isArray(data)
+    )
+      continue;
     kept.push([event.position, event.type, event.recordedAt, compactData(event.type, data, maxText)]);
   }
   shareTailBudget(kept, options.tailBudget ?? 4_000_000);

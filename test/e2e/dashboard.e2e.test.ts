@@ -30,7 +30,11 @@ function tmux(...args: string[]): string {
   return execFileSync(TMUX!, ['-L', SOCKET, ...args], { encoding: 'utf8', env: orchEnv() });
 }
 
-/** Starts `orch <argv>` in a 160×50 tmux session that stays (dead) after the command exits. */
+/**
+ * Starts `orch <argv>` in a 160×50 tmux session that stays (dead) after the command exits.
+ * A shell around it writes the command's exit status to `<dir>/<name>.status`: tmux itself
+ * can show a pane dead without its status for a long time on a loaded machine.
+ */
 function startWatch(name: string, ...argv: string[]): void {
   tmux(
     'new-session',
@@ -41,6 +45,12 @@ function startWatch(name: string, ...argv: string[]): void {
     '160',
     '-y',
     '50',
+    '-e',
+    `STATUS_FILE=${statusFile(name)}`,
+    '/bin/sh',
+    '-c',
+    '"$@"; echo $? > "$STATUS_FILE"',
+    'sh',
     process.execPath,
     bin,
     ...argv,
@@ -51,8 +61,7 @@ function startWatch(name: string, ...argv: string[]): void {
 }
 
 const screen = (name: string) => tmux('capture-pane', '-p', '-t', name);
-const paneState = (name: string) =>
-  tmux('display-message', '-p', '-t', name, '#{pane_dead} #{pane_dead_status}#{pane_dead_signal}').trim();
+const statusFile = (name: string) => path.join(dir, `${name}.status`);
 
 /** Polls the screen until `test` holds; returns that screen (fails with the last one seen). */
 async function waitForScreen(name: string, test: (s: string) => boolean, ms = 30_000): Promise<string> {
@@ -66,14 +75,15 @@ async function waitForScreen(name: string, test: (s: string) => boolean, ms = 30
   throw new Error(`the screen never showed what was expected; last screen:\n${last}`);
 }
 
-async function waitForDeath(name: string, ms = 5_000): Promise<string> {
+/** Waits for the command's exit status (130 is death by SIGINT); `null` if it never exits. */
+async function waitForExit(name: string, ms = 20_000): Promise<number | null> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    const state = paneState(name);
-    if (state.startsWith('1 ')) return state;
+    const text = fs.existsSync(statusFile(name)) ? fs.readFileSync(statusFile(name), 'utf8') : '';
+    if (text.endsWith('\n')) return Number(text.trim());
     await sleep(50);
   }
-  return paneState(name);
+  return null;
 }
 
 describe.runIf(TMUX !== null)('orch watch in a terminal', () => {
@@ -124,16 +134,19 @@ describe.runIf(TMUX !== null)('orch watch in a terminal', () => {
 
     // q quits with status 0 and leaves the alternate screen: the dashboard is gone from the pane.
     tmux('send-keys', '-t', 'live', 'q');
-    expect(await waitForDeath('live')).toBe('1 0');
+    expect(await waitForExit('live')).toBe(0);
     expect(screen('live')).not.toContain('orch watch ·');
   });
 
+  let ctrlcTry = 0;
   it('orch watch quits on Ctrl-C too, restoring the terminal', { retry: 1 }, async () => {
-    startWatch('ctrlc', 'watch');
-    await waitForScreen('ctrlc', (s) => s.includes('orch watch · Calculator'));
-    tmux('send-keys', '-t', 'ctrlc', 'C-c');
-    expect(await waitForDeath('ctrlc')).toBe('1 0');
-    expect(screen('ctrlc')).not.toContain('orch watch ·');
+    // A session of its own per try: a retry must not collide with the first try's pane.
+    const name = `ctrlc-${++ctrlcTry}`;
+    startWatch(name, 'watch');
+    await waitForScreen(name, (s) => s.includes('orch watch · Calculator'));
+    tmux('send-keys', '-t', name, 'C-c');
+    expect(await waitForExit(name)).toBe(0);
+    expect(screen(name)).not.toContain('orch watch ·');
   });
 
   it('prints plain periodic lines when stdout is not a terminal, and stops on SIGINT', async () => {

@@ -7,7 +7,8 @@ import type { RecordedEvent } from '../../src/core/envelope.js';
 import { Replayer } from '../../src/core/replayer.js';
 import { stateAt } from '../../src/core/evolve.js';
 import { statusView } from '../../src/core/status-view.js';
-import type { ReportData } from '../../src/runtime/report-data.js';
+import { REPORT_EVENT_TYPES, type ReportData } from '../../src/runtime/report-data.js';
+import { taskMachineConfig } from '../../src/machines/task-machine.js';
 import { renderReport } from '../../src/runtime/report-html.js';
 import { REPORT_FOLD_JS } from '../../src/runtime/report-page-fold.js';
 import { writeReport } from '../../src/runtime/report-write.js';
@@ -151,6 +152,16 @@ describe('renderReport', () => {
     expect(data.eventCount).toBe(12);
     expect(Math.max(...data.events.map((e) => e[0]))).toBeLessThanOrEqual(12);
     expect(tasks(data.final)).toEqual(tasks(statusView(stateAt(log, 12))));
+  });
+
+  it('embeds every event type the task machine reacts to (a missing one froze reopened tasks)', () => {
+    const reacts = new Set(
+      Object.values(taskMachineConfig.states as Record<string, { on?: Record<string, unknown> }>).flatMap(
+        (st) => Object.keys(st.on ?? {}),
+      ),
+    );
+    expect(reacts.size).toBeGreaterThan(5);
+    expect([...reacts].filter((type) => !REPORT_EVENT_TYPES.has(type))).toEqual([]);
   });
 
   it("the page's fold agrees with orch's statusView at every position of random logs (with plan revisions)", () => {
