@@ -26,16 +26,37 @@ export const CommandSpecSchema = z.strictObject({
 /** @see CommandSpecSchema */
 export type CommandSpec = z.infer<typeof CommandSpecSchema>;
 
-/** Another repository one orchestrator also works in (issue 7). */
-export const TargetSchema = z.strictObject({
-  path: z.string(),
-  planDir: z.string().optional(),
-  roadmap: z.string().optional(),
-  agents: z.record(z.string(), AgentCommandSchema).optional(),
-  conventions: z.string().optional(),
-});
+/**
+ * Another repository one orchestrator also works in. `path` is relative to the main
+ * repository; `planDir` / `roadmap` (relative to `path`) hold that repository's own plan,
+ * whose ids orch namespaces as `<target>:<id>`; `agents` override the run's agents by role
+ * for its tasks; `conventions` is a file (relative to `path`) every prompt for its tasks
+ * includes.
+ */
+export const TargetSchema = z
+  .strictObject({
+    path: z.string().min(1),
+    planDir: z.string().min(1).optional(),
+    roadmap: z.string().min(1).optional(),
+    agents: z.record(z.string(), AgentCommandSchema).optional(),
+    conventions: z.string().min(1).optional(),
+  })
+  .refine((t) => t.planDir === undefined || t.roadmap === undefined, {
+    message: 'give planDir or roadmap, not both',
+  });
 /** @see TargetSchema */
 export type Target = z.infer<typeof TargetSchema>;
+
+/**
+ * A target id: it names branches, sandbox folders, `TARGET_*` values and the `<id>:` prefix
+ * of its plan's ids, so it is plain: a letter or digit, then letters, digits, `_` or `-`.
+ */
+export const TargetIdSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/,
+    'a target id is a letter or digit, then letters, digits, _ or - (at most 40)',
+  );
 
 /** The default agent: Claude Code in print mode. */
 export const CLAUDE_DEFAULT_COMMAND = ['claude', '-p', '--dangerously-skip-permissions', '{prompt}'];
@@ -68,7 +89,8 @@ export const OrchestratorConfigSchema = z.strictObject({
   budget: z.number().nonnegative().optional(),
   /** Seconds to wait before retrying an attempt stopped by a rate limit that gave no reset time (doubles per limited attempt of the task, at most 16×). */
   rateLimitBackoff: z.number().nonnegative().default(300),
-  targets: z.record(z.string(), TargetSchema).optional(),
+  /** Other repositories, by target id (also read from `config/targets.yaml`). */
+  targets: z.record(TargetIdSchema, TargetSchema).optional(),
 });
 /** Fully defaulted configuration. */
 export type OrchestratorConfig = z.infer<typeof OrchestratorConfigSchema>;

@@ -41,6 +41,25 @@ export function loadConfig(repoDir: string, overrides: OrchestratorConfigInput =
     }
     break;
   }
+  const targetsFile = readTargetsFile(repoDir);
+  if (targetsFile !== null) {
+    const inConfig = fromFile['targets'];
+    const both =
+      inConfig !== null && typeof inConfig === 'object'
+        ? Object.keys(targetsFile.targets).filter((id) => Object.hasOwn(inConfig, id))
+        : [];
+    if (both.length > 0) {
+      throw new OrchError(
+        'CONFIG_INVALID',
+        `target ${both.join(', ')} is defined both in ${file} and in ${targetsFile.file}`,
+        { hint: 'define each target in one place', details: { file: targetsFile.file, problems: both } },
+      );
+    }
+    fromFile = {
+      ...fromFile,
+      targets: { ...(inConfig as Record<string, unknown> | undefined), ...targetsFile.targets },
+    };
+  }
   const merged = { ...fromFile, ...stripUndefined(overrides) };
   const result = OrchestratorConfigSchema.safeParse(merged);
   if (!result.success) {
@@ -58,6 +77,41 @@ export function loadConfig(repoDir: string, overrides: OrchestratorConfigInput =
     );
   }
   return result.data;
+}
+
+/** Where targets may also be defined, relative to the repo root. */
+export const TARGETS_FILE = path.join('config', 'targets.yaml');
+
+/**
+ * Reads `config/targets.yaml`: a `targets:` map, or the map itself at the top level.
+ * Null when the file does not exist; a syntax error is a `CONFIG_INVALID` naming the file.
+ */
+function readTargetsFile(repoDir: string): { file: string; targets: Record<string, unknown> } | null {
+  const file = path.join(repoDir, TARGETS_FILE);
+  if (!fs.existsSync(file)) return null;
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(fs.readFileSync(file, 'utf8'));
+  } catch (cause) {
+    throw new OrchError('CONFIG_INVALID', `cannot read ${file}: ${(cause as Error).message}`, {
+      hint: 'fix the YAML syntax of the targets file',
+      cause,
+    });
+  }
+  if (parsed === null || parsed === undefined) return { file, targets: {} };
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new OrchError('CONFIG_INVALID', `cannot read ${file}: the top level must be a map of targets`, {
+      hint: 'write `targets:` followed by `<id>: { path: ../other-repo }` entries',
+    });
+  }
+  const obj = parsed as Record<string, unknown>;
+  const map = Object.keys(obj).length === 1 && 'targets' in obj ? obj['targets'] : obj;
+  if (map === null || typeof map !== 'object' || Array.isArray(map)) {
+    throw new OrchError('CONFIG_INVALID', `cannot read ${file}: \`targets\` must be a map of target ids`, {
+      hint: 'write `targets:` followed by `<id>: { path: ../other-repo }` entries',
+    });
+  }
+  return { file, targets: map as Record<string, unknown> };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
