@@ -30,6 +30,7 @@ Exit codes: 0 the selected work is complete · 1 a task failed for good · 2 wai
     '<%= config.bin %> spawn',
     '<%= config.bin %> spawn T003 T004',
     '<%= config.bin %> spawn --role tester --max-concurrent 2',
+    '<%= config.bin %> spawn --target api',
     '<%= config.bin %> spawn --agent-cmd \'["node","agent.js","{promptFile}"]\'',
   ];
 
@@ -41,6 +42,9 @@ Exit codes: 0 the selected work is complete · 1 a task failed for good · 2 wai
 
   static override flags = {
     role: Flags.string({ description: 'only spawn agents for tasks of this role' }),
+    target: Flags.string({
+      description: 'only spawn agents for tasks of this target (an id in `targets` of the config)',
+    }),
     'max-concurrent': Flags.integer({ description: 'at most this many agents at once', min: 1 }),
     'max-retries': Flags.integer({
       description: 'attempts after the first before a task fails for good',
@@ -80,6 +84,7 @@ Exit codes: 0 the selected work is complete · 1 a task failed for good · 2 wai
       config,
       tasks: argv as string[],
       ...(flags.role !== undefined ? { role: flags.role } : {}),
+      ...(flags.target !== undefined ? { target: flags.target } : {}),
       ...(flags['agent-cmd'] !== undefined ? { agentCommand: parseAgentCommand(flags['agent-cmd']) } : {}),
       ...(flags['plan-dir'] !== undefined ? { planDir: flags['plan-dir'] } : {}),
       leaveAgentsOnStop: flags['leave-agents'],

@@ -40,6 +40,8 @@ export const TargetSchema = z
     roadmap: z.string().min(1).optional(),
     agents: z.record(z.string(), AgentCommandSchema).optional(),
     conventions: z.string().min(1).optional(),
+    /** The target repository's base branch (default: the run's `baseBranch`). */
+    baseBranch: z.string().min(1).optional(),
   })
   .refine((t) => t.planDir === undefined || t.roadmap === undefined, {
     message: 'give planDir or roadmap, not both',

@@ -24,8 +24,8 @@ export interface AgentIdentity {
   attempt: number;
   stateDir: string;
   workspace: string;
-  /** Multi-repo targets: name → path, exported as `TARGET_<NAME>`. */
-  targets?: Record<string, string>;
+  /** Multi-repo targets: the `TARGET_*` variables of this task (see `targetEnv` in targets.ts). */
+  targetEnv?: Record<string, string>;
 }
 
 const PLACEHOLDER = /\{(prompt|promptFile|taskId|role)\}/g;
@@ -87,7 +87,7 @@ export const ORCH_CLI = fileURLToPath(new URL('../../bin/run.js', import.meta.ur
 
 /**
  * The environment variables orch adds for an agent (on top of its own environment and the
- * role's configured `env`): the `ORCH_*` identity, `TARGET_<NAME>` per target, and
+ * role's configured `env`): the `ORCH_*` identity, the task's `TARGET_*` variables, and
  * `ORCH_CLI` (the orch CLI script, for agents that do not have `orch` on PATH).
  *
  * @example
@@ -104,8 +104,9 @@ export function agentEnv(id: AgentIdentity): Record<string, string> {
     ORCH_WORKSPACE: id.workspace,
     ORCH_CLI,
   };
-  for (const [name, dir] of Object.entries(id.targets ?? {})) {
-    env[`TARGET_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] = dir;
+  // Only TARGET_* names: a target's variables can never shadow the ORCH_* identity.
+  for (const [name, value] of Object.entries(id.targetEnv ?? {})) {
+    if (name.startsWith('TARGET')) env[name] = value;
   }
   return env;
 }

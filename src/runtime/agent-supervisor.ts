@@ -13,12 +13,24 @@ import { findProcessesByEnv } from './find-processes.js';
 import { isSameProcessAlive, killProcessGroup } from './process-identity.js';
 import { buildPrompt } from './prompt.js';
 import { agentLogPath } from './state-paths.js';
-import type { TaskWorkspace, WorkspaceManager } from './workspace.js';
+import type { TaskWorkspace } from './workspace.js';
+
+/** Where a task's agent works and with what (the main repository, or a target's; see TaskRouter). */
+export interface AgentRouting {
+  pathFor(taskId: string): string;
+  ensureWorkspace(taskId: string): Promise<TaskWorkspace>;
+  /** The agent for a task's role; absent → the run's agents. */
+  agentFor?(taskId: string, role: string): AgentCommand | undefined;
+  /** Extra `TARGET_*` variables. */
+  envFor?(taskId: string): Record<string, string>;
+  /** The conventions of the task's repository, for the prompt. */
+  conventionsFor?(taskId: string): string | undefined;
+}
 
 /** What the supervisor needs from the orchestrator. */
 export interface AgentSupervisorOptions {
   log: LiveLog;
-  workspaces: WorkspaceManager;
+  workspaces: AgentRouting;
   config: OrchestratorConfig;
   stateDir: string;
   runId: string;
@@ -59,16 +71,17 @@ export class AgentSupervisor {
 
   constructor(private readonly o: AgentSupervisorOptions) {}
 
-  /** The command for a role: `--agent-cmd`, else the role's agent, else `default`. */
-  commandFor(role: string): AgentCommand | undefined {
+  /** The command for a role: `--agent-cmd`, else the role's agent (the task's target's first), else `default`. */
+  commandFor(role: string, taskId?: string): AgentCommand | undefined {
     if (this.o.agentCommand) return { command: [...this.o.agentCommand] };
+    if (taskId !== undefined && this.o.workspaces.agentFor) return this.o.workspaces.agentFor(taskId, role);
     return agentFor(this.o.config, role);
   }
 
   /** Records the spawn intent and starts the agent in the background; returns the spawn id. */
   async spawn(command: SpawnAgentCommand): Promise<string> {
     const spawnId = randomUUID();
-    const agent = this.commandFor(command.role);
+    const agent = this.commandFor(command.role, command.taskId);
     const workspace = this.o.workspaces.pathFor(command.taskId);
     const ev = commandEvent(command, {
       runId: this.o.runId,
@@ -96,6 +109,7 @@ export class AgentSupervisor {
         );
       }
       const workspace = await this.o.workspaces.ensureWorkspace(command.taskId);
+      const targetEnv = this.o.workspaces.envFor?.(command.taskId) ?? {};
       running = await startAgent({
         command: agent.command,
         prompt: this.prompt(command, workspace),
@@ -107,6 +121,7 @@ export class AgentSupervisor {
           attempt: command.attempt,
           stateDir: this.o.stateDir,
           workspace: workspace.path,
+          targetEnv,
         },
         ...(agent.env ? { env: agent.env } : {}),
         ...(agent.timeout ? { timeoutMs: agent.timeout * 1000 } : {}),
@@ -173,8 +188,10 @@ export class AgentSupervisor {
     const history = attemptHistory(log.store.readStream(streamIds.task(command.taskId))).filter(
       (h) => h.attempt < command.attempt,
     );
+    const conventions = this.o.workspaces.conventionsFor?.(command.taskId);
     return buildPrompt({
       task,
+      ...(conventions === undefined ? {} : { conventions }),
       ...(phase ? { phase } : {}),
       ...(milestone ? { milestone } : {}),
       ...(persona ? { persona } : {}),

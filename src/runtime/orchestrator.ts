@@ -31,6 +31,9 @@ import { loadStateSnapshot, maybeSaveSnapshot, saveSnapshot } from './snapshots.
 import { encodeTaskId } from './safe-id.js';
 import { AgentSupervisor } from './agent-supervisor.js';
 import { WorkspaceManager } from './workspace.js';
+import { TaskRouter } from './task-router.js';
+import { milestoneTarget, targetOfTask } from './target-of.js';
+import { openTargetWorkspaces, resolveTargets, UnknownTargetError, type ResolvedTarget } from './targets.js';
 
 /** How an orchestrator is set up (`Orchestrator(config)` in the programmatic API). */
 export interface OrchestratorOptions {
@@ -46,6 +49,8 @@ export interface OrchestratorOptions {
   tasks?: readonly string[];
   /** Only spawn agents for tasks of this role. */
   role?: string;
+  /** Only spawn agents for tasks of this target (`--target`; its id in `targets`). */
+  target?: string;
   /** Use this argv for every role instead of the configured agents (`--agent-cmd`). */
   agentCommand?: readonly string[];
   clock?: Clock;
@@ -100,7 +105,10 @@ export class Orchestrator {
   private lease?: Lease;
   private workspaces?: WorkspaceManager;
   private agents?: AgentSupervisor;
-  private prs?: PrProvider;
+  /** Pull-request providers by target id ('' is the main repository), made when first needed. */
+  private readonly prs = new Map<string, PrProvider>();
+  private router?: TaskRouter;
+  private targets: ResolvedTarget[] = [];
   private readonly inflight = new Set<Promise<unknown>>();
   private stopReason: string | null = null;
   private wake: (() => void) | null = null;
@@ -124,6 +132,14 @@ export class Orchestrator {
     this.started = true;
     try {
       this.config = this.options.config ?? loadConfig(this.repoDir);
+      this.targets = resolveTargets(this.repoDir, this.config);
+      const wanted = this.options.target;
+      if (wanted !== undefined && !this.targets.some((t) => t.id === wanted)) {
+        throw new UnknownTargetError(
+          wanted,
+          this.targets.map((t) => t.id),
+        );
+      }
       fs.mkdirSync(this.stateDir, { recursive: true });
       this.lease = await acquireLease(this.stateDir, { runId: this.runId, clock: this.clock });
       this.store = openSqliteEventStore(path.join(this.stateDir, 'orch.db'), {
@@ -154,14 +170,21 @@ export class Orchestrator {
         integrationBranch: this.config.integrationBranch,
         baseBranch: this.config.baseBranch,
       });
-      this.prs = createPrProvider(this.config, {
-        repoDir: this.repoDir,
-        stateDir: this.stateDir,
-        workspaces: this.workspaces,
+      const byTarget = await openTargetWorkspaces(this.targets, {
+        sandboxDir: this.workspaces.sandboxDir,
+        integrationBranch: this.config.integrationBranch,
+      });
+      this.router = new TaskRouter({
+        main: this.workspaces,
+        byTarget,
+        targets: this.targets,
+        config: this.config,
+        mainRepo: this.workspaces.repoRoot,
+        plan: () => this.log?.state.plan ?? null,
       });
       this.agents = new AgentSupervisor({
         log: this.log,
-        workspaces: this.workspaces,
+        workspaces: this.router,
         config: this.config,
         stateDir: this.stateDir,
         runId: this.runId,
@@ -370,11 +393,16 @@ export class Orchestrator {
 
   /** The task ids the run is about (null: all). */
   private selection(plan: Plan): Set<string> | null {
-    const { tasks, role } = this.options;
-    if (!tasks?.length && role === undefined) return null;
+    const { tasks, role, target } = this.options;
+    if (!tasks?.length && role === undefined && target === undefined) return null;
     const out = new Set<string>();
     for (const t of plan.tasks) {
-      if ((!tasks?.length || tasks.includes(t.id)) && (role === undefined || t.role === role)) out.add(t.id);
+      if (
+        (!tasks?.length || tasks.includes(t.id)) &&
+        (role === undefined || t.role === role) &&
+        (target === undefined || targetOfTask(plan, t.id) === target)
+      )
+        out.add(t.id);
     }
     return out;
   }
@@ -385,6 +413,17 @@ export class Orchestrator {
     if (this.options.role !== undefined && !plan.tasks.some((t) => t.role === this.options.role)) {
       throw new OrchestratorError('UNKNOWN_ROLE', `no task of the plan has the role ${this.options.role}`, {
         hint: 'see `orch plan` for the tasks and their roles',
+      });
+    }
+    const target = this.options.target;
+    if (target !== undefined && !plan.tasks.some((t) => targetOfTask(plan, t.id) === target)) {
+      throw new OrchestratorError('UNKNOWN_TARGET', `no task of the plan runs in target ${target}`, {
+        hint:
+          'give tasks or phases `target: ' +
+          target +
+          '`, or a plan to the target (targets.' +
+          target +
+          '.roadmap)',
       });
     }
   }
@@ -406,7 +445,7 @@ export class Orchestrator {
       case 'RequestMerge': {
         const ev = commandEvent(command, {
           runId: this.runId,
-          branch: this.workspaces!.branchFor(command.taskId),
+          branch: this.router!.branchFor(command.taskId),
         });
         log.append(ev.streamId, ev.type, ev.data);
         this.track(this.merge(command.taskId, command.spawnId));
@@ -424,7 +463,7 @@ export class Orchestrator {
         return;
       }
       case 'RequestPullRequest': {
-        const branch = this.prs!.branchFor(command.milestoneId);
+        const branch = this.prsFor(command.milestoneId).branchFor(command.milestoneId);
         const ev = commandEvent(command, { runId: this.runId, branch });
         log.append(ev.streamId, ev.type, ev.data);
         this.track(this.openPr(command.milestoneId, branch));
@@ -448,7 +487,7 @@ export class Orchestrator {
     }
     const attempt = getOwn(log.state.agents, spawnId)?.attempt ?? 0;
     const result = await runCommand(gate.command, {
-      cwd: this.workspaces!.pathFor(taskId),
+      cwd: this.router!.pathFor(taskId),
       logFile: path.join(this.stateDir, 'logs', encodeTaskId(taskId), `${attempt}.gate.log`),
       ...(gate.timeout ? { timeoutMs: gate.timeout * 1000 } : {}),
     });
@@ -476,7 +515,8 @@ export class Orchestrator {
     const stream = streamIds.task(taskId);
     const task = log.state.plan?.tasks.find((t) => t.id === taskId);
     const message = `orch: merge task ${taskId}${task ? ` (${task.title})` : ''}\n\nSpawn: ${spawnId}\nRun: ${this.runId}`;
-    const result = await this.workspaces!.mergeTask(taskId, message);
+    const workspaces = this.router!.workspaces(taskId);
+    const result = await workspaces.mergeTask(taskId, message);
     if (result.status === 'conflict') {
       log.append(
         stream,
@@ -486,16 +526,18 @@ export class Orchestrator {
       );
       return;
     }
-    const commit = result.commit ?? (await this.workspaces!.integrationHead());
+    const commit = result.commit ?? (await workspaces.integrationHead());
     log.append(stream, 'BranchMerged', { taskId, spawnId, commit }, { expectedVersion: 'any' });
-    if (this.config.ci.provider === 'local' && this.config.ci.command) await this.runLocalCi(commit);
+    if (this.config.ci.provider === 'local' && this.config.ci.command)
+      await this.runLocalCi(commit, workspaces);
   }
 
   /** Provider `local`: runs `ci.command` on the integration branch and records `CiCompleted`. */
-  private async runLocalCi(ref: string): Promise<void> {
+  private async runLocalCi(ref: string, workspaces: WorkspaceManager): Promise<void> {
     const ci = this.config.ci;
     if (!ci.command) return;
-    const cwd = await this.workspaces!.integrationPath();
+    // CI runs on the integration branch of the repository the merge went into.
+    const cwd = await workspaces.integrationPath();
     const logFile = path.join(this.stateDir, 'logs', 'ci', `${ref.slice(0, 12)}.log`);
     const result = await runCommand(ci.command, {
       cwd,
@@ -517,13 +559,29 @@ export class Orchestrator {
 
   /** Opens (or finds) a milestone's pull request and records it. */
   private async openPr(milestoneId: string, branch: string): Promise<void> {
-    const pr = await this.prs!.open(milestoneId, branch, this.log!.state);
+    const pr = await this.prsFor(milestoneId).open(milestoneId, branch, this.log!.state);
     this.log!.append(
       streamIds.milestone(milestoneId),
       'PullRequestOpened',
       { milestoneId, url: pr.url, branch: pr.branch },
       { expectedVersion: 'any' },
     );
+  }
+
+  /** The pull-request provider of a milestone's repository (its phases' one target, else main). */
+  private prsFor(milestoneId: string): PrProvider {
+    const target = this.router!.resolve(milestoneTarget(this.log!.state.plan, milestoneId));
+    const key = target?.id ?? '';
+    let prs = this.prs.get(key);
+    if (prs === undefined) {
+      prs = createPrProvider(this.config, {
+        repoDir: target?.path ?? this.repoDir,
+        stateDir: this.stateDir,
+        workspaces: this.router!.workspacesOf(target?.id ?? null),
+      });
+      this.prs.set(key, prs);
+    }
+    return prs;
   }
 
   /** Keeps an effect's promise so the loop waits for it; its failure stops the run. */

@@ -1,4 +1,4 @@
-import type { LeaseView, StatusDocument } from './read-status.js';
+import type { LeaseView, StatusDocument, TargetGroup } from './read-status.js';
 
 /**
  * The text of `orch status` / `orch replay`: plan and run, totals, then milestones →
@@ -23,7 +23,26 @@ export function renderStatusText(doc: StatusDocument, lease?: LeaseView | null):
   lines.push(totalsLine(doc));
   const usage = usageLine(doc);
   if (usage !== null) lines.push(usage);
-  if (doc.plan !== null) lines.push('', ...tree(doc));
+  // Documents cached before targets were kept have none.
+  const targets = (doc as Partial<StatusDocument>).targets ?? [];
+  if (targets.length > 0) {
+    lines.push('Targets:');
+    for (const g of targets) lines.push(`  ${targetLine(g)}`);
+  }
+  if (doc.plan !== null) {
+    if (targets.length === 0)
+      lines.push(
+        '',
+        ...tree(
+          doc,
+          doc.milestones.map((m) => m.id),
+        ),
+      );
+    // Grouped by repository: each target's milestones under its name, the main repository's first.
+    else
+      for (const g of targets)
+        lines.push('', `[${g.id ?? 'main'}]`, ...tree(doc, g.milestones, g.id === null));
+  }
   const live = doc.agents.filter((a) => a.status === 'spawning' || a.status === 'running');
   lines.push('', live.length === 0 ? 'No live agents.' : `Live agents (${live.length}):`);
   for (const a of live) {
@@ -71,12 +90,24 @@ function usageLine(doc: StatusDocument): string | null {
   );
 }
 
-function tree(doc: StatusDocument): string[] {
+function targetLine(g: TargetGroup): string {
+  const total = Object.values(g.tasks).reduce((a, b) => a + b, 0);
+  const counts = Object.entries(g.tasks)
+    .filter(([, n]) => n > 0)
+    .map(([status, n]) => `${n} ${status}`);
+  return `${g.id ?? 'main'}: ${total} task${total === 1 ? '' : 's'}${counts.length > 0 ? ` (${counts.join(', ')})` : ''}  ·  attempts ${g.attempts}  ·  cost $${g.costUsd.toFixed(2)}`;
+}
+
+/** Milestones `ids` → phases → tasks; `orphans` adds phases naming no known milestone. */
+function tree(doc: StatusDocument, ids: readonly string[], orphans = true): string[] {
   const lines: string[] = [];
   const phasesOf = group(doc.phases, (p) => p.milestone);
   const tasksOf = group(doc.tasks, (t) => t.phase);
   const shownPhases = new Set<string>();
+  const wanted = new Set(ids);
+  const known = new Set(doc.milestones.map((m) => m.id));
   for (const m of doc.milestones) {
+    if (!wanted.has(m.id)) continue;
     const pr = m.pr === null ? '' : `  PR ${m.pr.url ?? '(requested)'} (${m.pr.branch})`;
     lines.push(`${m.id}  ${m.title}  [${m.status}]${pr}`);
     for (const p of phasesOf.get(m.id) ?? []) {
@@ -85,8 +116,11 @@ function tree(doc: StatusDocument): string[] {
     }
   }
   // Phases naming a milestone the plan does not have still get shown.
-  for (const p of doc.phases) {
-    if (!shownPhases.has(p.id)) lines.push(...phaseLines(p, tasksOf.get(p.id) ?? [], ''));
+  if (orphans) {
+    for (const p of doc.phases) {
+      if (!shownPhases.has(p.id) && !known.has(p.milestone))
+        lines.push(...phaseLines(p, tasksOf.get(p.id) ?? [], ''));
+    }
   }
   return lines;
 }

@@ -3,6 +3,7 @@ import type { OrchState } from '../core/state.js';
 import { statusView, type StatusView, type TaskStatus } from '../core/status-view.js';
 import { usageTotals, type UsageTotals } from '../core/usage-totals.js';
 import { readLease } from './lease.js';
+import { milestoneTarget, targetOfTask } from './target-of.js';
 import { isProcessAlive, isSameProcessAlive } from './process-identity.js';
 
 /**
@@ -22,11 +23,29 @@ export interface StatusTotals {
   costUsd: number;
 }
 
+/** One repository's share of the work (multi-repo targets); `id` null is the main repository. */
+export interface TargetGroup {
+  id: string | null;
+  /** Tasks by status; every status is present. */
+  tasks: Record<TaskStatus, number>;
+  attempts: number;
+  costUsd: number;
+  /** Its milestones (those whose phases all run in it). */
+  milestones: string[];
+}
+
 /**
  * `orch status --json` without the lease, `orch replay --json`: what a snapshot can cache.
  * `usage`: tokens, cost and attempts per task, phase, milestone and run (`usageTotals`).
+ * Each task carries its `target` (null: the main repository); `targets` groups the work by
+ * repository, main first, and is empty when the plan uses no target.
  */
-export type StatusDocument = StatusView & { totals: StatusTotals; usage: UsageTotals };
+export type StatusDocument = Omit<StatusView, 'tasks'> & {
+  tasks: (StatusView['tasks'][number] & { target: string | null })[];
+  totals: StatusTotals;
+  usage: UsageTotals;
+  targets: TargetGroup[];
+};
 
 /** The lease holder as `orch status` shows it. */
 export interface LeaseView {
@@ -57,11 +76,44 @@ export function statusDocument(state: OrchState): StatusDocument {
   }
   let live = 0;
   for (const agent of view.agents) if (agent.status === 'spawning' || agent.status === 'running') live += 1;
+  const usage = usageTotals(state);
+  const rows = view.tasks.map((t) => ({ ...t, target: targetOfTask(state.plan, t.id) }));
   return {
     ...view,
+    tasks: rows,
     totals: { tasks, attempts, agents: { live, total: view.agents.length }, costUsd: state.costUsd },
-    usage: usageTotals(state),
+    usage,
+    targets: targetGroups(state, rows, usage),
   };
+}
+
+/** The work grouped by repository: main first, then targets in the plan's order; [] without targets. */
+function targetGroups(
+  state: OrchState,
+  rows: readonly { id: string; status: TaskStatus; attempts: number; target: string | null }[],
+  usage: UsageTotals,
+): TargetGroup[] {
+  if (!rows.some((r) => r.target !== null)) return [];
+  const groups = new Map<string | null, TargetGroup>();
+  const groupOf = (id: string | null): TargetGroup => {
+    let g = groups.get(id);
+    if (g === undefined) {
+      const tasks = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+      g = { id, tasks, attempts: 0, costUsd: 0, milestones: [] };
+      groups.set(id, g);
+    }
+    return g;
+  };
+  groupOf(null);
+  for (const r of rows) {
+    const g = groupOf(r.target);
+    g.tasks[r.status] += 1;
+    g.attempts += r.attempts;
+    g.costUsd += Object.hasOwn(usage.tasks, r.id) ? (usage.tasks[r.id]?.costUsd ?? 0) : 0;
+  }
+  for (const m of state.plan?.milestones ?? [])
+    groupOf(milestoneTarget(state.plan, m.id)).milestones.push(m.id);
+  return [...groups.values()];
 }
 
 /**

@@ -69,7 +69,7 @@ describe('built-in agent and environment', () => {
       attempt: 4,
       stateDir: '/st',
       workspace: '/ws',
-      targets: { 'api-server': '/a', web: '/w' },
+      targetEnv: { TARGET_ID: 'api-server', TARGET_PATH_WEB: '/w', ORCH_TASK_ID: 'shadow' },
     });
     expect(env).toMatchObject({
       ORCH_RUN_ID: 'r',
@@ -79,9 +79,11 @@ describe('built-in agent and environment', () => {
       ORCH_ATTEMPT: '4',
       ORCH_STATE_DIR: '/st',
       ORCH_WORKSPACE: '/ws',
-      TARGET_API_SERVER: '/a',
-      TARGET_WEB: '/w',
+      TARGET_ID: 'api-server',
+      TARGET_PATH_WEB: '/w',
     });
+    // A TARGET_* map cannot overwrite the identity.
+    expect(env.ORCH_TASK_ID).toBe('T');
     expect(env.ORCH_CLI?.endsWith('/bin/run.js')).toBe(true);
   });
 });

@@ -58,7 +58,9 @@ describe('argv, environment and files', () => {
         '$HOME',
       ],
       prompt,
-      identity: identity({ targets: { api: '/srv/api', 'web-app': '/srv/web' } }),
+      identity: identity({
+        targetEnv: { TARGET_ID: 'api', TARGET_PATH: '/srv/api', TARGET_PATH_WEB_APP: '/srv/web' },
+      }),
       env: { EXTRA_FLAG: 'yes' },
     });
     expect(result.exitCode).toBe(0);
@@ -73,8 +75,9 @@ describe('argv, environment and files', () => {
       ORCH_ATTEMPT: '1',
       ORCH_STATE_DIR: stateDir,
       ORCH_WORKSPACE: workspace,
-      TARGET_API: '/srv/api',
-      TARGET_WEB_APP: '/srv/web',
+      TARGET_ID: 'api',
+      TARGET_PATH: '/srv/api',
+      TARGET_PATH_WEB_APP: '/srv/web',
       EXTRA_FLAG: 'yes',
     });
     expect(fs.existsSync(echo.env.ORCH_CLI)).toBe(true);

@@ -1,0 +1,34 @@
+import type { Plan } from '../plan/model.js';
+
+/**
+ * Which repository plan entities belong to (multi-repo targets), from the plan alone: light
+ * enough for `orch status`, which must not load the workspace or git modules.
+ */
+
+/**
+ * The target a task of `plan` belongs to (its own, else its phase's), or null for the main
+ * repository.
+ *
+ * @example
+ * targetOfTask(plan, 'api:1.1'); // 'api'
+ */
+export function targetOfTask(plan: Plan | null, taskId: string): string | null {
+  const task = plan?.tasks.find((t) => t.id === taskId);
+  if (!plan || !task) return null;
+  if (task.target !== undefined) return task.target;
+  return plan.phases.find((p) => p.id === task.phase)?.target ?? null;
+}
+
+/**
+ * The target a milestone's pull request goes to: the one target all its phases share, else
+ * the main repository (null).
+ *
+ * @example
+ * milestoneTarget(plan, 'api:M1'); // 'api'
+ */
+export function milestoneTarget(plan: Plan | null, milestoneId: string): string | null {
+  const m = plan?.milestones.find((x) => x.id === milestoneId);
+  if (!plan || !m || m.phases.length === 0) return null;
+  const targets = new Set(m.phases.map((id) => plan.phases.find((p) => p.id === id)?.target ?? null));
+  return targets.size === 1 ? [...targets][0]! : null;
+}
