@@ -67,3 +67,54 @@ describe('loadConfig', () => {
     expect(() => loadConfig(dir)).toThrow(/cannot read .*orch\.config\.json/);
   });
 });
+
+describe('targets', () => {
+  const write = (dir: string, rel: string, text: string) => {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), text);
+  };
+
+  it('reads targets from the config and from config/targets.yaml (a targets: map or the map itself)', () => {
+    const dir = repo({ 'orch.config.json': JSON.stringify({ targets: { web: { path: '../web' } } }) });
+    write(
+      dir,
+      'config/targets.yaml',
+      'targets:\n  api:\n    path: ../api\n    roadmap: docs/roadmap.md\n    conventions: CONVENTIONS.md\n',
+    );
+    const config = loadConfig(dir);
+    expect(config.targets).toEqual({
+      web: { path: '../web' },
+      api: { path: '../api', roadmap: 'docs/roadmap.md', conventions: 'CONVENTIONS.md' },
+    });
+    const bare = repo();
+    write(
+      bare,
+      'config/targets.yaml',
+      'api:\n  path: ../api\n  agents:\n    dev: { command: [aider, "{prompt}"] }\n',
+    );
+    expect(loadConfig(bare).targets?.['api']?.agents?.['dev']?.command).toEqual(['aider', '{prompt}']);
+  });
+
+  it('refuses a target defined twice, a bad id, both planDir and roadmap, and a broken targets file', () => {
+    const twice = repo({ 'orch.config.json': JSON.stringify({ targets: { api: { path: '../a' } } }) });
+    write(twice, 'config/targets.yaml', 'api: { path: ../b }\n');
+    expect(() => loadConfig(twice)).toThrow(
+      /target api is defined both in .*orch\.config\.json and in .*targets\.yaml/,
+    );
+    for (const [targets, pattern] of [
+      [{ '../x': { path: '../x' } }, /targets\.\.\.\/x|target id/],
+      [{ api: { path: '../a', planDir: 'p', roadmap: 'r.md' } }, /planDir or roadmap, not both/],
+      [{ api: { path: '../a', colour: 'red' } }, /colour/],
+    ] as const) {
+      const dir = repo({ 'orch.config.json': JSON.stringify({ targets }) });
+      expect(() => loadConfig(dir)).toThrow(pattern);
+    }
+    const broken = repo();
+    write(broken, 'config/targets.yaml', 'api: [unclosed\n');
+    expect(() => loadConfig(broken)).toThrow(OrchError);
+    expect(() => loadConfig(broken)).toThrow(/cannot read .*targets\.yaml/);
+    const list = repo();
+    write(list, 'config/targets.yaml', '- api\n');
+    expect(() => loadConfig(list)).toThrow(/must be a map of targets/);
+  });
+});
