@@ -71,8 +71,12 @@ describe('orch status (built binary)', () => {
         'costUsd',
         'totals',
         'usage',
+        'targets',
         'lease',
       ]);
+      // No target in this plan: no groups, and every task runs in the main repository.
+      expect(doc.targets).toEqual([]);
+      expect(doc.tasks.every((t: { target: unknown }) => t.target === null)).toBe(true);
       expect(doc).toEqual({ ...expectedDocument(log.file), lease: expect.any(Object) });
       expect(doc.lease).toMatchObject({ pid: process.pid, runId: 'r1', alive: true });
       expect(doc.tasks[1]).toMatchObject({ id: 'T002', status: 'complete', attempts: 3, dependsOn: [] });
