@@ -50,3 +50,15 @@ export { planView, type PlanView, type ViewPhaseStatus, type ViewTaskStatus } fr
 export { renderDot, renderGoal, renderMermaid, renderTree } from './render.js';
 export { writeBackStatuses, type StatusUpdate, type WriteBackOptions } from './write-back.js';
 export { naturalCompare } from './text.js';
+export {
+  combinePlans,
+  foreignTargetProblems,
+  namespacedId,
+  namespacePlan,
+  relabelSources,
+  renamePlanIds,
+  TARGET_SEPARATOR,
+  taskTarget,
+  unknownTargetProblems,
+  type TargetPlanPart,
+} from './targets.js';

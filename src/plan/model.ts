@@ -92,6 +92,8 @@ export const EpicSchema = z.object({
   dependsOn: z.array(z.string()),
   /** The stories the epic lists under `## Stories`. */
   stories: z.array(z.string()),
+  /** `- **Target**: api`: the target of every story of the epic that names none itself. */
+  target: z.string().optional(),
   status: DeclaredStatusSchema,
   acceptanceCriteria: z.array(z.string()),
   metadata: z.record(z.string(), z.string()),

@@ -111,6 +111,7 @@ function placePhases(milestones: Plan['milestones'], epics: Epic[], phases: Phas
   for (const phase of phases) {
     const epic = phase.epic === undefined ? undefined : epicById.get(phase.epic);
     if (phase.milestone === '') phase.milestone = epic?.milestone ?? NO_MILESTONE;
+    if (phase.target === undefined && epic?.target !== undefined) phase.target = epic.target;
     for (const dep of epic?.dependsOn ?? []) {
       const expanded = storiesOf.get(dep) ?? (phaseIds.has(dep) ? [dep] : []);
       pushUnique(

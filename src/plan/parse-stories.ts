@@ -15,7 +15,7 @@ import {
   statusOf,
   texts,
 } from './story-doc.js';
-import { parseTaskLine, roleName } from './task-line.js';
+import { parseTaskLine, roleName, targetName } from './task-line.js';
 import { parseRefList, splitIdTitle, stripInline } from './text.js';
 
 /**
@@ -23,6 +23,9 @@ import { parseRefList, splitIdTitle, stripInline } from './text.js';
  * a `## Metadata` list of `- **Key**: value` fields and list sections; a story adds
  * `## Tasks` lines `- [ ] T002: title | role:x | depends:T001`.
  */
+
+/** `- **Target**: api`: the multi-repo target of a story or epic (issue 7). */
+const TARGET_KEYS = ['target'];
 
 /**
  * Reads an epic file (`epics/E001-*.md`); undefined (with a problem) when it has no id.
@@ -41,6 +44,7 @@ export function parseEpic(file: string, text: string, problems: PlanProblem[]): 
     .map((i) => splitIdTitle(i.text).id)
     .filter((id): id is string => id !== undefined);
   const milestone = field(fields, 'milestone')?.value;
+  const target = targetName(field(fields, ...TARGET_KEYS)?.value);
   return {
     id: head.id,
     title: head.title,
@@ -51,8 +55,9 @@ export function parseEpic(file: string, text: string, problems: PlanProblem[]): 
     acceptanceCriteria: texts(doc, /^acceptance criteria/),
     metadata: metadataRecord(
       fields,
-      new Set(['status', 'dependencies', 'depends on', 'depends', 'milestone']),
+      new Set(['status', 'dependencies', 'depends on', 'depends', 'milestone', ...TARGET_KEYS]),
     ),
+    ...(target !== undefined ? { target } : {}),
     source: { file, line: head.line },
     ...(deps ? { dependsOnSource: { file, line: deps.line.n } } : {}),
     ...(line !== undefined ? { statusSource: { file, line } } : {}),
@@ -90,6 +95,7 @@ export function parseStory(
   const taskStatuses = tasks.map((t) => t.status);
   const { status, line } = statusOf(file, fields, `story ${head.id}`, problems);
   const epic = field(fields, 'epic')?.value;
+  const target = targetName(field(fields, ...TARGET_KEYS)?.value);
   const phase: Phase = {
     id: head.id,
     title: withoutMarkers(head.title) || head.id,
@@ -107,9 +113,20 @@ export function parseStory(
     definitionOfDone: texts(doc, /^(definition of done|done when)/),
     metadata: metadataRecord(
       fields,
-      new Set(['status', 'state', 'dependencies', 'depends on', 'depends', 'blocks', 'epic', 'milestone']),
+      new Set([
+        'status',
+        'state',
+        'dependencies',
+        'depends on',
+        'depends',
+        'blocks',
+        'epic',
+        'milestone',
+        ...TARGET_KEYS,
+      ]),
     ),
     ...(epic ? { epic: parseRefList(epic)[0] ?? epic } : epicFromPath ? { epic: epicFromPath } : {}),
+    ...(target !== undefined ? { target } : {}),
     source: { file, line: head.line },
     ...(line !== undefined ? { statusSource: { file, line } } : {}),
   };
@@ -137,6 +154,7 @@ function readTasks(file: string, phaseId: string, body: MdLine[], defaultRole: s
       phase: phaseId,
       dependsOn: parsed.dependsOn,
       status: checkboxStatus(item.checkbox ?? ''),
+      ...(parsed.target !== undefined ? { target: parsed.target } : {}),
       source: { file, line: line.n },
       statusSource: { file, line: line.n },
     };

@@ -5,7 +5,7 @@ import { DEFAULT_ROLE, type DeclaredStatus, type Milestone, type Phase, type Tas
 import { badStatus, summarise } from './parse-project.js';
 import { priorityOf } from './priority.js';
 import { checkboxStatus, parseStatus } from './status.js';
-import { parseTaskLine, roleName } from './task-line.js';
+import { parseTaskLine, roleName, targetName } from './task-line.js';
 import { parseRefList, stripEmoji, stripInline } from './text.js';
 
 /** Format B: the inside of one `### Phase N.M` section. */
@@ -45,6 +45,7 @@ const KNOWN = new Set([
   'goal',
   'objective',
   'priority',
+  'target',
 ]);
 
 /** A `Phase N.M` heading and the lines under it, up to the next heading at its level. */
@@ -90,6 +91,7 @@ export function readRoadmapPhase(
   const roleField = field(fields, 'assigned to', 'assignee', 'role', 'owner', 'agent');
   const role = (roleField && roleName(roleField.value)) ?? DEFAULT_ROLE;
   const depField = field(fields, 'depends on', 'dependencies', 'depends', 'blocked by', 'prerequisites');
+  const target = targetName(field(fields, 'target')?.value);
   const taskItems: { line: MdLine; text: string; checkbox: string | undefined; indent: number }[] = [];
   const pushItems = (
     items: readonly { line: MdLine; item: { indent: number; checkbox: string | undefined; text: string } }[],
@@ -141,6 +143,7 @@ export function readRoadmapPhase(
     acceptanceCriteria: ac,
     definitionOfDone: dod,
     metadata,
+    ...(target !== undefined ? { target } : {}),
     source: { file, line: b.line.n },
     ...(status !== undefined && statusField ? { statusSource: { file, line: statusField.line.n } } : {}),
   };
@@ -174,6 +177,7 @@ function buildTasks(
       phase: phaseId,
       dependsOn: parsed.dependsOn,
       status: checkboxStatus(it.checkbox ?? ''),
+      ...(parsed.target !== undefined ? { target: parsed.target } : {}),
       source: { file, line: it.line.n },
       statusSource: { file, line: it.line.n },
     };

@@ -9,11 +9,14 @@ export interface TaskLine {
   role: string | undefined;
   /** From `| depends:T001,T002`. */
   dependsOn: string[];
+  /** From `| target:api` (multi-repo target, issue 7). */
+  target?: string;
   /** Other `| …` parts, kept as description. */
   notes: string[];
 }
 
 const ROLE_KEYS = new Set(['role', 'roles', 'assigned to', 'assignee', 'agent', 'owner']);
+const TARGET_KEYS = new Set(['target']);
 const DEP_KEYS = new Set(['depends', 'depends on', 'deps', 'dependencies', 'after', 'needs', 'requires']);
 
 /**
@@ -30,6 +33,7 @@ export function parseTaskLine(text: string, withId: boolean): TaskLine {
   let role: string | undefined;
   const dependsOn: string[] = [];
   const notes: string[] = [];
+  let target: string | undefined;
   for (const part of parts.slice(1)) {
     const m = /^([A-Za-z][A-Za-z ]{0,20}?)\s*[:=]\s*(.*)$/.exec(part.trim());
     const key = m?.[1]?.toLowerCase().trim();
@@ -38,6 +42,8 @@ export function parseTaskLine(text: string, withId: boolean): TaskLine {
       if (r) role = r;
     } else if (m && key !== undefined && DEP_KEYS.has(key)) {
       dependsOn.push(...parseRefList(m[2] ?? ''));
+    } else if (m && key !== undefined && TARGET_KEYS.has(key) && targetName(m[2] ?? '') !== undefined) {
+      target = targetName(m[2] ?? '');
     } else if (part.trim() !== '') {
       notes.push(part.trim());
     }
@@ -53,7 +59,28 @@ export function parseTaskLine(text: string, withId: boolean): TaskLine {
       title = m[2] ?? '';
     }
   }
-  return { id, title: stripInline(title), role, dependsOn, notes };
+  return {
+    id,
+    title: stripInline(title),
+    role,
+    dependsOn,
+    notes,
+    ...(target !== undefined ? { target } : {}),
+  };
+}
+
+/**
+ * A target id from what people write after `Target:` (`api`, `` `api` ``, `**api**`), or
+ * `undefined` for an empty value, `none` or `-` (the main repository). The id is kept as
+ * written otherwise, so validation can report one that is not configured.
+ *
+ * @example
+ * targetName(' `api` '); // 'api'
+ */
+export function targetName(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const cleaned = stripInline(value).trim();
+  return cleaned === '' || /^(none|-)$/i.test(cleaned) ? undefined : cleaned;
 }
 
 const NO_ROLE = new Set(['', 'tbd', 'none', 'unassigned', 'anyone', 'any', 'n-a', 'na', 'nobody']);

@@ -3,6 +3,7 @@ import { buildPlanGraph, type PlanGraph } from './graph.js';
 import type { Plan, Task } from './model.js';
 import type { ParsedPlan } from './parse-directory.js';
 import { blocksProblems, cycleProblems, unknownDependencyProblems } from './validate-dependencies.js';
+import { unknownTargetProblems } from './targets.js';
 import { duplicateProblems, membershipProblems } from './validate-structure.js';
 
 /** What validation needs besides the plan. */
@@ -14,13 +15,23 @@ export interface ValidateOptions {
   agentRoles?: readonly string[];
   /** A graph already built for this plan (saves building it twice). */
   graph?: PlanGraph;
+  /**
+   * The configured target ids (multi-repo, issue 7). A phase, task or epic naming any other
+   * target is a problem. When omitted, targets are not checked.
+   */
+  targets?: readonly string[];
+  /**
+   * Roles configured for one target's tasks only (its `agents`), by target id: they count,
+   * like `agentRoles`, for the tasks that work in that target.
+   */
+  targetAgentRoles?: Readonly<Record<string, readonly string[]>>;
 }
 
 /**
  * Every semantic problem of a plan, sorted by file and line: duplicate ids, dependencies
  * on unknown ids, dependency cycles (named, e.g. `S002 → S004 → S002`), `Blocks` that
  * disagree with `Dependencies`, roles with neither a persona nor an agent, milestones
- * that list unknown epics, phases in no milestone.
+ * that list unknown epics, phases in no milestone, targets that are not configured.
  *
  * @example
  * const problems = validatePlan(plan, { agentRoles: Object.keys(config.agents) });
@@ -33,7 +44,8 @@ export function validatePlan(plan: Plan, options: ValidateOptions = {}): PlanPro
   unknownDependencyProblems(plan, graph, problems);
   cycleProblems(plan, graph, problems);
   blocksProblems(plan, graph, problems);
-  if (options.agentRoles) roles(plan, options.agentRoles, problems);
+  if (options.agentRoles) roles(plan, options.agentRoles, options.targetAgentRoles ?? {}, problems);
+  if (options.targets) problems.push(...unknownTargetProblems(plan, options.targets));
   return sortProblems(problems);
 }
 
@@ -50,12 +62,24 @@ export function checkPlan(parsed: ParsedPlan, options: ValidateOptions = {}): Pl
   return parsed.plan;
 }
 
-function roles(plan: Plan, agentRoles: readonly string[], problems: PlanProblem[]): void {
+function roles(
+  plan: Plan,
+  agentRoles: readonly string[],
+  targetRoles: Readonly<Record<string, readonly string[]>>,
+  problems: PlanProblem[],
+): void {
   if (agentRoles.includes('default')) return;
   const covered = new Set([...agentRoles, ...plan.personas.map((p) => p.role)]);
+  const phaseTarget = new Map(plan.phases.map((p) => [p.id, p.target]));
+  const coveredInTarget = (t: Task): boolean => {
+    const target = t.target ?? phaseTarget.get(t.phase);
+    const own =
+      target === undefined ? undefined : Object.hasOwn(targetRoles, target) ? targetRoles[target] : undefined;
+    return own !== undefined && (own.includes(t.role) || own.includes('default'));
+  };
   const missing = new Map<string, Task[]>();
   for (const t of plan.tasks) {
-    if (covered.has(t.role)) continue;
+    if (covered.has(t.role) || coveredInTarget(t)) continue;
     const list = missing.get(t.role);
     if (list) list.push(t);
     else missing.set(t.role, [t]);
