@@ -25,6 +25,13 @@ export {
   type AgentCommand,
 } from './core/config.js';
 export { findPlan, loadPlan, type LoadedPlan } from './runtime/plan-loader.js';
+export {
+  findPlanSources,
+  loadPlanSet,
+  readPlanSet,
+  type PlanSource,
+  type LoadedPlanSet,
+} from './runtime/plan-set.js';
 export type { Plan, Milestone, Phase, Task, Persona } from './plan/model.js';
 export { statusView, type StatusView } from './core/status-view.js';
 export { type OrchState, initialState } from './core/state.js';

@@ -67,47 +67,40 @@ Statuses come from the plan files (a phase marked complete counts all its tasks 
   async run(): Promise<PlanCommandResult> {
     const { flags } = await this.parse(Plan);
     const { repoDir, stateDir } = this.resolveDirs(flags);
-    const [{ loadConfig }, loader, api] = await Promise.all([
+    const [{ loadConfig }, planSet, api] = await Promise.all([
       import('../runtime/config-loader.js'),
-      import('../runtime/plan-loader.js'),
+      import('../runtime/plan-set.js'),
       import('../plan/index.js'),
     ]);
     const config = loadConfig(repoDir);
-    const location = loader.findPlan(repoDir, config, flags['plan-dir']);
-    const shown = path.relative(repoDir, location) || '.';
-    const base = fs.statSync(location).isFile() ? path.dirname(location) : location;
-    const display = (p: PlanProblem): PlanProblem => ({
-      ...p,
-      file: path.relative(repoDir, path.join(base, p.file)),
+    // The main plan and each target's own plan, read and validated as one.
+    const sources = planSet.findPlanSources(repoDir, config, flags['plan-dir']);
+    const shown = sources.map((s) => s.source).join(' + ');
+    const main = sources.find((s) => s.target === null);
+    const base =
+      main === undefined
+        ? repoDir
+        : fs.statSync(main.location).isFile()
+          ? path.dirname(main.location)
+          : main.location;
+    const labelMain = (file: string): string => path.relative(repoDir, path.join(base, file));
+    const loaded = planSet.readPlanSet(sources, {
+      agentRoles: Object.keys(config.agents),
+      targets: Object.keys(config.targets ?? {}),
+      targetAgentRoles: planSet.targetAgentRoles(config),
+      labelMain,
     });
-    let loaded: Awaited<ReturnType<typeof loader.loadPlan>>;
-    try {
-      loaded = loader.loadPlan(location, { agentRoles: Object.keys(config.agents), source: shown });
-    } catch (err) {
-      if (err instanceof api.PlanValidationError)
-        throw new api.PlanValidationError(shown, err.problems.map(display));
-      if (err instanceof api.PlanParseError) {
-        throw new api.PlanParseError(display(err).file, err.line, err.message, {
-          hint: err.hint ?? '',
-          cause: err,
-          problems: err.problems.map(display),
-        });
-      }
-      throw err;
-    }
-    const { plan, graph } = loaded;
+    if (loaded.problems.length > 0) throw new api.PlanValidationError(shown, loaded.problems);
+    // Every entity's file named from the repository, so an editor can open file:line.
+    const plan: PlanModel = { ...loaded.labelled, source: shown };
+    const graph = loaded.graph;
     const completed = api.declaredCompletion(plan);
     const result: PlanCommandResult = api.planView(plan, graph, completed);
     if (flags.goal !== undefined) result.goal = api.recommendForGoal(plan, graph, flags.goal, completed);
     if (flags.graph !== undefined)
       result.graph = flags.graph === 'mermaid' ? api.renderMermaid(result) : api.renderDot(result);
     if (flags.check) {
-      result.check = await checkAgainstLog(
-        plan,
-        location,
-        stateDir,
-        (file) => display({ file, line: 0, message: '' }).file,
-      );
+      result.check = await checkAgainstLog(plan, loaded.files, stateDir);
       if (result.check.problems.length > 0) process.exitCode = 1;
     }
     if (!this.jsonEnabled()) {
@@ -138,20 +131,20 @@ Statuses come from the plan files (a phase marked complete counts all its tasks 
   }
 }
 
-/** Reads the log (read-only; none is fine) and the plan files, and lists their disagreements. */
+/**
+ * Reads the log (read-only; none is fine) and lists its disagreements with the plan files
+ * (`plan` with its sources named as the keys of `files`).
+ */
 async function checkAgainstLog(
   plan: PlanModel,
-  location: string,
+  files: Readonly<Record<string, string>>,
   stateDir: string,
-  shownFile: (file: string) => string,
 ): Promise<PlanCheckReport> {
-  const [{ checkPlanAgainstLog }, { readPlanFiles }, { replay }, store] = await Promise.all([
+  const [{ checkPlanAgainstLog }, { replay }, store] = await Promise.all([
     import('../runtime/plan-check.js'),
-    import('../runtime/plan-loader.js'),
     import('../core/replayer.js'),
     import('../store/index.js'),
   ]);
-  const files = readPlanFiles(location).files;
   const lines = (file: string) => files[file]?.split(/\r?\n/);
   const dbFile = path.join(stateDir, 'orch.db');
   let events: RecordedEvent[] | null = null;
@@ -164,10 +157,7 @@ async function checkAgainstLog(
     }
   }
   const state = events === null ? null : replay(events);
-  const problems = checkPlanAgainstLog(plan, state, events, lines).map((p) =>
-    p.kind === 'task-disappeared' ? p : { ...p, file: shownFile(p.file) },
-  );
-  return { log: events !== null, problems };
+  return { log: events !== null, problems: checkPlanAgainstLog(plan, state, events, lines) };
 }
 
 function renderCheck(check: PlanCheckReport, name: string, shown: string): string {

@@ -39,13 +39,15 @@ export function renderTree(view: PlanView): string {
     if (!p || placed.has(id)) return;
     placed.add(id);
     const deps = p.dependsOn.length > 0 ? `  ← ${p.dependsOn.join(', ')}` : '';
-    out.push(`  ${PHASE_MARK[p.status]} ${p.id}  ${p.title}${PRIORITY_NOTE[p.priority]}${deps}`);
+    const where = p.target !== null ? `  @${p.target}` : '';
+    out.push(`  ${PHASE_MARK[p.status]} ${p.id}  ${p.title}${PRIORITY_NOTE[p.priority]}${where}${deps}`);
     for (const tid of p.tasks) {
       const t = taskById.get(tid);
       if (!t) continue;
       const tdeps = t.dependsOn.length > 0 ? `  ← ${t.dependsOn.join(', ')}` : '';
+      const twhere = t.target !== null && t.target !== p.target ? ` @${t.target}` : '';
       out.push(
-        `      ${TASK_MARK[t.status]} ${t.id}  ${t.title}  (${t.role})${tdeps}${t.status === 'ready' ? '  READY' : ''}`,
+        `      ${TASK_MARK[t.status]} ${t.id}  ${t.title}  (${t.role}${twhere})${tdeps}${t.status === 'ready' ? '  READY' : ''}`,
       );
     }
   };

@@ -1,6 +1,7 @@
 import type { PlanGraph } from './graph.js';
 import { evaluate, readyTasks } from './progress.js';
 import type { DeclaredStatus, Plan, PlanFormat, Priority } from './model.js';
+import { taskTarget } from './targets.js';
 
 /**
  * What `orch plan` shows: every milestone, phase and task with the status it has for a
@@ -26,6 +27,8 @@ export interface PlanView {
     priority: Priority;
     dependsOn: string[];
     tasks: string[];
+    /** The repository the phase works in: a target id, or null for the main repository. */
+    target: string | null;
     source: { file: string; line: number };
   }[];
   tasks: {
@@ -36,6 +39,8 @@ export interface PlanView {
     status: ViewTaskStatus;
     declaredStatus: DeclaredStatus;
     dependsOn: string[];
+    /** The repository the task works in (its own target, else its phase's), or null for the main one. */
+    target: string | null;
     source: { file: string; line: number };
   }[];
   /** Ready task ids in priority order. */
@@ -72,6 +77,7 @@ export function planView(plan: Plan, graph: PlanGraph, completed: ReadonlySet<st
     priority: p.priority,
     dependsOn: p.dependsOn,
     tasks: p.tasks,
+    target: p.target ?? null,
     source: p.source,
   }));
   const phaseDone = new Map(phases.map((p) => [p.id, p.status === 'complete']));
@@ -98,6 +104,7 @@ export function planView(plan: Plan, graph: PlanGraph, completed: ReadonlySet<st
       status: taskStatus(t.id),
       declaredStatus: t.status,
       dependsOn: t.dependsOn,
+      target: taskTarget(plan, t),
       source: t.source,
     })),
     ready: readyTasks(graph, completed),

@@ -4,11 +4,14 @@ import { getOwn } from '../core/record.js';
 import type { OrchState } from '../core/state.js';
 import { taskStatus } from '../core/status-view.js';
 import type { DeclaredStatus, Plan } from '../plan/model.js';
-import { parsePlanFiles } from '../plan/parse-plan.js';
+import { PlanValidationError } from '../plan/errors.js';
+import { parsePlanFiles, type PlanFiles } from '../plan/parse-plan.js';
+import { TARGET_SEPARATOR } from '../plan/targets.js';
 import { checkPlan } from '../plan/validate.js';
 import { writeBackStatuses, type StatusUpdate } from '../plan/write-back.js';
 import { planDiff } from './plan-recording.js';
 import { readPlanFiles } from './plan-loader.js';
+import { readPlanSet, type PlanSetOptions, type PlanSource } from './plan-set.js';
 
 /**
  * The roadmap gardener: writes the statuses the log knows back into the plan files each
@@ -145,19 +148,27 @@ export function gardenPlan(
   if (diff.added.length + diff.removed.length + diff.changed.length > 0) {
     return none('the plan files changed since the plan was recorded');
   }
+  return writeStatuses(location, input, statusUpdates(state, filePlan));
+}
+
+/**
+ * Writes `updates` into the files of the plan at `location` that `input` was read from,
+ * each file atomically, skipping a file that changed since it was read.
+ */
+function writeStatuses(location: string, input: PlanFiles, updates: readonly StatusUpdate[]): GardenResult {
   const byFile = new Map<string, StatusUpdate[]>();
-  for (const u of statusUpdates(state, filePlan)) {
+  for (const u of updates) {
     const list = byFile.get(u.statusSource.file) ?? [];
     list.push(u);
     byFile.set(u.statusSource.file, list);
   }
   const base = fs.statSync(location).isFile() ? path.dirname(location) : location;
   const result: GardenResult = { written: [], updates: 0, skipped: null };
-  for (const [file, updates] of byFile) {
+  for (const [file, fileUpdates] of byFile) {
     const parsedText = input.files[file];
     const abs = path.join(base, file);
     if (parsedText === undefined) continue;
-    const next = writeBackStatuses(parsedText, updates);
+    const next = writeBackStatuses(parsedText, fileUpdates);
     if (next === parsedText) continue;
     // Re-read just before writing: someone may have saved the file since it was parsed.
     if (readOrNull(abs) !== parsedText) {
@@ -166,9 +177,73 @@ export function gardenPlan(
     }
     writeAtomic(abs, next);
     result.written.push(file);
-    result.updates += updates.length;
+    result.updates += fileUpdates.length;
   }
   return result;
+}
+
+/** What a gardening pass did in one source of a plan set. */
+export interface SourceGardenResult extends GardenResult {
+  /** The source's label (`plans`, `../api/roadmap.md`); `written` is relative to its plan base. */
+  source: string;
+}
+
+/**
+ * One gardening pass over a plan set (main plan and targets' own plans): re-reads every
+ * source and validates them together; when they no longer load, nothing is written. Each
+ * source whose entities still mean what the log's plan says gets its statuses written into
+ * its own files; a source whose entities changed is skipped until the next recorded
+ * `PlanRevised` (a change of personas skips every source). One result per source, in order.
+ *
+ * @example
+ * gardenPlanSet(log.state, findPlanSources(repo, config), { agentRoles: ['default'] });
+ * // [{ source: 'plans', written: [], updates: 0, skipped: null },
+ * //  { source: '../api/roadmap.md', written: ['roadmap.md'], updates: 2, skipped: null }]
+ */
+export function gardenPlanSet(
+  state: OrchState,
+  sources: readonly PlanSource[],
+  options: PlanSetOptions = {},
+): SourceGardenResult[] {
+  const all = (skipped: string): SourceGardenResult[] =>
+    sources.map((s) => ({ source: s.source, written: [], updates: 0, skipped }));
+  if (state.plan === null) return all('no plan is recorded in the log');
+  let set: ReturnType<typeof readPlanSet>;
+  try {
+    set = readPlanSet(sources, options);
+    if (set.problems.length > 0) {
+      throw new PlanValidationError(sources.map((s) => s.source).join(' + '), set.problems);
+    }
+  } catch (err) {
+    return all(`the plan files do not load: ${(err as Error).message}`);
+  }
+  const diff = planDiff(state.plan, set.plan);
+  const changed = [...diff.added, ...diff.removed, ...diff.changed];
+  const prefixes = sources.flatMap((s) => (s.target === null ? [] : [`${s.target}${TARGET_SEPARATOR}`]));
+  const owner = (id: string): string | null | undefined => {
+    if (id.startsWith('persona:')) return undefined;
+    const bare = id.startsWith('epic:') ? id.slice('epic:'.length) : id;
+    const prefix = prefixes.find((p) => bare.startsWith(p));
+    return prefix === undefined ? null : prefix.slice(0, -TARGET_SEPARATOR.length);
+  };
+  return set.parts.map((part) => {
+    const mine = changed.filter((id) => {
+      const o = owner(id);
+      return o === undefined || o === part.source.target;
+    });
+    if (mine.length > 0) {
+      return {
+        source: part.source.source,
+        written: [],
+        updates: 0,
+        skipped: 'the plan files changed since the plan was recorded',
+      };
+    }
+    return {
+      source: part.source.source,
+      ...writeStatuses(part.source.location, part.input, statusUpdates(state, part.plan)),
+    };
+  });
 }
 
 function readOrNull(file: string): string | null {

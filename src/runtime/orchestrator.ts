@@ -21,9 +21,16 @@ import { loadConfig } from './config-loader.js';
 import { acquireLease, type Lease } from './lease.js';
 import { LiveLog } from './live-log.js';
 import { OrchestratorError } from './orchestrator-error.js';
-import { gardenPlan } from './gardener.js';
+import { gardenPlanSet } from './gardener.js';
 import { recordPlan } from './plan-recording.js';
-import { findPlan, loadPlan } from './plan-loader.js';
+import {
+  findPlanSources,
+  loadPlanSet,
+  planSetStamp,
+  targetAgentRoles,
+  type PlanSetOptions,
+  type PlanSource,
+} from './plan-set.js';
 import { createPrProvider, type PrProvider } from './pr-provider.js';
 import { reconcile } from './reconcile.js';
 import { runCommand } from './run-command.js';
@@ -714,27 +721,27 @@ export class Orchestrator {
     this.lease?.release();
   }
 
-  /** Reads the plan files, validates them; the run starts on that plan. */
+  /**
+   * Reads the plan files (the main plan and each target's own plan), validates them as one;
+   * the run starts on that plan.
+   */
   private loadPlanFromFiles(): Plan {
-    const location = findPlan(this.repoDir, this.config, this.options.planDir);
-    this.planLocation = location;
-    const source = path.relative(this.repoDir, location) || '.';
-    const { plan } = loadPlan(location, { agentRoles: this.agentRoles(), source });
-    this.planStamp = planStamp(location);
+    this.planSources = findPlanSources(this.repoDir, this.config, this.options.planDir);
+    const { plan } = loadPlanSet(this.planSources, this.planSetOptions());
+    this.planStamp = planSetStamp(this.planSources);
     return plan;
   }
-  private planLocation = '';
+  private planSources: PlanSource[] = [];
   private planStamp = '';
 
   /** Plan files edited while running are picked up at the next decision (issue: roadmap). */
   private reloadPlanIfChanged(): void {
-    if (!this.planLocation) return;
-    const stamp = planStamp(this.planLocation);
+    if (this.planSources.length === 0) return;
+    const stamp = planSetStamp(this.planSources);
     if (stamp === this.planStamp) return;
     this.planStamp = stamp;
     try {
-      const source = path.relative(this.repoDir, this.planLocation) || '.';
-      const { plan } = loadPlan(this.planLocation, { agentRoles: this.agentRoles(), source });
+      const { plan } = loadPlanSet(this.planSources, this.planSetOptions());
       recordPlan(this.log!, plan);
     } catch (err) {
       const listed = (err as { problems?: { file: string; line: number; message: string }[] }).problems ?? [];
@@ -749,17 +756,24 @@ export class Orchestrator {
 
   /** Writes the statuses that changed back into the plan files (the roadmap gardener). */
   private garden(): void {
-    if (!this.gardenDue || !this.planLocation || !this.log) return;
+    if (!this.gardenDue || this.planSources.length === 0 || !this.log) return;
     this.gardenDue = false;
     try {
-      const source = path.relative(this.repoDir, this.planLocation) || '.';
-      gardenPlan(this.log.state, this.planLocation, { source, agentRoles: this.agentRoles() });
+      gardenPlanSet(this.log.state, this.planSources, this.planSetOptions());
     } catch (err) {
       // The files are a view of the log: failing to update them must not stop the work.
       process.stderr.write(`orch: could not write statuses back into the plan: ${(err as Error).message}\n`);
     }
   }
   private gardenDue = false;
+
+  private planSetOptions(): PlanSetOptions {
+    return {
+      agentRoles: this.agentRoles(),
+      targets: Object.keys(this.config.targets ?? {}),
+      targetAgentRoles: targetAgentRoles(this.config),
+    };
+  }
 
   private agentRoles(): string[] {
     return this.options.agentCommand
@@ -778,25 +792,6 @@ function waitingReason(t: StatusView['tasks'][number], state: OrchState): string
   const phaseOpen = (phase?.dependsOn ?? []).filter((d) => getOwn(state.phases, d)?.value !== 'complete');
   if (phaseOpen.length > 0) return `waits for phase ${phaseOpen.join(', ')}`;
   return `is ${t.detail}`;
-}
-
-function planStamp(location: string): string {
-  const parts: string[] = [];
-  const walk = (p: string) => {
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(p);
-    } catch {
-      return;
-    }
-    if (st.isDirectory()) {
-      for (const name of fs.readdirSync(p).sort()) walk(path.join(p, name));
-    } else if (/\.(md|ya?ml|json)$/i.test(p)) {
-      parts.push(`${p}:${st.size}:${st.mtimeMs}`);
-    }
-  };
-  walk(location);
-  return parts.join('|');
 }
 
 /** The last `chars` characters of a file, or undefined when it cannot be read. */

@@ -161,3 +161,34 @@ export function loadPlan(
   });
   return { plan, graph };
 }
+
+/**
+ * A fingerprint of a plan's files (path, size and modification time of every `.md`, `.yaml`,
+ * `.yml` and `.json` file under a plan directory, or of a plan file and the `personas/`
+ * beside it): it changes when any of them is edited, added or removed.
+ *
+ * @example
+ * if (planStamp(location) !== lastStamp) reload();
+ */
+export function planStamp(location: string): string {
+  const parts: string[] = [];
+  const walk = (p: string, depth: number): void => {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch {
+      return;
+    }
+    if (st.isDirectory()) {
+      if (depth > 8) return;
+      for (const name of fs.readdirSync(p).sort()) walk(path.join(p, name), depth + 1);
+    } else if (/\.(md|markdown|ya?ml|json)$/i.test(p)) {
+      parts.push(`${p}:${st.size}:${st.mtimeMs}`);
+    }
+  };
+  walk(location, 0);
+  // A plan file also reads the personas beside it.
+  if (fs.statSync(location, { throwIfNoEntry: false })?.isFile())
+    walk(path.join(path.dirname(location), 'personas'), 1);
+  return parts.join('|');
+}
