@@ -95,7 +95,7 @@ function roles(
       problemAt(
         first.source,
         role === 'default'
-          ? `role default (task${tasks.length === 1 ? '' : 's'} ${names}, which name no role) has no persona and no configured agent: add an "agents.default" entry in orch.config or personas/default.md`
+          ? `role default (task${tasks.length === 1 ? '' : 's'} ${names}, which name${tasks.length === 1 ? 's' : ''} no role) has no persona and no configured agent: add an "agents.default" entry in orch.config or personas/default.md`
           : `role ${role} (task${tasks.length === 1 ? '' : 's'} ${names}) has no persona and no configured agent: add personas/${role}.md, an "agents.${role}" entry in orch.config, or an "agents.default"`,
       ),
     );

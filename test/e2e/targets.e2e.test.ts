@@ -142,6 +142,23 @@ describe('orch with a target repository', () => {
     );
     expect(text.stdout).toMatch(/^\[api\]\napi:batch-1 /m);
 
+    // The health check reads the target's plan too: it agrees, until a task with history
+    // disappears from the api roadmap.
+    const agree = await orch('plan', '--check');
+    expect(agree.code, agree.stdout + agree.stderr).toBe(0);
+    const roadmapFile = path.join(api, 'docs', 'roadmap.md');
+    fs.writeFileSync(
+      roadmapFile,
+      fs.readFileSync(roadmapFile, 'utf8').replace(/ {2}- \[.\] Document it\n/, ''),
+    );
+    const disagree = await orch('plan', '--check', '--json');
+    expect(disagree.code).toBe(1);
+    const check = (
+      JSON.parse(disagree.stdout) as { check: { problems: { kind: string; message: string }[] } }
+    ).check;
+    expect(check.problems.map((p) => p.kind)).toEqual(['task-disappeared']);
+    expect(check.problems[0]?.message).toMatch(/api:1\.1\.2/);
+
     const unknown = await orch('spawn', '--target', 'web');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/there is no target "web".*\n.*configured targets: api/);
