@@ -4,6 +4,7 @@ import type { AgentRecord, OrchState } from '../core/state.js';
 import { isLiveAgent } from '../core/state.js';
 import { statusView } from '../core/status-view.js';
 import { usageTotals } from '../core/usage-totals.js';
+import { taskTargets } from './target-of.js';
 
 /**
  * The `orch watch` dashboard, rendered from what the log says (never the orchestrator's
@@ -72,6 +73,7 @@ export function renderDashboard(view: DashboardView, options: RenderOptions): st
     `Tasks ${count('complete')}/${status.tasks.length} done · ${count('running')} running · ${count('ready')} ready · ` +
       `${count('pending')} pending · ${count('blocked')} blocked · ${count('failed')} failed`,
   );
+  lines.push(...targetLines(state, status.tasks));
   const budget = view.budget === undefined ? '' : ` of $${view.budget.toFixed(2)} budget`;
   lines.push(
     `Usage ${usage.run.attempts} attempt(s) · tokens ${tokens(usage.run.inputTokens)} in / ` +
@@ -93,14 +95,48 @@ export function renderDashboard(view: DashboardView, options: RenderOptions): st
   return fitted.map((l) => cut(l, options.width));
 }
 
+/**
+ * With multi-repo targets, one line of task counts per repository (main first, then the
+ * targets in plan order); nothing when the plan uses no target.
+ */
+function targetLines(state: OrchState, tasks: readonly { id: string; status: string }[]): string[] {
+  const groups = new Map<string | null, { done: number; running: number; failed: number; all: number }>();
+  groups.set(null, { done: 0, running: 0, failed: 0, all: 0 });
+  let any = false;
+  const targetOf = taskTargets(state.plan);
+  for (const t of tasks) {
+    const target = targetOf.get(t.id) ?? null;
+    if (target !== null) any = true;
+    const g = groups.get(target) ?? { done: 0, running: 0, failed: 0, all: 0 };
+    g.all += 1;
+    if (t.status === 'complete') g.done += 1;
+    if (t.status === 'running') g.running += 1;
+    if (t.status === 'failed') g.failed += 1;
+    groups.set(target, g);
+  }
+  if (!any) return [];
+  const parts = [...groups]
+    .filter(([id, g]) => id !== null || g.all > 0)
+    .map(
+      ([id, g]) =>
+        `${id ?? 'main'} ${g.done}/${g.all} done` +
+        (g.running > 0 ? `, ${g.running} running` : '') +
+        (g.failed > 0 ? `, ${g.failed} failed` : ''),
+    );
+  return [`Targets ${parts.join(' · ')}`];
+}
+
 function agentLines(view: DashboardView, options: RenderOptions): string[] {
   const live = Object.values(view.state.agents).filter(isLiveAgent);
   if (live.length === 0) return ['Agents: none running'];
   const quiet = options.quietAfterMs ?? 15_000;
+  const targetOf = taskTargets(view.state.plan);
+  const withTargets = [...targetOf.values()].some((t) => t !== null);
   const rows = live.map((a) => {
     const out = getOwn(view.outputs, a.spawnId);
     const since = Date.parse(a.startedAt ?? a.requestedAt);
     return [
+      ...(withTargets ? [targetOf.get(a.task) ?? 'main'] : []),
       a.task,
       a.role,
       String(a.attempt),
@@ -111,7 +147,10 @@ function agentLines(view: DashboardView, options: RenderOptions): string[] {
   });
   return [
     `Agents running (${live.length})`,
-    ...table(['TASK', 'ROLE', 'TRY', 'ELAPSED', 'OUTPUT', 'LAST LINE'], rows),
+    ...table(
+      [...(withTargets ? ['REPO'] : []), 'TASK', 'ROLE', 'TRY', 'ELAPSED', 'OUTPUT', 'LAST LINE'],
+      rows,
+    ),
   ];
 }
 

@@ -3,7 +3,7 @@ import type { OrchState } from '../core/state.js';
 import { statusView, type StatusView, type TaskStatus } from '../core/status-view.js';
 import { usageTotals, type UsageTotals } from '../core/usage-totals.js';
 import { readLease } from './lease.js';
-import { milestoneTarget, targetOfTask } from './target-of.js';
+import { milestoneTarget, taskTargets } from './target-of.js';
 import { isProcessAlive, isSameProcessAlive } from './process-identity.js';
 
 /**
@@ -77,7 +77,8 @@ export function statusDocument(state: OrchState): StatusDocument {
   let live = 0;
   for (const agent of view.agents) if (agent.status === 'spawning' || agent.status === 'running') live += 1;
   const usage = usageTotals(state);
-  const rows = view.tasks.map((t) => ({ ...t, target: targetOfTask(state.plan, t.id) }));
+  const targetOf = taskTargets(state.plan);
+  const rows = view.tasks.map((t) => ({ ...t, target: targetOf.get(t.id) ?? null }));
   return {
     ...view,
     tasks: rows,

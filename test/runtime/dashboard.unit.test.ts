@@ -70,6 +70,33 @@ describe('renderDashboard', () => {
     ]);
   });
 
+  it('with targets, counts the tasks per repository and names each running agent’s repository', () => {
+    const plan = makePlan([
+      { id: 'M1', phases: [{ id: 'P1', tasks: [{ id: 'T1' }, { id: 'T2' }] }] },
+      { id: 'M2', phases: [{ id: 'P2', tasks: [{ id: 'T3' }] }] },
+    ]);
+    const withTargets = {
+      ...plan,
+      phases: plan.phases.map((p) => (p.id === 'P2' ? { ...p, target: 'api' } : p)),
+      tasks: plan.tasks.map((t) => (t.id === 'T2' ? { ...t, target: 'web' } : t)),
+    };
+    const sim = new Sim(withTargets, { ...testConfig, maxConcurrent: 3 });
+    sim.settle();
+    sim.finish('T3');
+    sim.settle();
+    const lines = renderDashboard(view(sim), { width: 120, now: sim.now });
+    expect(lines).toContain('Targets main 0/1 done, 1 running · web 0/1 done, 1 running · api 1/1 done');
+    const header = lines.find((l) => l.startsWith('REPO') || l.trimStart().startsWith('REPO'));
+    expect(header?.trim().split(/\s{2,}/)[0]).toBe('REPO');
+    const row = lines.find((l) => /^\s*web\s+T2\b/.test(l));
+    expect(row).toBeDefined();
+    expect(lines.some((l) => /^\s*main\s+T1\b/.test(l))).toBe(true);
+
+    const plain = renderDashboard(view(midRun()), { width: 120, now: sim.now });
+    expect(plain.some((l) => l.startsWith('Targets'))).toBe(false);
+    expect(plain.some((l) => l.trimStart().startsWith('REPO'))).toBe(false);
+  });
+
   it('marks an agent whose output stopped growing as quiet, and one with no output file', () => {
     const sim = midRun();
     const now = sim.now + 120_000;
