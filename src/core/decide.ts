@@ -106,7 +106,7 @@ function decidePhases(state: OrchState, index: PlanIndex, out: Command[]): void 
 }
 
 /**
- * A failing CI result reopens every task merged since the result before it: each gets a
+ * A failing CI result reopens every task whose merge it judged (see `mergesSinceCi`): each gets a
  * new attempt (its phase and milestone stay complete; the fix is merged like any attempt).
  */
 function decideCiFailure(state: OrchState, out: Command[]): void {

@@ -80,6 +80,18 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
       return;
     case 'CiCompleted': {
       const pass = e.data.result === 'pass';
+      // The result judges the merge whose commit it tested and every merge before it; merges
+      // that landed after that commit wait for a result of their own.
+      const merges = s.mergesSinceCi ?? [];
+      const ref = e.data.ref ?? null;
+      let judged = merges.length;
+      for (let i = merges.length - 1; i >= 0; i--) {
+        if (ref !== null && merges[i]?.commit === ref) {
+          judged = i + 1;
+          break;
+        }
+      }
+      const covered = merges.slice(0, judged).map((m) => m.taskId);
       s.ci = {
         result: e.data.result,
         position: e.position,
@@ -89,9 +101,9 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
         logPath: e.data.logPath ?? null,
         lastPassPosition: pass ? e.position : (s.ci?.lastPassPosition ?? null),
         // A fail hands the merges it judged to decide (reopen); a pass clears them.
-        toReopen: pass ? [] : [...(s.mergedSinceCi ?? [])],
+        toReopen: pass ? [] : [...new Set(covered)],
       };
-      s.mergedSinceCi = [];
+      s.mergesSinceCi = merges.slice(judged);
       return;
     }
     case 'RateLimited': {
@@ -125,12 +137,8 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
     case 'BranchMerged': {
       const before = getOwn(s.tasks, e.data.taskId)?.value;
       const next = stepTask(draft, e.data.taskId, e, engine);
-      if (
-        before !== 'complete' &&
-        next?.value === 'complete' &&
-        !(s.mergedSinceCi ?? []).includes(e.data.taskId)
-      )
-        s.mergedSinceCi = [...(s.mergedSinceCi ?? []), e.data.taskId];
+      if (before !== 'complete' && next?.value === 'complete' && e.type === 'BranchMerged')
+        s.mergesSinceCi = [...(s.mergesSinceCi ?? []), { taskId: e.data.taskId, commit: e.data.commit }];
       return;
     }
     case 'TaskReopened': {

@@ -79,8 +79,12 @@ export interface OrchState {
   /** Sum of the cost agents reported. */
   costUsd: number;
   budgetExhausted: { spentUsd: number; budget: number; at: string } | null;
-  /** Tasks merged since the last CI result (a failing result reopens them). */
-  mergedSinceCi?: string[];
+  /**
+   * Merges not yet judged by CI, in merge order: a CI result for one of their commits judges
+   * that merge and the ones before it (a fail reopens those tasks); a result for a ref that
+   * is none of them judges them all.
+   */
+  mergesSinceCi?: { taskId: string; commit: string }[];
   /** ISO time a usage/rate limit resets; no spawns before it. */
   rateLimitedUntil: string | null;
 }

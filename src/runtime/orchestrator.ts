@@ -543,14 +543,17 @@ export class Orchestrator {
   private async runLocalCi(ref: string, workspaces: WorkspaceManager): Promise<void> {
     const ci = this.config.ci;
     if (!ci.command) return;
-    // CI runs on the integration branch of the repository the merge went into.
-    const cwd = await workspaces.integrationPath();
+    // CI tests exactly the merged commit, in a detached checkout of the repository the merge
+    // went into: merges that land meanwhile do not change the tree under it.
     const logFile = path.join(this.stateDir, 'logs', 'ci', `${ref.slice(0, 12)}.log`);
-    const result = await runCommand(ci.command, {
-      cwd,
-      logFile,
-      ...(ci.timeout ? { timeoutMs: ci.timeout * 1000 } : {}),
-    });
+    const command = ci.command;
+    const result = await workspaces.inCiCheckout(ref, (cwd) =>
+      runCommand(command, {
+        cwd,
+        logFile,
+        ...(ci.timeout ? { timeoutMs: ci.timeout * 1000 } : {}),
+      }),
+    );
     this.log!.append(
       streamIds.run(this.runId),
       'CiCompleted',

@@ -19,7 +19,7 @@ import { statusDocument } from './read-status.js';
 /** Bump when the fold or the status view change their output (old snapshots are then ignored). */
 // 2: agents keep tokens, tasks keep rate-limited attempts, the status document has `usage`.
 // 4: the status document has `targets` and each task its `target`.
-export const FOLD_VERSION = 4;
+export const FOLD_VERSION = 5;
 /** Name of the state snapshot. */
 export const STATE_SNAPSHOT = `state-v${FOLD_VERSION}`;
 /** Name of the status document snapshot. */

@@ -37,6 +37,8 @@ export interface TaskWorkspace {
 
 /** The directory under the sandbox where merges happen when the integration branch is not checked out elsewhere. */
 export const INTEGRATION_WORKTREE = '.integration';
+/** Under the sandbox: the detached checkout where local CI tests one merged commit. */
+export const CI_WORKTREE = '.ci';
 
 /**
  * One git worktree per task under the sandbox, on branch `orch/<taskId>` made from the
@@ -132,6 +134,37 @@ export class WorkspaceManager {
    */
   async integrationPath(): Promise<string> {
     return this.serial(async () => (await this.integrationWorktree()).path);
+  }
+
+  /**
+   * Runs `fn` in a checkout of exactly `ref` (a merged integration commit) kept for CI at
+   * `<sandbox>/.ci`, detached, so later merges into the integration branch cannot change
+   * the tree under a running CI command. One CI run at a time; files CI leaves that git
+   * ignores (dependencies, caches) stay for the next run, everything else is reset.
+   *
+   * @example
+   * const result = await ws.inCiCheckout(commit, (dir) => runCommand(ci.command, { cwd: dir }));
+   */
+  async inCiCheckout<T>(ref: string, fn: (dir: string) => Promise<T>): Promise<T> {
+    const run = this.ciQueue.then(async () => fn(await this.serial(() => this.ciCheckout(ref))));
+    this.ciQueue = run.catch(() => undefined);
+    return run;
+  }
+  private ciQueue: Promise<unknown> = Promise.resolve();
+
+  private async ciCheckout(ref: string): Promise<string> {
+    const dir = path.join(this.sandboxDir, CI_WORKTREE);
+    const entry = (await listWorktrees(this.repoRoot)).find((w) => samePath(w.path, dir));
+    if (entry && (await this.isUsable(entry))) {
+      await removeStaleIndexLock(dir);
+      await git(dir, ['checkout', '-q', '--detach', '--force', ref]);
+      await git(dir, ['clean', '-q', '-f', '-d']);
+      return dir;
+    }
+    if (entry || fs.existsSync(dir)) await this.dropWorktree(dir);
+    fs.mkdirSync(this.sandboxDir, { recursive: true });
+    await git(this.repoRoot, ['worktree', 'add', '-q', '--detach', '--', dir, ref]);
+    return dir;
   }
 
   /**

@@ -57,6 +57,44 @@ describe('decide and CI results', () => {
     expect(sim.state.tasks['T1']?.value).toBe('complete');
   });
 
+  it('a result judges the merge of the commit it tested and those before it, not later merges', () => {
+    const sim = new Sim(plan(), { ...testConfig, maxConcurrent: 2 });
+    sim.settle();
+    sim.finish('T1', 'c1');
+    sim.finish('T2', 'c2');
+    // CI of T1's merge commit fails after T2 has merged too: only T1 is reopened.
+    sim.record('CiCompleted', { result: 'fail', ref: 'c1' }, 'ci');
+    expect(
+      sim
+        .decide()
+        .filter((c) => c.type === 'ReopenTask')
+        .map((c) => c.taskId),
+    ).toEqual(['T1']);
+    expect(sim.state.mergesSinceCi).toEqual([{ taskId: 'T2', commit: 'c2' }]);
+    sim.perform(sim.decide());
+    // T2's own result then judges T2 alone; a pass clears it.
+    sim.record('CiCompleted', { result: 'pass', ref: 'c2' }, 'ci');
+    expect(sim.state.mergesSinceCi).toEqual([]);
+    expect(sim.decide().filter((c) => c.type === 'ReopenTask')).toEqual([]);
+    expect(sim.state.tasks['T2']?.value).toBe('complete');
+  });
+
+  it('a result naming no merged commit (external CI, another ref) judges every merge not yet judged', () => {
+    const sim = new Sim(plan(), { ...testConfig, maxConcurrent: 2 });
+    sim.settle();
+    sim.finish('T1', 'c1');
+    sim.finish('T2', 'c2');
+    sim.record('CiCompleted', { result: 'fail', ref: 'refs/heads/integration' }, 'ci');
+    expect(
+      sim
+        .decide()
+        .filter((c) => c.type === 'ReopenTask')
+        .map((c) => c.taskId)
+        .sort(),
+    ).toEqual(['T1', 'T2']);
+    expect(sim.state.mergesSinceCi).toEqual([]);
+  });
+
   it('a fail with nothing merged since the last result reopens nothing', () => {
     const sim = new Sim(plan());
     sim.settle();

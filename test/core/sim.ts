@@ -104,13 +104,13 @@ export class Sim {
     });
   }
 
-  /** Runs a task's current spawn to completion: start, exit 0, gate passes, merge succeeds. */
-  finish(taskId: string): this {
+  /** Runs a task's current spawn to completion: start, exit 0, gate passes, merge succeeds (as `commit`). */
+  finish(taskId: string, commit = 'c0ffee'): this {
     this.start(taskId).exit(taskId, 0);
     this.settle();
     this.record('GatePassed', { taskId, spawnId: this.spawnOf(taskId) });
     this.settle();
-    return this.record('BranchMerged', { taskId, spawnId: this.spawnOf(taskId), commit: 'c0ffee' });
+    return this.record('BranchMerged', { taskId, spawnId: this.spawnOf(taskId), commit });
   }
 }
 

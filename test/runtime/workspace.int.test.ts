@@ -214,3 +214,47 @@ describe('hostile task ids', () => {
     expect(git(repo, 'branch', '--list', 'orch/*')).toBe('');
   });
 });
+
+describe('the CI checkout', () => {
+  it('tests exactly the merged commit while later merges move the integration branch, one CI run at a time', async () => {
+    makeRepo(repo);
+    const ws = await WorkspaceManager.open(options());
+    const a = await ws.ensureWorkspace('A');
+    commitFile(a.path, 'a.txt', 'a\n');
+    const first = await ws.mergeTask('A', 'merge A');
+    expect(first.status).toBe('merged');
+    const firstCommit = first.status === 'merged' ? (first.commit ?? '') : '';
+
+    const seen: string[] = [];
+    let running = 0;
+    let overlapped = false;
+    const ciRun = ws.inCiCheckout(firstCommit, async (cwd) => {
+      running += 1;
+      if (running > 1) overlapped = true;
+      // While this "CI" runs, B merges into the integration branch.
+      const b = await ws.ensureWorkspace('B');
+      commitFile(b.path, 'b.txt', 'b\n');
+      expect((await ws.mergeTask('B', 'merge B')).status).toBe('merged');
+      seen.push(git(cwd, 'rev-parse', 'HEAD'), String(fs.existsSync(path.join(cwd, 'b.txt'))));
+      fs.writeFileSync(path.join(cwd, 'left-by-ci.txt'), 'x');
+      running -= 1;
+    });
+    const second = ws.inCiCheckout('integration', async (cwd) => {
+      running += 1;
+      if (running > 1) overlapped = true;
+      seen.push(
+        String(fs.existsSync(path.join(cwd, 'b.txt'))),
+        String(fs.existsSync(path.join(cwd, 'left-by-ci.txt'))),
+      );
+      running -= 1;
+    });
+    await Promise.all([ciRun, second]);
+    expect(overlapped).toBe(false);
+    // The first run saw A's merge commit, without B; the second saw B, and nothing the first left.
+    expect(seen).toEqual([firstCommit, 'false', 'true', 'false']);
+    expect(git(repo, 'log', '--format=%s', 'integration').split('\n').slice(0, 2)).toEqual([
+      'merge B',
+      'merge A',
+    ]);
+  });
+});
