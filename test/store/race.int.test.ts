@@ -103,3 +103,44 @@ describe('processes racing on the same streams', () => {
     }
   });
 });
+
+describe('processes creating the same new log at once', () => {
+  it('all open it (schema and WAL set up once) and append, none sees the log busy', async () => {
+    const opener = path.join(here, 'fixtures', 'fresh-opener.ts');
+    const ROUNDS = 5;
+    const PROCESSES = 4;
+    for (let round = 0; round < ROUNDS; round++) {
+      const file = path.join(dir, `fresh-${round}.db`);
+      const startAt = Date.now() + 2500;
+      const results = await Promise.all(
+        Array.from(
+          { length: PROCESSES },
+          (_, i) =>
+            new Promise<string>((resolve) => {
+              const child = spawn(
+                process.execPath,
+                ['--import', 'tsx', opener, file, String(startAt), `p${i}`],
+                {
+                  cwd: root,
+                  stdio: ['ignore', 'pipe', 'pipe'],
+                },
+              );
+              let out = '';
+              child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+              child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+              child.on('exit', () => resolve(out.trim()));
+            }),
+        ),
+      );
+      expect(results, `round ${round}`).toEqual(Array.from({ length: PROCESSES }, () => 'ok'));
+      const store = openSqliteEventStore(file, { readonly: true });
+      try {
+        expect([...store.readAll()].map((e) => e.streamId).sort()).toEqual(
+          Array.from({ length: PROCESSES }, (_, i) => `proc-p${i}`),
+        );
+      } finally {
+        store.close();
+      }
+    }
+  }, 120_000);
+});

@@ -50,33 +50,55 @@ export function openSqliteEventStore(file: string, options: SqliteStoreOptions =
   try {
     const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-    // The mark goes in before WAL mode, so it lands in the main file's header, where
-    // inspectLogFile looks for it next time.
-    if (state !== 'orch') db.pragma(`application_id = ${ORCH_APPLICATION_ID}`);
-    if (db.pragma('application_id', { simple: true }) !== ORCH_APPLICATION_ID) {
-      throw notAnOrchLog(absolute, 'its application_id is not the orch mark');
-    }
-    const version = readSchemaVersion(db, absolute);
-    if (readonly && version < LATEST_SCHEMA_VERSION) {
-      throw new StoreError(
-        'SCHEMA_OUTDATED',
-        `the orch log ${absolute} has schema version ${version}; this orch reads version ${LATEST_SCHEMA_VERSION}`,
-        {
-          hint: 'run a command that writes (e.g. orch spawn) once to upgrade it; read-only commands never change the log',
-          details: { file: absolute, version, known: LATEST_SCHEMA_VERSION },
-        },
-      );
-    }
-    applyPragmas(db, { readonly, durability: options.durability ?? 'full', busyTimeoutMs });
-    // Only an outdated log takes the write lock at open; an up-to-date one opens while another process writes.
-    if (!readonly && version < LATEST_SCHEMA_VERSION)
-      migrate(db, absolute, options.clock ?? (() => new Date()));
+    // Setting up a new log (its mark, WAL mode, the schema) takes locks SQLite will not wait
+    // for when several processes create the log at once (it reports busy at once, to avoid
+    // a deadlock): each step is idempotent, so it is retried until the busy timeout.
+    retryWhileBusy(busyTimeoutMs, () => {
+      // The mark goes in before WAL mode, so it lands in the main file's header, where
+      // inspectLogFile looks for it next time.
+      if (state !== 'orch') db.pragma(`application_id = ${ORCH_APPLICATION_ID}`);
+      if (db.pragma('application_id', { simple: true }) !== ORCH_APPLICATION_ID) {
+        throw notAnOrchLog(absolute, 'its application_id is not the orch mark');
+      }
+      const version = readSchemaVersion(db, absolute);
+      if (readonly && version < LATEST_SCHEMA_VERSION) {
+        throw new StoreError(
+          'SCHEMA_OUTDATED',
+          `the orch log ${absolute} has schema version ${version}; this orch reads version ${LATEST_SCHEMA_VERSION}`,
+          {
+            hint: 'run a command that writes (e.g. orch spawn) once to upgrade it; read-only commands never change the log',
+            details: { file: absolute, version, known: LATEST_SCHEMA_VERSION },
+          },
+        );
+      }
+      applyPragmas(db, { readonly, durability: options.durability ?? 'full', busyTimeoutMs });
+      // Only an outdated log takes the write lock at open; an up-to-date one opens while another process writes.
+      if (!readonly && version < LATEST_SCHEMA_VERSION)
+        migrate(db, absolute, options.clock ?? (() => new Date()));
+    });
     return new SqliteEventStore(db, absolute, readonly, options);
   } catch (err) {
     db.close();
     throw wrapSqliteError(err, absolute, 'open');
   }
 }
+
+/** Runs `step` again while SQLite reports the log busy, for up to `timeoutMs`, backing off. */
+function retryWhileBusy(timeoutMs: number, step: () => void): void {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
+    try {
+      step();
+      return;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      const busy = typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+      if (!busy || Date.now() + wait > deadline) throw err;
+      Atomics.wait(SLEEPER, 0, 0, wait);
+    }
+  }
+}
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 
 function logNotFound(file: string, state: LogFileState): StoreError {
   return new StoreError(
