@@ -22,7 +22,7 @@ export interface SpawnCommandResult {
 export default class Spawn extends BaseCommand {
   static override summary = 'Run agents for the ready tasks until the work is done or waits on the outside.';
 
-  static override description = `Decides, spawns and records: one agent process per ready task (in its own git worktree on branch orch/<task>), a fresh agent per attempt up to maxRetries, retryInterval apart; a task is complete when its agent exits 0 (or signals complete) and the quality gate passes, then its branch is merged into the integration branch.
+  static override description = `Decides, spawns and records: one agent process per ready task (in its own git worktree on branch orch/<task>), a fresh agent per attempt up to maxRetries, retryInterval apart; a task is complete when its agent exits 0 (a "complete" signal records its summary; the exit still decides) and the quality gate passes, then its branch is merged into the integration branch.
 Every step is an event in <state-dir>/orch.db; killed at any moment, the next "orch spawn" replays the log and reconciles what was in flight.
 Exit codes: 0 the selected work is complete · 1 a task failed for good · 2 waiting on an outside event (CI, a person, a task not selected) · 3 another orch process holds this state directory · 130 interrupted (Ctrl-C / SIGTERM).`;
 

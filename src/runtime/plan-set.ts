@@ -1,7 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { OrchestratorConfig } from '../core/config.js';
-import { PlanParseError, PlanValidationError, sortProblems, type PlanProblem } from '../plan/errors.js';
+import {
+  PlanParseError,
+  PlanValidationError,
+  problemAt,
+  sortProblems,
+  type PlanProblem,
+} from '../plan/errors.js';
 import { buildPlanGraph, type PlanGraph } from '../plan/graph.js';
 import type { Plan } from '../plan/model.js';
 import type { ParsedPlan } from '../plan/parse-directory.js';
@@ -9,7 +15,9 @@ import { parsePlanFiles, type PlanFiles } from '../plan/parse-plan.js';
 import { combinePlans, foreignTargetProblems, namespacePlan, relabelSources } from '../plan/targets.js';
 import { validatePlan } from '../plan/validate.js';
 import { OrchError } from '../util/errors.js';
+import { InvalidTaskIdError } from './errors.js';
 import { findPlan, planStamp, readPlanFiles } from './plan-loader.js';
+import { encodeTaskId } from './safe-id.js';
 
 /**
  * The run's plan from several places (multi-repo targets, issue 7): the main repository's
@@ -206,6 +214,16 @@ export function readPlanSet(sources: readonly PlanSource[], options: PlanSetOpti
       ...(options.targetAgentRoles ? { targetAgentRoles: options.targetAgentRoles } : {}),
     }),
   );
+  // A task id that cannot name a branch and a directory safely is refused with the plan,
+  // before anything runs (not when its agent would be spawned).
+  for (const task of labelled.tasks) {
+    try {
+      encodeTaskId(task.id);
+    } catch (err) {
+      if (!(err instanceof InvalidTaskIdError)) throw err;
+      problems.push(problemAt(task.source, `${err.message}; ${err.hint ?? ''}`.trim()));
+    }
+  }
   const files: Record<string, string> = {};
   for (const part of parts) {
     const label = labeller(part.source, labelMain);

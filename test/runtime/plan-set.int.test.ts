@@ -149,6 +149,23 @@ describe('loadPlanSet', () => {
     expect(messages.some((m) => /^plan\.yaml:\d+: .*web/.test(m))).toBe(true);
   });
 
+  it('refuses, with the plan, task ids that cannot name a branch and a directory', () => {
+    const long = 'T'.repeat(130);
+    const main = MAIN_PLAN.replace(
+      '          - { id: T1, title: Call /health, role: dev, status: todo }',
+      `          - { id: T1, title: Call /health, role: dev, status: todo }\n          - { id: ${long}, title: Long, role: dev }\n          - { id: "T\\x01", title: Control, role: dev }`,
+    );
+    const l = layout(main);
+    const set = readPlanSet(findPlanSources(l.app, l.config), options);
+    const messages = set.problems.map((p) => `${p.file}:${p.line}: ${p.message}`);
+    expect(messages).toEqual([
+      expect.stringMatching(/^plan\.yaml:11: task id "T{130}" cannot be used: it is longer than/),
+      expect.stringMatching(
+        /^plan\.yaml:12: task id "T\\u0001" cannot be used: it contains control characters; rename/,
+      ),
+    ]);
+  });
+
   it("reports a target plan that does not parse as that target's file", () => {
     const l = layout(MAIN_PLAN, 'no phases here at all\n');
     expect(() => loadPlanSet(findPlanSources(l.app, l.config), options)).toThrow(PlanParseError);
