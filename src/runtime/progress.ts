@@ -61,11 +61,19 @@ export function progressLine(event: RecordedEvent, state: OrchState): string | n
     case 'GatePassed':
       return d['skipped'] ? null : say(String(d['taskId']), '✓ gate passed');
     case 'GateFailed':
-      return say(String(d['taskId']), `✗ gate failed (exit ${String(d['exitCode'])})`);
+      return say(
+        String(d['taskId']),
+        `✗ gate failed (${d['exitCode'] === null ? 'no exit code: killed or timed out' : `exit ${Number(d['exitCode'])}`})`,
+      );
     case 'BranchMerged':
       return say(String(d['taskId']), `⇢ merged ${String(d['commit']).slice(0, 10)}`);
     case 'MergeConflicted':
-      return say(String(d['taskId']), `✗ merge conflict in ${(d['files'] as string[]).join(', ')}`);
+      return say(
+        String(d['taskId']),
+        `✗ merge conflict${(d['files'] as string[]).length > 0 ? ` in ${(d['files'] as string[]).join(', ')}` : ''}`,
+      );
+    case 'TaskReopened':
+      return say(String(d['taskId']), `↺ reopened: ${String(d['reason'])}`);
     case 'RetryScheduled':
       return say(
         String(d['taskId']),
@@ -90,12 +98,12 @@ export function progressLine(event: RecordedEvent, state: OrchState): string | n
     case 'CiCompleted':
       return say(
         'ci',
-        `${String(d['result'])}${typeof d['ref'] === 'string' ? ` on ${d['ref'].slice(0, 10)}` : ''}`,
+        `${String(d['result'])}${typeof d['ref'] === 'string' ? ` on ${/^[0-9a-f]{12,64}$/.test(d['ref']) ? d['ref'].slice(0, 10) : d['ref']}` : ''}`,
       );
     case 'BudgetExhausted':
       return say(
         'budget',
-        `spent $${Number(d['spentUsd']).toFixed(2)} of $${String(d['budget'])}: no new attempts`,
+        `spent $${Number(d['spentUsd']).toFixed(2)} of $${Number(d['budget']).toFixed(2)}: no new attempts`,
       );
     default:
       return null;
