@@ -30,6 +30,32 @@ describe('matchGoal', () => {
 
   it('matches acceptance criteria and Done When too', () => {
     expect(matchGoal(plan, 'restore from last night backup').map((m) => m.id)).toContain('6.2');
+    // Words that appear only in one phase's Done When, or only in another's acceptance criteria.
+    const small = parseRoadmap(
+      `# R
+
+## Batch 1
+
+### Phase 1.1: Alpha
+- **Status:** ⚪ Not Started
+- **Depends On:** none
+- **Tasks:**
+  - [ ] First thing
+- **Done When:** the nightly snapshot restores cleanly
+
+### Phase 1.2: Beta
+- **Status:** ⚪ Not Started
+- **Depends On:** none
+- **Acceptance Criteria:**
+  - every invoice total is rounded to cents
+- **Tasks:**
+  - [ ] Second thing
+`,
+      'roadmap.md',
+      'r',
+    ).plan;
+    expect(matchGoal(small, 'snapshot restore').map((m) => m.id)).toEqual(['1.1']);
+    expect(matchGoal(small, 'round invoice totals').map((m) => m.id)).toEqual(['1.2']);
   });
 
   it('finds nothing for words the plan does not use', () => {
