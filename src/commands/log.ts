@@ -74,7 +74,11 @@ An id that nothing in the log names is an error (exit 1). --json prints one comp
       if (!json && flags.task !== undefined) {
         const { taskStory, renderTaskStory } = await import('../runtime/log-format-attempts.js');
         const { streamIds } = await import('../core/events.js');
-        const story = taskStory(flags.task, store.readStream(streamIds.task(flags.task)));
+        const story = taskStory(
+          flags.task,
+          store.readStream(streamIds.task(flags.task)),
+          store.readAll({ types: ['CiCompleted'] }),
+        );
         this.log(`\n${renderTaskStory(story)}`);
       }
     } finally {

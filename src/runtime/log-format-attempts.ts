@@ -22,6 +22,10 @@ export interface AttemptStory {
   breakpoints: { kind: string; summary: string | null; on: string[] | null; url: string | null }[];
   gate: string | null;
   merge: string | null;
+  /** The CI result that judged this attempt's merge (`pass on 1a2b3c4d5e6f (#42)`), or null. */
+  ci: string | null;
+  /** Where its merge is in the log, and the merge commit (to find its CI result). */
+  mergedAt?: { position: number; commit: string };
   usage: { inputTokens: number | null; outputTokens: number | null; costUsd: number | null } | null;
   /** Other things that happened during or after this attempt (retries, rejected signals, …). */
   notes: string[];
@@ -39,13 +43,18 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 
 /**
- * Builds the story from the events of stream `task-<taskId>`, in order.
+ * Builds the story from the events of stream `task-<taskId>`, in order, and the log's
+ * `CiCompleted` events (to name the CI result that judged each merge).
  *
  * @example
  * const story = taskStory('T1', [...store.readStream('task-T1')]);
  * story.attempts[0]?.end; // 'exit code 1'
  */
-export function taskStory(taskId: string, events: Iterable<RecordedEvent>): TaskStory {
+export function taskStory(
+  taskId: string,
+  events: Iterable<RecordedEvent>,
+  ciResults: Iterable<RecordedEvent> = [],
+): TaskStory {
   const story: TaskStory = { taskId, attempts: [], timeline: [] };
   const bySpawn = new Map<string, AttemptStory>();
   // Notes about a spawn go with its attempt (or the latest one); before any attempt, on the timeline.
@@ -117,7 +126,10 @@ export function taskStory(taskId: string, events: Iterable<RecordedEvent>): Task
       case 'MergeRequested':
       case 'BranchMerged':
       case 'MergeConflicted':
-        if (a !== undefined) a.merge = mergeText(e.type, d);
+        if (a === undefined) break;
+        a.merge = mergeText(e.type, d);
+        if (e.type === 'BranchMerged' && str(d['commit']) !== null)
+          a.mergedAt = { position: e.position, commit: str(d['commit']) ?? '' };
         break;
       case 'SignalRejected':
         noteOf(spawnId).push(
@@ -138,7 +150,36 @@ export function taskStory(taskId: string, events: Iterable<RecordedEvent>): Task
       }
     }
   }
+  judgeMerges(story, [...ciResults]);
   return story;
+}
+
+/**
+ * Gives each merged attempt the CI result that judged it: the first result after the merge
+ * naming its commit, else the first after it naming no merge commit of this task (external
+ * CI, a branch name), as the fold judges merges.
+ */
+function judgeMerges(story: TaskStory, ci: readonly RecordedEvent[]): void {
+  if (ci.length === 0) return;
+  const commits = new Set(story.attempts.flatMap((a) => (a.mergedAt ? [a.mergedAt.commit] : [])));
+  for (const a of story.attempts) {
+    const merged = a.mergedAt;
+    if (merged === undefined) continue;
+    const after = ci.filter((e) => e.type === 'CiCompleted' && e.position > merged.position);
+    const ref = (e: RecordedEvent): string | null => str((e.data as Data)['ref']);
+    const judged =
+      after.find((e) => ref(e) === merged.commit) ??
+      after.find((e) => {
+        const r = ref(e);
+        return r === null || !(commits.has(r) || /^[0-9a-f]{40,64}$/.test(r));
+      });
+    if (judged === undefined) continue;
+    const d = judged.data as Data;
+    const r = ref(judged);
+    const shown = r === null ? '' : ` on ${/^[0-9a-f]{40,64}$/.test(r) ? r.slice(0, 12) : r}`;
+    const url = str(d['url']);
+    a.ci = `${str(d['result']) ?? '?'}${shown} (#${judged.position})${url === null ? '' : ` ${url}`}`;
+  }
 }
 
 function newAttempt(spawnId: string, attempt: number, role: string | null, e: RecordedEvent): AttemptStory {
@@ -155,6 +196,7 @@ function newAttempt(spawnId: string, attempt: number, role: string | null, e: Re
     breakpoints: [],
     gate: null,
     merge: null,
+    ci: null,
     usage: null,
     notes: [],
   };
@@ -205,6 +247,7 @@ export function renderTaskStory(story: TaskStory): string {
     }
     if (a.gate !== null) lines.push(`  gate: ${a.gate}`);
     if (a.merge !== null) lines.push(`  merge: ${a.merge}`);
+    if (a.ci !== null) lines.push(`  ci: ${a.ci}`);
     if (a.usage !== null) lines.push(`  usage: ${usageText(a.usage)}`);
     for (const note of a.notes) lines.push(`  ${note}`);
   }

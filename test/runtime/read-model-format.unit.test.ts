@@ -119,6 +119,36 @@ describe('taskStory', () => {
     expect(story.timeline[0]).toMatch(/TaskUnblocked: dependencies$/);
   });
 
+  it('names the CI result that judged each merge: the one on its commit, else one naming no commit', () => {
+    const mk = (position: number, type: string, data: unknown, streamId = 'task-T9'): RecordedEvent =>
+      event(type, data, { position, id: `e${position}`, streamId });
+    const c1 = 'a'.repeat(40);
+    const c2 = 'b'.repeat(40);
+    const other = 'c'.repeat(40);
+    const own = [
+      mk(1, 'AgentSpawnRequested', { taskId: 'T9', spawnId: 's1', attempt: 1, role: 'dev' }),
+      mk(2, 'BranchMerged', { taskId: 'T9', spawnId: 's1', commit: c1 }),
+      mk(5, 'TaskReopened', { taskId: 'T9', spawnId: 's1', reason: 'CI failed after its merge' }),
+      mk(6, 'AgentSpawnRequested', { taskId: 'T9', spawnId: 's2', attempt: 2, role: 'dev' }),
+      mk(7, 'BranchMerged', { taskId: 'T9', spawnId: 's2', commit: c2 }),
+      mk(9, 'AgentSpawnRequested', { taskId: 'T9', spawnId: 's3', attempt: 3, role: 'dev' }),
+    ];
+    const ci = [
+      mk(3, 'CiCompleted', { result: 'pass', ref: other }, 'run-r1'), // another task's merge
+      mk(4, 'CiCompleted', { result: 'fail', ref: c1, url: 'https://ci/4' }, 'run-r1'),
+      mk(8, 'CiCompleted', { result: 'pass', ref: 'integration' }, 'run-r1'), // external, by branch
+    ];
+    const story = taskStory('T9', own, ci);
+    expect(story.attempts.map((a) => a.ci)).toEqual([
+      'fail on aaaaaaaaaaaa (#4) https://ci/4',
+      'pass on integration (#8)',
+      null,
+    ]);
+    expect(renderTaskStory(story)).toContain('  ci: fail on aaaaaaaaaaaa (#4) https://ci/4');
+    // Without the CI events (or before any result), no attempt claims one.
+    expect(taskStory('T9', own).attempts.map((a) => a.ci)).toEqual([null, null, null]);
+  });
+
   it('formats durations', () => {
     expect(duration(3200)).toBe('3.2s');
     expect(duration(65_000)).toBe('1m 5s');
