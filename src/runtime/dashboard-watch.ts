@@ -14,6 +14,7 @@ import { renderDashboard, summaryLine } from './dashboard.js';
 import { progressLine } from './progress.js';
 import { loadState } from './read-model.js';
 import { agentLogPath } from './state-paths.js';
+import { readLeaseView } from './read-status.js';
 
 /** Where the dashboard reads and writes, and how often. */
 export interface WatchOptions {
@@ -170,7 +171,14 @@ class Follower {
       if (!isLiveAgent(a)) continue;
       setOwn(outputs, a.spawnId, this.output(a.spawnId, agentLogPath(this.stateDir, a.task, a.attempt)));
     }
-    const view: DashboardView = { state: this.replayer.state, source, outputs, recent: this.recent, budget };
+    const view: DashboardView = {
+      state: this.replayer.state,
+      source,
+      outputs,
+      recent: this.recent,
+      budget,
+      lease: readLeaseView(this.stateDir),
+    };
     return { lines: renderDashboard(view, { ...size, now: t }), summary: summaryLine(view, t) };
   }
 

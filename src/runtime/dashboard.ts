@@ -4,6 +4,7 @@ import type { AgentRecord, OrchState } from '../core/state.js';
 import { isLiveAgent } from '../core/state.js';
 import { statusView } from '../core/status-view.js';
 import { usageTotals } from '../core/usage-totals.js';
+import type { LeaseView } from './read-status.js';
 import { taskTargets } from './target-of.js';
 
 /**
@@ -29,6 +30,11 @@ export interface DashboardView {
   recent: string[];
   /** The configured budget in USD, when known. */
   budget?: number | undefined;
+  /**
+   * Who holds the state directory now (null: nobody); when given, a run the log says is
+   * running but whose orchestrator is gone (crashed, killed) is shown as such.
+   */
+  lease?: LeaseView | null | undefined;
 }
 
 /** How to draw a frame. */
@@ -60,12 +66,15 @@ export function renderDashboard(view: DashboardView, options: RenderOptions): st
   const usage = usageTotals(state);
   const lines: string[] = [];
   const run = state.run;
+  const gone = orchestratorGone(view);
   const runText =
     run === null
       ? 'no run yet'
-      : run.status === 'running'
-        ? `run #${run.number} running since ${clock(run.startedAt)} (pid ${run.pid})`
-        : `run #${run.number} stopped: ${run.stopReason ?? ''}`;
+      : gone
+        ? `run #${run.number} recorded as running, but its orchestrator (pid ${run.pid}) is gone: crashed or killed; orch spawn reconciles it`
+        : run.status === 'running'
+          ? `run #${run.number} running since ${clock(run.startedAt)} (pid ${run.pid})`
+          : `run #${run.number} stopped: ${run.stopReason ?? ''}`;
   lines.push(`orch watch · ${state.plan?.name ?? 'no plan yet'} · ${runText} · event ${state.position}`);
   lines.push(`log ${view.source} · ${clock(new Date(now).toISOString())} · q quits`);
   const count = (s: string) => status.tasks.filter((t) => t.status === s).length;
@@ -126,9 +135,20 @@ function targetLines(state: OrchState, tasks: readonly { id: string; status: str
   return [`Targets ${parts.join(' · ')}`];
 }
 
+/** The log says a run is running, but no live process of that run holds the state directory. */
+function orchestratorGone(view: DashboardView): boolean {
+  const run = view.state.run;
+  if (run === null || run.status !== 'running' || view.lease === undefined) return false;
+  const lease = view.lease;
+  return lease === null || lease.alive === false || lease.runId !== run.runId;
+}
+
 function agentLines(view: DashboardView, options: RenderOptions): string[] {
   const live = Object.values(view.state.agents).filter(isLiveAgent);
   if (live.length === 0) return ['Agents: none running'];
+  const header = orchestratorGone(view)
+    ? `Agents recorded as running (${live.length}): their orchestrator is gone, they may have died`
+    : `Agents running (${live.length})`;
   const quiet = options.quietAfterMs ?? 15_000;
   const targetOf = taskTargets(view.state.plan);
   const withTargets = [...targetOf.values()].some((t) => t !== null);
@@ -146,7 +166,7 @@ function agentLines(view: DashboardView, options: RenderOptions): string[] {
     ];
   });
   return [
-    `Agents running (${live.length})`,
+    header,
     ...table(
       [...(withTargets ? ['REPO'] : []), 'TASK', 'ROLE', 'TRY', 'ELAPSED', 'OUTPUT', 'LAST LINE'],
       rows,
@@ -299,7 +319,7 @@ export function summaryLine(view: DashboardView, now: number): string {
   const run = view.state.run;
   return (
     `${clock(new Date(now).toISOString())} event ${view.state.position} · ` +
-    `run ${run === null ? 'none' : run.status} · ` +
+    `run ${run === null ? 'none' : orchestratorGone(view) ? 'running per the log, orchestrator gone' : run.status} · ` +
     `tasks ${count('complete')}/${status.tasks.length} done, ${count('running')} running, ` +
     `${count('failed')} failed, ${count('blocked')} blocked · ` +
     `agents ${agents.length === 0 ? 'none' : agents.join(', ')} · $${view.state.costUsd.toFixed(4)}`

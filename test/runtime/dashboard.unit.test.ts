@@ -97,6 +97,29 @@ describe('renderDashboard', () => {
     expect(plain.some((l) => l.trimStart().startsWith('REPO'))).toBe(false);
   });
 
+  it('after a crash (the log says running, no live orchestrator holds the state directory) says so', () => {
+    const sim = midRun();
+    const run = sim.state.run;
+    const alive = { pid: run?.pid ?? 0, runId: run?.runId ?? '', host: 'h', acquiredAt: 'x', alive: true };
+    const held = renderDashboard(view(sim, { lease: alive }), { width: 200, now: sim.now });
+    expect(held[0]).toContain('running since');
+    expect(held).toContain('Agents running (1)');
+    for (const lease of [null, { ...alive, alive: false }, { ...alive, runId: 'another-run' }]) {
+      const lines = renderDashboard(view(sim, { lease }), { width: 200, now: sim.now });
+      expect(lines[0]).toContain(
+        `run #1 recorded as running, but its orchestrator (pid ${run?.pid}) is gone: crashed or killed; orch spawn reconciles it`,
+      );
+      expect(lines).toContain(
+        'Agents recorded as running (1): their orchestrator is gone, they may have died',
+      );
+      expect(summaryLine(view(sim, { lease }), sim.now)).toContain(
+        'run running per the log, orchestrator gone',
+      );
+    }
+    // Without lease information (a log read elsewhere) the log's word stands.
+    expect(renderDashboard(view(sim), { width: 200, now: sim.now })[0]).toContain('running since');
+  });
+
   it('marks an agent whose output stopped growing as quiet, and one with no output file', () => {
     const sim = midRun();
     const now = sim.now + 120_000;
