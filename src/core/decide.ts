@@ -14,7 +14,7 @@ export type DecideConfig = Pick<
   OrchestratorConfig,
   'maxConcurrent' | 'maxRetries' | 'retryInterval' | 'autoMerge' | 'budget' | 'gate'
 > &
-  Partial<Pick<OrchestratorConfig, 'rateLimitBackoff'>>;
+  Partial<Pick<OrchestratorConfig, 'rateLimitBackoff' | 'ci'>>;
 
 /** Optional narrowing of what `decide` may spawn. */
 export interface DecideOptions {
@@ -81,10 +81,32 @@ function decideMilestones(state: OrchState, index: PlanIndex, config: DecideConf
       if (phases.every((p) => isComplete(getOwn(state.phases, p)))) {
         out.push({ type: 'CompleteMilestone', milestoneId: m.id });
       }
-    } else if (entry.value === 'complete' && config.autoMerge && !entry.context.declaredComplete) {
+    } else if (
+      entry.value === 'complete' &&
+      config.autoMerge &&
+      !entry.context.declaredComplete &&
+      ciPassedFor(state, index, m.id, config)
+    ) {
       out.push({ type: 'RequestPullRequest', milestoneId: m.id });
     }
   }
+}
+
+/**
+ * With CI configured (`local` or `external`), a milestone's pull request waits until CI has
+ * judged every merge of its tasks and they are all still complete (a failing result reopens
+ * them; their fixes are merged and judged again). Without CI there is nothing to wait for.
+ */
+function ciPassedFor(state: OrchState, index: PlanIndex, milestoneId: string, config: DecideConfig): boolean {
+  const provider = config.ci?.provider ?? 'none';
+  if (provider === 'none') return true;
+  const pending = new Set((state.mergesSinceCi ?? []).map((m) => m.taskId));
+  for (const phaseId of index.milestonePhases.get(milestoneId) ?? []) {
+    for (const taskId of index.phases.get(phaseId)?.tasks ?? []) {
+      if (pending.has(taskId) || getOwn(state.tasks, taskId)?.value !== 'complete') return false;
+    }
+  }
+  return true;
 }
 
 function decidePhases(state: OrchState, index: PlanIndex, out: Command[]): void {

@@ -675,6 +675,16 @@ export class Orchestrator {
     const waiting = tasks
       .filter((t) => t.status !== 'complete')
       .map((t) => `${t.id} ${waitingReason(t, state)}`);
+    // Complete milestones whose pull request waits for CI to judge their merges.
+    if (this.config.autoMerge && this.config.ci.provider !== 'none') {
+      for (const [id, m] of Object.entries(state.milestones)) {
+        if (m.value === 'complete' && !m.context.declaredComplete)
+          waiting.push(
+            `milestone ${id}'s pull request waits for a CI result on its merges` +
+              (this.config.ci.provider === 'external' ? ' (orch ci pass|fail)' : ''),
+          );
+      }
+    }
     const budget = state.budgetExhausted ? `budget of $${state.budgetExhausted.budget} reached; ` : '';
     return { exitCode: 2, reason: `waiting: ${budget}${waiting.join('; ')}`, status };
   }

@@ -104,3 +104,42 @@ describe('decide and CI results', () => {
     expect(sim.decide().filter((c) => c.type === 'ReopenTask')).toEqual([]);
   });
 });
+
+describe('milestone pull requests and CI', () => {
+  const onePhase = () =>
+    makePlan([{ id: 'M1', phases: [{ id: 'P1', tasks: [{ id: 'T1' }, { id: 'T2' }] }] }]);
+
+  it('with CI configured, the PR waits until CI passed on every merge of the milestone', () => {
+    const sim = new Sim(onePhase(), { ...testConfig, ci: { provider: 'external' } });
+    sim.settle();
+    sim.finish('T1', 'c1');
+    sim.finish('T2', 'c2');
+    sim.settle();
+    expect(sim.state.milestones['M1']?.value).toBe('complete');
+    expect(sim.decide().some((c) => c.type === 'RequestPullRequest')).toBe(false);
+    // A pass on T1's merge alone still leaves T2's merge unjudged.
+    sim.record('CiCompleted', { result: 'pass', ref: 'c1' }, 'ci');
+    expect(sim.decide().some((c) => c.type === 'RequestPullRequest')).toBe(false);
+    // A fail on T2's merge reopens it: still no PR, until its fix is merged and passes.
+    sim.record('CiCompleted', { result: 'fail', ref: 'c2' }, 'ci');
+    sim.settle();
+    expect(sim.state.milestones['M1']?.value).toBe('complete');
+    expect(sim.state.tasks['T2']?.value).not.toBe('complete');
+    sim.now += 60_000;
+    sim.settle();
+    sim.finish('T2', 'c3');
+    sim.settle();
+    expect(sim.state.milestones['M1']?.value).toBe('complete');
+    sim.record('CiCompleted', { result: 'pass', ref: 'c3' }, 'ci');
+    expect(sim.decide()).toContainEqual({ type: 'RequestPullRequest', milestoneId: 'M1' });
+  });
+
+  it('without CI (provider none) the PR is requested as soon as the milestone completes', () => {
+    const sim = new Sim(onePhase(), { ...testConfig, ci: { provider: 'none' } });
+    sim.settle();
+    sim.finish('T1', 'c1');
+    sim.finish('T2', 'c2');
+    sim.settle();
+    expect(sim.state.milestones['M1']?.value).toBe('prRequested');
+  });
+});

@@ -85,8 +85,16 @@ describe('a roadmap with two milestones, a merge conflict and a CI block', () =>
     const ci = orch('ci', 'pass', '--ref', 'integration');
     expect(ci.status, ci.stderr).toBe(0);
 
+    // The rest of the work is merged; the milestones' pull requests wait for CI to judge
+    // those merges (exit 2, waiting on an outside event).
     const second = orch('spawn', '--quiet');
-    expect(second.status, `${second.stdout}\n${second.stderr}`).toBe(0);
+    expect(second.status, `${second.stdout}\n${second.stderr}`).toBe(2);
+    expect(`${second.stdout}${second.stderr}`).toMatch(/CI/);
+    expect(readLog().filter((e) => e.type === 'PullRequestRequested')).toEqual([]);
+
+    expect(orch('ci', 'pass', '--ref', 'integration').status).toBe(0);
+    const third = orch('spawn', '--quiet');
+    expect(third.status, `${third.stdout}\n${third.stderr}`).toBe(0);
   });
 
   it('completed every task, unblocked and completed every phase, both milestones', () => {
