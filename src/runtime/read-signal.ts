@@ -5,6 +5,7 @@ import { getOwn } from '../core/record.js';
 import { isLiveAgent, type OrchState } from '../core/state.js';
 import { ConcurrencyError } from '../store/errors.js';
 import type { EventStore } from '../store/event-store.js';
+import { OrchError } from '../util/errors.js';
 import { SignalRejectedError, UsageError } from './read-errors.js';
 import { loadState } from './read-model.js';
 
@@ -177,4 +178,74 @@ function reject(
     { expectedVersion: 'any' },
   );
   throw new SignalRejectedError(request.spawnId, reason, result.positions[0] ?? null);
+}
+
+/** A person releasing a task blocked on a person (`orch signal unblock --task ID`). */
+export interface UnblockRequest {
+  taskId: string;
+  /** What the person did or decided, kept in the event's metadata. */
+  summary?: string;
+}
+
+/** A recorded release. */
+export interface UnblockOutcome {
+  position: number;
+  streamId: string;
+  taskId: string;
+  kind: 'unblock';
+  /** What the task had waited for. */
+  wasBlockedOn: string[];
+}
+
+/**
+ * Records that a person released a blocked task (`TaskUnblocked`, reason `person`, actor
+ * `user`), with the task stream's version as read, so the release cannot race another change
+ * of the task. The next decision spawns a fresh agent for it (once its blocked agent has
+ * exited). Refused with nothing recorded for an unknown task or one that is not blocked.
+ *
+ * @example
+ * unblockTask(store, { taskId: 'T005', summary: 'API key added to the vault' });
+ */
+export function unblockTask(store: EventStore, request: UnblockRequest): UnblockOutcome {
+  for (let attempt = 1; ; attempt++) {
+    const { state, versions } = loadState(store);
+    const task = getOwn(state.tasks, request.taskId);
+    if (task === undefined) {
+      throw new OrchError(
+        'UNKNOWN_TASK',
+        `there is no task ${JSON.stringify(request.taskId)} in the log's plan`,
+        {
+          hint: 'see `orch status` for the task ids',
+          exitCode: 2,
+        },
+      );
+    }
+    if (task.value !== 'blocked') {
+      throw new OrchError('TASK_NOT_BLOCKED', `task ${request.taskId} is not blocked (it is ${task.value})`, {
+        hint: 'only a blocked task can be released; see `orch log --task ' + request.taskId + '`',
+        details: { taskId: request.taskId, status: task.value },
+      });
+    }
+    const streamId = streamIds.task(request.taskId);
+    const data = parseEventData('TaskUnblocked', { taskId: request.taskId, reason: 'person' });
+    const metadata: EventMetadata = {
+      actor: 'user',
+      ...(request.summary === undefined ? {} : { summary: request.summary }),
+    };
+    try {
+      const result = store.append(streamId, [{ id: randomUUID(), type: 'TaskUnblocked', data, metadata }], {
+        expectedVersion: getOwn(versions, streamId) ?? 0,
+      });
+      return {
+        position: result.positions[0]!,
+        streamId,
+        taskId: request.taskId,
+        kind: 'unblock',
+        wasBlockedOn: [...(task.context.blockedOn ?? ['person'])],
+      };
+    } catch (err) {
+      // The task changed while we looked: look again, once.
+      if (!(err instanceof ConcurrencyError) || attempt >= 2) throw err;
+    }
+  }
 }
