@@ -135,6 +135,11 @@ export interface EventStore {
   saveSnapshot(name: string, position: number, data: unknown): void;
   loadSnapshot<D = unknown>(name: string): Snapshot<D> | undefined;
   /**
+   * A snapshot's data as the JSON text it is stored as, not parsed: for a cache that is
+   * printed as is (the status document), where parsing it would be the main cost.
+   */
+  loadSnapshotText(name: string): Snapshot<string> | undefined;
+  /**
    * Writes already-recorded events (from an export) atomically. Their positions must
    * continue the log without gaps, stream versions must continue each stream, ids must be
    * new; otherwise throws `StoreError('IMPORT_INVALID')` (with `details.index`, 0-based) and

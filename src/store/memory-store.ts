@@ -165,6 +165,14 @@ export class MemoryEventStore implements EventStore {
     return { name, position: row.position, data: JSON.parse(row.dataJson) as D, writtenAt: row.writtenAt };
   }
 
+  loadSnapshotText(name: string): Snapshot<string> | undefined {
+    this.#guard();
+    checkName(name, 'snapshot name', 'loadSnapshotText');
+    const row = this.#snapshots.get(name);
+    if (row === undefined) return undefined;
+    return { name, position: row.position, data: row.dataJson, writtenAt: row.writtenAt };
+  }
+
   importEvents(events: Iterable<RecordedEvent>): number {
     this.#guard();
     return this.#transaction(() => {

@@ -159,7 +159,7 @@ describe('orch replay (built binary)', () => {
       saveSnapshot(again, at50.state, at50.versions);
       const doc = statusDocument(at50.state);
       doc.tasks[2]!.status = 'failed';
-      again.saveSnapshot(STATUS_SNAPSHOT, 50, { json: JSON.stringify(doc) });
+      again.saveSnapshot(STATUS_SNAPSHOT, 50, doc);
       again.close();
       const cache = await orch(['replay', '--repo', t.repo, '--verify']);
       expect(cache.exitCode).toBe(1);

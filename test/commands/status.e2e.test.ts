@@ -106,7 +106,7 @@ describe('orch status (built binary)', () => {
       // (orch replay --verify is what catches it).
       const writer = openSqliteEventStore(t.file);
       const doctored = { ...statusDocument(state), plan: { name: 'FROM THE CACHE', source: 'x' } };
-      writer.saveSnapshot(STATUS_SNAPSHOT, state.position, { json: JSON.stringify(doctored) });
+      writer.saveSnapshot(STATUS_SNAPSHOT, state.position, doctored);
       expect(JSON.parse((await orch(['status', '--repo', t.repo, '--json'])).stdout).plan.name).toBe(
         'FROM THE CACHE',
       );

@@ -314,6 +314,15 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
         data: { tasks: ['T1'] },
         writtenAt: '2025-01-02T00:00:00.000Z',
       });
+      // The same snapshot as the JSON text it is kept as, unparsed.
+      expect(store.loadSnapshotText('status')).toEqual({
+        name: 'status',
+        position: 7,
+        data: '{"tasks":["T1"]}',
+        writtenAt: '2025-01-02T00:00:00.000Z',
+      });
+      expect(store.loadSnapshotText('missing')).toBeUndefined();
+      expect(errorOf(() => store.loadSnapshotText(''))).toMatchObject({ code: 'INVALID_ARGUMENT' });
       expect(errorOf(() => store.saveSnapshot('status', -1, {}))).toMatchObject({ code: 'INVALID_ARGUMENT' });
       expect(errorOf(() => store.saveSnapshot('', 1, {}))).toMatchObject({ code: 'INVALID_ARGUMENT' });
       store.close();

@@ -113,6 +113,17 @@ export class SqliteEventStore implements EventStore {
     return this.#run('loadSnapshot', () => loadSnapshot<D>(this.#statements, name));
   }
 
+  loadSnapshotText(name: string): Snapshot<string> | undefined {
+    this.#guard();
+    checkName(name, 'snapshot name', 'loadSnapshotText');
+    return this.#run('loadSnapshotText', () => {
+      const row = this.#statements.loadSnapshot.get(name);
+      return row === undefined
+        ? undefined
+        : { name, position: row.position, data: row.data, writtenAt: row.writtenAt };
+    });
+  }
+
   importEvents(events: Iterable<RecordedEvent>): number {
     this.#guardWrite('importEvents');
     return this.#run('importEvents', () => importEvents(this.#db, this.#statements, events));
