@@ -192,8 +192,10 @@ export class WorkspaceManager {
         await removeStaleIndexLock(onBranch.path);
         return { taskId, path: onBranch.path, branch, created: false, head: await this.head(onBranch.path) };
       }
-      if (onBranch) await this.dropWorktree(onBranch.path);
-      worktrees = await listWorktrees(this.repoRoot);
+      if (onBranch) {
+        await this.dropWorktree(onBranch.path);
+        worktrees = await listWorktrees(this.repoRoot);
+      }
       const atPath = worktrees.find((w) => samePath(w.path, wanted));
       if (atPath && atPath.branch !== `refs/heads/${branch}`) {
         if (await this.isUsable(atPath)) {
@@ -255,9 +257,15 @@ export class WorkspaceManager {
    */
   async mergeTask(taskId: string, message: string): Promise<MergeResult> {
     const branch = taskBranch(taskId);
-    return this.serial(async () =>
-      mergeTaskBranch(this.repoRoot, await this.integrationWorktree(), branch, message),
-    );
+    return this.serial(async () => {
+      try {
+        return await mergeTaskBranch(this.repoRoot, await this.integrationWorktree(), branch, message);
+      } catch (err) {
+        // Whatever failed, the next merge checks the integration worktree from scratch.
+        this.verifiedIntegration = null;
+        throw err;
+      }
+    });
   }
 
   /**
@@ -277,6 +285,20 @@ export class WorkspaceManager {
 
   /** The worktree where merges into the integration branch happen, checked clean. */
   private async integrationWorktree(): Promise<{ path: string; owned: boolean }> {
+    // Checked once per process (a crash's half-done merge is rolled back then); later merges,
+    // which leave it clean or abort themselves, only check that nobody dirtied it meanwhile.
+    const known = this.verifiedIntegration;
+    if (known !== null && fs.existsSync(known.path)) {
+      await this.assertClean(known.path);
+      return known;
+    }
+    const found = await this.findIntegrationWorktree();
+    this.verifiedIntegration = found;
+    return found;
+  }
+  private verifiedIntegration: { path: string; owned: boolean } | null = null;
+
+  private async findIntegrationWorktree(): Promise<{ path: string; owned: boolean }> {
     const ref = `refs/heads/${this.integrationBranch}`;
     const own = path.join(this.sandboxDir, INTEGRATION_WORKTREE);
     const entry = (await listWorktrees(this.repoRoot)).find((w) => w.branch === ref);
