@@ -11,7 +11,7 @@ import { checkPlan } from '../plan/validate.js';
 import { writeBackStatuses, type StatusUpdate } from '../plan/write-back.js';
 import { planDiff } from './plan-recording.js';
 import { readPlanFiles } from './plan-loader.js';
-import { readPlanSet, type PlanSetOptions, type PlanSource } from './plan-set.js';
+import { readPlanSet, type PlanSetOptions, type PlanSource, type ReadPlanSet } from './plan-set.js';
 
 /**
  * The roadmap gardener: writes the statuses the log knows back into the plan files each
@@ -194,6 +194,7 @@ export interface SourceGardenResult extends GardenResult {
  * source whose entities still mean what the log's plan says gets its statuses written into
  * its own files; a source whose entities changed is skipped until the next recorded
  * `PlanRevised` (a change of personas skips every source). One result per source, in order.
+ * `read` is the set as already read (a caller that keeps it while the files do not change).
  *
  * @example
  * gardenPlanSet(log.state, findPlanSources(repo, config), { agentRoles: ['default'] });
@@ -204,13 +205,14 @@ export function gardenPlanSet(
   state: OrchState,
   sources: readonly PlanSource[],
   options: PlanSetOptions = {},
+  read?: ReadPlanSet,
 ): SourceGardenResult[] {
   const all = (skipped: string): SourceGardenResult[] =>
     sources.map((s) => ({ source: s.source, written: [], updates: 0, skipped }));
   if (state.plan === null) return all('no plan is recorded in the log');
-  let set: ReturnType<typeof readPlanSet>;
+  let set: ReadPlanSet;
   try {
-    set = readPlanSet(sources, options);
+    set = read ?? readPlanSet(sources, options);
     if (set.problems.length > 0) {
       throw new PlanValidationError(sources.map((s) => s.source).join(' + '), set.problems);
     }

@@ -27,6 +27,8 @@ import {
   findPlanSources,
   loadPlanSet,
   planSetStamp,
+  readPlanSet,
+  type ReadPlanSet,
   targetAgentRoles,
   type PlanSetOptions,
   type PlanSource,
@@ -304,10 +306,24 @@ export class Orchestrator {
     const plan = state.plan;
     const task = plan?.tasks.find((t) => t.id === taskId);
     if (!plan || !task) throw unknownTask(taskId);
-    const commands = decide(state, plan, this.config, this.clock.now().getTime(), { tasks: [taskId] });
+    // The bookkeeping that makes the task ready (its phase unblocked and started, the task
+    // released) is recorded first, as the loop would, then the spawn is decided.
+    let commands = decide(state, plan, this.config, this.clock.now().getTime(), { tasks: [taskId] });
+    for (let round = 0; round < 4; round++) {
+      if (commands.some((c) => c.type === 'SpawnAgent' && c.taskId === taskId)) break;
+      const steps = commands.filter(
+        (c) =>
+          ((c.type === 'UnblockPhase' || c.type === 'StartPhase') && c.phaseId === task.phase) ||
+          (c.type === 'UnblockTask' && c.taskId === taskId),
+      );
+      if (steps.length === 0) break;
+      for (const c of steps) await this.execute(c);
+      this.log.catchUp();
+      commands = decide(this.log.state, plan, this.config, this.clock.now().getTime(), { tasks: [taskId] });
+    }
     const spawn = commands.find((c) => c.type === 'SpawnAgent' && c.taskId === taskId);
     if (spawn?.type !== 'SpawnAgent') {
-      const entry = getOwn(state.tasks, taskId);
+      const entry = getOwn(this.log.state.tasks, taskId);
       throw new OrchestratorError(
         'TASK_NOT_READY',
         `task ${taskId} cannot get an agent now (it is ${entry?.value ?? 'unknown'})`,
@@ -767,18 +783,40 @@ export class Orchestrator {
     }
   }
 
-  /** Writes the statuses that changed back into the plan files (the roadmap gardener). */
+  /**
+   * Writes the statuses that changed back into the plan files (the roadmap gardener). The
+   * files as read are kept while they do not change, so a pass costs no parse; after its own
+   * writes (statuses only, which never revise the plan) the plan is not reloaded.
+   */
   private garden(): void {
     if (!this.gardenDue || this.planSources.length === 0 || !this.log) return;
+    const stamp = planSetStamp(this.planSources);
+    // Someone edited the plan: the reload records it first, then the gardener goes on.
+    if (stamp !== this.planStamp) return;
     this.gardenDue = false;
     try {
-      gardenPlanSet(this.log.state, this.planSources, this.planSetOptions());
+      let read = this.gardenRead?.stamp === stamp ? this.gardenRead.set : undefined;
+      if (read === undefined) {
+        try {
+          read = readPlanSet(this.planSources, this.planSetOptions());
+        } catch {
+          // Files that do not load are not written to (the reload has said what is wrong).
+          return;
+        }
+        this.gardenRead = { stamp, set: read };
+      }
+      const results = gardenPlanSet(this.log.state, this.planSources, this.planSetOptions(), read);
+      if (results.some((r) => r.written.length > 0)) {
+        this.planStamp = planSetStamp(this.planSources);
+        this.gardenRead = null;
+      }
     } catch (err) {
       // The files are a view of the log: failing to update them must not stop the work.
       process.stderr.write(`orch: could not write statuses back into the plan: ${(err as Error).message}\n`);
     }
   }
   private gardenDue = false;
+  private gardenRead: { stamp: string; set: ReadPlanSet } | null = null;
 
   private planSetOptions(): PlanSetOptions {
     return {
