@@ -31,9 +31,15 @@ function generate(): { plan: Plan; from: Int32Array; to: Int32Array } {
     for (let k = 0; k < PER_PHASE; k++) {
       const i = p * PER_PHASE + k;
       const deps = new Set<number>();
-      // Depend on earlier tasks (so the plan is a DAG), mostly nearby ones.
+      // Depend on earlier tasks (so the plan is a DAG), mostly nearby ones: three each (none
+      // for the first few), and a fourth for twelve tasks after them: 30,000 in all.
       while (i > DEPS_PER_TASK && deps.size < DEPS_PER_TASK)
         deps.add(Math.max(0, i - 1 - rand(Math.min(i, 400))));
+      if (i > DEPS_PER_TASK && i <= DEPS_PER_TASK + 12) {
+        let extra = 0;
+        while (deps.has(extra)) extra += 1;
+        deps.add(extra);
+      }
       for (const d of deps) {
         from.push(i);
         to.push(d);
