@@ -112,34 +112,45 @@ function tree(doc: StatusDocument, ids: readonly string[], orphans = true): stri
     lines.push(`${m.id}  ${m.title}  [${m.status}]${pr}`);
     for (const p of phasesOf.get(m.id) ?? []) {
       shownPhases.add(p.id);
-      lines.push(...phaseLines(p, tasksOf.get(p.id) ?? [], '  '));
+      lines.push(...phaseLines(p, tasksOf.get(p.id) ?? [], '  ', doc.usage));
     }
   }
   // Phases naming a milestone the plan does not have still get shown.
   if (orphans) {
     for (const p of doc.phases) {
       if (!shownPhases.has(p.id) && !known.has(p.milestone))
-        lines.push(...phaseLines(p, tasksOf.get(p.id) ?? [], ''));
+        lines.push(...phaseLines(p, tasksOf.get(p.id) ?? [], '', doc.usage));
     }
   }
   return lines;
 }
 
-function phaseLines(p: Phase, tasks: readonly Task[], indent: string): string[] {
+function phaseLines(
+  p: Phase,
+  tasks: readonly Task[],
+  indent: string,
+  usage: StatusDocument['usage'],
+): string[] {
   const deps = p.dependsOn.length > 0 ? `  ← ${p.dependsOn.join(', ')}` : '';
   return [
-    `${indent}${p.id}  ${p.title}  [${p.status}]${deps}`,
-    ...tasks.map((t) => `${indent}  ${taskLine(t)}`),
+    `${indent}${p.id}  ${p.title}  [${p.status}]${costText(usage.phases, p.id)}${deps}`,
+    ...tasks.map((t) => `${indent}  ${taskLine(t, costText(usage.tasks, t.id))}`),
   ];
 }
 
-function taskLine(t: Task): string {
+/** `  $0.25` when agents reported a cost for the entity, else nothing. */
+function costText(totals: StatusDocument['usage']['tasks'], id: string): string {
+  const cost = Object.hasOwn(totals, id) ? (totals[id]?.costUsd ?? 0) : 0;
+  return cost > 0 ? `  $${cost.toFixed(2)}` : '';
+}
+
+function taskLine(t: Task, cost = ''): string {
   const detail = t.detail !== t.status && t.detail !== 'init' ? ` (${t.detail})` : '';
   const attempts = t.attempts === 0 ? '' : `  ${t.attempts} attempt${t.attempts === 1 ? '' : 's'}`;
   const blocked =
     t.status === 'blocked' && t.blockedOn !== null ? `  waiting on ${t.blockedOn.join(', ')}` : '';
   const failure = t.lastFailure !== null && t.status !== 'complete' ? `  last failure: ${t.lastFailure}` : '';
-  return `${t.id}  ${t.status}${detail}${attempts}  ${t.title} (${t.role})${blocked}${failure}`;
+  return `${t.id}  ${t.status}${detail}${attempts}${cost}  ${t.title} (${t.role})${blocked}${failure}`;
 }
 
 function group<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {

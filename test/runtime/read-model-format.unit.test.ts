@@ -190,7 +190,9 @@ describe('status text and JSON', () => {
     );
     expect(text).toContain('Tasks: 5 tasks (2 running, 3 complete)  ·  attempts 8  ·  cost $0.13');
     expect(text).toContain('M1  Core  [complete]  PR https://example.test/pr/1 (milestone/M1)');
-    expect(text).toContain('    T002  complete  3 attempts  Implement add and subtract (implementer)');
+    // Each phase and task that used any shows its cost.
+    expect(text).toContain('    T002  complete  3 attempts  $0.07  Implement add and subtract (implementer)');
+    expect(text).toContain('  S002  Phase S002  [complete]  $0.08  ← S001');
     expect(text).toContain('  S003  Phase S003  [in_progress]  ← S002');
     expect(text).toContain('Live agents (2):\n  s7  T004  attempt 1  running  pid 40001');
     expect(renderStatusText(doc)).not.toContain('lease');
