@@ -95,6 +95,7 @@ export const EVENT_INFO: Readonly<
   CiCompleted: { stream: 'run', writers: ['orch', 'ci', 'user'] },
   PlanLoaded: { stream: 'plan', writers: ['orch'] },
   PlanRevised: { stream: 'plan', writers: ['orch'] },
+  PlanRevisionRefused: { stream: 'plan', writers: ['orch'] },
   AgentSpawnRequested: { stream: 'task', writers: ['orch'] },
   AgentStarted: { stream: 'task', writers: ['orch'] },
   AgentExited: { stream: 'task', writers: ['orch'] },

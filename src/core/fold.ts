@@ -176,6 +176,9 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
     case 'SignalRejected':
       // Recorded for the audit trail only: a rejected report never changes state.
       return;
+    case 'PlanRevisionRefused':
+      // For the audit trail: the run keeps the plan it had.
+      return;
     default:
       return;
   }

@@ -44,6 +44,16 @@ export function keyFields(event: RecordedEvent): string {
     case 'PlanLoaded':
     case 'PlanRevised':
       return planFields(d);
+    case 'PlanRevisionRefused': {
+      const first = Array.isArray(d['problems']) ? (d['problems'][0] as Data | undefined) : undefined;
+      return words({
+        problems: d['count'],
+        first:
+          first === undefined
+            ? undefined
+            : `${String(first['file'])}:${String(first['line'])} ${String(first['message'])}`,
+      });
+    }
     case 'AgentSpawnRequested':
       return words({ spawn: d['spawnId'], task: d['taskId'], attempt: d['attempt'], role: d['role'] });
     case 'AgentStarted':

@@ -780,6 +780,14 @@ export class Orchestrator {
       process.stderr.write(
         `orch: the edited plan is not valid; continuing on the last valid plan: ${problems}\n`,
       );
+      // And in the log, so the refusal is part of the run's record.
+      const recorded = listed.length > 0 ? listed : [{ file: '', line: 0, message: (err as Error).message }];
+      this.log!.append(streamIds.plan(), 'PlanRevisionRefused', {
+        problems: recorded
+          .slice(0, 20)
+          .map((p) => ({ file: p.file, line: Math.max(0, p.line), message: p.message })),
+        count: recorded.length,
+      });
     }
   }
 

@@ -29,6 +29,18 @@ export function progressLine(event: RecordedEvent, state: OrchState): string | n
       const diff = (d as OrchEventData<'PlanRevised'>).diff;
       return say('plan', `revised: +${diff.added.length} -${diff.removed.length} ~${diff.changed.length}`);
     }
+    case 'PlanRevisionRefused': {
+      const r = d as OrchEventData<'PlanRevisionRefused'>;
+      const first = r.problems[0];
+      const where =
+        first === undefined
+          ? ''
+          : `: ${first.file}${first.line > 0 ? `:${first.line}` : ''} ${first.message}`;
+      return say(
+        'plan',
+        `edit refused (${r.count} problem${r.count === 1 ? '' : 's'})${where}; the run keeps its plan`,
+      );
+    }
     case 'AgentSpawnRequested': {
       const s = d as OrchEventData<'AgentSpawnRequested'>;
       return say(s.taskId, `▶ attempt ${s.attempt} (${s.role}) spawn ${short(s.spawnId)}`);

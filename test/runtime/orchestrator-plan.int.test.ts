@@ -119,6 +119,13 @@ describe('Orchestrator with a plan edited while it runs', () => {
     expect(warnings.join('')).toMatch(
       /the edited plan is not valid; continuing on the last valid plan: .*\n {2}plan\.yaml:\d+: .*T404/,
     );
+    // The refusal is in the log too, once, with the problem at its place.
+    const refused = events(repo).filter((e) => e.type === 'PlanRevisionRefused');
+    expect(refused).toHaveLength(1);
+    expect(refused[0]?.data).toMatchObject({
+      count: 1,
+      problems: [{ file: 'plan.yaml', message: expect.stringMatching(/T404/) as unknown }],
+    });
     // The invalid file is left as the person wrote it (the gardener does not touch it).
     expect(fs.readFileSync(planFile, 'utf8')).toContain('dependsOn: [T1, T404] }');
   });

@@ -282,6 +282,14 @@ describe('progressLine', () => {
     expect(
       say(sim, 'PlanRevised', { plan: revised, diff: { added: ['T3'], removed: [], changed: ['P1', 'M1'] } }),
     ).toBe('12:34:56 plan     revised: +1 -0 ~2');
+    expect(
+      say(sim, 'PlanRevisionRefused', {
+        problems: [{ file: 'plan.yaml', line: 9, message: 'T1 depends on unknown task T404' }],
+        count: 2,
+      }),
+    ).toBe(
+      '12:34:56 plan     edit refused (2 problems): plan.yaml:9 T1 depends on unknown task T404; the run keeps its plan',
+    );
     expect(say(sim, 'CiCompleted', { result: 'fail', url: 'https://ci.example/1' }, 'ci')).toBe(
       '12:34:56 ci       fail',
     );

@@ -16,5 +16,16 @@ export const PlanDiff = z.object({
 /** The plan files changed while orch was running (or between runs) and were loaded again. */
 export const PlanRevised = z.object({ plan: PlanSchema, diff: PlanDiff });
 
+/**
+ * The plan files changed but no longer make a valid plan: the change was refused and the run
+ * goes on with the plan it had. `problems` are the first of them (`count` says how many).
+ */
+export const PlanRevisionRefused = z.object({
+  problems: z.array(
+    z.object({ file: z.string(), line: z.number().int().nonnegative(), message: z.string() }),
+  ),
+  count: z.number().int().nonnegative(),
+});
+
 /** Schemas of the plan group. */
-export const planEventSchemas = { PlanLoaded, PlanRevised } as const;
+export const planEventSchemas = { PlanLoaded, PlanRevised, PlanRevisionRefused } as const;
