@@ -5,12 +5,10 @@ import type { OrchState } from '../core/state.js';
 import { taskStatus } from '../core/status-view.js';
 import type { DeclaredStatus, Plan } from '../plan/model.js';
 import { PlanValidationError } from '../plan/errors.js';
-import { parsePlanFiles, type PlanFiles } from '../plan/parse-plan.js';
+import type { PlanFiles } from '../plan/parse-plan.js';
 import { TARGET_SEPARATOR } from '../plan/targets.js';
-import { checkPlan } from '../plan/validate.js';
 import { writeBackStatuses, type StatusUpdate } from '../plan/write-back.js';
 import { planDiff } from './plan-recording.js';
-import { readPlanFiles } from './plan-loader.js';
 import { readPlanSet, type PlanSetOptions, type PlanSource, type ReadPlanSet } from './plan-set.js';
 
 /**
@@ -134,21 +132,13 @@ export function gardenPlan(
   location: string,
   options: { source?: string; agentRoles?: readonly string[] } = {},
 ): GardenResult {
-  const none = (skipped: string): GardenResult => ({ written: [], updates: 0, skipped });
-  if (state.plan === null) return none('no plan is recorded in the log');
-  let input: ReturnType<typeof readPlanFiles>;
-  let filePlan: Plan;
-  try {
-    input = readPlanFiles(location, options.source ?? location);
-    filePlan = checkPlan(parsePlanFiles(input), options.agentRoles ? { agentRoles: options.agentRoles } : {});
-  } catch (err) {
-    return none(`the plan files do not load: ${(err as Error).message}`);
-  }
-  const diff = planDiff(state.plan, filePlan);
-  if (diff.added.length + diff.removed.length + diff.changed.length > 0) {
-    return none('the plan files changed since the plan was recorded');
-  }
-  return writeStatuses(location, input, statusUpdates(state, filePlan));
+  const source: PlanSource = { target: null, location, source: options.source ?? location };
+  const [result] = gardenPlanSet(
+    state,
+    [source],
+    options.agentRoles ? { agentRoles: options.agentRoles } : {},
+  );
+  return { written: result?.written ?? [], updates: result?.updates ?? 0, skipped: result?.skipped ?? null };
 }
 
 /**
