@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import path from 'node:path';
 import { BaseCommand } from './_base.js';
-import type { SignalOutcome, UnblockOutcome } from '../runtime/read-signal.js';
+import type { CancelOutcome, SignalOutcome, UnblockOutcome } from '../runtime/read-signal.js';
 
 /**
  * `orch signal complete|blocked|pr`: an agent reports a breakpoint for its spawn
@@ -14,12 +14,13 @@ import type { SignalOutcome, UnblockOutcome } from '../runtime/read-signal.js';
  */
 export default class Signal extends BaseCommand {
   static override summary =
-    'For agents: report a breakpoint (complete, blocked, pr) for this spawn; for people: unblock a task.';
+    'For agents: report a breakpoint (complete, blocked, pr) for this spawn; for people: unblock or cancel a task.';
 
   static override description = `Run by an agent (from anywhere): the spawn is --spawn or ORCH_SPAWN_ID, the log is in --state-dir, else ORCH_STATE_DIR, else <repo>/.state.
 complete: the work is done (orch runs the quality gate when the agent exits 0). blocked: the work waits for --on ci, --on person (the default) or --on TASK_ID…. pr: the agent opened a pull request (--url required).
 A report from an unknown spawn, one that is not its task's current spawn, or one whose agent is no longer live is recorded as SignalRejected (on the task's stream; an unknown spawn on the stream of ORCH_TASK_ID if the plan has that task) and exits 1.
-unblock --task ID (run by a person): releases a blocked task (TaskUnblocked, reason person); the next decision gives it a fresh agent. A task that is not blocked is refused (exit 1), an unknown one too (exit 2); nothing is recorded then.`;
+unblock --task ID (run by a person): releases a blocked task (TaskUnblocked, reason person); the next decision gives it a fresh agent. A task that is not blocked is refused (exit 1), an unknown one too (exit 2); nothing is recorded then.
+cancel --task ID (run by a person): the task will not be done (TaskCancelled); a running orch stops its live agent. A task already complete, failed or cancelled is refused (exit 1).`;
 
   static override examples = [
     '<%= config.bin %> signal complete --summary "implemented add and subtract, tests pass"',
@@ -28,12 +29,13 @@ unblock --task ID (run by a person): releases a blocked task (TaskUnblocked, rea
     '<%= config.bin %> signal pr --url https://github.com/acme/calc/pull/7',
     '<%= config.bin %> signal complete --spawn 7f3a9c2e --state-dir /repo/.state',
     '<%= config.bin %> signal unblock --task T005 --summary "the API key is in the vault now"',
+    '<%= config.bin %> signal cancel --task T007 --summary "not needed after all"',
   ];
 
   static override args = {
     kind: Args.string({
       description: 'the breakpoint',
-      options: ['complete', 'blocked', 'pr', 'unblock'],
+      options: ['complete', 'blocked', 'pr', 'unblock', 'cancel'],
       required: true,
     }),
   };
@@ -47,10 +49,10 @@ unblock --task ID (run by a person): releases a blocked task (TaskUnblocked, rea
     }),
     url: Flags.string({ description: 'pr: the pull request URL' }),
     spawn: Flags.string({ description: 'the spawn id (default: ORCH_SPAWN_ID)' }),
-    task: Flags.string({ description: 'unblock: the blocked task to release' }),
+    task: Flags.string({ description: 'unblock, cancel: the task' }),
   };
 
-  async run(): Promise<SignalOutcome | UnblockOutcome> {
+  async run(): Promise<SignalOutcome | UnblockOutcome | CancelOutcome> {
     const { args, flags } = await this.parse(Signal);
     const envStateDir = nonEmpty(process.env['ORCH_STATE_DIR']);
     const stateDir =
@@ -61,25 +63,34 @@ unblock --task ID (run by a person): releases a blocked task (TaskUnblocked, rea
       import('../runtime/read-open.js'),
       import('../runtime/read-signal.js'),
     ]);
-    if (args.kind === 'unblock') {
+    if (args.kind === 'unblock' || args.kind === 'cancel') {
+      const kind = args.kind;
       const { UsageError } = await import('../runtime/read-errors.js');
       if (flags.task === undefined || flags.task.trim() === '')
         throw new UsageError(
-          'orch signal unblock needs --task ID (the blocked task)',
-          'see `orch status` for blocked tasks',
+          `orch signal ${kind} needs --task ID (the task to ${kind === 'unblock' ? 'release' : 'cancel'})`,
+          'see `orch status` for the task ids',
         );
       if (flags.on !== undefined || flags.url !== undefined || flags.spawn !== undefined)
         throw new UsageError(
-          'orch signal unblock takes only --task and --summary',
+          `orch signal ${kind} takes only --task and --summary`,
           'drop --on, --url and --spawn',
         );
       const store = openLog(stateDir, { write: true });
       try {
-        const { unblockTask } = await import('../runtime/read-signal.js');
-        const outcome = unblockTask(store, {
+        const { unblockTask, cancelTask } = await import('../runtime/read-signal.js');
+        const request = {
           taskId: flags.task,
           ...(flags.summary === undefined ? {} : { summary: flags.summary }),
-        });
+        };
+        if (kind === 'cancel') {
+          const outcome = cancelTask(store, request);
+          this.log(
+            `cancelled task ${outcome.taskId} (it was ${outcome.was}) at log position ${outcome.position}; a running orch stops its agent`,
+          );
+          return outcome;
+        }
+        const outcome = unblockTask(store, request);
         this.log(
           `released task ${outcome.taskId} (blocked on ${outcome.wasBlockedOn.join(', ')}) at log position ${outcome.position}; orch spawn gives it a fresh agent`,
         );
@@ -90,7 +101,10 @@ unblock --task ID (run by a person): releases a blocked task (TaskUnblocked, rea
     }
     if (flags.task !== undefined) {
       const { UsageError } = await import('../runtime/read-errors.js');
-      throw new UsageError(`--task only applies to orch signal unblock, not ${args.kind}`, 'drop --task');
+      throw new UsageError(
+        `--task only applies to orch signal unblock and cancel, not ${args.kind}`,
+        'drop --task',
+      );
     }
     const spawnId = flags.spawn ?? process.env['ORCH_SPAWN_ID'] ?? '';
     const taskHint = nonEmpty(process.env['ORCH_TASK_ID']);

@@ -299,9 +299,30 @@ export class AgentSupervisor {
     });
   }
 
+  /** The spawn ids of the agents this run is running or watching. */
+  spawnIds(): string[] {
+    return [...this.running.keys(), ...this.watched.keys()];
+  }
+
   /** How many agents this run is running or watching. */
   get size(): number {
     return this.running.size + this.watched.size;
+  }
+
+  /**
+   * Stops one agent of this run (its whole process group) and waits until its exit is
+   * recorded; false when this run neither runs nor watches that spawn.
+   */
+  async stopSpawn(spawnId: string): Promise<boolean> {
+    const running = this.running.get(spawnId);
+    if (running !== undefined) {
+      await running.stop().catch(() => undefined);
+      return true;
+    }
+    const watched = this.watched.get(spawnId);
+    if (watched === undefined) return false;
+    await killProcessGroup(watched.pid, this.o.killGraceMs);
+    return true;
   }
 
   /** Stops every agent (whole process groups) and waits until their exits are recorded. */

@@ -354,6 +354,7 @@ export class Orchestrator {
         log.catchUp();
         maybeSaveSnapshot(this.store!, log.state, log.streamVersions());
         if (this.stopReason !== null) break;
+        this.stopCancelledAgents();
         this.garden();
         this.reloadPlanIfChanged();
         const now = this.clock.now().getTime();
@@ -668,6 +669,19 @@ export class Orchestrator {
     return next;
   }
 
+  /** A person cancelled a task (`orch signal cancel`) while its agent runs: stop that agent. */
+  private stopCancelledAgents(): void {
+    const state = this.log!.state;
+    for (const spawnId of this.agents!.spawnIds()) {
+      const agent = getOwn(state.agents, spawnId);
+      if (agent === undefined || this.stopping.has(spawnId)) continue;
+      if (getOwn(state.tasks, agent.task)?.value !== 'cancelled') continue;
+      this.stopping.add(spawnId);
+      this.track(this.agents!.stopSpawn(spawnId));
+    }
+  }
+  private readonly stopping = new Set<string>();
+
   /** Nothing to do and nothing running: complete, failed, or waiting on the outside. */
   private outcome(): RunOutcome {
     const state = this.log!.state;
@@ -685,8 +699,17 @@ export class Orchestrator {
       };
     }
     if (failed.length > 0) {
-      const list = failed.map((t) => `${t.id}${t.lastFailure ? ` (${t.lastFailure})` : ''}`).join('; ');
-      return { exitCode: 1, reason: `failed for good: ${list}`, status };
+      // A task a person cancelled is over without being done, like one that failed for good.
+      const cancelled = failed.filter((t) => t.detail === 'cancelled').map((t) => t.id);
+      const list = failed
+        .filter((t) => t.detail !== 'cancelled')
+        .map((t) => `${t.id}${t.lastFailure ? ` (${t.lastFailure})` : ''}`)
+        .join('; ');
+      const parts = [
+        ...(list === '' ? [] : [`failed for good: ${list}`]),
+        ...(cancelled.length === 0 ? [] : [`cancelled: ${cancelled.join(', ')}`]),
+      ];
+      return { exitCode: 1, reason: parts.join('; '), status };
     }
     const waiting = tasks
       .filter((t) => t.status !== 'complete')

@@ -180,6 +180,74 @@ function reject(
   throw new SignalRejectedError(request.spawnId, reason, result.positions[0] ?? null);
 }
 
+/** A person cancelling a task (`orch signal cancel --task ID`). */
+export interface CancelRequest {
+  taskId: string;
+  /** Why, kept as the event's reason. */
+  summary?: string;
+}
+
+/** A recorded cancellation. */
+export interface CancelOutcome {
+  position: number;
+  streamId: string;
+  taskId: string;
+  kind: 'cancel';
+  /** The attempt loop's state when it was cancelled (`running`, `retryWait`, …). */
+  was: string;
+}
+
+/**
+ * Records that a person cancelled a task (`TaskCancelled`, actor `user`), with the task
+ * stream's version as read. A running orchestrator stops the task's live agent when it sees
+ * it; the task is then over (status `failed`, detail `cancelled`) and is never spawned again.
+ * Refused with nothing recorded for an unknown task or one that is already over.
+ *
+ * @example
+ * cancelTask(store, { taskId: 'T005', summary: 'not needed after all' });
+ */
+export function cancelTask(store: EventStore, request: CancelRequest): CancelOutcome {
+  for (let attempt = 1; ; attempt++) {
+    const { state, versions } = loadState(store);
+    const task = getOwn(state.tasks, request.taskId);
+    if (task === undefined) throw unknownTaskError(request.taskId);
+    if (task.value === 'complete' || task.value === 'failed' || task.value === 'cancelled') {
+      throw new OrchError('TASK_OVER', `task ${request.taskId} is already over (${task.value})`, {
+        hint: 'only a task that is not complete, failed or cancelled can be cancelled',
+        details: { taskId: request.taskId, status: task.value },
+      });
+    }
+    const streamId = streamIds.task(request.taskId);
+    const data = parseEventData('TaskCancelled', {
+      taskId: request.taskId,
+      reason: request.summary ?? 'cancelled by a person',
+    });
+    try {
+      const result = store.append(
+        streamId,
+        [{ id: randomUUID(), type: 'TaskCancelled', data, metadata: { actor: 'user' } }],
+        { expectedVersion: getOwn(versions, streamId) ?? 0 },
+      );
+      return {
+        position: result.positions[0]!,
+        streamId,
+        taskId: request.taskId,
+        kind: 'cancel',
+        was: task.value,
+      };
+    } catch (err) {
+      if (!(err instanceof ConcurrencyError) || attempt >= 2) throw err;
+    }
+  }
+}
+
+function unknownTaskError(taskId: string): OrchError {
+  return new OrchError('UNKNOWN_TASK', `there is no task ${JSON.stringify(taskId)} in the log's plan`, {
+    hint: 'see `orch status` for the task ids',
+    exitCode: 2,
+  });
+}
+
 /** A person releasing a task blocked on a person (`orch signal unblock --task ID`). */
 export interface UnblockRequest {
   taskId: string;
@@ -210,16 +278,7 @@ export function unblockTask(store: EventStore, request: UnblockRequest): Unblock
   for (let attempt = 1; ; attempt++) {
     const { state, versions } = loadState(store);
     const task = getOwn(state.tasks, request.taskId);
-    if (task === undefined) {
-      throw new OrchError(
-        'UNKNOWN_TASK',
-        `there is no task ${JSON.stringify(request.taskId)} in the log's plan`,
-        {
-          hint: 'see `orch status` for the task ids',
-          exitCode: 2,
-        },
-      );
-    }
+    if (task === undefined) throw unknownTaskError(request.taskId);
     if (task.value !== 'blocked') {
       throw new OrchError('TASK_NOT_BLOCKED', `task ${request.taskId} is not blocked (it is ${task.value})`, {
         hint: 'only a blocked task can be released; see `orch log --task ' + request.taskId + '`',
