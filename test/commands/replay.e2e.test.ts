@@ -49,7 +49,7 @@ describe('orch replay (built binary)', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain('Calculator  (.state/plans)  ·  log position 21');
     expect(r.stdout).toContain(
-      'T002  running (retryWait)  1 attempt  Implement add and subtract (implementer)  last failure: exit code 1',
+      'T002  running (retryWait)  1 attempt  $0.02  Implement add and subtract (implementer)  last failure: exit code 1',
     );
     expect(r.stdout).not.toContain('lease');
     const before = await orch(['replay', '--repo', log.repo, '--at', '2024-12-31T23:59:59Z', '--json']);

@@ -49,7 +49,7 @@ describe('orch status (built binary)', () => {
     expect(r.stdout).toContain('Run r1: running (started 2025-01-01T00:00:00.000Z)  ·  lease: free');
     expect(r.stdout).toContain('Tasks: 5 tasks (2 running, 3 complete)  ·  attempts 8  ·  cost $0.13');
     expect(r.stdout).toContain('M1  Core  [complete]  PR https://example.test/pr/1 (milestone/M1)');
-    expect(r.stdout).toContain('    T003  complete  2 attempts  Implement multiply (implementer)');
+    expect(r.stdout).toContain('    T003  complete  2 attempts  $0.01  Implement multiply (implementer)');
     expect(r.stdout).toContain('Live agents (2):');
     expect(r.stdout).toContain('  s8  T005  attempt 1  running  pid 40001');
   });
