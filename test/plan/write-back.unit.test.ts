@@ -126,6 +126,10 @@ function entities(plan: Plan): Entity[] {
   for (const t of plan.tasks)
     if (t.statusSource)
       out.push({ key: `t:${t.id}`, kind: 'task', statusSource: t.statusSource, status: t.status });
+  // Format A epics: the gardener writes their Status line as it writes a phase's.
+  for (const e of plan.epics ?? [])
+    if (e.statusSource)
+      out.push({ key: `e:${e.id}`, kind: 'phase', statusSource: e.statusSource, status: e.status });
   return out;
 }
 
