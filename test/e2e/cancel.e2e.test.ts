@@ -1,12 +1,11 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteEventStore } from '../../src/store/index.js';
-import { git, gitRepo, orchEnv } from '../fixtures/agents/e2e-repo.js';
+import { git, gitRepo, ORCH_BIN, orchEnv, runOrch, type OrchResult } from '../fixtures/agents/e2e-repo.js';
 
 /**
  * A person cancels a task while its agent runs, through the built CLI (`npm run build`
@@ -14,24 +13,14 @@ import { git, gitRepo, orchEnv } from '../fixtures/agents/e2e-repo.js';
  * that agent's process group, finishes the rest, and ends with exit 1 naming the cancelled task.
  */
 
-const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
 const hang = fileURLToPath(new URL('../fixtures/agents/hang.mjs', import.meta.url));
 const finish = fileURLToPath(new URL('../fixtures/agents/block-person.mjs', import.meta.url));
-const run = promisify(execFile);
 
 let dir: string;
 let repo: string;
 
-async function orch(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args, '--repo', repo], {
-      env: orchEnv(),
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function orch(...args: string[]): Promise<OrchResult> {
+  return runOrch([...args, '--repo', repo]);
 }
 
 function events(): { type: string; data: Record<string, unknown>; metadata: Record<string, unknown> }[] {
@@ -84,7 +73,7 @@ afterAll(() => {
 
 describe('cancelling a task', () => {
   it('stops its running agent, finishes the rest, and ends with exit 1 naming it', async () => {
-    const child = spawn(process.execPath, [bin, 'spawn', '-q', '--repo', repo], {
+    const child = spawn(process.execPath, [ORCH_BIN, 'spawn', '-q', '--repo', repo], {
       env: orchEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,11 +1,8 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { git, orchEnv } from '../fixtures/agents/e2e-repo.js';
+import { git, orchEnv, runOrch, type OrchResult } from '../fixtures/agents/e2e-repo.js';
 
 /**
  * `orch demo --dir DIR`, the README's first command, through the built CLI (`npm run build`
@@ -13,9 +10,6 @@ import { git, orchEnv } from '../fixtures/agents/e2e-repo.js';
  * runs the whole plan with the built-in simulated agent. The run must finish on its own, with
  * no AI, no network and no API key, and leave a repository the other commands can read.
  */
-
-const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
-const run = promisify(execFile);
 
 const TASKS = ['T001', 'T002', 'T003', 'T004', 'T005', 'T006', 'T007', 'T008'];
 /** The tasks whose first attempt orch-sim fails on purpose (a hash of the id under 0.25). */
@@ -36,18 +30,8 @@ function offlineEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-async function orch(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
-      env: offlineEnv(),
-      timeout: 90_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function orch(...args: string[]): Promise<OrchResult> {
+  return runOrch(args, { env: offlineEnv(), timeout: 90_000 });
 }
 
 interface StatusJson {

@@ -1,11 +1,9 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { git, gitRepo, orchEnv } from '../fixtures/agents/e2e-repo.js';
+import { git, gitRepo, runOrch, type OrchResult } from '../fixtures/agents/e2e-repo.js';
 
 /**
  * Multi-repo targets through the built CLI (`npm run build` first): a main repository `app`
@@ -15,22 +13,14 @@ import { git, gitRepo, orchEnv } from '../fixtures/agents/e2e-repo.js';
  * api roadmap gets its statuses written back.
  */
 
-const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
 const agent = fileURLToPath(new URL('../fixtures/agents/target-agent.mjs', import.meta.url));
-const run = promisify(execFile);
 
 let dir: string;
 let app: string;
 let api: string;
 
-async function orch(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args, '--repo', app], { env: orchEnv() });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function orch(...args: string[]): Promise<OrchResult> {
+  return runOrch([...args, '--repo', app]);
 }
 
 const ROADMAP = `# API Roadmap

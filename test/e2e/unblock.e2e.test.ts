@@ -1,12 +1,10 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteEventStore } from '../../src/store/index.js';
-import { git, gitRepo, orchEnv } from '../fixtures/agents/e2e-repo.js';
+import { git, gitRepo, runOrch, type OrchResult } from '../fixtures/agents/e2e-repo.js';
 
 /**
  * A task blocked on a person, through the built CLI (`npm run build` first): the agent asks a
@@ -14,23 +12,13 @@ import { git, gitRepo, orchEnv } from '../fixtures/agents/e2e-repo.js';
  * with `orch signal unblock --task`; the next run gives it a fresh agent, which finishes.
  */
 
-const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
 const agent = fileURLToPath(new URL('../fixtures/agents/block-person.mjs', import.meta.url));
-const run = promisify(execFile);
 
 let dir: string;
 let repo: string;
 
-async function orch(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args, '--repo', repo], {
-      env: orchEnv(),
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function orch(...args: string[]): Promise<OrchResult> {
+  return runOrch([...args, '--repo', repo]);
 }
 
 beforeAll(() => {
