@@ -1,17 +1,50 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import roomsPlugin from './eslint-rules/rooms.js';
+
+/** Folders that are pure: no I/O, no clock, no randomness. */
+export const PURE_FOLDERS = [
+  'src/plan/**/*.ts',
+  'src/machines/**/*.ts',
+  'src/core/**/*.ts',
+  'src/runtime/render/**/*.ts',
+  'src/runtime/report/**/*.ts',
+];
+
+/** The rule between rooms (eslint-rules/rooms.js), for every file under src/. */
+export const roomsConfig = {
+  files: ['src/**/*.ts'],
+  plugins: { orch: roomsPlugin },
+  rules: { 'orch/rooms': 'error' },
+};
 
 const pureRestriction = {
   patterns: [
     {
       group: ['node:*'],
       message:
-        'src/plan, src/machines and src/core are pure: no node:* imports (do I/O in src/runtime or src/store).',
+        'pure folders (src/plan, src/machines, src/core, src/runtime/render, src/runtime/report) have no node:* imports: do I/O in an effect room of src/runtime or in src/store.',
     },
     {
-      group: ['better-sqlite3', 'execa', 'simple-git', 'fs', 'path', 'child_process', 'os'],
-      message: 'src/plan, src/machines and src/core are pure: no I/O libraries here.',
+      group: [
+        'better-sqlite3',
+        'pg',
+        'execa',
+        'simple-git',
+        'fs',
+        'path',
+        'child_process',
+        'os',
+        'crypto',
+        'url',
+        'timers',
+        'worker_threads',
+        'net',
+        'http',
+        'https',
+      ],
+      message: 'pure folders have no I/O, clock or randomness libraries.',
     },
   ],
 };
@@ -32,7 +65,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['eslint.config.js', 'bin/*.js'] },
+        projectService: { allowDefaultProject: ['eslint.config.js', 'bin/*.js', 'eslint-rules/*.js'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -45,11 +78,26 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
     },
   },
+  roomsConfig,
   {
-    files: ['src/plan/**/*.ts', 'src/machines/**/*.ts', 'src/core/**/*.ts'],
+    files: PURE_FOLDERS,
     rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'pure folders take time as event data, not from the clock (new Date() reads it)',
+        },
+      ],
       '@typescript-eslint/no-restricted-imports': ['error', pureRestriction],
-      'no-restricted-globals': ['error', { name: 'process', message: 'pure folders have no process access' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'pure folders have no process access' },
+        { name: 'performance', message: 'pure folders do not read the clock' },
+        { name: 'setTimeout', message: 'pure folders have no timers' },
+        { name: 'setInterval', message: 'pure folders have no timers' },
+        { name: 'setImmediate', message: 'pure folders have no timers' },
+      ],
       'no-restricted-properties': [
         'error',
         {
@@ -58,6 +106,9 @@ export default tseslint.config(
           message: 'pure folders take time as event data, not from the clock',
         },
         { object: 'Math', property: 'random', message: 'pure folders have no randomness' },
+        { object: 'performance', property: 'now', message: 'pure folders do not read the clock' },
+        { object: 'crypto', property: 'randomUUID', message: 'pure folders have no randomness' },
+        { object: 'crypto', property: 'getRandomValues', message: 'pure folders have no randomness' },
       ],
     },
   },
@@ -73,5 +124,5 @@ export default tseslint.config(
       '@typescript-eslint/unbound-method': 'off',
     },
   },
-  { files: ['bin/*.js', 'eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['bin/*.js', 'eslint.config.js', 'eslint-rules/*.js'], ...tseslint.configs.disableTypeChecked },
 );

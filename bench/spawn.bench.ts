@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { OrchestratorConfigSchema } from '../src/core/config.js';
-import { Orchestrator } from '../src/runtime/orchestrator.js';
+import { Orchestrator } from '../src/runtime/orchestrator/orchestrator.js';
 import type { BenchModule } from './types.js';
 
 /**

@@ -17,8 +17,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Replayer } from '../src/core/replayer.js';
-import type * as ReadModel from '../src/runtime/read-model.js';
-import type * as Snapshots from '../src/runtime/snapshots.js';
+import type * as ReadModel from '../src/runtime/log/load-state.js';
+import type * as Snapshots from '../src/runtime/log/snapshots.js';
 import { openSqliteEventStore } from '../src/store/index.js';
 import { generateLog, makePlan } from './replay.bench.js';
 import type { BenchModule, BenchResult } from './types.js';
@@ -67,9 +67,9 @@ const bench: BenchModule = async ({ quick }) => {
   }
   // Snapshots are written and read by the built code, so their names match the binary under test.
   const built = (name: string) =>
-    import(pathToFileURL(path.join(root, 'dist', 'runtime', `${name}.js`)).href);
+    import(pathToFileURL(path.join(root, 'dist', 'runtime', 'log', `${name}.js`)).href);
   const { saveSnapshot } = (await built('snapshots')) as typeof Snapshots;
-  const { loadState } = (await built('read-model')) as typeof ReadModel;
+  const { loadState } = (await built('load-state')) as typeof ReadModel;
   const target = quick ? 100_000 : 1_000_000;
   const runs = quick ? 5 : 7;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-status-bench-'));

@@ -6,17 +6,25 @@
  * const outcome = await runOrchestration({ repoDir: '/path/to/repo' });
  * console.log(outcome.exitCode, outcome.reason);
  */
-import { loadConfig } from './runtime/config-loader.js';
-import { Orchestrator, type OrchestratorOptions, type RunOutcome } from './runtime/orchestrator.js';
+import { loadConfig } from './runtime/project/config.js';
+import {
+  Orchestrator,
+  type OrchestratorOptions,
+  type RunOutcome,
+} from './runtime/orchestrator/orchestrator.js';
 
-export { Orchestrator, type OrchestratorOptions, type RunOutcome } from './runtime/orchestrator.js';
-export { OrchestratorError } from './runtime/orchestrator-error.js';
-export { AgentSpawnError, LeaseHeldError } from './runtime/errors.js';
+export {
+  Orchestrator,
+  type OrchestratorOptions,
+  type RunOutcome,
+} from './runtime/orchestrator/orchestrator.js';
+export { OrchestratorError } from './runtime/orchestrator/errors.js';
+export { AgentSpawnError, LeaseHeldError } from './runtime/system/errors.js';
 export { PlanParseError, PlanValidationError, type PlanProblem } from './plan/errors.js';
 export { OrchError, isOrchError } from './util/errors.js';
 export { ConcurrencyError, StoreError } from './store/errors.js';
 
-export { loadConfig } from './runtime/config-loader.js';
+export { loadConfig } from './runtime/project/config.js';
 export {
   DEFAULT_CONFIG,
   OrchestratorConfigSchema,
@@ -24,14 +32,14 @@ export {
   type OrchestratorConfigInput,
   type AgentCommand,
 } from './core/config.js';
-export { findPlan, loadPlan, type LoadedPlan } from './runtime/plan-loader.js';
+export { findPlan, loadPlan, type LoadedPlan } from './runtime/project/plan-loader.js';
 export {
   findPlanSources,
   loadPlanSet,
   readPlanSet,
   type PlanSource,
   type LoadedPlanSet,
-} from './runtime/plan-set.js';
+} from './runtime/project/plan-set.js';
 export type { Plan, Milestone, Phase, Task, Persona } from './plan/model.js';
 export { statusView, type StatusView } from './core/status-view.js';
 export { type OrchState, initialState } from './core/state.js';

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from './_base.js';
-import type { CiOutcome } from '../runtime/read-ci.js';
+import type { CiOutcome } from '../runtime/operations/ci.js';
 
 /**
  * `orch ci pass|fail`: records a CI result for the integration branch (with
@@ -36,8 +36,8 @@ export default class Ci extends BaseCommand {
     const { args, flags } = await this.parse(Ci);
     const { stateDir } = this.resolveDirs(flags);
     const [{ openLog }, { recordCi }] = await Promise.all([
-      import('../runtime/read-open.js'),
-      import('../runtime/read-ci.js'),
+      import('../runtime/log/open.js'),
+      import('../runtime/operations/ci.js'),
     ]);
     const ciEnv = process.env['CI'];
     const actor = flags.actor ?? (ciEnv !== undefined && ciEnv !== '' && ciEnv !== 'false' ? 'ci' : 'user');

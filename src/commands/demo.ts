@@ -35,10 +35,10 @@ export default class Demo extends BaseCommand {
   async run(): Promise<DemoCommandResult> {
     const { flags } = await this.parse(Demo);
     const [{ createDemoRepo }, { Orchestrator }, { loadConfig }, progress] = await Promise.all([
-      import('../runtime/demo.js'),
-      import('../runtime/orchestrator.js'),
-      import('../runtime/config-loader.js'),
-      import('../runtime/progress.js'),
+      import('../runtime/demo/demo.js'),
+      import('../runtime/orchestrator/orchestrator.js'),
+      import('../runtime/project/config.js'),
+      import('../runtime/render/progress.js'),
     ]);
     const json = this.jsonEnabled();
     const repo = await createDemoRepo(flags.dir);

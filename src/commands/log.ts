@@ -37,11 +37,11 @@ An id that nothing in the log names is an error (exit 1). --json prints one comp
     const { flags } = await this.parse(Log);
     const { stateDir } = this.resolveDirs(flags);
     const [{ openLog }, readLog, format, out, { parseCount }] = await Promise.all([
-      import('../runtime/read-open.js'),
-      import('../runtime/read-log.js'),
-      import('../runtime/log-format.js'),
-      import('../runtime/log-format-out.js'),
-      import('../runtime/read-replay.js'),
+      import('../runtime/log/open.js'),
+      import('../runtime/operations/log.js'),
+      import('../runtime/render/log-lines.js'),
+      import('../runtime/render/chunked-output.js'),
+      import('../runtime/operations/replay.js'),
     ]);
     const store = openLog(stateDir);
     // A reader that stops early (`orch log | head`) is not an error.
@@ -72,7 +72,7 @@ An id that nothing in the log names is an error (exit 1). --json prints one comp
       else if (count === 0) writer.push('No events match.\n');
       if (writer.flush()) await once(process.stdout, 'drain');
       if (!json && flags.task !== undefined) {
-        const { taskStory, renderTaskStory } = await import('../runtime/log-format-attempts.js');
+        const { taskStory, renderTaskStory } = await import('../runtime/render/task-story.js');
         const { streamIds } = await import('../core/events.js');
         const story = taskStory(
           flags.task,

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BaseCommand } from './_base.js';
 import type { GoalRecommendation, PlanProblem, PlanView } from '../plan/index.js';
-import type { PlanCheckProblem } from '../runtime/plan-check.js';
+import type { PlanCheckProblem } from '../core/plan-check.js';
 import type { Plan as PlanModel } from '../plan/model.js';
 import type { RecordedEvent } from '../core/envelope.js';
 
@@ -68,8 +68,8 @@ Statuses come from the plan files (a phase marked complete counts all its tasks 
     const { flags } = await this.parse(Plan);
     const { repoDir, stateDir } = this.resolveDirs(flags);
     const [{ loadConfig }, planSet, api] = await Promise.all([
-      import('../runtime/config-loader.js'),
-      import('../runtime/plan-set.js'),
+      import('../runtime/project/config.js'),
+      import('../runtime/project/plan-set.js'),
       import('../plan/index.js'),
     ]);
     const config = loadConfig(repoDir);
@@ -141,7 +141,7 @@ async function checkAgainstLog(
   stateDir: string,
 ): Promise<PlanCheckReport> {
   const [{ checkPlanAgainstLog }, { replay }, store] = await Promise.all([
-    import('../runtime/plan-check.js'),
+    import('../core/plan-check.js'),
     import('../core/replayer.js'),
     import('../store/index.js'),
   ]);

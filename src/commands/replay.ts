@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from './_base.js';
-import type { StatusDocument } from '../runtime/read-status.js';
+import type { StatusDocument } from '../core/status-document.js';
 
 /**
  * `orch replay`: the state rebuilt from zero up to a point (`--to POSITION`, `--at
@@ -50,7 +50,7 @@ export default class Replay extends BaseCommand {
     const { flags } = await this.parse(Replay);
     const { repoDir, stateDir } = this.resolveDirs(flags);
     if (flags.html !== undefined) {
-      const { writeReport } = await import('../runtime/report-write.js');
+      const { writeReport } = await import('../runtime/operations/report.js');
       const written = writeReport(stateDir, flags.html, {
         ...(flags.to === undefined ? {} : { to: flags.to }),
         ...(flags.at === undefined ? {} : { at: flags.at }),
@@ -60,9 +60,9 @@ export default class Replay extends BaseCommand {
       return;
     }
     const [{ openLog, loadState }, replay, { statusDocument }] = await Promise.all([
-      import('../runtime/read-model.js'),
-      import('../runtime/read-replay.js'),
-      import('../runtime/read-status.js'),
+      import('../runtime/log/load-state.js'),
+      import('../runtime/operations/replay.js'),
+      import('../core/status-document.js'),
     ]);
     const store = openLog(stateDir);
     try {
@@ -71,7 +71,7 @@ export default class Replay extends BaseCommand {
         ...(flags.at === undefined ? {} : { at: flags.at }),
       });
       if (flags['pure-limit'] !== undefined && !flags.verify) {
-        const { UsageError } = await import('../runtime/read-errors.js');
+        const { UsageError } = await import('../runtime/operations/errors.js');
         throw new UsageError('--pure-limit only applies with --verify', 'add --verify, or drop --pure-limit');
       }
       const where = { position: target.position, by: target.by, ...(target.at ? { at: target.at } : {}) };
@@ -83,9 +83,9 @@ export default class Replay extends BaseCommand {
         return;
       }
       const [{ loadConfig }, { verifyLog }, { VerifyFailedError }] = await Promise.all([
-        import('../runtime/config-loader.js'),
-        import('../runtime/read-verify.js'),
-        import('../runtime/read-errors.js'),
+        import('../runtime/project/config.js'),
+        import('../runtime/operations/verify.js'),
+        import('../runtime/operations/errors.js'),
       ]);
       const pureLimit =
         flags['pure-limit'] === undefined
@@ -116,7 +116,7 @@ export default class Replay extends BaseCommand {
   }
 
   private async printText(doc: StatusDocument): Promise<void> {
-    const { renderStatusText } = await import('../runtime/read-status-text.js');
+    const { renderStatusText } = await import('../runtime/render/status-text.js');
     this.log(renderStatusText(doc));
   }
 }

@@ -34,7 +34,7 @@ export default class Report extends BaseCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Report);
     const { stateDir } = this.resolveDirs(flags);
-    const { writeReport } = await import('../runtime/report-write.js');
+    const { writeReport } = await import('../runtime/operations/report.js');
     const written = writeReport(stateDir, args.file, {
       ...(flags.to === undefined ? {} : { to: flags.to }),
       ...(flags.at === undefined ? {} : { at: flags.at }),

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import path from 'node:path';
 import { BaseCommand } from './_base.js';
-import type { CancelOutcome, SignalOutcome, UnblockOutcome } from '../runtime/read-signal.js';
+import type { CancelOutcome, SignalOutcome, UnblockOutcome } from '../runtime/operations/signal.js';
 
 /**
  * `orch signal complete|blocked|pr`: an agent reports a breakpoint for its spawn
@@ -60,12 +60,12 @@ cancel --task ID (run by a person): the task will not be done (TaskCancelled); a
         ? path.resolve(envStateDir)
         : this.resolveDirs(flags).stateDir;
     const [{ openLog }, { reportSignal }] = await Promise.all([
-      import('../runtime/read-open.js'),
-      import('../runtime/read-signal.js'),
+      import('../runtime/log/open.js'),
+      import('../runtime/operations/signal.js'),
     ]);
     if (args.kind === 'unblock' || args.kind === 'cancel') {
       const kind = args.kind;
-      const { UsageError } = await import('../runtime/read-errors.js');
+      const { UsageError } = await import('../runtime/operations/errors.js');
       if (flags.task === undefined || flags.task.trim() === '')
         throw new UsageError(
           `orch signal ${kind} needs --task ID (the task to ${kind === 'unblock' ? 'release' : 'cancel'})`,
@@ -78,7 +78,7 @@ cancel --task ID (run by a person): the task will not be done (TaskCancelled); a
         );
       const store = openLog(stateDir, { write: true });
       try {
-        const { unblockTask, cancelTask } = await import('../runtime/read-signal.js');
+        const { unblockTask, cancelTask } = await import('../runtime/operations/signal.js');
         const request = {
           taskId: flags.task,
           ...(flags.summary === undefined ? {} : { summary: flags.summary }),
@@ -100,7 +100,7 @@ cancel --task ID (run by a person): the task will not be done (TaskCancelled); a
       }
     }
     if (flags.task !== undefined) {
-      const { UsageError } = await import('../runtime/read-errors.js');
+      const { UsageError } = await import('../runtime/operations/errors.js');
       throw new UsageError(
         `--task only applies to orch signal unblock and cancel, not ${args.kind}`,
         'drop --task',

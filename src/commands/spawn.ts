@@ -67,9 +67,9 @@ Exit codes: 0 the selected work is complete · 1 a task failed for good · 2 wai
     const { flags, argv } = await this.parse(Spawn);
     const { repoDir, stateDir } = this.resolveDirs(flags);
     const [{ Orchestrator }, { loadConfig }, progress] = await Promise.all([
-      import('../runtime/orchestrator.js'),
-      import('../runtime/config-loader.js'),
-      import('../runtime/progress.js'),
+      import('../runtime/orchestrator/orchestrator.js'),
+      import('../runtime/project/config.js'),
+      import('../runtime/render/progress.js'),
     ]);
     const config = loadConfig(repoDir, {
       ...(flags['max-concurrent'] !== undefined ? { maxConcurrent: flags['max-concurrent'] } : {}),

@@ -42,14 +42,15 @@ export default class Status extends BaseCommand {
     const { flags } = await this.parse(Status);
     const { repoDir, stateDir } = this.resolveDirs(flags);
     if (flags.watch) {
-      const { watchFromCli } = await import('../runtime/dashboard-watch.js');
+      const { watchFromCli } = await import('../runtime/operations/watch.js');
       await watchFromCli({ repoDir, stateDir, intervalSeconds: flags.interval });
       return;
     }
-    const [{ openLog }, { loadStatus }, { readLeaseView, withLease }] = await Promise.all([
-      import('../runtime/read-open.js'),
-      import('../runtime/read-status-load.js'),
-      import('../runtime/read-status.js'),
+    const [{ openLog }, { loadStatus }, { readLeaseView }, { withLease }] = await Promise.all([
+      import('../runtime/log/open.js'),
+      import('../runtime/log/load-status.js'),
+      import('../runtime/system/lease.js'),
+      import('../core/status-document.js'),
     ]);
     const store = openLog(stateDir);
     let loaded: Awaited<ReturnType<typeof loadStatus>>;
@@ -63,7 +64,7 @@ export default class Status extends BaseCommand {
       process.stdout.write(`${withLease(loaded.json, lease)}\n`);
       return;
     }
-    const { renderStatusText } = await import('../runtime/read-status-text.js');
+    const { renderStatusText } = await import('../runtime/render/status-text.js');
     this.log(renderStatusText(JSON.parse(loaded.json) as Parameters<typeof renderStatusText>[0], lease));
   }
 }

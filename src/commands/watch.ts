@@ -33,7 +33,7 @@ export default class Watch extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Watch);
     const { repoDir, stateDir } = this.resolveDirs(flags);
-    const { watchFromCli } = await import('../runtime/dashboard-watch.js');
+    const { watchFromCli } = await import('../runtime/operations/watch.js');
     await watchFromCli({ repoDir, stateDir, intervalSeconds: flags.interval });
   }
 }

@@ -5,7 +5,7 @@
  * `src/runtime/plan-loader.ts`.
  *
  * @example
- * import { parsePlanFiles, checkPlan, buildPlanGraph, readyTasks, declaredCompletion } from '../plan/index.js';
+ * import { parsePlanFiles, checkPlan, buildPlanGraph, readyTasks, declaredCompletion } from './index.js';
  * const plan = checkPlan(parsePlanFiles({ files, source: '.state/plans' }), { agentRoles: ['default'] });
  * const ready = readyTasks(buildPlanGraph(plan), declaredCompletion(plan));
  */

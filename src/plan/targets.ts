@@ -3,7 +3,7 @@ import type { Epic, Milestone, Phase, Plan, Source, Task } from './model.js';
 import { NO_MILESTONE } from './parse-directory.js';
 
 /**
- * Multi-repo targets (issue 7) on the plan side: which repository a task belongs to, and
+ * Multi-repo targets on the plan side: which repository a task belongs to, and
  * how the plans kept in the targets' own repositories join the main plan. A target's plan
  * is namespaced (`1.2` in target `api` becomes `api:1.2`) so ids never collide and the
  * main plan can depend on a target's work by writing `api:1.2`.
@@ -222,4 +222,47 @@ export function foreignTargetProblems(plan: Plan, targetId: string): PlanProblem
   for (const p of plan.phases) check('phase', p);
   for (const t of plan.tasks) check('task', t);
   return out;
+}
+
+/**
+ * The target a task of `plan` belongs to (its own, else its phase's), or null for the main
+ * repository.
+ *
+ * @example
+ * targetOfTask(plan, 'api:1.1'); // 'api'
+ */
+export function targetOfTask(plan: Plan | null, taskId: string): string | null {
+  const task = plan?.tasks.find((t) => t.id === taskId);
+  if (!plan || !task) return null;
+  if (task.target !== undefined) return task.target;
+  return plan.phases.find((p) => p.id === task.phase)?.target ?? null;
+}
+
+/**
+ * The target of every task of `plan` at once (its own, else its phase's; null for the main
+ * repository), in linear time: for views over every task of a large plan.
+ *
+ * @example
+ * taskTargets(plan).get('api:1.1.1'); // 'api'
+ */
+export function taskTargets(plan: Plan | null): Map<string, string | null> {
+  const out = new Map<string, string | null>();
+  if (!plan) return out;
+  const phaseTarget = new Map(plan.phases.map((p) => [p.id, p.target ?? null]));
+  for (const t of plan.tasks) out.set(t.id, t.target ?? phaseTarget.get(t.phase) ?? null);
+  return out;
+}
+
+/**
+ * The target a milestone's pull request goes to: the one target all its phases share, else
+ * the main repository (null).
+ *
+ * @example
+ * milestoneTarget(plan, 'api:M1'); // 'api'
+ */
+export function milestoneTarget(plan: Plan | null, milestoneId: string): string | null {
+  const m = plan?.milestones.find((x) => x.id === milestoneId);
+  if (!plan || !m || m.phases.length === 0) return null;
+  const targets = new Set(m.phases.map((id) => plan.phases.find((p) => p.id === id)?.target ?? null));
+  return targets.size === 1 ? [...targets][0]! : null;
 }

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Replayer } from '../../src/core/replayer.js';
-import { statusDocument } from '../../src/runtime/read-status.js';
-import { saveSnapshot, STATE_SNAPSHOT, STATUS_SNAPSHOT } from '../../src/runtime/snapshots.js';
+import { statusDocument } from '../../src/core/status-document.js';
+import { saveSnapshot, STATE_SNAPSHOT, STATUS_SNAPSHOT } from '../../src/runtime/log/snapshots.js';
 import { openSqliteEventStore } from '../../src/store/index.js';
 import type { SqliteEventStore } from '../../src/store/index.js';
 import { assertBuilt, orch } from './helpers/cli.js';

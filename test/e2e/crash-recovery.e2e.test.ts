@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../src/core/envelope.js';
 import { checkInvariants } from '../../src/core/invariants.js';
 import { replay } from '../../src/core/replayer.js';
-import { findProcessesByEnv } from '../../src/runtime/find-processes.js';
+import { findProcessesByEnv } from '../../src/runtime/system/find-processes.js';
 import { openSqliteEventStore } from '../../src/store/sqlite/open.js';
 import { crashPlanYaml, git, gitRepo, orchEnv, sleep } from '../fixtures/agents/e2e-repo.js';
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDemoRepo } from '../../src/runtime/demo.js';
+import { createDemoRepo } from '../../src/runtime/demo/demo.js';
 import { orchEnv, sleep } from '../fixtures/agents/e2e-repo.js';
 
 /**

@@ -10,7 +10,7 @@ import type { RecordedEvent } from '../../src/core/envelope.js';
 import { stateAt } from '../../src/core/evolve.js';
 import { replay } from '../../src/core/replayer.js';
 import { statusView } from '../../src/core/status-view.js';
-import { renderReport } from '../../src/runtime/report-html.js';
+import { renderReport } from '../../src/runtime/report/html.js';
 import { openSqliteEventStore } from '../../src/store/index.js';
 import { runDriver } from '../core/driver.js';
 import { makePlan, testConfig } from '../core/fixtures.js';

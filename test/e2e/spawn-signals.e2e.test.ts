@@ -5,8 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../src/core/envelope.js';
-import { findProcessesByEnv } from '../../src/runtime/find-processes.js';
-import { isProcessGroupAlive, isSameProcessAlive } from '../../src/runtime/process-identity.js';
+import { findProcessesByEnv } from '../../src/runtime/system/find-processes.js';
+import { isProcessGroupAlive, isSameProcessAlive } from '../../src/runtime/system/process-identity.js';
 import { openSqliteEventStore } from '../../src/store/sqlite/open.js';
 import { gitRepo, orchEnv, sleep } from '../fixtures/agents/e2e-repo.js';
 

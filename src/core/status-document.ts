@@ -1,0 +1,127 @@
+import type { OrchState } from './state.js';
+import { statusView, type StatusView, type TaskStatus } from './status-view.js';
+import { usageTotals, type UsageTotals } from './usage-totals.js';
+import { milestoneTarget, taskTargets } from '../plan/targets.js';
+
+/**
+ * The `orch status` document: the `statusView` (docs/cli.md, "JSON shapes") plus totals,
+ * usage and targets; `orch status` adds who holds the state directory's lease.
+ * Kept free of the fold and XState so `status` can print a cached document quickly.
+ */
+
+/** Counts over the whole state. */
+export interface StatusTotals {
+  /** Tasks by status; every status is present (0 when none). */
+  tasks: Record<TaskStatus, number>;
+  /** Attempts (spawns) over all tasks. */
+  attempts: number;
+  /** Agents: live (spawning or running) and all spawns ever. */
+  agents: { live: number; total: number };
+  costUsd: number;
+}
+
+/** One repository's share of the work (multi-repo targets); `id` null is the main repository. */
+export interface TargetGroup {
+  id: string | null;
+  /** Tasks by status; every status is present. */
+  tasks: Record<TaskStatus, number>;
+  attempts: number;
+  costUsd: number;
+  /** Its milestones (those whose phases all run in it). */
+  milestones: string[];
+}
+
+/**
+ * `orch status --json` without the lease, `orch replay --json`: what a snapshot can cache.
+ * `usage`: tokens, cost and attempts per task, phase, milestone and run (`usageTotals`).
+ * Each task carries its `target` (null: the main repository); `targets` groups the work by
+ * repository, main first, and is empty when the plan uses no target.
+ */
+export type StatusDocument = Omit<StatusView, 'tasks'> & {
+  tasks: (StatusView['tasks'][number] & { target: string | null })[];
+  totals: StatusTotals;
+  usage: UsageTotals;
+  targets: TargetGroup[];
+};
+
+/** The lease holder as `orch status` shows it. */
+export interface LeaseView {
+  pid: number;
+  runId: string;
+  host: string;
+  acquiredAt: string;
+  /** Whether the holder process is alive; null when it runs on another host (cannot check). */
+  alive: boolean | null;
+}
+
+const TASK_STATUSES: readonly TaskStatus[] = ['pending', 'ready', 'running', 'blocked', 'complete', 'failed'];
+
+/**
+ * The status document of a state: `statusView(state)` plus totals and usage.
+ *
+ * @example
+ * const doc = statusDocument(replay(store.readAll()));
+ * doc.totals.tasks.complete; // 3
+ */
+export function statusDocument(state: OrchState): StatusDocument {
+  const view = statusView(state);
+  const tasks = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+  let attempts = 0;
+  for (const task of view.tasks) {
+    tasks[task.status] += 1;
+    attempts += task.attempts;
+  }
+  let live = 0;
+  for (const agent of view.agents) if (agent.status === 'spawning' || agent.status === 'running') live += 1;
+  const usage = usageTotals(state);
+  const targetOf = taskTargets(state.plan);
+  const rows = view.tasks.map((t) => ({ ...t, target: targetOf.get(t.id) ?? null }));
+  return {
+    ...view,
+    tasks: rows,
+    totals: { tasks, attempts, agents: { live, total: view.agents.length }, costUsd: state.costUsd },
+    usage,
+    targets: targetGroups(state, rows, usage),
+  };
+}
+
+/** The work grouped by repository: main first, then targets in the plan's order; [] without targets. */
+function targetGroups(
+  state: OrchState,
+  rows: readonly { id: string; status: TaskStatus; attempts: number; target: string | null }[],
+  usage: UsageTotals,
+): TargetGroup[] {
+  if (!rows.some((r) => r.target !== null)) return [];
+  const groups = new Map<string | null, TargetGroup>();
+  const groupOf = (id: string | null): TargetGroup => {
+    let g = groups.get(id);
+    if (g === undefined) {
+      const tasks = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+      g = { id, tasks, attempts: 0, costUsd: 0, milestones: [] };
+      groups.set(id, g);
+    }
+    return g;
+  };
+  groupOf(null);
+  for (const r of rows) {
+    const g = groupOf(r.target);
+    g.tasks[r.status] += 1;
+    g.attempts += r.attempts;
+    g.costUsd += Object.hasOwn(usage.tasks, r.id) ? (usage.tasks[r.id]?.costUsd ?? 0) : 0;
+  }
+  for (const m of state.plan?.milestones ?? [])
+    groupOf(milestoneTarget(state.plan, m.id)).milestones.push(m.id);
+  return [...groups.values()];
+}
+
+/**
+ * The `orch status --json` text: the document's JSON (as cached, or freshly made) with
+ * `"lease"` appended as its last key, without parsing the document again.
+ *
+ * @example
+ * withLease(JSON.stringify(statusDocument(state)), null); // '{"position":12,…,"lease":null}'
+ */
+export function withLease(documentJson: string, lease: LeaseView | null): string {
+  if (!documentJson.endsWith('}')) throw new Error('status document JSON must be an object');
+  return `${documentJson.slice(0, -1)},"lease":${JSON.stringify(lease)}}`;
+}

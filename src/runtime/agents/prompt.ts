@@ -1,0 +1,164 @@
+import type { Milestone, Persona, Phase, Task } from '../../plan/model.js';
+
+/**
+ * The prompt an agent gets: its persona, the task, what earlier attempts left behind,
+ * and how to report a breakpoint. Pure text assembly (no I/O), so it can be tested and
+ * replayed; the runner writes it to the prompt file.
+ */
+
+/** What one earlier attempt of the task left for the next one. */
+export interface AttemptHistory {
+  attempt: number;
+  exitCode?: number | null;
+  signal?: string | null;
+  timedOut?: boolean;
+  /** What the agent reported (`orch signal … --summary`). */
+  summary?: string;
+  /** The end of its output. */
+  outputTail?: string;
+  /** Output of the quality gate that failed after it. */
+  gateOutput?: string;
+  /** Output of the CI run that failed after it. */
+  ciOutput?: string;
+  /** Files that conflicted when its branch was merged. */
+  conflictFiles?: string[];
+  /** Anything else orch wants the next attempt to know. */
+  note?: string;
+}
+
+/** Everything a prompt is made of. */
+export interface PromptInput {
+  task: Task;
+  phase?: Phase;
+  milestone?: Milestone;
+  persona?: Persona;
+  /** 1-based number of the attempt this prompt is for. */
+  attempt: number;
+  maxAttempts?: number;
+  /** Earlier attempts, oldest first. */
+  history?: AttemptHistory[];
+  workspace?: { path: string; branch: string; integrationBranch: string };
+  /** Conventions of the target repository (multi-repo plans). */
+  conventions?: string;
+  /** Characters kept of each output (default 3000) and attempts shown in full (default 3). */
+  limits?: { outputChars?: number; attemptsShown?: number };
+}
+
+/**
+ * Builds the prompt text for one attempt.
+ *
+ * @example
+ * const text = buildPrompt({ task, phase, persona, attempt: 2, history: [{ attempt: 1, exitCode: 1, outputTail: 'TypeError…' }] });
+ */
+export function buildPrompt(input: PromptInput): string {
+  const outputChars = input.limits?.outputChars ?? 3000;
+  const sections = [
+    roleSection(input),
+    taskSection(input),
+    historySection(input.history ?? [], outputChars, input.limits?.attemptsShown ?? 3),
+    input.conventions ? `## Conventions of this repository\n\n${input.conventions.trim()}` : '',
+    protocolSection(input),
+  ];
+  return sections.filter((s) => s !== '').join('\n\n') + '\n';
+}
+
+function roleSection({ persona, task }: PromptInput): string {
+  if (!persona)
+    return `# Your role: ${task.role}\n\nYou are the ${task.role} agent of a team working through a project plan.`;
+  const lines = [`# Your role: ${persona.title || persona.role}`, '', persona.template.trim()];
+  if (persona.capabilities.length > 0)
+    lines.push('', 'Capabilities:', ...persona.capabilities.map((c) => `- ${c}`));
+  if (persona.constraints.length > 0)
+    lines.push('', 'Constraints:', ...persona.constraints.map((c) => `- ${c}`));
+  return lines.join('\n');
+}
+
+function taskSection({ task, phase, milestone, attempt, maxAttempts }: PromptInput): string {
+  const lines = [`# Task ${task.id}: ${task.title}`, ''];
+  const of = maxAttempts === undefined ? '' : ` of at most ${maxAttempts}`;
+  lines.push(`- Attempt: ${attempt}${of}`);
+  if (milestone) lines.push(`- Milestone: ${milestone.id} — ${milestone.title}`);
+  lines.push(`- Phase: ${phase ? `${phase.id} — ${phase.title}` : task.phase}`);
+  if (task.dependsOn.length > 0) lines.push(`- Builds on tasks: ${task.dependsOn.join(', ')} (already done)`);
+  if (task.description) lines.push('', task.description.trim());
+  if (phase?.description) lines.push('', `About the phase: ${phase.description.trim()}`);
+  if (phase && phase.acceptanceCriteria.length > 0) {
+    lines.push('', '## Acceptance criteria', '', ...phase.acceptanceCriteria.map((c) => `- ${c}`));
+  }
+  if (phase && phase.definitionOfDone.length > 0) {
+    lines.push('', '## Definition of done', '', ...phase.definitionOfDone.map((c) => `- ${c}`));
+  }
+  return lines.join('\n');
+}
+
+function historySection(history: AttemptHistory[], outputChars: number, shown: number): string {
+  if (history.length === 0) return '';
+  const lines = ['## What earlier attempts left', ''];
+  const older = history.slice(0, Math.max(0, history.length - shown));
+  for (const h of older)
+    lines.push(`- Attempt ${h.attempt}: ${outcome(h)}${h.summary ? ` — ${oneLine(h.summary)}` : ''}`);
+  if (older.length > 0) lines.push('');
+  for (const h of history.slice(-shown)) {
+    lines.push(`### Attempt ${h.attempt}: ${outcome(h)}`, '');
+    if (h.summary) lines.push(`Its summary: ${h.summary.trim()}`, '');
+    if (h.note) lines.push(h.note.trim(), '');
+    if (h.conflictFiles && h.conflictFiles.length > 0) {
+      lines.push(
+        'Merging its branch into the integration branch conflicted in:',
+        ...h.conflictFiles.map((f) => `- ${f}`),
+        '',
+      );
+      lines.push('Bring your branch up to date with the integration branch and resolve these conflicts.', '');
+    }
+    if (h.gateOutput)
+      lines.push('The quality gate failed:', '', fence(tailOf(h.gateOutput, outputChars)), '');
+    if (h.ciOutput) lines.push('CI failed:', '', fence(tailOf(h.ciOutput, outputChars)), '');
+    if (h.outputTail) lines.push('The end of its output:', '', fence(tailOf(h.outputTail, outputChars)), '');
+  }
+  lines.push(
+    'Your workspace still holds what earlier attempts committed or left uncommitted; check it before you start.',
+  );
+  return lines.join('\n').trimEnd();
+}
+
+function protocolSection({ workspace }: PromptInput): string {
+  const lines = ['## How to work and report', ''];
+  if (workspace) {
+    lines.push(
+      `- Work only in ${workspace.path}, on branch \`${workspace.branch}\` (it is merged into \`${workspace.integrationBranch}\` when the task is done).`,
+    );
+  }
+  lines.push(
+    '- Commit your work with git before you finish: only committed work is merged.',
+    '- When you reach a breakpoint, report it (the command reads `ORCH_SPAWN_ID` from your environment, so run it from anywhere; if `orch` is not on PATH use `node "$ORCH_CLI"` instead):',
+    '  - `orch signal complete --summary "<what you did>"`: the task is done; orch runs the quality gate.',
+    '  - `orch signal blocked --on <TASK_ID|ci> --summary "<what you wait for>"`: you cannot go on until that task or CI is done.',
+    '  - `orch signal pr --url <URL> --summary "<what it contains>"`: you opened a pull request.',
+    '- Or simply exit: exit code 0 means done (the quality gate runs), any other code means this attempt failed and a fresh agent retries the task.',
+  );
+  return lines.join('\n');
+}
+
+function outcome(h: AttemptHistory): string {
+  if (h.timedOut) return 'timed out and was stopped';
+  if (h.signal) return `was killed by ${h.signal}`;
+  if (h.exitCode === undefined || h.exitCode === null) return 'ended';
+  return h.exitCode === 0 ? 'exited 0' : `failed with exit code ${h.exitCode}`;
+}
+
+function tailOf(text: string, chars: number): string {
+  const trimmed = text.trimEnd();
+  return trimmed.length <= chars ? trimmed : `…${trimmed.slice(trimmed.length - chars)}`;
+}
+
+function oneLine(text: string): string {
+  const line = text.trim().split('\n')[0] ?? '';
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+}
+
+/** A code fence longer than any backtick run inside, so output cannot close it early. */
+function fence(text: string): string {
+  const longest = Math.max(0, ...Array.from(text.matchAll(/`+/g), (m) => m[0].length));
+  const ticks = '`'.repeat(Math.max(3, longest + 1));
+  return `${ticks}text\n${text}\n${ticks}`;
+}

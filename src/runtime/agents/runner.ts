@@ -1,0 +1,468 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  agentEnv,
+  isClaudeCommand,
+  resolveBuiltinAgent,
+  substituteArgs,
+  withClaudeJsonOutput,
+  type AgentIdentity,
+} from './command.js';
+import {
+  detectRateLimit,
+  parseClaudeResult,
+  type AgentUsage,
+  type ClaudeResult,
+  type RateLimitInfo,
+} from './claude-output.js';
+import { systemClock, type Clock } from '../system/clock.js';
+import { AgentSpawnError } from '../system/errors.js';
+import { LastLineTracker } from '../system/output-tail.js';
+import { killProcessGroup, processStartTime } from '../system/process-identity.js';
+import { agentLogPath, promptFilePath } from '../system/state-paths.js';
+
+/** How to start one attempt of an agent. */
+export interface StartAgentOptions {
+  /** The configured argv template (`agents.<role>.command`). */
+  command: readonly string[];
+  /** The full prompt text; always written to the prompt file too. */
+  prompt: string;
+  /** Who this attempt is; `workspace` is also the working directory. */
+  identity: AgentIdentity;
+  /** The role's extra environment (`agents.<role>.env`). */
+  env?: Record<string, string>;
+  /** Kill the process group after this long (config `timeout` is seconds: multiply by 1000). */
+  timeoutMs?: number;
+  /** Between SIGTERM and SIGKILL. Default 5000. */
+  killGraceMs?: number;
+  /** Bytes of output read back from the end of the log for the next prompt. Default 64 KiB. */
+  tailBytes?: number;
+  /** Default `<state-dir>/logs/<task>/<attempt>.log`; the exit status goes next to it (`.exit`). */
+  logFile?: string;
+  /** Default `<state-dir>/prompts/<task>/<attempt>.md`. */
+  promptFile?: string;
+  /** Longer prompts are not put into argv; `{prompt}` then points at the prompt file. Default 100 000 bytes. */
+  maxArgPromptBytes?: number;
+  /** Parse Claude Code's JSON result; default: when argv[0] is Claude Code. */
+  claudeJson?: boolean;
+  clock?: Clock;
+}
+
+/** Live figures for a dashboard. */
+export interface AgentProgress {
+  outputBytes: number;
+  lastLine: string;
+  /** ISO time of the last output, if any. */
+  lastOutputAt?: string;
+}
+
+/** How an attempt ended. */
+export interface AgentRunResult {
+  /** Exit code, or null when a signal ended the process. */
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** Killed because `timeoutMs` passed. */
+  timedOut: boolean;
+  /** Killed by `stop()`. */
+  stopped: boolean;
+  /** Processes the agent left behind in its group were killed after it exited. */
+  leftoversKilled: boolean;
+  /** The wrapper's pid: the leader of the agent's process group. */
+  pid: number;
+  startTime: string | undefined;
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  argv: string[];
+  logFile: string;
+  promptFile: string;
+  /** Where the wrapper wrote the exit status. */
+  exitFile: string;
+  outputBytes: number;
+  /** The last `tailBytes` of output (stdout and stderr interleaved). */
+  tail: string;
+  lastLine: string;
+  lastOutputAt?: string;
+  /** Token/cost figures the agent reported (Claude Code JSON). */
+  usage?: AgentUsage;
+  claude?: ClaudeResult;
+  /** Set when the agent stopped because of a usage or rate limit. */
+  rateLimit?: RateLimitInfo;
+}
+
+/** A started agent process. */
+export interface RunningAgent {
+  /** The wrapper's pid, which leads the process group (`process.kill(-pid)` reaches the agent). */
+  readonly pid: number;
+  /** Process start time, to recognise this pid later ({@link isSameProcessAlive}). */
+  readonly startTime: string | undefined;
+  readonly startedAt: string;
+  readonly argv: readonly string[];
+  readonly logFile: string;
+  readonly promptFile: string;
+  readonly exitFile: string;
+  /** Resolves when the process has exited (never, after {@link RunningAgent.detach}). */
+  readonly done: Promise<AgentRunResult>;
+  progress(): AgentProgress;
+  /** Kills the whole process group (SIGTERM, then SIGKILL after the grace period). */
+  stop(): Promise<AgentRunResult>;
+  /** Lets this process exit while the agent keeps running (a later run re-attaches). */
+  detach(): void;
+}
+
+/**
+ * The wrapper every agent runs under: `node -e <this> -- <exitFile> <spawnId> <file> <args…>`.
+ * It starts the agent with the same stdio (the log file), waits for it, and writes its exit
+ * status atomically to `exitFile`, so the status survives the death of orch. It ignores
+ * SIGTERM/SIGINT/SIGHUP (a signal to the group still reaches the agent, which gets default
+ * handlers) so it outlives the agent long enough to record how it ended. The agent's argv
+ * is data (`process.argv`), never source text, and no shell is involved.
+ */
+const WRAPPER = `'use strict';
+const fs = require('node:fs');
+const { spawn } = require('node:child_process');
+const [exitFile, spawnId, file, ...args] = process.argv.slice(1);
+let finished = false;
+function finish(exitCode, signal, error) {
+  if (finished) return;
+  finished = true;
+  const record = { spawnId, exitCode, signal, endedAt: new Date().toISOString() };
+  if (error) record.error = error;
+  const tmp = exitFile + '.' + process.pid + '.tmp';
+  const fd = fs.openSync(tmp, 'w');
+  fs.writeSync(fd, JSON.stringify(record) + '\\n');
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  fs.renameSync(tmp, exitFile);
+  process.exit(exitCode === null ? 128 : exitCode);
+}
+for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(s, () => {});
+const child = spawn(file, args, { stdio: 'inherit' });
+child.on('error', (err) => {
+  process.stderr.write('orch: could not start ' + file + ': ' + err.message + '\\n');
+  finish(127, null, err.message);
+});
+child.on('exit', (code, signal) => finish(code, signal));
+`;
+
+/**
+ * Starts an agent: writes the prompt file, substitutes the argv (never through a shell),
+ * and runs it under a small Node wrapper, detached in its own process group, in the task's
+ * workspace with the `ORCH_*` variables. stdout and stderr go straight to the log file (no
+ * pipe to orch, so the agent does not die of SIGPIPE when orch is killed); the wrapper
+ * writes the exit status to `<attempt>.exit`. Throws {@link AgentSpawnError} if the
+ * command cannot be found or started.
+ *
+ * @example
+ * const agent = await startAgent({
+ *   command: ['claude', '-p', '--dangerously-skip-permissions', '{prompt}'],
+ *   prompt, identity: { runId, taskId: 'T001', spawnId, role: 'dev', attempt: 1, stateDir, workspace },
+ *   timeoutMs: 1_800_000,
+ * });
+ * // record AgentStarted { pid: agent.pid, startTime: agent.startTime }
+ * const result = await agent.done; // exitCode, usage, rateLimit, tail…
+ */
+export async function startAgent(options: StartAgentOptions): Promise<RunningAgent> {
+  const { identity } = options;
+  const clock = options.clock ?? systemClock;
+  const graceMs = options.killGraceMs ?? 5000;
+  const tailBytes = options.tailBytes ?? 64 * 1024;
+  const logFile = options.logFile ?? agentLogPath(identity.stateDir, identity.taskId, identity.attempt);
+  const exitFile = agentExitFile(logFile);
+  const promptFile =
+    options.promptFile ?? promptFilePath(identity.stateDir, identity.taskId, identity.attempt);
+  const cwd = identity.workspace;
+
+  fs.mkdirSync(path.dirname(promptFile), { recursive: true });
+  fs.writeFileSync(promptFile, options.prompt);
+  const maxArg = options.maxArgPromptBytes ?? 100_000;
+  const promptArg =
+    Buffer.byteLength(options.prompt) > maxArg
+      ? `Your instructions are too long for the command line; read them from the file ${promptFile} first.`
+      : options.prompt;
+  const substituted = substituteArgs(options.command, {
+    prompt: promptArg,
+    promptFile,
+    taskId: identity.taskId,
+    role: identity.role,
+  });
+  const claudeJson = options.claudeJson ?? isClaudeCommand(substituted);
+  const argv = resolveBuiltinAgent(claudeJson ? withClaudeJsonOutput(substituted) : substituted);
+  const file = argv[0];
+  if (file === undefined) throw new AgentSpawnError('', cwd, 'the command is empty');
+  if (!fs.existsSync(cwd)) throw new AgentSpawnError(file, cwd, 'the workspace directory does not exist');
+  const env = { ...process.env, ...options.env, ...agentEnv(identity) };
+  const problem = executableProblem(file, cwd, env['PATH'] ?? '');
+  if (problem) throw new AgentSpawnError(file, cwd, problem);
+
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  // A status left by an earlier spawn of the same attempt must not be read as this one's.
+  fs.rmSync(exitFile, { force: true });
+  const logFd = fs.openSync(logFile, 'w');
+  const startedAtDate = clock.now();
+  let child;
+  try {
+    child = spawn(process.execPath, ['-e', WRAPPER, '--', exitFile, identity.spawnId, ...argv], {
+      cwd,
+      env,
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+    });
+  } finally {
+    // The wrapper has its own copy; orch follows the file by name.
+    fs.closeSync(logFd);
+  }
+  const pid = child.pid;
+  if (pid === undefined) {
+    const err = await new Promise<Error>((resolve) => child.once('error', resolve));
+    throw new AgentSpawnError(file, cwd, err.message, err);
+  }
+  const startTime = processStartTime(pid);
+
+  let timedOut = false;
+  let stopped = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  const timer =
+    options.timeoutMs !== undefined
+      ? setTimeout(() => {
+          timedOut = true;
+          void killProcessGroup(pid, graceMs);
+        }, options.timeoutMs)
+      : undefined;
+  const follower = new LogFollower(logFile);
+
+  const done = (async (): Promise<AgentRunResult> => {
+    const wrapper = await exited;
+    if (timer) clearTimeout(timer);
+    // Without a status file the wrapper itself was killed (SIGKILL on escalation).
+    const status = readAgentExit(logFile, identity.spawnId);
+    const exitCode = status ? status.exitCode : wrapper.code;
+    const signal = status ? status.signal : wrapper.signal;
+    // The injected clock, like startedAt: the file's endedAt is for re-attaching after a restart.
+    const endedAt = clock.now();
+    // Whatever the agent started and left running dies with it.
+    const leftovers = await killProcessGroup(pid, Math.min(graceMs, 2000));
+    const output = readAgentOutput(logFile, { tailBytes, claudeJson, exitCode, now: endedAt });
+    return {
+      exitCode,
+      signal,
+      timedOut,
+      stopped,
+      leftoversKilled: leftovers !== 'not-running',
+      pid,
+      startTime,
+      startedAt: startedAtDate.toISOString(),
+      endedAt: endedAt.toISOString(),
+      durationMs: Math.max(0, endedAt.getTime() - startedAtDate.getTime()),
+      argv,
+      logFile,
+      promptFile,
+      exitFile,
+      ...output,
+    };
+  })();
+
+  return {
+    pid,
+    startTime,
+    startedAt: startedAtDate.toISOString(),
+    argv,
+    logFile,
+    promptFile,
+    exitFile,
+    done,
+    progress: () => follower.progress(),
+    stop: async () => {
+      stopped = true;
+      await killProcessGroup(pid, graceMs);
+      return done;
+    },
+    detach: () => {
+      if (timer) clearTimeout(timer);
+      child.unref();
+    },
+  };
+}
+
+/**
+ * Runs an agent to the end: {@link startAgent} then its `done`.
+ *
+ * @example
+ * const { exitCode, tail } = await runAgent({ command: ['./agent.sh', '{promptFile}'], prompt, identity });
+ */
+export async function runAgent(options: StartAgentOptions): Promise<AgentRunResult> {
+  return (await startAgent(options)).done;
+}
+
+/** Progress from the log file's size and mtime; re-reads the last bytes only when it grew. */
+class LogFollower {
+  private seen = { size: -1, mtimeMs: -1 };
+  private last: AgentProgress = { outputBytes: 0, lastLine: '' };
+
+  constructor(private readonly file: string) {}
+
+  progress(): AgentProgress {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(this.file);
+    } catch {
+      return this.last;
+    }
+    if (st.size === this.seen.size && st.mtimeMs === this.seen.mtimeMs) return this.last;
+    this.seen = { size: st.size, mtimeMs: st.mtimeMs };
+    const out: AgentOutput = readAgentOutput(this.file, { tailBytes: 4096 });
+    this.last = {
+      outputBytes: out.outputBytes,
+      lastLine: out.lastLine,
+      ...(out.lastOutputAt ? { lastOutputAt: out.lastOutputAt } : {}),
+    };
+    return this.last;
+  }
+}
+
+/** Why `file` cannot be executed (as the wrapper's `spawn` would look it up), or undefined. */
+function executableProblem(file: string, cwd: string, pathVar: string): string | undefined {
+  const candidates = file.includes('/')
+    ? [path.resolve(cwd, file)]
+    : pathVar
+        .split(path.delimiter)
+        .filter((d) => d !== '')
+        .map((d) => path.resolve(cwd, d, file));
+  for (const candidate of candidates) {
+    try {
+      if (!fs.statSync(candidate).isFile()) continue;
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return undefined;
+    } catch {
+      // Not here, or not executable: look further.
+    }
+  }
+  return file.includes('/')
+    ? `${path.resolve(cwd, file)} does not exist or is not executable`
+    : `${file} was not found on PATH or is not executable`;
+}
+
+/** What the wrapper wrote when the agent ended (`<state-dir>/logs/<task>/<attempt>.exit`). */
+export interface AgentExitRecord {
+  spawnId: string;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  endedAt: string;
+  /** Set when the command could not be started at all. */
+  error?: string;
+}
+
+/**
+ * The exit-status file next to an attempt's log: `…/3.log` → `…/3.exit`.
+ *
+ * @example
+ * agentExitFile('/repo/.state/logs/T1/3.log'); // '/repo/.state/logs/T1/3.exit'
+ */
+export function agentExitFile(logFile: string): string {
+  return logFile.replace(/\.log$/, '') + '.exit';
+}
+
+/**
+ * The exit status the wrapper recorded for `spawnId`, or undefined (not ended yet, the
+ * wrapper was killed, or the file belongs to another spawn).
+ *
+ * @example
+ * const status = readAgentExit(result.logFile, spawnId); // { exitCode: 0, signal: null, endedAt, spawnId }
+ */
+export function readAgentExit(logFile: string, spawnId: string): AgentExitRecord | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(agentExitFile(logFile), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const r = parsed as Record<string, unknown>;
+  if (r['spawnId'] !== spawnId || typeof r['endedAt'] !== 'string') return undefined;
+  const out: AgentExitRecord = {
+    spawnId,
+    exitCode: typeof r['exitCode'] === 'number' ? r['exitCode'] : null,
+    signal: typeof r['signal'] === 'string' ? (r['signal'] as NodeJS.Signals) : null,
+    endedAt: r['endedAt'],
+  };
+  if (typeof r['error'] === 'string') out.error = r['error'];
+  return out;
+}
+
+/** What an attempt's log file says, read back from its end. */
+export interface AgentOutput {
+  outputBytes: number;
+  tail: string;
+  lastLine: string;
+  lastOutputAt?: string;
+  usage?: AgentUsage;
+  claude?: ClaudeResult;
+  rateLimit?: RateLimitInfo;
+}
+
+const CLAUDE_WINDOW_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads the end of an attempt's log file (bounded memory: at most `tailBytes`, or 4 MiB
+ * when looking for Claude Code's JSON result) for the tail, the last line, usage and a
+ * rate-limit message. `exitCode`/`now` matter for the rate-limit check only.
+ *
+ * @example
+ * const { tail, lastLine, usage } = readAgentOutput(logFile, { tailBytes: 8000, claudeJson: true, exitCode: 0 });
+ */
+export function readAgentOutput(
+  logFile: string,
+  options: { tailBytes: number; claudeJson?: boolean; exitCode?: number | null; now?: Date },
+): AgentOutput {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(logFile);
+  } catch {
+    return { outputBytes: 0, tail: '', lastLine: '' };
+  }
+  const window = Math.max(options.tailBytes, 4096, options.claudeJson ? CLAUDE_WINDOW_BYTES : 0);
+  const end = readEnd(logFile, st.size, window);
+  const tail = end.subarray(Math.max(0, end.length - options.tailBytes));
+  const last = new LastLineTracker();
+  last.push(end.subarray(Math.max(0, end.length - 4096)));
+  const out: AgentOutput = { outputBytes: st.size, tail: tail.toString('utf8'), lastLine: last.lastLine };
+  if (st.size > 0) out.lastOutputAt = st.mtime.toISOString();
+  const exitCode = options.exitCode ?? 0;
+  const now = options.now ?? new Date();
+  const claude = options.claudeJson ? parseClaudeResult(end.toString('utf8')) : undefined;
+  if (claude) {
+    out.claude = claude;
+    out.usage = claude.usage;
+    const text = claude.text ?? '';
+    // A long successful answer may well mention limits; only an error or a bare limit message counts.
+    if (claude.isError || exitCode !== 0 || text.length < 500) {
+      const limit = detectRateLimit(text, now);
+      if (limit) out.rateLimit = limit;
+    }
+  }
+  if (!out.rateLimit && exitCode !== 0) {
+    const limit = detectRateLimit(end.subarray(Math.max(0, end.length - 4096)).toString('utf8'), now);
+    if (limit) out.rateLimit = limit;
+  }
+  return out;
+}
+
+function readEnd(file: string, size: number, bytes: number): Buffer {
+  const length = Math.min(size, bytes);
+  const buf = Buffer.alloc(length);
+  const fd = fs.openSync(file, 'r');
+  try {
+    let done = 0;
+    while (done < length) {
+      const n = fs.readSync(fd, buf, done, length - done, size - length + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return buf.subarray(0, done);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -1,0 +1,102 @@
+import type { AgentCommand, OrchestratorConfig } from '../../core/config.js';
+import type { Plan } from '../../plan/model.js';
+import { targetOfTask } from '../../plan/targets.js';
+import type { MergeResult } from './merge.js';
+import {
+  readConventions,
+  targetAgentFor,
+  targetEnv,
+  UnknownTargetError,
+  type ResolvedTarget,
+} from './targets.js';
+import type { TaskWorkspace, WorkspaceManager } from './workspace.js';
+
+/**
+ * Routes each task to its repository: a task with a `target` (its own, or its phase's) works
+ * in that target's worktrees with that target's agents, `TARGET_*` variables and conventions;
+ * every other task in the main repository. The plan is read at each call, so a revision that
+ * moves a task takes effect at its next attempt.
+ */
+
+/**
+ * Workspaces, agents and environment per task, over the main repository and the targets.
+ *
+ * @example
+ * const router = new TaskRouter({ main, byTarget, targets, config, mainRepo, plan: () => log.state.plan });
+ * await router.ensureWorkspace('api:1.1'); // a worktree of the api repository
+ */
+export class TaskRouter {
+  constructor(
+    private readonly o: {
+      main: WorkspaceManager;
+      byTarget: ReadonlyMap<string, WorkspaceManager>;
+      targets: readonly ResolvedTarget[];
+      config: OrchestratorConfig;
+      mainRepo: string;
+      plan: () => Plan | null;
+    },
+  ) {}
+
+  /** The configured target of a task, or null (main repository); an unconfigured target is an error. */
+  target(taskId: string): ResolvedTarget | null {
+    return this.resolve(targetOfTask(this.o.plan(), taskId));
+  }
+
+  /** The configured target by id (null → main); unknown ids throw {@link UnknownTargetError}. */
+  resolve(id: string | null): ResolvedTarget | null {
+    if (id === null) return null;
+    const t = this.o.targets.find((x) => x.id === id);
+    if (!t)
+      throw new UnknownTargetError(
+        id,
+        this.o.targets.map((x) => x.id),
+      );
+    return t;
+  }
+
+  /** The workspace manager of a target (null → main). */
+  workspacesOf(id: string | null): WorkspaceManager {
+    const target = this.resolve(id);
+    return target === null ? this.o.main : this.o.byTarget.get(target.id)!;
+  }
+
+  /** The workspace manager of a task's repository. */
+  workspaces(taskId: string): WorkspaceManager {
+    return this.workspacesOf(targetOfTask(this.o.plan(), taskId));
+  }
+
+  pathFor(taskId: string): string {
+    return this.workspaces(taskId).pathFor(taskId);
+  }
+
+  branchFor(taskId: string): string {
+    return this.workspaces(taskId).branchFor(taskId);
+  }
+
+  ensureWorkspace(taskId: string): Promise<TaskWorkspace> {
+    return this.workspaces(taskId).ensureWorkspace(taskId);
+  }
+
+  mergeTask(taskId: string, message: string): Promise<MergeResult> {
+    return this.workspaces(taskId).mergeTask(taskId, message);
+  }
+
+  /** The agent command for a task's role in its repository. */
+  agentFor(taskId: string, role: string): AgentCommand | undefined {
+    return targetAgentFor(this.target(taskId), this.o.config, role);
+  }
+
+  /** The `TARGET_*` variables of a task's agent (none when no target is configured). */
+  envFor(taskId: string): Record<string, string> {
+    return targetEnv(this.target(taskId), this.o.targets, {
+      mainRepo: this.o.mainRepo,
+      integrationBranch: this.o.config.integrationBranch,
+    });
+  }
+
+  /** The conventions text of a task's target, for its prompt. */
+  conventionsFor(taskId: string): string | undefined {
+    const t = this.target(taskId);
+    return t === null ? undefined : readConventions(t);
+  }
+}

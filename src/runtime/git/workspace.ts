@@ -1,0 +1,421 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  BaseBranchNotFoundError,
+  DirtyIntegrationBranchError,
+  InvalidBranchNameError,
+  NoCommitsError,
+  NotAGitRepoError,
+  WorkspaceConflictError,
+} from '../system/errors.js';
+import { git, gitResult, listWorktrees, samePath, type WorktreeEntry } from './git.js';
+import { mergeTaskBranch, type MergeResult } from './merge.js';
+import { encodeTaskId, taskBranch } from '../system/safe-id.js';
+
+/** Where task workspaces live and which branches they come from. */
+export interface WorkspaceOptions {
+  /** The repository (any directory inside it). */
+  repoDir: string;
+  /** Where task worktrees go; relative paths are relative to the repository root. */
+  sandboxDir: string;
+  integrationBranch: string;
+  baseBranch: string;
+}
+
+/** A task's git worktree. */
+export interface TaskWorkspace {
+  taskId: string;
+  /** Absolute path of the worktree (the agent's working directory). */
+  path: string;
+  /** `orch/<encoded task id>`. */
+  branch: string;
+  /** False when an existing worktree or branch was reused (a retry, or after a crash). */
+  created: boolean;
+  /** The commit checked out. */
+  head: string;
+}
+
+/** The directory under the sandbox where merges happen when the integration branch is not checked out elsewhere. */
+export const INTEGRATION_WORKTREE = '.integration';
+/** Under the sandbox: the detached checkout where local CI tests one merged commit. */
+export const CI_WORKTREE = '.ci';
+
+/**
+ * One git worktree per task under the sandbox, on branch `orch/<taskId>` made from the
+ * integration branch (itself made from the base branch if missing), reused on retries and
+ * after crashes; and merges back into the integration branch ({@link WorkspaceManager.mergeTask}).
+ * Git operations of one manager are serialised; the lease keeps other orch processes out.
+ *
+ * @example
+ * const ws = await WorkspaceManager.open({ repoDir: '/repo', sandboxDir: '.state/sandbox', integrationBranch: 'integration', baseBranch: 'main' });
+ * const { path, branch } = await ws.ensureWorkspace('T001');
+ * // … run the agent in `path` …
+ * const merged = await ws.mergeTask('T001', 'Merge T001: add the parser');
+ */
+export class WorkspaceManager {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    /** The repository's top-level directory. */
+    readonly repoRoot: string,
+    readonly sandboxDir: string,
+    readonly integrationBranch: string,
+    readonly baseBranch: string,
+  ) {}
+
+  /**
+   * Checks the repository (`NOT_A_GIT_REPO`, `NO_COMMITS`, `INVALID_BRANCH_NAME`,
+   * `BASE_BRANCH_NOT_FOUND`, `DIRTY_INTEGRATION_BRANCH`), creates the integration branch if
+   * missing and the sandbox directory. Call it before spawning anything.
+   *
+   * @example
+   * const ws = await WorkspaceManager.open({ repoDir, sandboxDir, integrationBranch: 'integration', baseBranch: 'main' });
+   */
+  static async open(options: WorkspaceOptions): Promise<WorkspaceManager> {
+    const repoDir = path.resolve(options.repoDir);
+    if (!fs.existsSync(repoDir) || !fs.statSync(repoDir).isDirectory()) throw new NotAGitRepoError(repoDir);
+    const top = await gitResult(repoDir, ['rev-parse', '--show-toplevel']);
+    if (top.exitCode !== 0 || top.stdout.trim() === '')
+      throw new NotAGitRepoError(repoDir, top.stderr.trim());
+    const repoRoot = top.stdout.trim();
+    for (const [key, name] of [
+      ['integrationBranch', options.integrationBranch],
+      ['baseBranch', options.baseBranch],
+    ] as const) {
+      const ok =
+        !name.startsWith('-') &&
+        (await gitResult(repoRoot, ['check-ref-format', `refs/heads/${name}`])).exitCode === 0;
+      if (!ok) throw new InvalidBranchNameError(name, key);
+    }
+    const sandboxDir = path.resolve(repoRoot, options.sandboxDir);
+    const manager = new WorkspaceManager(repoRoot, sandboxDir, options.integrationBranch, options.baseBranch);
+    await manager.serial(() => manager.prepare());
+    return manager;
+  }
+
+  /**
+   * The worktree path of a task (whether or not it exists yet).
+   *
+   * @example
+   * ws.pathFor('../x'); // '<sandbox>/+2E+2E+2Fx'
+   */
+  pathFor(taskId: string): string {
+    return path.join(this.sandboxDir, encodeTaskId(taskId));
+  }
+
+  /**
+   * The branch of a task: `orch/<encoded id>`.
+   *
+   * @example
+   * ws.branchFor('T001'); // 'orch/T001'
+   */
+  branchFor(taskId: string): string {
+    return taskBranch(taskId);
+  }
+
+  /**
+   * The commit the integration branch points at.
+   *
+   * @example
+   * const ref = await ws.integrationHead(); // '3f2a…'
+   */
+  async integrationHead(): Promise<string> {
+    return (
+      await git(this.repoRoot, ['rev-parse', '--verify', `refs/heads/${this.integrationBranch}^{commit}`])
+    ).trim();
+  }
+
+  /**
+   * A clean worktree with the integration branch checked out (the user's checkout if it has
+   * that branch, else `<sandbox>/.integration`, created if needed): where local CI runs.
+   *
+   * @example
+   * const cwd = await ws.integrationPath();
+   */
+  async integrationPath(): Promise<string> {
+    return this.serial(async () => (await this.integrationWorktree()).path);
+  }
+
+  /**
+   * Runs `fn` in a checkout of exactly `ref` (a merged integration commit) kept for CI at
+   * `<sandbox>/.ci`, detached, so later merges into the integration branch cannot change
+   * the tree under a running CI command. One CI run at a time; files CI leaves that git
+   * ignores (dependencies, caches) stay for the next run, everything else is reset.
+   *
+   * @example
+   * const result = await ws.inCiCheckout(commit, (dir) => runCommand(ci.command, { cwd: dir }));
+   */
+  async inCiCheckout<T>(ref: string, fn: (dir: string) => Promise<T>): Promise<T> {
+    const run = this.ciQueue.then(async () => fn(await this.serial(() => this.ciCheckout(ref))));
+    this.ciQueue = run.catch(() => undefined);
+    return run;
+  }
+  private ciQueue: Promise<unknown> = Promise.resolve();
+
+  private async ciCheckout(ref: string): Promise<string> {
+    const dir = path.join(this.sandboxDir, CI_WORKTREE);
+    const entry = (await listWorktrees(this.repoRoot)).find((w) => samePath(w.path, dir));
+    if (entry && (await this.isUsable(entry))) {
+      await removeStaleIndexLock(dir);
+      await git(dir, ['checkout', '-q', '--detach', '--force', ref]);
+      await git(dir, ['clean', '-q', '-f', '-d']);
+      return dir;
+    }
+    if (entry || fs.existsSync(dir)) await this.dropWorktree(dir);
+    fs.mkdirSync(this.sandboxDir, { recursive: true });
+    await git(this.repoRoot, ['worktree', 'add', '-q', '--detach', '--', dir, ref]);
+    return dir;
+  }
+
+  /**
+   * Creates the task's worktree, or reuses the existing worktree/branch (retry, crash recovery).
+   * Call it only when no agent runs in the workspace: a stale `index.lock` left by a killed
+   * agent's git command is removed.
+   *
+   * @example
+   * const { path, created } = await ws.ensureWorkspace('T001');
+   */
+  async ensureWorkspace(taskId: string): Promise<TaskWorkspace> {
+    const branch = taskBranch(taskId);
+    const wanted = this.pathFor(taskId);
+    return this.serial(async () => {
+      fs.mkdirSync(this.sandboxDir, { recursive: true });
+      let worktrees = await listWorktrees(this.repoRoot);
+      const onBranch = worktrees.find((w) => w.branch === `refs/heads/${branch}`);
+      if (onBranch && (await this.isUsable(onBranch))) {
+        if (!this.insideSandbox(onBranch.path)) {
+          throw new WorkspaceConflictError(
+            onBranch.path,
+            `branch ${branch} is checked out there, outside the sandbox ${this.sandboxDir}`,
+          );
+        }
+        await removeStaleIndexLock(onBranch.path);
+        return { taskId, path: onBranch.path, branch, created: false, head: await this.head(onBranch.path) };
+      }
+      if (onBranch) {
+        await this.dropWorktree(onBranch.path);
+        worktrees = await listWorktrees(this.repoRoot);
+      }
+      const atPath = worktrees.find((w) => samePath(w.path, wanted));
+      if (atPath && atPath.branch !== `refs/heads/${branch}`) {
+        if (await this.isUsable(atPath)) {
+          throw new WorkspaceConflictError(
+            wanted,
+            `it is a worktree of ${atPath.branch ?? 'a detached HEAD'}, not ${branch}`,
+          );
+        }
+        await this.dropWorktree(wanted);
+      }
+      if (fs.existsSync(wanted)) {
+        if (fs.readdirSync(wanted).length > 0)
+          throw new WorkspaceConflictError(wanted, 'the directory exists and is not a git worktree');
+        fs.rmdirSync(wanted);
+      }
+      const branchExists = await this.refExists(`refs/heads/${branch}`);
+      if (branchExists) await git(this.repoRoot, ['worktree', 'add', '--', wanted, branch]);
+      else
+        await git(this.repoRoot, [
+          'worktree',
+          'add',
+          '--no-track',
+          '-b',
+          branch,
+          '--',
+          wanted,
+          `refs/heads/${this.integrationBranch}`,
+        ]);
+      return { taskId, path: wanted, branch, created: !branchExists, head: await this.head(wanted) };
+    });
+  }
+
+  /**
+   * Removes a task's worktree (its branch is kept unless `deleteBranch`).
+   *
+   * @example
+   * await ws.removeWorkspace('T001', { deleteBranch: true });
+   */
+  async removeWorkspace(taskId: string, options: { deleteBranch?: boolean } = {}): Promise<void> {
+    const branch = taskBranch(taskId);
+    await this.serial(async () => {
+      const entry = (await listWorktrees(this.repoRoot)).find((w) => w.branch === `refs/heads/${branch}`);
+      if (entry && this.insideSandbox(entry.path)) await this.dropWorktree(entry.path);
+      else if (fs.existsSync(this.pathFor(taskId))) await this.dropWorktree(this.pathFor(taskId));
+      if (options.deleteBranch && (await this.refExists(`refs/heads/${branch}`))) {
+        await git(this.repoRoot, ['branch', '-D', branch]);
+      }
+    });
+  }
+
+  /**
+   * Merges `orch/<taskId>` into the integration branch with `--no-ff` and `message`.
+   * On conflict the merge is aborted (the integration branch is never left conflicted) and
+   * the conflicting files are returned; an already merged branch is not merged twice.
+   *
+   * @example
+   * const r = await ws.mergeTask('T001', 'Merge T001');
+   * if (r.status === 'conflict') console.log(r.files);
+   */
+  async mergeTask(taskId: string, message: string): Promise<MergeResult> {
+    const branch = taskBranch(taskId);
+    return this.serial(async () => {
+      try {
+        return await mergeTaskBranch(this.repoRoot, await this.integrationWorktree(), branch, message);
+      } catch (err) {
+        // Whatever failed, the next merge checks the integration worktree from scratch.
+        this.verifiedIntegration = null;
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Number of commits on the task branch that the integration branch does not have.
+   *
+   * @example
+   * if ((await ws.commitsAhead('T001')) === 0) console.log('the agent committed nothing');
+   */
+  async commitsAhead(taskId: string): Promise<number> {
+    const out = await git(this.repoRoot, [
+      'rev-list',
+      '--count',
+      `refs/heads/${this.integrationBranch}..refs/heads/${taskBranch(taskId)}`,
+    ]);
+    return Number(out.trim());
+  }
+
+  /** The worktree where merges into the integration branch happen, checked clean. */
+  private async integrationWorktree(): Promise<{ path: string; owned: boolean }> {
+    // Checked once per process (a crash's half-done merge is rolled back then); later merges,
+    // which leave it clean or abort themselves, only check that nobody dirtied it meanwhile.
+    const known = this.verifiedIntegration;
+    if (known !== null && fs.existsSync(known.path)) {
+      await this.assertClean(known.path);
+      return known;
+    }
+    const found = await this.findIntegrationWorktree();
+    this.verifiedIntegration = found;
+    return found;
+  }
+  private verifiedIntegration: { path: string; owned: boolean } | null = null;
+
+  private async findIntegrationWorktree(): Promise<{ path: string; owned: boolean }> {
+    const ref = `refs/heads/${this.integrationBranch}`;
+    const own = path.join(this.sandboxDir, INTEGRATION_WORKTREE);
+    const entry = (await listWorktrees(this.repoRoot)).find((w) => w.branch === ref);
+    if (entry && (await this.isUsable(entry))) {
+      const owned = samePath(entry.path, own);
+      if (owned) await recoverOwnWorktree(entry.path);
+      await this.assertClean(entry.path);
+      return { path: entry.path, owned };
+    }
+    if (entry) await this.dropWorktree(entry.path);
+    const stale = (await listWorktrees(this.repoRoot)).find((w) => samePath(w.path, own));
+    if (stale || fs.existsSync(own)) await this.dropWorktree(own);
+    fs.mkdirSync(this.sandboxDir, { recursive: true });
+    await git(this.repoRoot, ['worktree', 'add', '--', own, this.integrationBranch]);
+    return { path: own, owned: true };
+  }
+
+  private async prepare(): Promise<void> {
+    const hasHead = await this.refExists('HEAD');
+    const anyBranch = (
+      await git(this.repoRoot, ['for-each-ref', '--count=1', '--format=%(refname)', 'refs/heads'])
+    ).trim();
+    if (!hasHead && anyBranch === '') throw new NoCommitsError(this.repoRoot);
+    await git(this.repoRoot, ['worktree', 'prune']);
+    if (!(await this.refExists(`refs/heads/${this.integrationBranch}`))) {
+      if (!(await this.refExists(`refs/heads/${this.baseBranch}`))) {
+        const branches = (
+          await git(this.repoRoot, ['for-each-ref', '--format=%(refname:short)', 'refs/heads'])
+        ).split('\n');
+        throw new BaseBranchNotFoundError(
+          this.baseBranch,
+          this.repoRoot,
+          branches.filter((b) => b !== ''),
+        );
+      }
+      await git(this.repoRoot, [
+        'branch',
+        '--no-track',
+        this.integrationBranch,
+        `refs/heads/${this.baseBranch}`,
+      ]);
+    }
+    const entry = (await listWorktrees(this.repoRoot)).find(
+      (w) => w.branch === `refs/heads/${this.integrationBranch}`,
+    );
+    if (entry && (await this.isUsable(entry))) {
+      if (samePath(entry.path, path.join(this.sandboxDir, INTEGRATION_WORKTREE)))
+        await recoverOwnWorktree(entry.path);
+      await this.assertClean(entry.path);
+    }
+    fs.mkdirSync(this.sandboxDir, { recursive: true });
+  }
+
+  private async assertClean(worktree: string): Promise<void> {
+    // Untracked files (such as orch's own .state directory) do not get in a merge's way.
+    const out = await git(worktree, ['status', '--porcelain', '-z', '--untracked-files=no']);
+    const files = out
+      .split('\0')
+      .filter((l) => l.length > 3)
+      .map((l) => l.slice(3));
+    if (files.length > 0) throw new DirtyIntegrationBranchError(this.integrationBranch, worktree, files);
+  }
+
+  private async isUsable(entry: WorktreeEntry): Promise<boolean> {
+    if (entry.prunable || !fs.existsSync(entry.path)) return false;
+    return (await gitResult(entry.path, ['rev-parse', '--verify', '-q', 'HEAD'])).exitCode === 0;
+  }
+
+  /** Removes a (possibly half-created or locked) worktree inside the sandbox and its registration. */
+  private async dropWorktree(worktree: string): Promise<void> {
+    await gitResult(this.repoRoot, ['worktree', 'unlock', '--', worktree]);
+    await gitResult(this.repoRoot, ['worktree', 'remove', '--force', '--force', '--', worktree]);
+    if (fs.existsSync(worktree) && this.insideSandbox(worktree))
+      fs.rmSync(worktree, { recursive: true, force: true });
+    await git(this.repoRoot, ['worktree', 'prune']);
+  }
+
+  private insideSandbox(p: string): boolean {
+    const rel = path.relative(canonicalDir(this.sandboxDir), canonicalDir(p));
+    return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  }
+
+  private async refExists(ref: string): Promise<boolean> {
+    return (
+      (await gitResult(this.repoRoot, ['rev-parse', '--verify', '-q', `${ref}^{commit}`])).exitCode === 0
+    );
+  }
+
+  private async head(worktree: string): Promise<string> {
+    return (await git(worktree, ['rev-parse', 'HEAD'])).trim();
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** In orch's own integration worktree a half-done merge (a crash mid-merge) is rolled back. */
+async function recoverOwnWorktree(worktree: string): Promise<void> {
+  if ((await gitResult(worktree, ['rev-parse', '--verify', '-q', 'MERGE_HEAD'])).exitCode === 0) {
+    await gitResult(worktree, ['merge', '--abort']);
+  }
+  await git(worktree, ['reset', '--hard', '-q', 'HEAD']);
+}
+
+/** A git command killed mid-way (an agent's timeout) leaves `index.lock` behind, blocking every later commit. */
+async function removeStaleIndexLock(worktree: string): Promise<void> {
+  const gitDir = (await git(worktree, ['rev-parse', '--absolute-git-dir'])).trim();
+  fs.rmSync(path.join(gitDir, 'index.lock'), { force: true });
+}
+
+function canonicalDir(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}

@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import type { Actor, EventMetadata, NewEvent, RecordedEvent } from '../../core/envelope.js';
+import type { OrchEventData, OrchEventType } from '../../core/events.js';
+import { parseEventData } from '../../core/events.js';
+import { Replayer } from '../../core/replayer.js';
+import type { OrchState } from '../../core/state.js';
+import type { EventStore, ExpectedVersion } from '../../store/event-store.js';
+
+/** Options of one append through {@link LiveLog.append}. */
+export interface LiveAppendOptions {
+  /**
+   * `'known'` (default): the stream must still be at the version this process last saw —
+   * the lock that keeps two writers from acting on the same entity. Outcomes (facts that
+   * happened whatever else was written) pass `'any'`.
+   */
+  expectedVersion?: ExpectedVersion | 'known';
+  actor?: Actor;
+  causationId?: string;
+  /** Event id; a fresh UUID when absent (pass a fixed one to make a retry idempotent). */
+  id?: string;
+}
+
+/**
+ * The log as one process sees it: the store plus a live fold (a {@link Replayer}) that is
+ * brought up to date from the store before every decision, whoever wrote the new events
+ * (this orchestrator, `orch signal` from an agent, `orch ci` from a CI job).
+ *
+ * @example
+ * const log = new LiveLog(store, { runId });
+ * log.catchUp();
+ * log.append('task-T1', 'TaskUnblocked', { taskId: 'T1', reason: 'dependencies' });
+ */
+export class LiveLog {
+  private readonly replayer: Replayer;
+  private readonly versions = new Map<string, number>();
+  private position = 0;
+
+  constructor(
+    readonly store: EventStore,
+    private readonly meta: { runId?: string; actor?: Actor } = {},
+    from?: { state: OrchState; versions: Record<string, number> },
+    /** Called for every event folded, in log order, with the state after it. */
+    private readonly listener?: (event: RecordedEvent, state: OrchState) => void,
+  ) {
+    this.replayer = new Replayer(from?.state);
+    if (from) {
+      this.position = from.state.position;
+      for (const [k, v] of Object.entries(from.versions)) this.versions.set(k, v);
+    }
+  }
+
+  /** The folded state (live; do not modify). */
+  get state(): OrchState {
+    return this.replayer.state;
+  }
+
+  /** Position of the last event folded. */
+  get lastPosition(): number {
+    return this.position;
+  }
+
+  /** The version of a stream as of the last fold (0: no such stream). */
+  versionOf(streamId: string): number {
+    return this.versions.get(streamId) ?? 0;
+  }
+
+  /** Every stream version seen (for snapshots). */
+  streamVersions(): Record<string, number> {
+    return Object.fromEntries(this.versions);
+  }
+
+  /** Folds every event appended since the last call (by anyone); returns them in order. */
+  catchUp(): RecordedEvent[] {
+    if (this.store.lastPosition() === this.position) return [];
+    const fresh: RecordedEvent[] = [];
+    for (const event of this.store.readAll({ from: this.position + 1 })) {
+      this.replayer.apply(event);
+      this.versions.set(event.streamId, event.streamVersion);
+      this.position = event.position;
+      fresh.push(event);
+      this.listener?.(event, this.replayer.state);
+    }
+    return fresh;
+  }
+
+  /**
+   * Appends several events in one transaction (all or nothing), each stream at the version
+   * this process last saw; events of one stream keep their order. Then catches up.
+   */
+  appendAll(events: readonly { streamId: string; type: OrchEventType; data: OrchEventData }[]): void {
+    const byStream = new Map<string, NewEvent[]>();
+    const metadata: EventMetadata = {
+      ...(this.meta.runId === undefined ? {} : { runId: this.meta.runId }),
+      actor: this.meta.actor ?? 'orch',
+    };
+    for (const e of events) {
+      parseEventData(e.type, e.data);
+      const list = byStream.get(e.streamId) ?? [];
+      list.push({ id: randomUUID(), type: e.type, data: e.data, metadata });
+      byStream.set(e.streamId, list);
+    }
+    this.store.appendBatch(
+      [...byStream].map(([streamId, list]) => ({
+        streamId,
+        events: list,
+        expectedVersion: this.versionOf(streamId) || 'no_stream',
+      })),
+    );
+    this.catchUp();
+  }
+
+  /**
+   * Validates the data against the event catalog, appends it, and catches up (so the fold
+   * sees it, and whatever others wrote before it, by the same path as every other event).
+   * Throws `ConcurrencyError` when the stream moved on (with `'known'`).
+   */
+  append<T extends OrchEventType>(
+    streamId: string,
+    type: T,
+    data: OrchEventData<T>,
+    options: LiveAppendOptions = {},
+  ): number {
+    parseEventData(type, data);
+    const expected = options.expectedVersion ?? 'known';
+    const metadata: EventMetadata = {
+      ...(this.meta.runId === undefined ? {} : { runId: this.meta.runId }),
+      actor: options.actor ?? this.meta.actor ?? 'orch',
+      ...(options.causationId === undefined ? {} : { causationId: options.causationId }),
+    };
+    const result = this.store.append(streamId, [{ id: options.id ?? randomUUID(), type, data, metadata }], {
+      expectedVersion: expected === 'known' ? this.versionOf(streamId) || 'no_stream' : expected,
+    });
+    const position = result.positions[0];
+    if (position === undefined) throw new Error(`append to ${streamId} returned no position`);
+    this.catchUp();
+    return position;
+  }
+}

@@ -1,0 +1,42 @@
+import type { EventStore } from '../../store/event-store.js';
+import { statusDocument } from '../../core/status-document.js';
+import { loadStatusSnapshot } from './snapshots.js';
+
+/** Where a status document came from. */
+export type StatusSource = 'cache' | 'snapshot' | 'fold';
+
+/** The current status document as JSON text (without the lease). */
+export interface LoadedStatus {
+  /** `JSON.stringify(statusDocument(state))` of the state at the end of the log. */
+  json: string;
+  position: number;
+  /**
+   * `cache`: the status snapshot is at the end of the log and was used as is; `snapshot`:
+   * the state snapshot plus the events after it; `fold`: folded from zero (no snapshot).
+   */
+  source: StatusSource;
+}
+
+/**
+ * The status document of the whole log, as fast as the caches allow: the cached document
+ * when it is at the end of the log (no fold, no XState loaded), else the state snapshot
+ * plus the events after it, else a fold from zero.
+ *
+ * @example
+ * const { json } = await loadStatus(openLog(stateDir));
+ * process.stdout.write(withLease(json, readLeaseView(stateDir)) + '\n');
+ */
+export async function loadStatus(store: EventStore): Promise<LoadedStatus> {
+  const last = store.lastPosition();
+  const cached = loadStatusSnapshot(store);
+  if (cached !== undefined && cached.position === last) {
+    return { json: cached.data.json, position: last, source: 'cache' };
+  }
+  const { loadState } = await import('./load-state.js');
+  const loaded = loadState(store);
+  return {
+    json: JSON.stringify(statusDocument(loaded.state)),
+    position: loaded.state.position,
+    source: loaded.snapshotPosition === null ? 'fold' : 'snapshot',
+  };
+}

@@ -1,0 +1,106 @@
+import type { RecordedEvent } from '../../core/envelope.js';
+import { EVENT_SCHEMAS, isOrchEventType, ORCH_EVENT_TYPES, streamIds } from '../../core/events.js';
+import type { EventStore } from '../../store/event-store.js';
+import { NothingFoundError, UsageError } from './errors.js';
+import { loadState } from '../log/load-state.js';
+
+/**
+ * The audit trail of `orch log`: events in position order, filtered by task, spawn, type
+ * and position. Ids are only compared with event fields, never used as paths; reads are
+ * paged, so a long log is never held in memory.
+ */
+
+/** Filters of `orch log` (all optional; together they narrow). */
+export interface LogFilters {
+  /** Events of stream `task-<task>`. */
+  task?: string;
+  /** Events whose data names this spawn. */
+  spawn?: string;
+  /** Only these event types (catalog names). */
+  types?: readonly string[];
+  /** Events at or after this position. */
+  since?: number;
+}
+
+/** Event types whose data carries a `spawnId` (where a spawn can be named). */
+const SPAWN_TYPES: readonly string[] = ORCH_EVENT_TYPES.filter(
+  (type) => 'spawnId' in EVENT_SCHEMAS[type].shape,
+);
+
+/**
+ * Checks `--type` names against the event catalog.
+ *
+ * @example
+ * checkTypes(['AgentExited']);
+ */
+export function checkTypes(types: readonly string[]): void {
+  const unknown = types.filter((t) => !isOrchEventType(t));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `unknown event type${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`,
+      `event types are: ${ORCH_EVENT_TYPES.join(', ')}`,
+    );
+  }
+}
+
+/**
+ * The events matching `filters`, in position order, read lazily. A task that is neither
+ * in the plan nor in any event, or a spawn no event names, throws {@link NothingFoundError}
+ * (for a spawn, once the scan found nothing: no event was yielded before).
+ *
+ * @example
+ * for (const e of filteredEvents(store, { task: 'T1', types: ['AgentExited'] })) console.log(e.position);
+ */
+export function* filteredEvents(store: EventStore, filters: LogFilters): Generator<RecordedEvent> {
+  if (filters.types !== undefined) checkTypes(filters.types);
+  const since = filters.since ?? 1;
+  const typeSet = filters.types === undefined ? null : new Set(filters.types);
+  const keep = (e: RecordedEvent) => e.position >= since && (typeSet === null || typeSet.has(e.type));
+  const namesSpawn = (e: RecordedEvent) => filters.spawn === undefined || spawnOf(e) === filters.spawn;
+
+  if (filters.task !== undefined) {
+    const streamId = streamIds.task(filters.task);
+    if (store.streamVersion(streamId) === 0) {
+      assertKnownTask(store, filters.task);
+      return;
+    }
+    let named = false;
+    for (const e of store.readStream(streamId)) {
+      if (!namesSpawn(e)) continue;
+      named = true;
+      if (keep(e)) yield e;
+    }
+    if (!named && filters.spawn !== undefined) throw new NothingFoundError('spawn', filters.spawn, []);
+    return;
+  }
+  if (filters.spawn !== undefined) {
+    // Only event types that can name a spawn are read (and parsed).
+    const types = typeSet === null ? SPAWN_TYPES : SPAWN_TYPES.filter((t) => typeSet.has(t));
+    let named = false;
+    for (const e of store.readAll({ types: SPAWN_TYPES })) {
+      if (!namesSpawn(e)) continue;
+      named = true;
+      if (keep(e) && types.includes(e.type)) yield e;
+    }
+    // Agents only exist through AgentSpawnRequested, so a spawn no event names is unknown.
+    if (!named) throw new NothingFoundError('spawn', filters.spawn, []);
+    return;
+  }
+  yield* store.readAll({
+    from: Math.max(1, since),
+    ...(filters.types === undefined ? {} : { types: filters.types }),
+  });
+}
+
+function spawnOf(e: RecordedEvent): string | undefined {
+  const data = e.data as { spawnId?: unknown } | null;
+  return typeof data === 'object' && data !== null && typeof data.spawnId === 'string'
+    ? data.spawnId
+    : undefined;
+}
+
+function assertKnownTask(store: EventStore, taskId: string): void {
+  const { state } = loadState(store);
+  if (state.plan?.tasks.some((t) => t.id === taskId)) return;
+  throw new NothingFoundError('task', taskId, state.plan?.tasks.map((t) => t.id) ?? []);
+}

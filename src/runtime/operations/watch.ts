@@ -1,0 +1,289 @@
+/* eslint-disable no-control-regex -- terminal keys and escape sequences are control characters */
+import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Replayer } from '../../core/replayer.js';
+import { setOwn } from '../../core/record.js';
+import type { IdRecord } from '../../core/record.js';
+import { isLiveAgent } from '../../core/state.js';
+import { StoreError } from '../../store/errors.js';
+import { loadConfig } from '../project/config.js';
+import { openSqliteEventStore } from '../../store/sqlite/open.js';
+import type { SqliteEventStore } from '../../store/sqlite/sqlite-event-store.js';
+import type { AgentOutput, DashboardView } from '../render/dashboard.js';
+import { renderDashboard, summaryLine } from '../render/dashboard.js';
+import { progressLine } from '../render/progress.js';
+import { loadState } from '../log/load-state.js';
+import { agentLogPath } from '../system/state-paths.js';
+import { readLeaseView } from '../system/lease.js';
+
+/** Where the dashboard reads and writes, and how often. */
+export interface WatchOptions {
+  /** The state directory: the log is `<stateDir>/orch.db`, agent output `<stateDir>/logs/`. */
+  stateDir: string;
+  stdout: NodeJS.WriteStream;
+  stdin?: NodeJS.ReadStream;
+  /** Redraw in place (default: `stdout.isTTY`); otherwise print one plain line per interval. */
+  tty?: boolean;
+  /** Ms between redraws (TTY, default 1000) or plain lines (default 5000). */
+  intervalMs?: number;
+  /** Ms between checks of the log for new events (default 200). */
+  pollMs?: number;
+  /** Budget in USD to show beside the cost. */
+  budget?: number;
+  /** Stops the dashboard (besides `q`, Ctrl-C, SIGTERM). */
+  signal?: AbortSignal;
+  /** Injected clock (epoch ms). */
+  now?: () => number;
+}
+
+const RECENT = 10;
+/** Events folded one by one on start (the rest come from the read model), so recent events show. */
+const TAIL = 200;
+const ESC = '\x1b[';
+
+/**
+ * Follows the log read-only and shows the dashboard until `q`, Ctrl-C, SIGINT/SIGTERM or
+ * `signal`: on a terminal it redraws in place (alternate screen, cursor hidden, raw stdin)
+ * on every change and every second, and always restores the terminal; otherwise it prints
+ * a plain summary line per interval. Waits for the log if it does not exist yet.
+ *
+ * @example
+ * await watchDashboard({ stateDir: '/repo/.state', stdout: process.stdout, stdin: process.stdin });
+ */
+export async function watchDashboard(options: WatchOptions): Promise<void> {
+  const tty = options.tty ?? options.stdout.isTTY;
+  const now = options.now ?? Date.now;
+  const interval = options.intervalMs ?? (tty ? 1000 : 5000);
+  const poll = options.pollMs ?? 200;
+  const stop = new AbortController();
+  const quit = () => stop.abort();
+  options.signal?.addEventListener('abort', quit);
+  process.on('SIGINT', quit);
+  process.on('SIGTERM', quit);
+  process.on('SIGHUP', quit);
+  const term = tty ? new Terminal(options.stdout, options.stdin, quit) : null;
+  const file = `${options.stateDir}/orch.db`;
+  const follower = new Follower(options.stateDir);
+  let store: SqliteEventStore | null = null;
+  let waiting = '';
+  try {
+    term?.enter();
+    let lastDraw = 0;
+    let dirty = true;
+    while (!stop.signal.aborted) {
+      if (store === null) {
+        const opened = tryOpen(file);
+        if (typeof opened === 'string') waiting = opened;
+        else store = opened;
+      }
+      if (store !== null && follower.catchUp(store)) dirty = true;
+      const t = now();
+      if (dirty || t - lastDraw >= interval) {
+        const size = { width: options.stdout.columns || 120, height: options.stdout.rows || 50 };
+        const view = follower.view(file, options.budget, t, size);
+        if (term !== null) {
+          term.draw(store === null ? [`orch watch: ${waiting} (q quits)`] : view.lines);
+          lastDraw = t;
+          dirty = false;
+        } else if (t - lastDraw >= interval) {
+          options.stdout.write(`${store === null ? waiting : view.summary}\n`);
+          lastDraw = t;
+        }
+      }
+      await sleep(poll, undefined, { signal: stop.signal }).catch(() => undefined);
+    }
+  } finally {
+    options.signal?.removeEventListener('abort', quit);
+    term?.leave();
+    store?.close();
+    // A second Ctrl-C while the terminal is being restored must not kill the process by signal.
+    setImmediate(() => {
+      process.off('SIGINT', quit);
+      process.off('SIGTERM', quit);
+      process.off('SIGHUP', quit);
+    });
+  }
+}
+
+/**
+ * `orch watch` / `orch status --watch`: the dashboard on this process's terminal, with the
+ * budget of the repo's config when it can be read.
+ *
+ * @example
+ * await watchFromCli({ repoDir: '/repo', stateDir: '/repo/.state', intervalSeconds: undefined });
+ */
+export async function watchFromCli(options: {
+  repoDir: string;
+  stateDir: string;
+  intervalSeconds: number | undefined;
+}): Promise<void> {
+  let budget: number | undefined;
+  try {
+    budget = loadConfig(options.repoDir).budget;
+  } catch {
+    // The dashboard works without a readable config; only the budget is not shown.
+    budget = undefined;
+  }
+  await watchDashboard({
+    stateDir: options.stateDir,
+    stdout: process.stdout,
+    stdin: process.stdin,
+    ...(options.intervalSeconds === undefined ? {} : { intervalMs: options.intervalSeconds * 1000 }),
+    ...(budget === undefined ? {} : { budget }),
+  });
+}
+
+/** The folded state plus recent events and agent output, kept up to date from the log. */
+class Follower {
+  private replayer = new Replayer();
+  private readonly recent: string[] = [];
+  private readonly outputs = new Map<string, AgentOutput & { size: number }>();
+
+  constructor(private readonly stateDir: string) {}
+
+  /** Folds the events appended since the last call; true when there were any. */
+  catchUp(store: SqliteEventStore): boolean {
+    const last = store.lastPosition();
+    if (this.replayer.state.position === 0 && last > TAIL) {
+      // A long log: start from the state snapshot (if any) and fold only the last events here.
+      const { state } = loadState(store, { to: last - TAIL });
+      this.replayer = new Replayer(state);
+    }
+    const from = this.replayer.state.position + 1;
+    if (last < from) return false;
+    for (const event of store.readAll({ from, to: last })) {
+      this.replayer.apply(event);
+      const line = progressLine(event, this.replayer.state);
+      if (line !== null) this.recent.push(line);
+    }
+    this.recent.splice(0, Math.max(0, this.recent.length - RECENT));
+    return true;
+  }
+
+  view(
+    source: string,
+    budget: number | undefined,
+    t: number,
+    size: { width: number; height: number },
+  ): { lines: string[]; summary: string } {
+    const outputs: IdRecord<AgentOutput> = {};
+    for (const a of Object.values(this.replayer.state.agents)) {
+      if (!isLiveAgent(a)) continue;
+      setOwn(outputs, a.spawnId, this.output(a.spawnId, agentLogPath(this.stateDir, a.task, a.attempt)));
+    }
+    const view: DashboardView = {
+      state: this.replayer.state,
+      source,
+      outputs,
+      recent: this.recent,
+      budget,
+      lease: readLeaseView(this.stateDir),
+    };
+    return { lines: renderDashboard(view, { ...size, now: t }), summary: summaryLine(view, t) };
+  }
+
+  /** The agent's last output line and when its output file last changed (read again only when it did). */
+  private output(spawnId: string, file: string): AgentOutput {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(file);
+    } catch {
+      return { lastLine: null, lastOutputAt: null };
+    }
+    const known = this.outputs.get(spawnId);
+    if (known !== undefined && known.size === stat.size && known.lastOutputAt === stat.mtimeMs) return known;
+    const entry = {
+      lastLine: lastLine(file, stat.size),
+      lastOutputAt: stat.size === 0 ? null : stat.mtimeMs,
+      size: stat.size,
+    };
+    this.outputs.set(spawnId, entry);
+    return entry;
+  }
+}
+
+/** The last non-empty line of the file's last 8 KiB, without escape sequences or control characters. */
+function lastLine(file: string, size: number): string | null {
+  const length = Math.min(size, 8192);
+  if (length === 0) return null;
+  const buf = Buffer.alloc(length);
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.readSync(fd, buf, 0, length, size - length);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const lines = buf
+    .toString('utf8')
+    .split(/\r\n|\r|\n/)
+    .map((l) =>
+      l
+        .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '')
+        .replace(/[\x00-\x1f\x7f]/g, ' ')
+        .trim(),
+    )
+    .filter((l) => l.length > 0);
+  return lines.at(-1) ?? null;
+}
+
+/** Codes of a log that is not there yet, or is being created by `orch spawn` right now. */
+const NOT_YET = new Set(['LOG_NOT_FOUND', 'SCHEMA_OUTDATED', 'NOT_AN_ORCH_LOG']);
+
+/** The log opened read-only, or why it cannot be yet (a later poll tries again). */
+function tryOpen(file: string): SqliteEventStore | string {
+  // A read-only open never creates the log; before `orch spawn` made it there is nothing to show.
+  if (!fs.existsSync(file) || fs.statSync(file).size === 0) return `waiting for the log at ${file}`;
+  try {
+    return openSqliteEventStore(file, { readonly: true });
+  } catch (err) {
+    // A log being created has no header or schema for a moment: wait, and say what was seen.
+    if (err instanceof StoreError && NOT_YET.has(err.code))
+      return `waiting for the log at ${file}: ${err.message}`;
+    throw err;
+  }
+}
+
+/** The terminal while the dashboard owns it: alternate screen, hidden cursor, raw keys. */
+class Terminal {
+  private readonly onKey = (data: Buffer) => {
+    const key = data.toString('utf8');
+    // q, Q, Ctrl-C (raw mode delivers it as a byte, not a signal), Ctrl-D, Esc.
+    if (/^[qQ\x03\x04]$|^\x1b$/.test(key)) this.quit();
+  };
+  private readonly onResize = () => {
+    this.previous = [];
+  };
+  private previous: string[] = [];
+  private raw = false;
+
+  constructor(
+    private readonly out: NodeJS.WriteStream,
+    private readonly input: NodeJS.ReadStream | undefined,
+    private readonly quit: () => void,
+  ) {}
+
+  enter(): void {
+    this.out.write(`${ESC}?1049h${ESC}?25l${ESC}2J`);
+    if (this.input?.isTTY === true) {
+      this.input.setRawMode(true);
+      this.raw = true;
+    }
+    this.input?.on('data', this.onKey);
+    this.input?.resume();
+    this.out.on('resize', this.onResize);
+  }
+
+  draw(lines: string[]): void {
+    if (lines.length === this.previous.length && lines.every((l, i) => l === this.previous[i])) return;
+    this.out.write(`${ESC}H${lines.map((l) => `${l}${ESC}K`).join('\r\n')}${ESC}J`);
+    this.previous = lines;
+  }
+
+  leave(): void {
+    this.out.off('resize', this.onResize);
+    this.input?.off('data', this.onKey);
+    if (this.raw) this.input?.setRawMode(false);
+    this.input?.pause();
+    this.out.write(`${ESC}?25h${ESC}?1049l`);
+  }
+}

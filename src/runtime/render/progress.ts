@@ -1,0 +1,148 @@
+import type { RecordedEvent } from '../../core/envelope.js';
+import type { OrchEventData } from '../../core/events.js';
+import { getOwn } from '../../core/record.js';
+import type { OrchState } from '../../core/state.js';
+import type { StatusView } from '../../core/status-view.js';
+
+/**
+ * One line for each meaningful event while `orch spawn` runs (null for bookkeeping that
+ * says nothing new to a person), e.g. `12:03:04 T002 ▶ attempt 2 (implementer) spawn 1a2b3c4d`.
+ *
+ * @example
+ * const line = progressLine(event, state); if (line) console.log(line);
+ */
+export function progressLine(event: RecordedEvent, state: OrchState): string | null {
+  const time = event.recordedAt.slice(11, 19);
+  const d = event.data as Record<string, unknown>;
+  const task = (spawnId: unknown) =>
+    typeof spawnId === 'string' ? (getOwn(state.agents, spawnId)?.task ?? '?') : '?';
+  const short = (s: unknown) => (typeof s === 'string' ? s.slice(0, 8) : '');
+  const say = (who: string, text: string) => `${time} ${who.padEnd(8)} ${text}`;
+  switch (event.type) {
+    case 'RunStarted':
+      return say('run', `started ${short(d['runId'])} (pid ${String(d['pid'])})`);
+    case 'RunStopped':
+      return say('run', `stopped: ${String(d['reason'])}`);
+    case 'PlanLoaded':
+      return say('plan', `loaded "${(d as OrchEventData<'PlanLoaded'>).plan.name}"`);
+    case 'PlanRevised': {
+      const diff = (d as OrchEventData<'PlanRevised'>).diff;
+      return say('plan', `revised: +${diff.added.length} -${diff.removed.length} ~${diff.changed.length}`);
+    }
+    case 'PlanRevisionRefused': {
+      const r = d as OrchEventData<'PlanRevisionRefused'>;
+      const first = r.problems[0];
+      const where =
+        first === undefined
+          ? ''
+          : `: ${first.file}${first.line > 0 ? `:${first.line}` : ''} ${first.message}`;
+      return say(
+        'plan',
+        `edit refused (${r.count} problem${r.count === 1 ? '' : 's'})${where}; the run keeps its plan`,
+      );
+    }
+    case 'AgentSpawnRequested': {
+      const s = d as OrchEventData<'AgentSpawnRequested'>;
+      return say(s.taskId, `▶ attempt ${s.attempt} (${s.role}) spawn ${short(s.spawnId)}`);
+    }
+    case 'AgentStarted':
+      return say(task(d['spawnId']), `  running as pid ${String(d['pid'])}`);
+    case 'AgentExited': {
+      const s = d as OrchEventData<'AgentExited'>;
+      const how = s.exitCode !== null ? `exit ${s.exitCode}` : `killed by ${s.signal ?? 'signal'}`;
+      const cost = s.usage?.costUsd !== undefined ? `, $${s.usage.costUsd.toFixed(4)}` : '';
+      return say(task(s.spawnId), `■ ${how} after ${(s.durationMs / 1000).toFixed(1)}s${cost}`);
+    }
+    case 'AgentLost':
+      return say(task(d['spawnId']), `✗ agent lost: ${String(d['reason'])}`);
+    case 'AgentSpawnFailed':
+      return say(task(d['spawnId']), `✗ could not start the agent: ${String(d['error'])}`);
+    case 'BreakpointReported': {
+      const s = d as OrchEventData<'BreakpointReported'>;
+      const extra =
+        s.kind === 'blocked' ? ` on ${(s.on ?? ['person']).join(', ')}` : s.url ? ` ${s.url}` : '';
+      return say(task(s.spawnId), `◆ ${s.kind}${extra}${s.summary ? `: ${s.summary}` : ''}`);
+    }
+    case 'SignalRejected':
+      return say('signal', `rejected from spawn ${short(d['spawnId'])}: ${String(d['reason'])}`);
+    case 'RateLimited':
+      return say(
+        task(d['spawnId']),
+        `⏸ rate limited until ${typeof d['resetAt'] === 'string' ? d['resetAt'] : 'a backoff'}`,
+      );
+    case 'GatePassed':
+      return d['skipped'] ? null : say(String(d['taskId']), '✓ gate passed');
+    case 'GateFailed':
+      return say(
+        String(d['taskId']),
+        `✗ gate failed (${d['exitCode'] === null ? 'no exit code: killed or timed out' : `exit ${Number(d['exitCode'])}`})`,
+      );
+    case 'BranchMerged':
+      return say(String(d['taskId']), `⇢ merged ${String(d['commit']).slice(0, 10)}`);
+    case 'MergeConflicted':
+      return say(
+        String(d['taskId']),
+        `✗ merge conflict${(d['files'] as string[]).length > 0 ? ` in ${(d['files'] as string[]).join(', ')}` : ''}`,
+      );
+    case 'TaskReopened':
+      return say(String(d['taskId']), `↺ reopened: ${String(d['reason'])}`);
+    case 'RetryScheduled':
+      return say(
+        String(d['taskId']),
+        `↻ attempt ${String(d['attempt'])} after ${String(d['notBefore']).slice(11, 19)}: ${String(d['reason'])}`,
+      );
+    case 'TaskUnblocked':
+      return d['reason'] === 'dependencies'
+        ? null
+        : say(String(d['taskId']), `unblocked (${String(d['reason'])})`);
+    case 'TaskFailed':
+      return say(String(d['taskId']), `✗ failed for good: ${String(d['reason'])}`);
+    case 'TaskCancelled':
+      return say(String(d['taskId']), 'cancelled');
+    case 'PhaseUnblocked':
+      return say(`phase`, `${String(d['phaseId'])} unblocked`);
+    case 'PhaseCompleted':
+      return say('phase', `${String(d['phaseId'])} complete`);
+    case 'MilestoneCompleted':
+      return say('milestone', `${String(d['milestoneId'])} complete`);
+    case 'PullRequestOpened':
+      return say('milestone', `${String(d['milestoneId'])} pull request ${String(d['url'])}`);
+    case 'CiCompleted':
+      return say(
+        'ci',
+        `${String(d['result'])}${typeof d['ref'] === 'string' ? ` on ${/^[0-9a-f]{12,64}$/.test(d['ref']) ? d['ref'].slice(0, 10) : d['ref']}` : ''}`,
+      );
+    case 'BudgetExhausted':
+      return say(
+        'budget',
+        `spent $${Number(d['spentUsd']).toFixed(2)} of $${Number(d['budget']).toFixed(2)}: no new attempts`,
+      );
+    default:
+      return null;
+  }
+}
+
+/**
+ * The table printed when a run ends: task, status, attempts, agent time.
+ *
+ * @example
+ * console.log(summaryTable(statusView(state), state));
+ */
+export function summaryTable(status: StatusView, state: OrchState): string {
+  const rows = status.tasks.map((t) => {
+    let ms = 0;
+    for (const a of Object.values(state.agents)) {
+      if (a.task !== t.id || !a.startedAt || !a.endedAt) continue;
+      ms += Date.parse(a.endedAt) - Date.parse(a.startedAt);
+    }
+    return [t.id, t.status, String(t.attempts), `${(ms / 1000).toFixed(1)}s`];
+  });
+  const head = ['task', 'status', 'attempts', 'time'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,166 @@
+import type { StatusDocument, TargetGroup } from '../../core/status-document.js';
+import type { LeaseView } from '../../core/status-document.js';
+
+/**
+ * The text of `orch status` / `orch replay`: plan and run, totals, then milestones →
+ * phases → tasks with status, attempts and last failure, then the live agents.
+ */
+
+type Task = StatusDocument['tasks'][number];
+type Phase = StatusDocument['phases'][number];
+
+/**
+ * Renders a status document. `lease` is shown when given (`status`); `undefined` leaves
+ * the line out (`replay` shows the past, where the lease means nothing).
+ *
+ * @example
+ * console.log(renderStatusText(statusDocument(state), readLeaseView(stateDir)));
+ */
+export function renderStatusText(doc: StatusDocument, lease?: LeaseView | null): string {
+  const lines: string[] = [];
+  const plan = doc.plan === null ? 'No plan recorded yet' : `${doc.plan.name}  (${doc.plan.source})`;
+  lines.push(`${plan}  ·  log position ${doc.position}`);
+  lines.push(runLine(doc, lease));
+  lines.push(totalsLine(doc));
+  const usage = usageLine(doc);
+  if (usage !== null) lines.push(usage);
+  // Documents cached before targets were kept have none.
+  const targets = (doc as Partial<StatusDocument>).targets ?? [];
+  if (targets.length > 0) {
+    lines.push('Targets:');
+    for (const g of targets) lines.push(`  ${targetLine(g)}`);
+  }
+  if (doc.plan !== null) {
+    if (targets.length === 0)
+      lines.push(
+        '',
+        ...tree(
+          doc,
+          doc.milestones.map((m) => m.id),
+        ),
+      );
+    // Grouped by repository: each target's milestones under its name, the main repository's first.
+    else
+      for (const g of targets)
+        lines.push('', `[${g.id ?? 'main'}]`, ...tree(doc, g.milestones, g.id === null));
+  }
+  const live = doc.agents.filter((a) => a.status === 'spawning' || a.status === 'running');
+  lines.push('', live.length === 0 ? 'No live agents.' : `Live agents (${live.length}):`);
+  for (const a of live) {
+    const pid = a.pid === null ? 'no pid yet' : `pid ${a.pid}`;
+    const unresolved = a.unresolved ? '  (unresolved: spawned by an earlier run)' : '';
+    lines.push(`  ${a.spawnId}  ${a.task}  attempt ${a.attempt}  ${a.status}  ${pid}${unresolved}`);
+  }
+  return lines.join('\n');
+}
+
+function runLine(doc: StatusDocument, lease: LeaseView | null | undefined): string {
+  const run =
+    doc.run === null
+      ? 'No run recorded yet'
+      : `Run ${doc.run.runId}: ${doc.run.status} (started ${doc.run.startedAt})`;
+  if (lease === undefined) return run;
+  if (lease === null) return `${run}  ·  lease: free`;
+  const alive = lease.alive === null ? `on host ${lease.host}, not checked` : lease.alive ? 'alive' : 'dead';
+  return `${run}  ·  lease: pid ${lease.pid} (${alive}), run ${lease.runId}`;
+}
+
+function totalsLine(doc: StatusDocument): string {
+  const t = doc.totals;
+  const counts = Object.entries(t.tasks)
+    .filter(([, n]) => n > 0)
+    .map(([status, n]) => `${n} ${status}`);
+  const tasks = `${doc.tasks.length} task${doc.tasks.length === 1 ? '' : 's'}`;
+  return `Tasks: ${tasks}${counts.length > 0 ? ` (${counts.join(', ')})` : ''}  ·  attempts ${t.attempts}  ·  cost $${t.costUsd.toFixed(2)}`;
+}
+
+/** Tokens and cost of the run and of each milestone that used any (null before any usage was reported). */
+function usageLine(doc: StatusDocument): string | null {
+  // Documents cached before usage was kept have none.
+  const usage = (doc as Partial<StatusDocument>).usage;
+  if (usage === undefined) return null;
+  const { run } = usage;
+  if (run.inputTokens === 0 && run.outputTokens === 0 && run.costUsd === 0) return null;
+  const per = doc.milestones
+    .map((m) => [m.id, usage.milestones[m.id]] as const)
+    .filter(([, u]) => u !== undefined && u.costUsd > 0)
+    .map(([id, u]) => `${id} $${(u?.costUsd ?? 0).toFixed(2)}`);
+  return (
+    `Usage: ${run.inputTokens} tokens in, ${run.outputTokens} out  ·  cost $${run.costUsd.toFixed(2)}` +
+    (per.length > 0 ? `  (${per.join(', ')})` : '')
+  );
+}
+
+function targetLine(g: TargetGroup): string {
+  const total = Object.values(g.tasks).reduce((a, b) => a + b, 0);
+  const counts = Object.entries(g.tasks)
+    .filter(([, n]) => n > 0)
+    .map(([status, n]) => `${n} ${status}`);
+  return `${g.id ?? 'main'}: ${total} task${total === 1 ? '' : 's'}${counts.length > 0 ? ` (${counts.join(', ')})` : ''}  ·  attempts ${g.attempts}  ·  cost $${g.costUsd.toFixed(2)}`;
+}
+
+/** Milestones `ids` → phases → tasks; `orphans` adds phases naming no known milestone. */
+function tree(doc: StatusDocument, ids: readonly string[], orphans = true): string[] {
+  const lines: string[] = [];
+  const phasesOf = group(doc.phases, (p) => p.milestone);
+  const tasksOf = group(doc.tasks, (t) => t.phase);
+  const shownPhases = new Set<string>();
+  const wanted = new Set(ids);
+  const known = new Set(doc.milestones.map((m) => m.id));
+  for (const m of doc.milestones) {
+    if (!wanted.has(m.id)) continue;
+    const pr = m.pr === null ? '' : `  PR ${m.pr.url ?? '(requested)'} (${m.pr.branch})`;
+    lines.push(`${m.id}  ${m.title}  [${m.status}]${pr}`);
+    for (const p of phasesOf.get(m.id) ?? []) {
+      shownPhases.add(p.id);
+      lines.push(...phaseLines(p, tasksOf.get(p.id) ?? [], '  ', doc.usage));
+    }
+  }
+  // Phases naming a milestone the plan does not have still get shown.
+  if (orphans) {
+    for (const p of doc.phases) {
+      if (!shownPhases.has(p.id) && !known.has(p.milestone))
+        lines.push(...phaseLines(p, tasksOf.get(p.id) ?? [], '', doc.usage));
+    }
+  }
+  return lines;
+}
+
+function phaseLines(
+  p: Phase,
+  tasks: readonly Task[],
+  indent: string,
+  usage: StatusDocument['usage'],
+): string[] {
+  const deps = p.dependsOn.length > 0 ? `  ← ${p.dependsOn.join(', ')}` : '';
+  return [
+    `${indent}${p.id}  ${p.title}  [${p.status}]${costText(usage.phases, p.id)}${deps}`,
+    ...tasks.map((t) => `${indent}  ${taskLine(t, costText(usage.tasks, t.id))}`),
+  ];
+}
+
+/** `  $0.25` when agents reported a cost for the entity, else nothing. */
+function costText(totals: StatusDocument['usage']['tasks'], id: string): string {
+  const cost = Object.hasOwn(totals, id) ? (totals[id]?.costUsd ?? 0) : 0;
+  return cost > 0 ? `  $${cost.toFixed(2)}` : '';
+}
+
+function taskLine(t: Task, cost = ''): string {
+  const detail = t.detail !== t.status && t.detail !== 'init' ? ` (${t.detail})` : '';
+  const attempts = t.attempts === 0 ? '' : `  ${t.attempts} attempt${t.attempts === 1 ? '' : 's'}`;
+  const blocked =
+    t.status === 'blocked' && t.blockedOn !== null ? `  waiting on ${t.blockedOn.join(', ')}` : '';
+  const failure = t.lastFailure !== null && t.status !== 'complete' ? `  last failure: ${t.lastFailure}` : '';
+  return `${t.id}  ${t.status}${detail}${attempts}${cost}  ${t.title} (${t.role})${blocked}${failure}`;
+}
+
+function group<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list === undefined) out.set(k, [item]);
+    else list.push(item);
+  }
+  return out;
+}

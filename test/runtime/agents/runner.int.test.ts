@@ -1,0 +1,317 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AgentIdentity } from '../../../src/runtime/agents/command.js';
+import { runAgent, startAgent, type RunningAgent } from '../../../src/runtime/agents/runner.js';
+import { isProcessAlive, isSameProcessAlive } from '../../../src/runtime/system/process-identity.js';
+import { fixtureAgent, removeDir, sleep, tempDir } from '../helpers.js';
+
+const node = process.execPath;
+let dir: string;
+let stateDir: string;
+let workspace: string;
+const started: RunningAgent[] = [];
+
+function identity(over: Partial<AgentIdentity> = {}): AgentIdentity {
+  return {
+    runId: 'run-1',
+    taskId: 'T001',
+    spawnId: 'spawn-1',
+    role: 'implementer',
+    attempt: 1,
+    stateDir,
+    workspace,
+    ...over,
+  };
+}
+
+async function start(...args: Parameters<typeof startAgent>): Promise<RunningAgent> {
+  const agent = await startAgent(...args);
+  started.push(agent);
+  return agent;
+}
+
+beforeEach(() => {
+  dir = tempDir('runner');
+  stateDir = path.join(dir, 'state');
+  workspace = path.join(dir, 'ws');
+  fs.mkdirSync(workspace);
+});
+
+afterEach(async () => {
+  // Never leave an agent behind, even when an assertion failed.
+  await Promise.all(started.splice(0).map((a) => a.stop()));
+  removeDir(dir);
+});
+
+describe('argv, environment and files', () => {
+  it('substitutes placeholders literally, without a shell, and sets the ORCH_* variables', async () => {
+    const prompt = 'do it; $(touch pwned) `touch pwned2` && rm -rf ./x | cat {taskId} "quoted" \'single\'';
+    const result = await runAgent({
+      command: [
+        node,
+        fixtureAgent('echo-env.mjs'),
+        '{prompt}',
+        '--task={taskId}',
+        '{role}',
+        '{promptFile}',
+        '$HOME',
+      ],
+      prompt,
+      identity: identity({
+        targetEnv: { TARGET_ID: 'api', TARGET_PATH: '/srv/api', TARGET_PATH_WEB_APP: '/srv/web' },
+      }),
+      env: { EXTRA_FLAG: 'yes' },
+    });
+    expect(result.exitCode).toBe(0);
+    const echo = JSON.parse(fs.readFileSync(path.join(workspace, 'echo.json'), 'utf8'));
+    expect(echo.argv).toEqual([prompt, '--task=T001', 'implementer', result.promptFile, '$HOME']);
+    expect(echo.cwd).toBe(workspace);
+    expect(echo.env).toMatchObject({
+      ORCH_RUN_ID: 'run-1',
+      ORCH_TASK_ID: 'T001',
+      ORCH_SPAWN_ID: 'spawn-1',
+      ORCH_ROLE: 'implementer',
+      ORCH_ATTEMPT: '1',
+      ORCH_STATE_DIR: stateDir,
+      ORCH_WORKSPACE: workspace,
+      TARGET_ID: 'api',
+      TARGET_PATH: '/srv/api',
+      TARGET_PATH_WEB_APP: '/srv/web',
+      EXTRA_FLAG: 'yes',
+    });
+    expect(fs.existsSync(echo.env.ORCH_CLI)).toBe(true);
+    expect(path.basename(echo.env.ORCH_CLI)).toBe('run.js');
+    expect(fs.existsSync(path.join(workspace, 'pwned'))).toBe(false);
+    expect(fs.existsSync(path.join(workspace, 'pwned2'))).toBe(false);
+    expect(result.promptFile).toBe(path.join(stateDir, 'prompts', 'T001', '1.md'));
+    expect(fs.readFileSync(result.promptFile, 'utf8')).toBe(prompt);
+    expect(result.logFile).toBe(path.join(stateDir, 'logs', 'T001', '1.log'));
+  });
+
+  it('passes a prompt too long for argv through the prompt file instead', async () => {
+    const prompt = 'p'.repeat(200_000);
+    const result = await runAgent({
+      command: [node, fixtureAgent('echo-env.mjs'), '{prompt}'],
+      prompt,
+      identity: identity(),
+    });
+    const echo = JSON.parse(fs.readFileSync(path.join(workspace, 'echo.json'), 'utf8'));
+    expect(echo.argv[0]).toContain(result.promptFile);
+    expect(echo.argv[0].length).toBeLessThan(1000);
+    expect(fs.readFileSync(result.promptFile, 'utf8')).toBe(prompt);
+  });
+
+  it('streams stdout and stderr to the log and keeps the tail and last line', async () => {
+    const result = await runAgent({
+      command: [node, fixtureAgent('succeed.mjs')],
+      prompt: 'x',
+      identity: identity({ attempt: 3 }),
+    });
+    expect(result.exitCode).toBe(0);
+    expect(result.signal).toBeNull();
+    const log = fs.readFileSync(path.join(stateDir, 'logs', 'T001', '3.log'), 'utf8');
+    expect(log).toContain('agent T001 attempt 3 starting');
+    expect(log).toContain('a line on stderr');
+    expect(result.tail).toBe(log);
+    expect(result.outputBytes).toBe(Buffer.byteLength(log));
+    expect(result.lastLine).toBe('all done');
+    expect(result.lastOutputAt).toBeDefined();
+    expect(fs.readFileSync(path.join(workspace, 'succeed.txt'), 'utf8')).toBe('done by spawn-1\n');
+  });
+
+  it('reports a failing exit code, and the failure count survives in the workspace', async () => {
+    const opts = { command: [node, fixtureAgent('fail-n.mjs')], prompt: 'x', env: { FAIL_TIMES: '1' } };
+    const first = await runAgent({ ...opts, identity: identity({ attempt: 1 }) });
+    const second = await runAgent({ ...opts, identity: identity({ attempt: 2 }) });
+    expect(first.exitCode).toBe(1);
+    expect(first.lastLine).toContain('failing on purpose');
+    expect(second.exitCode).toBe(0);
+  });
+
+  it('reports a crash as the killing signal with no exit code', async () => {
+    const result = await runAgent({
+      command: [node, fixtureAgent('crash.mjs')],
+      prompt: 'x',
+      identity: identity(),
+    });
+    expect(result.exitCode).toBeNull();
+    expect(result.signal).toBe('SIGKILL');
+    expect(result.tail).toContain('about to crash');
+  });
+
+  it('throws AGENT_SPAWN_FAILED when the command does not exist', async () => {
+    await expect(
+      startAgent({ command: ['orch-no-such-agent-xyz', '{prompt}'], prompt: 'x', identity: identity() }),
+    ).rejects.toMatchObject({ code: 'AGENT_SPAWN_FAILED' });
+  });
+});
+
+describe('process groups', () => {
+  it('kills the whole group on timeout, grandchild included', async () => {
+    const pidFile = path.join(dir, 'gc.pid');
+    const t0 = Date.now();
+    const agent = await start({
+      command: [node, fixtureAgent('grandchild.mjs')],
+      prompt: 'x',
+      identity: identity(),
+      env: { GRANDCHILD_PID_FILE: pidFile },
+      timeoutMs: 700,
+      killGraceMs: 1000,
+    });
+    expect(agent.startTime).toBeDefined();
+    expect(isSameProcessAlive(agent.pid, agent.startTime!)).toBe(true);
+    const result = await agent.done;
+    expect(result.timedOut).toBe(true);
+    expect(result.signal).toBe('SIGTERM');
+    expect(Date.now() - t0).toBeLessThan(5000);
+    const grandchild = Number(fs.readFileSync(pidFile, 'utf8'));
+    expect(grandchild).toBeGreaterThan(1);
+    expect(isProcessAlive(grandchild)).toBe(false);
+    expect(isSameProcessAlive(agent.pid, agent.startTime!)).toBe(false);
+  });
+
+  it('kills what an agent left running after it exited, and does not wait for its open stdout', async () => {
+    const pidFile = path.join(dir, 'gc.pid');
+    const t0 = Date.now();
+    const result = await runAgent({
+      command: [node, fixtureAgent('grandchild.mjs')],
+      prompt: 'x',
+      identity: identity(),
+      env: { GRANDCHILD_PID_FILE: pidFile, GRANDCHILD_THEN: 'exit' },
+      killGraceMs: 1000,
+    });
+    expect(result.exitCode).toBe(0);
+    expect(result.leftoversKilled).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(isProcessAlive(Number(fs.readFileSync(pidFile, 'utf8')))).toBe(false);
+  });
+
+  it('stop() escalates to SIGKILL when SIGTERM is ignored, and progress() shows the last line', async () => {
+    const agent = await start({
+      command: [node, fixtureAgent('hang.mjs')],
+      prompt: 'x',
+      identity: identity(),
+      env: { IGNORE_TERM: '1' },
+      killGraceMs: 400,
+    });
+    for (let i = 0; i < 100 && agent.progress().outputBytes === 0; i++) await sleep(20);
+    // agent.pid is the wrapper (the group leader); the agent itself is its child.
+    expect(agent.progress().lastLine).toMatch(/^hanging \(pid \d+\)$/);
+    const result = await agent.stop();
+    expect(result.stopped).toBe(true);
+    expect(result.timedOut).toBe(false);
+    expect(result.signal).toBe('SIGKILL');
+    expect(result.tail).toContain('ignoring SIGTERM');
+    expect(isProcessAlive(agent.pid)).toBe(false);
+  });
+});
+
+describe('output flood', () => {
+  it('writes hundreds of MB to the log while memory stays bounded', async () => {
+    const mib = 200;
+    const tailBytes = 32 * 1024;
+    const baseline = process.memoryUsage().rss;
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    const result = await runAgent({
+      command: [node, fixtureAgent('flood.mjs')],
+      prompt: 'x',
+      identity: identity(),
+      env: { FLOOD_MB: String(mib) },
+      tailBytes,
+    });
+    clearInterval(sampler);
+    const expected = mib * 1024 * 1024 + 'flood finished\n'.length;
+    expect(result.exitCode).toBe(0);
+    expect(result.outputBytes).toBe(expected);
+    expect(fs.statSync(result.logFile).size).toBe(expected);
+    expect(Buffer.byteLength(result.tail)).toBeLessThanOrEqual(tailBytes);
+    expect(result.lastLine).toBe('flood finished');
+    const growthMiB = (peak - baseline) / 1024 / 1024;
+    console.log(`flood: ${mib} MiB through the runner, peak RSS growth ${growthMiB.toFixed(1)} MiB`);
+    expect(growthMiB).toBeLessThan(64);
+  });
+});
+
+describe('Claude Code output', () => {
+  const claude = fixtureAgent('claude-code/claude');
+
+  it('asks Claude Code for JSON and records the usage it reports', async () => {
+    const argvFile = path.join(dir, 'argv.json');
+    const result = await runAgent({
+      command: [claude, '-p', '--dangerously-skip-permissions', '{prompt}'],
+      prompt: 'build it',
+      identity: identity(),
+      env: { FAKE_CLAUDE_ARGV: argvFile },
+    });
+    expect(JSON.parse(fs.readFileSync(argvFile, 'utf8'))).toEqual([
+      '--output-format',
+      'json',
+      '-p',
+      '--dangerously-skip-permissions',
+      'build it',
+    ]);
+    expect(result.exitCode).toBe(0);
+    expect(result.usage).toEqual({
+      inputTokens: 1200,
+      outputTokens: 345,
+      cacheCreationInputTokens: 7924,
+      cacheReadInputTokens: 13368,
+      costUsd: 0.1234,
+      numTurns: 3,
+      durationMs: 1234,
+    });
+    expect(result.claude?.text).toBe('Implemented the task and committed.');
+    expect(result.rateLimit).toBeUndefined();
+  });
+
+  it('keeps an output format the command already chose (stream-json) and still finds the result', async () => {
+    const result = await runAgent({
+      command: [claude, '-p', '--output-format', 'stream-json', '{prompt}'],
+      prompt: 'x',
+      identity: identity(),
+    });
+    expect(result.usage?.costUsd).toBe(0.1234);
+  });
+
+  it('detects a usage limit and its reset time (epoch form)', async () => {
+    const result = await runAgent({
+      command: [claude, '-p', '{prompt}'],
+      prompt: 'x',
+      identity: identity(),
+      env: { FAKE_CLAUDE_MODE: 'rate-limit', RESET_EPOCH: '1893456000' },
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.rateLimit).toEqual({
+      message: 'usage limit reached|1893456000',
+      resetAt: '2030-01-01T00:00:00.000Z',
+    });
+  });
+
+  it('detects a usage limit with a wall-clock reset time, relative to the clock', async () => {
+    const clock = { now: () => new Date('2030-05-01T16:00:00Z') };
+    const result = await runAgent({
+      command: [claude, '-p', '{prompt}'],
+      prompt: 'x',
+      identity: identity(),
+      env: { FAKE_CLAUDE_MODE: 'hit-limit' },
+      clock,
+    });
+    // 3pm UTC has passed on May 1st, so the limit resets on May 2nd.
+    expect(result.rateLimit?.resetAt).toBe('2030-05-02T15:00:00.000Z');
+  });
+
+  it('detects a limit message from any agent that exits non-zero', async () => {
+    const clock = { now: () => new Date('2030-05-01T12:00:00Z') };
+    const result = await runAgent({
+      command: [node, fixtureAgent('rate-limited.mjs')],
+      prompt: 'x',
+      identity: identity(),
+      clock,
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.usage).toBeUndefined();
+    expect(result.rateLimit?.resetAt).toBe('2030-05-01T17:00:00.000Z');
+  });
+});

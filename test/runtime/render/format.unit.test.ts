@@ -1,0 +1,226 @@
+import { describe, expect, it } from 'vitest';
+import type { RecordedEvent } from '../../../src/core/envelope.js';
+import { Replayer } from '../../../src/core/replayer.js';
+import { createMemoryEventStore } from '../../../src/store/index.js';
+import { duration, renderTaskStory, taskStory } from '../../../src/runtime/render/task-story.js';
+import { formatEventLine, keyFields } from '../../../src/runtime/render/log-lines.js';
+import { firstDifference, join } from '../../../src/core/diff.js';
+import { parseCount, parsePosition, positionAt } from '../../../src/runtime/operations/replay.js';
+import { renderStatusText } from '../../../src/runtime/render/status-text.js';
+import { statusDocument } from '../../../src/core/status-document.js';
+import { withLease } from '../../../src/core/status-document.js';
+import { writeCalculatorRun } from '../../commands/helpers/log-builder.js';
+
+function calculatorEvents(): RecordedEvent[] {
+  const store = createMemoryEventStore();
+  writeCalculatorRun(store);
+  return [...store.readAll()];
+}
+
+const event = (type: string, data: unknown, extra: Partial<RecordedEvent> = {}): RecordedEvent => ({
+  position: 7,
+  id: 'e7',
+  streamId: 'task-T1',
+  streamVersion: 3,
+  type,
+  data,
+  metadata: { actor: 'orch' },
+  recordedAt: '2025-01-01T00:00:07.000Z',
+  ...extra,
+});
+
+describe('firstDifference', () => {
+  it('names the path of the first difference, with brackets for ids that are not identifiers', () => {
+    const a = { tasks: { '1.2': { context: { attempts: 2, on: ['ci'] } } }, position: 3 };
+    const b = { tasks: { '1.2': { context: { attempts: 3, on: ['ci'] } } }, position: 3 };
+    expect(firstDifference(a, b)).toEqual({ path: 'tasks["1.2"].context.attempts', left: 2, right: 3 });
+    expect(firstDifference({ x: [1, 2] }, { x: [1, 2, 3] })).toEqual({
+      path: 'x[2]',
+      left: undefined,
+      right: 3,
+    });
+    expect(firstDifference({ x: 1 }, { x: 1, y: 2 })).toEqual({ path: 'y', left: undefined, right: 2 });
+    expect(firstDifference({ x: null }, { x: {} })).toEqual({ path: 'x', left: null, right: {} });
+  });
+
+  it('treats deep-equal values, undefined keys and -0 as equal', () => {
+    expect(firstDifference({ a: [{ b: 'c' }], d: undefined }, { a: [{ b: 'c' }] })).toBeNull();
+    expect(firstDifference({ n: -0 }, { n: 0 })).toBeNull();
+    const state = new Replayer().applyAll(calculatorEvents()).state;
+    expect(firstDifference(state, JSON.parse(JSON.stringify(state)))).toBeNull();
+  });
+
+  it('joins keys readably', () => {
+    expect(join('', 'tasks')).toBe('tasks');
+    expect(join('tasks', 'T-1')).toBe('tasks.T-1');
+    expect(join('tasks', '../../x')).toBe('tasks["../../x"]');
+  });
+});
+
+describe('formatEventLine', () => {
+  it('shows position, time, stream, version, type, a non-orch actor and the key fields', () => {
+    const exited = event('AgentExited', {
+      spawnId: 's1',
+      exitCode: 1,
+      signal: null,
+      durationMs: 61_000,
+      outputTail: 'x',
+      usage: { costUsd: 0.01 },
+    });
+    expect(formatEventLine(exited)).toBe(
+      '#7  2025-01-01T00:00:07.000Z  task-T1 v3  AgentExited  spawn=s1 exit=1 duration=61.0s cost=$0.0100',
+    );
+    const report = event(
+      'BreakpointReported',
+      { spawnId: 's1', kind: 'blocked', on: ['ci', 'T2'], summary: 'waiting for "CI"\nnow' },
+      { metadata: { actor: 'agent:s1' } },
+    );
+    expect(formatEventLine(report)).toContain(
+      'BreakpointReported  by agent:s1  spawn=s1 kind=blocked on=ci,T2',
+    );
+    expect(formatEventLine(report)).toContain('summary="waiting for \\"CI\\" now"');
+  });
+
+  it('summarises plans and falls back to scalar fields for types without a rule', () => {
+    const [, planLoaded] = calculatorEvents();
+    expect(keyFields(planLoaded!)).toBe('plan=Calculator milestones=2 phases=3 tasks=5');
+    expect(keyFields(event('TaskFailed', { taskId: 'T1', reason: 'retries used up' }))).toBe(
+      'taskId=T1 reason="retries used up"',
+    );
+    expect(keyFields(event('SomethingNew', 'not an object'))).toBe('');
+  });
+});
+
+describe('taskStory', () => {
+  it('tells every attempt of a task: spawn, start, end, exit, gate, merge, usage, retries', () => {
+    const events = calculatorEvents().filter((e) => e.streamId === 'task-T002');
+    const story = taskStory('T002', events);
+    expect(story.attempts.map((a) => [a.attempt, a.spawnId, a.end, a.gate, a.merge])).toEqual([
+      [1, 's2', 'exit code 1', null, null],
+      [2, 's3', 'exit code 0', 'failed (exit code 1)', null],
+      [3, 's4', 'exit code 0', 'passed in 4.2s', 'merged as c0ffees4'],
+    ]);
+    expect(story.attempts[0]?.usage).toEqual({ inputTokens: 1200, outputTokens: 800, costUsd: 0.02 });
+    const text = renderTaskStory(story);
+    expect(text).toMatch(/^Task T002: 3 attempts/);
+    expect(text).toContain('retry scheduled: attempt 2 not before');
+    expect(text).toContain('took 1m 1s · exit code 1');
+    expect(text).toContain('usage: 1200 input tokens, 800 output tokens, $0.0200');
+  });
+
+  it('shows breakpoints and a block on CI', () => {
+    const story = taskStory(
+      'T003',
+      calculatorEvents().filter((e) => e.streamId === 'task-T003'),
+    );
+    expect(story.attempts[0]?.breakpoints).toEqual([
+      { kind: 'blocked', summary: 'needs CI', on: ['ci'], url: null },
+    ]);
+    expect(renderTaskStory(story)).toContain('breakpoint blocked on ci: needs CI');
+    expect(story.timeline[0]).toMatch(/TaskUnblocked: dependencies$/);
+  });
+
+  it('names the CI result that judged each merge: the one on its commit, else one naming no commit', () => {
+    const mk = (position: number, type: string, data: unknown, streamId = 'task-T9'): RecordedEvent =>
+      event(type, data, { position, id: `e${position}`, streamId });
+    const c1 = 'a'.repeat(40);
+    const c2 = 'b'.repeat(40);
+    const other = 'c'.repeat(40);
+    const own = [
+      mk(1, 'AgentSpawnRequested', { taskId: 'T9', spawnId: 's1', attempt: 1, role: 'dev' }),
+      mk(2, 'BranchMerged', { taskId: 'T9', spawnId: 's1', commit: c1 }),
+      mk(5, 'TaskReopened', { taskId: 'T9', spawnId: 's1', reason: 'CI failed after its merge' }),
+      mk(6, 'AgentSpawnRequested', { taskId: 'T9', spawnId: 's2', attempt: 2, role: 'dev' }),
+      mk(7, 'BranchMerged', { taskId: 'T9', spawnId: 's2', commit: c2 }),
+      mk(9, 'AgentSpawnRequested', { taskId: 'T9', spawnId: 's3', attempt: 3, role: 'dev' }),
+    ];
+    const ci = [
+      mk(3, 'CiCompleted', { result: 'pass', ref: other }, 'run-r1'), // another task's merge
+      mk(4, 'CiCompleted', { result: 'fail', ref: c1, url: 'https://ci/4' }, 'run-r1'),
+      mk(8, 'CiCompleted', { result: 'pass', ref: 'integration' }, 'run-r1'), // external, by branch
+    ];
+    const story = taskStory('T9', own, ci);
+    expect(story.attempts.map((a) => a.ci)).toEqual([
+      'fail on aaaaaaaaaaaa (#4) https://ci/4',
+      'pass on integration (#8)',
+      null,
+    ]);
+    expect(renderTaskStory(story)).toContain('  ci: fail on aaaaaaaaaaaa (#4) https://ci/4');
+    // Without the CI events (or before any result), no attempt claims one.
+    expect(taskStory('T9', own).attempts.map((a) => a.ci)).toEqual([null, null, null]);
+  });
+
+  it('formats durations', () => {
+    expect(duration(3200)).toBe('3.2s');
+    expect(duration(65_000)).toBe('1m 5s');
+    expect(duration(3_725_000)).toBe('1h 2m 5s');
+  });
+});
+
+describe('status text and JSON', () => {
+  const state = new Replayer().applyAll(calculatorEvents()).state;
+  const doc = statusDocument(state);
+
+  it('adds totals to the status view', () => {
+    expect(doc.totals).toEqual({
+      tasks: { pending: 0, ready: 0, running: 2, blocked: 0, complete: 3, failed: 0 },
+      attempts: 8,
+      agents: { live: 2, total: 8 },
+      costUsd: doc.costUsd,
+    });
+    expect(doc.costUsd).toBeCloseTo(0.13);
+  });
+
+  it('appends the lease as the last key without reparsing', () => {
+    const json = withLease(JSON.stringify(doc), null);
+    expect(JSON.parse(json)).toEqual({ ...doc, lease: null });
+    expect(json.endsWith(',"lease":null}')).toBe(true);
+  });
+
+  it('renders plan, run, lease, totals, the tree and the live agents', () => {
+    const text = renderStatusText(doc, {
+      pid: 42,
+      runId: 'r1',
+      host: 'h',
+      acquiredAt: '2025-01-01T00:00:00.000Z',
+      alive: false,
+    });
+    expect(text).toContain('Calculator  (.state/plans)  ·  log position 60');
+    expect(text).toContain(
+      'Run r1: running (started 2025-01-01T00:00:00.000Z)  ·  lease: pid 42 (dead), run r1',
+    );
+    expect(text).toContain('Tasks: 5 tasks (2 running, 3 complete)  ·  attempts 8  ·  cost $0.13');
+    expect(text).toContain('M1  Core  [complete]  PR https://example.test/pr/1 (milestone/M1)');
+    // Each phase and task that used any shows its cost.
+    expect(text).toContain('    T002  complete  3 attempts  $0.07  Implement add and subtract (implementer)');
+    expect(text).toContain('  S002  Phase S002  [complete]  $0.08  ← S001');
+    expect(text).toContain('  S003  Phase S003  [in_progress]  ← S002');
+    expect(text).toContain('Live agents (2):\n  s7  T004  attempt 1  running  pid 40001');
+    expect(renderStatusText(doc)).not.toContain('lease');
+  });
+});
+
+describe('replay targets', () => {
+  it('accepts positions from 0 to the end and refuses others with a clear message', () => {
+    expect(parsePosition('0', 10, '--to')).toBe(0);
+    expect(parsePosition(' 10 ', 10, '--to')).toBe(10);
+    expect(() => parsePosition('11', 10, '--to')).toThrow(
+      '--to 11 is beyond the end of the log (the last position is 10)',
+    );
+    expect(() => parsePosition('-1', 10, '--to')).toThrow('--to -1 is negative');
+    expect(() => parsePosition('abc', 10, '--to')).toThrow('--to "abc" is not a log position');
+    expect(() => parseCount('1.5', '--since')).toThrow('--since "1.5" is not a whole number');
+  });
+
+  it('--at picks the last event recorded at or before the time', () => {
+    const store = createMemoryEventStore();
+    writeCalculatorRun(store);
+    // Events are a second apart from 2025-01-01T00:00:01Z.
+    expect(positionAt(store, '2025-01-01T00:00:05.000Z')).toBe(5);
+    expect(positionAt(store, '2025-01-01T00:00:05.999Z')).toBe(5);
+    expect(positionAt(store, '2025-01-01T01:00:05+01:00')).toBe(5);
+    expect(positionAt(store, '2024-12-31')).toBe(0);
+    expect(positionAt(store, '2030-01-01')).toBe(60);
+    expect(() => positionAt(store, 'yesterday')).toThrow('--at "yesterday" is not an ISO-8601 time');
+  });
+});
