@@ -77,8 +77,9 @@ function decideMilestones(state: OrchState, index: PlanIndex, config: DecideConf
     const entry = getOwn(state.milestones, m.id);
     if (entry === undefined) continue;
     if (entry.value === 'open') {
+      // A milestone with no phases has nothing done: it stays open and opens no pull request.
       const phases = index.milestonePhases.get(m.id) ?? [];
-      if (phases.every((p) => isComplete(getOwn(state.phases, p)))) {
+      if (phases.length > 0 && phases.every((p) => isComplete(getOwn(state.phases, p)))) {
         out.push({ type: 'CompleteMilestone', milestoneId: m.id });
       }
     } else if (

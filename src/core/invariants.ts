@@ -158,12 +158,13 @@ const INVARIANTS: readonly Invariant[] = [
   },
   {
     name: 'milestoneCompletesAfterPhases',
-    description: 'a milestone completes only when all its phases have',
+    description: 'a milestone completes only when it has phases and all of them have',
     monitor: () => ({
       before(s, e) {
         if (e.type !== 'MilestoneCompleted') return null;
         const milestoneId = str(data(e).milestoneId);
         const phases = s.plan === null ? [] : (planIndex(s.plan).milestonePhases.get(milestoneId) ?? []);
+        if (phases.length === 0) return `milestone ${milestoneId} completed with no phases`;
         const open = phases.filter((p) => getOwn(s.phases, p)?.value !== 'complete');
         return open.length === 0
           ? null
@@ -356,7 +357,7 @@ export const maxConcurrentRespected = one('maxConcurrent');
 export const attemptsWithinRetries = one('attemptsWithinRetries');
 /** A phase completes only when all its tasks have. @example phaseCompletesAfterTasks(log, config) */
 export const phaseCompletesAfterTasks = one('phaseCompletesAfterTasks');
-/** A milestone completes only when all its phases have. @example milestoneCompletesAfterPhases(log, config) */
+/** A milestone completes only when it has phases and all of them have. @example milestoneCompletesAfterPhases(log, config) */
 export const milestoneCompletesAfterPhases = one('milestoneCompletesAfterPhases');
 /** A milestone's pull request is requested at most once. @example pullRequestOnce(log, config) */
 export const pullRequestOnce = one('pullRequestOnce');

@@ -14,7 +14,19 @@ import { describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = path.join(root, 'bin', 'run.js');
 const run = promisify(execFile);
-const COMMANDS = ['ci', 'demo', 'log', 'plan', 'replay', 'report', 'signal', 'spawn', 'status', 'watch'];
+const COMMANDS = [
+  'ci',
+  'demo',
+  'init',
+  'log',
+  'plan',
+  'replay',
+  'report',
+  'signal',
+  'spawn',
+  'status',
+  'watch',
+];
 
 async function orch(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {

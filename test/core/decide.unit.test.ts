@@ -110,6 +110,22 @@ describe('decide', () => {
     expect(decide(sim.state, sim.state.plan, sim.config, sim.now)).toEqual([]);
   });
 
+  it('never completes a milestone with no phases, nor asks for its pull request', () => {
+    const plan = makePlan([
+      { id: 'M1', phases: [{ id: 'P1', tasks: [] }] },
+      { id: 'M2', phases: [] },
+    ]);
+    const sim = new Sim(plan, { ...testConfig, autoMerge: true });
+    const cmds = sim.settle();
+    expect(cmds.filter((c) => c.type === 'CompleteMilestone')).toEqual([
+      { type: 'CompleteMilestone', milestoneId: 'M1' },
+    ]);
+    expect(cmds.filter((c) => c.type === 'RequestPullRequest')).toEqual([
+      { type: 'RequestPullRequest', milestoneId: 'M1' },
+    ]);
+    expect(sim.state.milestones['M2']?.value).toBe('open');
+  });
+
   it('asks for no pull request without autoMerge, nor for a milestone the plan marks complete', () => {
     const plan = makePlan([
       { id: 'M1', phases: [{ id: 'P1', tasks: [] }] },

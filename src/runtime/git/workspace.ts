@@ -11,6 +11,7 @@ import {
 import { git, gitResult, listWorktrees, samePath, type WorktreeEntry } from './git.js';
 import { mergeTaskBranch, type MergeResult } from './merge.js';
 import { encodeTaskId, taskBranch } from '../system/safe-id.js';
+import { ensureGitignored, SANDBOX_GITIGNORE } from '../system/state-paths.js';
 
 /** Where task workspaces live and which branches they come from. */
 export interface WorkspaceOptions {
@@ -162,7 +163,7 @@ export class WorkspaceManager {
       return dir;
     }
     if (entry || fs.existsSync(dir)) await this.dropWorktree(dir);
-    fs.mkdirSync(this.sandboxDir, { recursive: true });
+    ensureGitignored(this.sandboxDir, SANDBOX_GITIGNORE);
     await git(this.repoRoot, ['worktree', 'add', '-q', '--detach', '--', dir, ref]);
     return dir;
   }
@@ -179,7 +180,7 @@ export class WorkspaceManager {
     const branch = taskBranch(taskId);
     const wanted = this.pathFor(taskId);
     return this.serial(async () => {
-      fs.mkdirSync(this.sandboxDir, { recursive: true });
+      ensureGitignored(this.sandboxDir, SANDBOX_GITIGNORE);
       let worktrees = await listWorktrees(this.repoRoot);
       const onBranch = worktrees.find((w) => w.branch === `refs/heads/${branch}`);
       if (onBranch && (await this.isUsable(onBranch))) {
@@ -311,7 +312,7 @@ export class WorkspaceManager {
     if (entry) await this.dropWorktree(entry.path);
     const stale = (await listWorktrees(this.repoRoot)).find((w) => samePath(w.path, own));
     if (stale || fs.existsSync(own)) await this.dropWorktree(own);
-    fs.mkdirSync(this.sandboxDir, { recursive: true });
+    ensureGitignored(this.sandboxDir, SANDBOX_GITIGNORE);
     await git(this.repoRoot, ['worktree', 'add', '--', own, this.integrationBranch]);
     return { path: own, owned: true };
   }
@@ -349,7 +350,7 @@ export class WorkspaceManager {
         await recoverOwnWorktree(entry.path);
       await this.assertClean(entry.path);
     }
-    fs.mkdirSync(this.sandboxDir, { recursive: true });
+    ensureGitignored(this.sandboxDir, SANDBOX_GITIGNORE);
   }
 
   private async assertClean(worktree: string): Promise<void> {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { systemClock, type Clock } from './clock.js';
 import { LeaseError, LeaseHeldError } from './errors.js';
 import { isProcessAlive, isSameProcessAlive, processStartTime } from './process-identity.js';
-import { leaseFilePath } from './state-paths.js';
+import { leaseFilePath, prepareStateDir } from './state-paths.js';
 import type { LeaseView } from '../../core/status-document.js';
 
 /**
@@ -75,7 +75,8 @@ export async function acquireLease(
   };
   const tmp = `${file}.${me.nonce}.tmp`;
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    // The first runtime file of a run: the state directory gets its .gitignore first.
+    prepareStateDir(path.dirname(file));
     fs.writeFileSync(tmp, JSON.stringify(me, null, 2) + '\n');
   } catch (cause) {
     throw new LeaseError(file, (cause as Error).message, cause);

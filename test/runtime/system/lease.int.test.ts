@@ -68,7 +68,8 @@ describe('lease', () => {
     expect((err as Error).message).toContain(`pid ${process.pid}`);
     expect((err as Error).message).toContain('run-A');
     expect(lease.isHeld()).toBe(true);
-    expect(fs.readdirSync(stateDir)).toEqual(['orch.lock']);
+    // No temp file is left; the state directory got its .gitignore with the first runtime file.
+    expect(fs.readdirSync(stateDir).sort()).toEqual(['.gitignore', 'orch.lock']);
   });
 
   it('is released on stop, and a release never removes a successor’s lease', async () => {
@@ -130,8 +131,8 @@ describe('lease', () => {
     const winners = results.filter((r) => r.ok);
     expect(winners).toHaveLength(1);
     expect(results.filter((r) => !r.ok).every((r) => r.code === 'LEASE_HELD')).toBe(true);
-    // The winner released on exit; no guard or temp files are left behind.
-    expect(fs.readdirSync(stateDir)).toEqual([]);
+    // The winner released on exit; no guard or temp files are left behind (only the .gitignore).
+    expect(fs.readdirSync(stateDir)).toEqual(['.gitignore']);
   });
 
   it('lets exactly one of several racing processes take a free lease', async () => {
