@@ -735,10 +735,15 @@ export class Orchestrator {
 
   /** Every complete milestone has what it needs (its PR when `autoMerge`). */
   private milestonesSettled(state: OrchState): boolean {
+    // A milestone with no phases never completes (nothing was done for it): it does not hold the run.
+    const empty = new Set(
+      (state.plan?.milestones ?? []).filter((m) => m.phases.length === 0).map((m) => m.id),
+    );
     return Object.values(state.milestones).every(
       (m) =>
-        m.value !== 'open' &&
-        (!this.config.autoMerge || m.context.declaredComplete || m.value === 'prOpened'),
+        empty.has(m.context.milestoneId) ||
+        (m.value !== 'open' &&
+          (!this.config.autoMerge || m.context.declaredComplete || m.value === 'prOpened')),
     );
   }
 
