@@ -1,12 +1,19 @@
 import { defineConfig } from 'vitest/config';
 
-// Tiers live in the file name: *.unit.test.ts, *.int.test.ts, *.e2e.test.ts.
+// Tiers live in the file name: *.unit.test.ts, *.int.test.ts, *.e2e.test.ts. The int and e2e
+// tiers run the built CLI: their global setup rebuilds dist/ when src/ is newer.
 export default defineConfig({
   test: {
     projects: [
       { test: { name: 'unit', include: ['test/**/*.unit.test.ts'], testTimeout: 30_000 } },
       {
-        test: { name: 'int', include: ['test/**/*.int.test.ts'], testTimeout: 120_000, hookTimeout: 60_000 },
+        test: {
+          name: 'int',
+          include: ['test/**/*.int.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          globalSetup: ['test/setup/fresh-dist.ts'],
+        },
       },
       {
         test: {
@@ -15,6 +22,7 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 120_000,
           fileParallelism: false,
+          globalSetup: ['test/setup/fresh-dist.ts'],
         },
       },
     ],

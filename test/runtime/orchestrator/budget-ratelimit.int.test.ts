@@ -119,14 +119,30 @@ describe('budget', () => {
 describe('rate limits', () => {
   it('a limited attempt does not count: with maxRetries 0 the task waits for the reset and then succeeds', async () => {
     const { repo, root } = setup(PLAN.replace(/\n {10}- \{ id: T[23].*$/gm, ''));
-    const resetEpoch = Math.ceil(Date.now() / 1000) + 2;
+    // An injected clock: the reset is an hour ahead of it, and the test moves the clock past the
+    // reset once the retry is scheduled — however slow the machine, the reset cannot pass early.
+    let offset = 0;
+    const clock = { now: () => new Date(Date.now() + offset) };
+    const resetEpoch = Math.ceil(clock.now().getTime() / 1000) + 3600;
     const cfg = config([switchingClaude(root), '-p', '{prompt}'], {
       COUNT_FILE: path.join(root, 'count'),
       FIRST_MODE: 'rate-limit',
       THEN_MODE: 'ok',
       RESET_EPOCH: String(resetEpoch),
     });
-    const outcome = await new Orchestrator({ repoDir: repo, config: cfg }).run();
+    const running = new Orchestrator({ repoDir: repo, config: cfg, clock }).run();
+    const deadline = Date.now() + 30_000;
+    while (
+      !fs.existsSync(path.join(repo, '.state', 'orch.db')) ||
+      ofType(events(repo), 'RetryScheduled').length === 0
+    ) {
+      if (Date.now() > deadline) throw new Error('no RetryScheduled within 30 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // Still waiting for the reset: no second attempt yet.
+    expect(ofType(events(repo), 'AgentSpawnRequested')).toHaveLength(1);
+    offset += 3600_000 + 1000;
+    const outcome = await running;
     expect(outcome.exitCode).toBe(0);
     const log = events(repo);
     const limited = ofType(log, 'RateLimited');
