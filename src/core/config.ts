@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * `OrchestratorConfig`: the settings from `orch.config.json` / `orch.config.yaml`
- * (../shared/CLI.md, "Configuration"), every key optional in the file and defaulted here.
+ * (docs/cli.md, "Configuration"), every key optional in the file and defaulted here.
  * Unknown keys are an error naming the key (the schemas are strict).
  */
 

@@ -6,7 +6,7 @@
 /** Who caused an event: orch itself, an agent (by spawn id), CI, or a person. */
 export type Actor = 'orch' | 'ci' | 'user' | `agent:${string}`;
 
-/** Correlation data carried by every event (../shared/ARCHITECTURE.md, "Events and streams"). */
+/** Correlation data carried by every event (docs/events.md, "The log schema"). */
 export interface EventMetadata {
   runId?: string;
   causationId?: string;

@@ -10,7 +10,7 @@ export type PhaseStatus = 'blocked' | 'ready' | 'in_progress' | 'complete';
 /** Milestone status as `orch status` shows it. */
 export type MilestoneStatus = 'open' | 'complete';
 
-/** The `orch status --json` / `orch replay --json` document (../shared/CLI.md, "JSON shapes"). */
+/** The core of the `orch status --json` / `orch replay --json` document (docs/cli.md, "JSON shapes"). */
 export interface StatusView {
   position: number;
   plan: { name: string; source: string } | null;

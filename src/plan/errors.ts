@@ -33,7 +33,7 @@ export class PlanParseError extends OrchError {
   ) {
     const problems = options.problems ?? [{ file, line, message }];
     super('PLAN_PARSE', message, {
-      hint: options.hint ?? 'fix the file so it matches one of the formats in PLAN-FORMATS.md',
+      hint: options.hint ?? 'fix the file so it matches one of the formats in docs/plan-formats.md',
       cause: options.cause,
       details: { file, line, problems },
     });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * The unified plan model: milestones → phases → tasks (+ personas), whatever format the
- * plan was written in (../shared/PLAN-FORMATS.md). Entities are kept in flat arrays and
+ * plan was written in (docs/plan-formats.md). Entities are kept in flat arrays and
  * refer to each other by id; every entity remembers where it came from.
  */
 
@@ -30,7 +30,7 @@ export const TaskSchema = z.object({
   dependsOn: z.array(z.string()),
   status: DeclaredStatusSchema,
   description: z.string().optional(),
-  /** Multi-repo target id (issue 7); absent means the main repository. */
+  /** Multi-repo target id (the `targets` of the config); absent means the main repository. */
   target: z.string().optional(),
   source: SourceSchema,
   /** Where the status bytes live (the checkbox line, the YAML status field), for write-back. */
@@ -116,7 +116,7 @@ export const PersonaSchema = z.object({
 /** @see PersonaSchema */
 export type Persona = z.infer<typeof PersonaSchema>;
 
-/** Which of the formats in PLAN-FORMATS.md the plan was read from. */
+/** Which of the formats in docs/plan-formats.md the plan was read from. */
 export const PlanFormatSchema = z.enum(['directory', 'roadmap', 'yaml', 'json']);
 /** @see PlanFormatSchema */
 export type PlanFormat = z.infer<typeof PlanFormatSchema>;

@@ -37,7 +37,7 @@ export function parseDirectoryPlan(files: Record<string, string>, source: string
   const projectText = projectPath === undefined ? undefined : files[projectPath];
   if (projectPath === undefined || projectText === undefined) {
     throw new PlanParseError('project.md', 0, `${source} has no project.md, so it is not a plan directory`, {
-      hint: 'add project.md with "# Name" and "## Milestones" (see PLAN-FORMATS.md, format A), or point --plan-dir at a roadmap or plan.yaml',
+      hint: 'add project.md with "# Name" and "## Milestones" (see docs/plan-formats.md, format A), or point --plan-dir at a roadmap or plan.yaml',
     });
   }
   const problems: PlanProblem[] = [];

@@ -62,7 +62,7 @@ export function parsePlanFiles(input: PlanFiles): ParsedPlan {
       0,
       `no plan in ${input.source}: there is no project.md, roadmap.md, plan.yaml or plan.json`,
       {
-        hint: 'create one of them (PLAN-FORMATS.md), or point --plan-dir at the plan',
+        hint: 'create one of them (docs/plan-formats.md), or point --plan-dir at the plan',
       },
     );
   }

@@ -119,7 +119,7 @@ export function parseRoadmap(text: string, file: string, source: string): Parsed
       0,
       `${file} has no "### Phase N.M: Title" heading, so it is not a roadmap`,
       {
-        hint: 'write each phase as a "### Phase 1.1: Title" heading under a "## Batch" section (PLAN-FORMATS.md, format B)',
+        hint: 'write each phase as a "### Phase 1.1: Title" heading under a "## Batch" section (docs/plan-formats.md, format B)',
       },
     );
   }

@@ -24,7 +24,7 @@ import { parseRefList, splitIdTitle, stripInline } from './text.js';
  * `## Tasks` lines `- [ ] T002: title | role:x | depends:T001`.
  */
 
-/** `- **Target**: api`: the multi-repo target of a story or epic (issue 7). */
+/** `- **Target**: api`: the multi-repo target of a story or epic (docs/plan-formats.md, "Targets"). */
 const TARGET_KEYS = ['target'];
 
 /**

@@ -33,7 +33,7 @@ export function parseStructuredPlan(
       tree.root.kind === 'null' ? 1 : r.line(tree.root),
       `${file} must be a mapping with "name" and "milestones"`,
       {
-        hint: 'start the file with "name: …" and "milestones:" (PLAN-FORMATS.md, format C)',
+        hint: 'start the file with "name: …" and "milestones:" (docs/plan-formats.md, format C)',
       },
     );
   }
@@ -94,7 +94,7 @@ export function parseStructuredPlan(
       first.line,
       `${file} does not have the shape of a plan: ${first.message}`,
       {
-        hint: 'fix each listed line (PLAN-FORMATS.md, format C)',
+        hint: 'fix each listed line (docs/plan-formats.md, format C)',
         problems: r.shape,
       },
     );

@@ -9,7 +9,7 @@ export interface TaskLine {
   role: string | undefined;
   /** From `| depends:T001,T002`. */
   dependsOn: string[];
-  /** From `| target:api` (multi-repo target, issue 7). */
+  /** From `| target:api` (the multi-repo target the task works in). */
   target?: string;
   /** Other `| …` parts, kept as description. */
   notes: string[];

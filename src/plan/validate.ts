@@ -16,7 +16,7 @@ export interface ValidateOptions {
   /** A graph already built for this plan (saves building it twice). */
   graph?: PlanGraph;
   /**
-   * The configured target ids (multi-repo, issue 7). A phase, task or epic naming any other
+   * The configured target ids (multi-repo targets). A phase, task or epic naming any other
    * target is a problem. When omitted, targets are not checked.
    */
   targets?: readonly string[];

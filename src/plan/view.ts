@@ -6,7 +6,7 @@ import { taskTarget } from './targets.js';
 /**
  * What `orch plan` shows: every milestone, phase and task with the status it has for a
  * completion state (by default the one the files declare), and the ready tasks in
- * priority order. Keys match `orch status --json` (CLI.md).
+ * priority order. Keys match `orch status --json` (docs/cli.md, "JSON shapes").
  */
 
 /** Task status before anything ran: `complete`, `ready` (can start now) or `pending`. */

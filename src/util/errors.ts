@@ -1,7 +1,7 @@
 /**
  * The error every orch failure derives from: it says what failed, where, and what to do
  * next, carries a stable `code` for `--json` output and the process exit code the CLI
- * maps it to (see ../shared/CLI.md: 1 failure, 2 waiting on the outside, 3 refused).
+ * maps it to (docs/cli.md, "Exit codes": 1 failure, 2 waiting on the outside, 3 refused).
  *
  * @example
  * throw new OrchError('PLAN_NOT_FOUND', 'no plan found in /repo/.state/plans', {

@@ -54,7 +54,7 @@ describe('orch status (built binary)', () => {
     expect(r.stdout).toContain('  s8  T005  attempt 1  running  pid 40001');
   });
 
-  it('prints one JSON document with the CLI.md keys, totals and the lease (alive or dead)', async () => {
+  it('prints one JSON document with the documented keys (docs/cli.md), totals and the lease (alive or dead)', async () => {
     writeLease(log.stateDir, process.pid, processStartTime(process.pid) ?? null);
     try {
       const r = await orch(['status', '--repo', log.repo, '--json']);

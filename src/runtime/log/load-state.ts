@@ -8,7 +8,7 @@ import { loadStateSnapshot, noteSnapshotPosition } from './snapshots.js';
 export { logFile, openLog } from './open.js';
 
 /**
- * The read model: the log opened for reading (`openLog`, in `read-open.ts`), and the state loaded fast — the state
+ * The read model: the log opened for reading (`openLog`, in `open.ts`), and the state loaded fast — the state
  * snapshot (see `snapshots.ts`) plus the fold of the events after it — or folded from
  * zero, streaming (never the whole log in memory).
  */

@@ -35,7 +35,7 @@ export function loadConfig(repoDir: string, overrides: OrchestratorConfigInput =
       fromFile = (parsed ?? {}) as Record<string, unknown>;
     } catch (cause) {
       throw new OrchError('CONFIG_INVALID', `cannot read ${candidate}: ${(cause as Error).message}`, {
-        hint: 'fix the syntax of the config file (see README, "Configuration")',
+        hint: 'fix the syntax of the config file (see docs/cli.md, "Configuration")',
         cause,
       });
     }
@@ -71,7 +71,7 @@ export function loadConfig(repoDir: string, overrides: OrchestratorConfigInput =
       'CONFIG_INVALID',
       `invalid configuration in ${file ?? 'flags'}: ${problems.join('; ')}`,
       {
-        hint: 'remove unknown keys and fix the types (see README, "Configuration")',
+        hint: 'remove unknown keys and fix the types (see docs/cli.md, "Configuration")',
         details: { file: file ?? null, problems },
       },
     );

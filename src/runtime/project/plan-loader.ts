@@ -126,7 +126,7 @@ export function readPlanFiles(location: string, source: string = location): Plan
       0,
       `${source} holds no plan: there is no project.md, roadmap.md, plan.yaml or plan.json in it`,
       {
-        hint: 'create one of them (PLAN-FORMATS.md), or point --plan-dir at the plan file',
+        hint: 'create one of them (docs/plan-formats.md), or point --plan-dir at the plan file',
       },
     );
   }
