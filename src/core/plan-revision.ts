@@ -22,18 +22,16 @@ export function planDiff(before: Plan | null, after: Plan): OrchEventData<'PlanR
     keyed(p?.personas ?? [], (x) => `persona:${x.role}`),
     keyed(p?.epics ?? [], (x) => `epic:${x.id}`),
   ];
-  const a = groups(before);
   const b = groups(after);
-  for (let i = 0; i < a.length; i++) {
-    const old = a[i]!;
-    const now = b[i]!;
+  groups(before).forEach((old, i) => {
+    const now = b[i] ?? new Map<string, string>();
     for (const [id, value] of now) {
       const prev = old.get(id);
       if (prev === undefined) out.added.push(id);
       else if (prev !== value) out.changed.push(id);
     }
     for (const id of old.keys()) if (!now.has(id)) out.removed.push(id);
-  }
+  });
   return out;
 }
 
