@@ -139,4 +139,26 @@ describe('Orchestrator with a plan edited while it runs', () => {
     // The invalid file is left as the person wrote it (the gardener does not touch it).
     expect(fs.readFileSync(planFile, 'utf8')).toContain('dependsOn: [T1, T404] }');
   });
+  it('warns through the sink when statuses cannot be written back, and finishes the work', async () => {
+    const stderr: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stderr.push(String(chunk));
+      return write(chunk);
+    });
+    const { repo, config, planFile } = setup(() => ({}));
+    // The gardener writes through `.plan.yaml.orch-<pid>.tmp`: a directory there makes every write fail.
+    fs.mkdirSync(path.join(repo, `.plan.yaml.orch-${process.pid}.tmp`));
+    const warnings: OrchestratorWarning[] = [];
+    const orch = new Orchestrator({ repoDir: repo, config, onWarning: (w) => warnings.push(w) });
+    const outcome = await orch.run();
+    expect(outcome.exitCode, outcome.reason).toBe(0);
+    expect(warnings.length).toBeGreaterThan(0);
+    for (const w of warnings) {
+      expect(w.code).toBe('PLAN_WRITE_BACK_FAILED');
+      expect(w.message).toMatch(/^could not write statuses back into the plan: /);
+    }
+    expect(stderr.join('')).not.toContain('could not write statuses');
+    expect(fs.readFileSync(planFile, 'utf8')).toBe(PLAN);
+  });
 });
