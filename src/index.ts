@@ -16,6 +16,7 @@ import {
 export {
   Orchestrator,
   type OrchestratorOptions,
+  type OrchestratorWarning,
   type RunOutcome,
 } from './runtime/orchestrator/orchestrator.js';
 export { OrchestratorError } from './runtime/orchestrator/errors.js';

@@ -46,6 +46,7 @@ export default class Demo extends BaseCommand {
     const orch = new Orchestrator({
       repoDir: repo,
       config: loadConfig(repo),
+      onWarning: (w) => process.stderr.write(`orch: ${w.message}\n`),
       onEvent: (event, state) => {
         if (json) return;
         const line = progress.progressLine(event, state);

@@ -93,6 +93,8 @@ Exit codes: 0 the selected work is complete · 1 a task failed for good · 2 wai
         const line = progress.progressLine(event, state);
         if (line) this.log(line);
       },
+      // Warnings go to stderr, also with --json (stdout stays the JSON document).
+      onWarning: (warning) => process.stderr.write(`orch: ${warning.message}\n`),
     });
     let interrupts = 0;
     const onSignal = (signal: NodeJS.Signals) => {

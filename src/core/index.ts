@@ -15,6 +15,8 @@ export * from './commands.js';
 export * from './decide.js';
 export * from './pending-intents.js';
 export * from './outlook.js';
+export * from './selection.js';
+export * from './plan-revision.js';
 export * from './status-view.js';
 export * from './usage-totals.js';
 export * from './invariants.js';

@@ -1,4 +1,6 @@
-import type { Plan } from '../plan/model.js';
+import type { MachineState, TaskContext } from '../machines/index.js';
+import type { Plan, Task } from '../plan/model.js';
+import type { Command } from './commands.js';
 import type { DecideConfig, DecideOptions } from './decide.js';
 import { decide } from './decide.js';
 import { pendingIntents } from './pending-intents.js';
@@ -6,69 +8,197 @@ import { getOwn } from './record.js';
 import type { OrchState } from './state.js';
 import { isLiveAgent } from './state.js';
 
-/**
- * Where a run stands, for the effect loop and the exit code of `orch spawn`:
- * - `busy`: something is happening or due (commands to carry out, live agents, a gate,
- *   merge or pull request in flight, or a timer — sleep until `nextWakeAt`);
- * - `done`: every selected task (all by default) and every milestone is complete (exit 0);
- * - `failed`: nothing more can happen and a selected task failed or was cancelled (exit 1);
- * - `waiting`: nothing more can happen without an outside event — CI, a person, a bigger
- *   budget (exit 2).
- */
-export interface Outlook {
-  status: 'busy' | 'done' | 'failed' | 'waiting';
-  liveAgents: number;
-  failedTasks: string[];
-  /** Blocked tasks and what they wait on. */
-  blocked: { taskId: string; on: string[] }[];
-  /** Epoch ms of the earliest retry or rate-limit reset still ahead, or null. */
-  nextWakeAt: number | null;
+/** What `outlook` reads besides `decide`'s options. */
+export interface OutlookOptions extends DecideOptions {
+  /**
+   * How many effects the caller is still carrying out: agent processes, gates, merges, CI
+   * runs, pull requests. The orchestrator passes its own count (it knows of a local CI run
+   * the log does not show until its result). Default: what the log alone shows — live
+   * agents plus gates, merges and pull requests recorded without an outcome.
+   */
+  inFlight?: number;
 }
 
 /**
- * The outlook at `now` (epoch ms), with the same config and options as `decide`.
+ * Where a run stands, for the effect loop and the exit code of `orch spawn`:
+ * - `busy`: something is happening or due (commands to carry out, effects in flight, or a
+ *   timer — sleep until `nextWakeAt`);
+ * - `done`: every selected task is complete; with no selection also every milestone is
+ *   settled — complete, and with `autoMerge` its pull request opened (or the plan declared
+ *   it complete) (exit 0);
+ * - `failed`: nothing more can happen and a selected task failed or was cancelled (exit 1);
+ * - `waiting`: nothing more can happen without an outside event — CI, a person, a bigger
+ *   budget, a task not selected (exit 2).
+ *
+ * `exitCode` is the exit code of a run that ends here (null while busy); `reason` says why
+ * it ends (`all 8 task(s) complete`, `waiting: T3 is blocked on ci`; '' while busy).
+ */
+export type Outlook = OutlookFacts &
+  (
+    | { status: 'busy'; exitCode: null }
+    | { status: 'done'; exitCode: 0 }
+    | { status: 'failed'; exitCode: 1 }
+    | { status: 'waiting'; exitCode: 2 }
+  );
+
+/** What every {@link Outlook} tells, busy or not. */
+export interface OutlookFacts {
+  /** What to do now (`decide`'s commands); the run is busy while there are any. */
+  commands: Command[];
+  /**
+   * Epoch ms of the earliest retry or rate-limit reset still ahead that a selected task
+   * waits for (a retry, or a spawn held by the rate limit), or null.
+   */
+  nextWakeAt: number | null;
+  reason: string;
+  liveAgents: number;
+  /** Selected tasks that failed for good or were cancelled. */
+  failedTasks: string[];
+  /** Blocked selected tasks and what they wait on. */
+  blocked: { taskId: string; on: string[] }[];
+}
+
+/** A selected task of the plan with its machine state (undefined: not folded yet). */
+interface Entry {
+  task: Task;
+  state: MachineState<TaskContext> | undefined;
+}
+
+/**
+ * The outlook at `now` (epoch ms), with the same config and options as `decide` (whose
+ * commands it includes). The run's outcome and its next timer both come from here.
  *
  * @example
- * const { status } = outlook(state, state.plan, config, clock.now());
- * if (status !== 'busy') return status === 'done' ? 0 : status === 'failed' ? 1 : 2;
+ * const look = outlook(state, state.plan, config, clock.now().getTime(), { inFlight: 0 });
+ * if (look.status !== 'busy') return { exitCode: look.exitCode, reason: look.reason };
  */
 export function outlook(
   state: OrchState,
   plan: Plan | null,
   config: DecideConfig,
   now: number,
-  options: DecideOptions = {},
+  options: OutlookOptions = {},
 ): Outlook {
   const selected = options.tasks === undefined ? null : new Set(options.tasks);
-  const failedTasks: string[] = [];
-  const blocked: Outlook['blocked'] = [];
-  let complete = true;
-  let nextWakeAt: number | null = null;
-  const wake = (ms: number) => {
-    if (ms > now && (nextWakeAt === null || ms < nextWakeAt)) nextWakeAt = ms;
-  };
-  for (const task of plan?.tasks ?? []) {
-    if (selected !== null && !selected.has(task.id)) continue;
-    const entry = getOwn(state.tasks, task.id);
-    if (entry?.value !== 'complete') complete = false;
-    if (entry?.value === 'failed' || entry?.value === 'cancelled') failedTasks.push(task.id);
-    if (entry?.value === 'blocked')
-      blocked.push({ taskId: task.id, on: entry.context.blockedOn ?? ['person'] });
-    if (entry?.value === 'retryWait' && entry.context.notBefore !== null)
-      wake(Date.parse(entry.context.notBefore));
+  const entries: Entry[] = (plan?.tasks ?? [])
+    .filter((task) => selected === null || selected.has(task.id))
+    .map((task) => ({ task, state: getOwn(state.tasks, task.id) }));
+  const failedTasks = entries.filter((e) => isOver(e.state)).map((e) => e.task.id);
+  const blocked = entries.flatMap((e) =>
+    e.state?.value === 'blocked' ? [{ taskId: e.task.id, on: e.state.context.blockedOn ?? ['person'] }] : [],
+  );
+  const liveAgents = Object.values(state.agents).filter(isLiveAgent).length;
+  const nextWakeAt = nextTimer(state, entries, now);
+  const commands = decide(state, plan, config, now, options);
+  const inFlight = options.inFlight ?? liveAgents + pendingCount(state);
+  const base = { commands, nextWakeAt, liveAgents, failedTasks, blocked };
+  if (commands.length > 0 || inFlight > 0 || nextWakeAt !== null)
+    return { status: 'busy', exitCode: null, reason: '', ...base };
+  const complete =
+    entries.every((e) => e.state?.value === 'complete') &&
+    (selected !== null || milestonesSettled(state, config));
+  if (complete) {
+    const reason = `all ${entries.length} ${selected === null ? '' : 'selected '}task(s) complete`;
+    return { status: 'done', exitCode: 0, reason, ...base };
   }
-  if (state.rateLimitedUntil !== null) wake(Date.parse(state.rateLimitedUntil));
-  if (selected === null) {
-    for (const m of plan?.milestones ?? []) {
-      const value = getOwn(state.milestones, m.id)?.value;
-      if (value === undefined || value === 'open' || value === 'init') complete = false;
+  if (failedTasks.length > 0)
+    return { status: 'failed', exitCode: 1, reason: failedReason(entries), ...base };
+  return { status: 'waiting', exitCode: 2, reason: waitingReason(state, plan, config, entries), ...base };
+}
+
+/** Failed for good, or cancelled by a person: over without being done. */
+const isOver = (entry: MachineState<TaskContext> | undefined) =>
+  entry?.value === 'failed' || entry?.value === 'cancelled';
+
+/** Gates, merges and pull requests the log shows requested without an outcome. */
+function pendingCount(state: OrchState): number {
+  const intents = pendingIntents(state);
+  return intents.gates.length + intents.merges.length + intents.pullRequests.length;
+}
+
+/**
+ * The earliest time ahead a selected task waits for: its retry's `notBefore`, or the rate
+ * limit's reset when it waits to be spawned (a retry, or a ready task). A reset no selected
+ * task waits for is no reason to stay.
+ */
+function nextTimer(state: OrchState, entries: readonly Entry[], now: number): number | null {
+  let next: number | null = null;
+  const consider = (iso: string | null) => {
+    if (!iso) return;
+    const ms = Date.parse(iso);
+    if (ms > now && (next === null || ms < next)) next = ms;
+  };
+  for (const { state: entry } of entries) {
+    if (entry?.value === 'retryWait' && entry.context.notBefore) {
+      consider(entry.context.notBefore);
+      consider(state.rateLimitedUntil);
+    }
+    if (entry?.value === 'ready') consider(state.rateLimitedUntil);
+  }
+  return next;
+}
+
+/** Every milestone is past `open`, and with `autoMerge` has its pull request (or was declared complete). */
+function milestonesSettled(state: OrchState, config: DecideConfig): boolean {
+  // A milestone with no phases never completes (nothing was done for it): it does not hold the run.
+  const empty = new Set((state.plan?.milestones ?? []).filter((m) => m.phases.length === 0).map((m) => m.id));
+  return Object.values(state.milestones).every(
+    (m) =>
+      empty.has(m.context.milestoneId) ||
+      (m.value !== 'open' && (!config.autoMerge || m.context.declaredComplete || m.value === 'prOpened')),
+  );
+}
+
+/** `failed for good: T1 (exit code 1); cancelled: T2`. */
+function failedReason(entries: readonly Entry[]): string {
+  const over = entries.filter((e) => isOver(e.state));
+  const cancelled = over.filter((e) => e.state?.value === 'cancelled').map((e) => e.task.id);
+  const list = over
+    .filter((e) => e.state?.value !== 'cancelled')
+    .map((e) => {
+      const failure = e.state?.context.lastFailure?.detail;
+      return `${e.task.id}${failure ? ` (${failure})` : ''}`;
+    })
+    .join('; ');
+  return [
+    ...(list === '' ? [] : [`failed for good: ${list}`]),
+    ...(cancelled.length === 0 ? [] : [`cancelled: ${cancelled.join(', ')}`]),
+  ].join('; ');
+}
+
+/** `waiting: [budget of $5 reached; ]T2 waits for T1; T3 is blocked on ci; milestone M1's pull request ...`. */
+function waitingReason(
+  state: OrchState,
+  plan: Plan | null,
+  config: DecideConfig,
+  entries: readonly Entry[],
+): string {
+  const waiting = entries
+    .filter((e) => e.state?.value !== 'complete')
+    .map((e) => `${e.task.id} ${taskWait(state, plan, e)}`);
+  // Complete milestones whose pull request waits for CI to judge their merges.
+  const provider = config.ci?.provider ?? 'none';
+  if (config.autoMerge && provider !== 'none') {
+    for (const [id, m] of Object.entries(state.milestones)) {
+      if (m.value === 'complete' && !m.context.declaredComplete)
+        waiting.push(
+          `milestone ${id}'s pull request waits for a CI result on its merges` +
+            (provider === 'external' ? ' (orch ci pass|fail)' : ''),
+        );
     }
   }
-  const liveAgents = Object.values(state.agents).filter(isLiveAgent).length;
-  const intents = pendingIntents(state);
-  const inFlight = intents.gates.length + intents.merges.length + intents.pullRequests.length;
-  const commands = decide(state, plan, config, now, options);
-  const busy = commands.length > 0 || liveAgents > 0 || inFlight > 0 || nextWakeAt !== null;
-  const status = busy ? 'busy' : complete ? 'done' : failedTasks.length > 0 ? 'failed' : 'waiting';
-  return { status, liveAgents, failedTasks, blocked, nextWakeAt };
+  const budget = state.budgetExhausted ? `budget of $${state.budgetExhausted.budget} reached; ` : '';
+  return `waiting: ${budget}${waiting.join('; ')}`;
+}
+
+/** What one task that is not complete waits on. */
+function taskWait(state: OrchState, plan: Plan | null, { task, state: entry }: Entry): string {
+  if (entry?.value === 'blocked')
+    return `is blocked on ${(entry.context.blockedOn ?? ['person']).join(', ')}`;
+  const open = task.dependsOn.filter((d) => getOwn(state.tasks, d)?.value !== 'complete');
+  if (open.length > 0) return `waits for ${open.join(', ')}`;
+  const phase = plan?.phases.find((p) => p.id === task.phase);
+  const phaseOpen = (phase?.dependsOn ?? []).filter((d) => getOwn(state.phases, d)?.value !== 'complete');
+  if (phaseOpen.length > 0) return `waits for phase ${phaseOpen.join(', ')}`;
+  return `is ${entry?.value ?? 'pending'}`;
 }

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { planDiff } from '../../core/plan-revision.js';
 import { getOwn } from '../../core/record.js';
 import type { OrchState } from '../../core/state.js';
 import { taskStatus } from '../../core/status-view.js';
@@ -8,7 +9,6 @@ import { PlanValidationError } from '../../plan/errors.js';
 import type { PlanFiles } from '../../plan/parse-plan.js';
 import { TARGET_SEPARATOR } from '../../plan/targets.js';
 import { writeBackStatuses, type StatusUpdate } from '../../plan/write-back.js';
-import { planDiff } from './plan-recording.js';
 import { readPlanSet, type PlanSetOptions, type PlanSource, type ReadPlanSet } from './plan-set.js';
 
 /**

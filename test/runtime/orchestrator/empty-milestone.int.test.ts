@@ -46,11 +46,15 @@ describe('a milestone with no phases', () => {
     );
     expect(milestones).toEqual({ M1: ['complete', true], M2: ['open', false] });
     const events = repoEvents(repo);
-    expect(events.filter((e) => e.type === 'MilestoneCompleted').map((e) => e.data['milestoneId'])).toEqual([
-      'M1',
-    ]);
-    expect(events.filter((e) => e.type === 'PullRequestRequested').map((e) => e.data['milestoneId'])).toEqual(
-      ['M1'],
-    );
+    expect(
+      events
+        .filter((e) => e.type === 'MilestoneCompleted')
+        .map((e) => (e.data as Record<string, unknown>)['milestoneId']),
+    ).toEqual(['M1']);
+    expect(
+      events
+        .filter((e) => e.type === 'PullRequestRequested')
+        .map((e) => (e.data as Record<string, unknown>)['milestoneId']),
+    ).toEqual(['M1']);
   });
 });

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OrchestratorConfigSchema } from '../../../src/core/config.js';
 import { checkInvariants } from '../../../src/core/invariants.js';
-import { Orchestrator } from '../../../src/runtime/orchestrator/orchestrator.js';
+import { Orchestrator, type OrchestratorWarning } from '../../../src/runtime/orchestrator/orchestrator.js';
 import { loadPlan } from '../../../src/runtime/project/plan-loader.js';
 import { git, removeDir, tempDir, makePlanRepo, repoEvents } from '../helpers.js';
 
@@ -97,12 +97,13 @@ describe('Orchestrator with a plan edited while it runs', () => {
   });
 
   it('refuses a revision that makes the plan invalid and finishes on the last valid plan', async () => {
-    const warnings: string[] = [];
+    const stderr: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
     vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      warnings.push(String(chunk));
+      stderr.push(String(chunk));
       return write(chunk);
     });
+    const warnings: OrchestratorWarning[] = [];
     const { repo, config, planFile } = setup((file) => ({
       T1: {
         editPlan: {
@@ -112,13 +113,22 @@ describe('Orchestrator with a plan edited while it runs', () => {
         },
       },
     }));
-    const outcome = await new Orchestrator({ repoDir: repo, config }).run();
+    const orch = new Orchestrator({ repoDir: repo, config, onWarning: (w) => warnings.push(w) });
+    const outcome = await orch.run();
     expect(outcome.exitCode).toBe(0);
     expect(outcome.status.tasks.map((t) => t.status)).toEqual(['complete', 'complete', 'complete']);
     expect(events(repo).filter((e) => e.type === 'PlanRevised')).toEqual([]);
-    expect(warnings.join('')).toMatch(
-      /the edited plan is not valid; continuing on the last valid plan: .*\n {2}plan\.yaml:\d+: .*T404/,
+    // The warning goes to the sink (and is kept on the orchestrator); the library prints nothing.
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({
+      code: 'PLAN_REVISION_REFUSED',
+      problems: [{ file: 'plan.yaml', message: expect.stringMatching(/T404/) as unknown }],
+    });
+    expect(warnings[0]?.message).toMatch(
+      /^the edited plan is not valid; continuing on the last valid plan: .*\n {2}plan\.yaml:\d+: .*T404/,
     );
+    expect(orch.warnings()).toEqual(warnings);
+    expect(stderr.join('')).not.toContain('not valid');
     // The refusal is in the log too, once, with the problem at its place.
     const refused = events(repo).filter((e) => e.type === 'PlanRevisionRefused');
     expect(refused).toHaveLength(1);
@@ -128,5 +138,27 @@ describe('Orchestrator with a plan edited while it runs', () => {
     });
     // The invalid file is left as the person wrote it (the gardener does not touch it).
     expect(fs.readFileSync(planFile, 'utf8')).toContain('dependsOn: [T1, T404] }');
+  });
+  it('warns through the sink when statuses cannot be written back, and finishes the work', async () => {
+    const stderr: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stderr.push(String(chunk));
+      return write(chunk);
+    });
+    const { repo, config, planFile } = setup(() => ({}));
+    // The gardener writes through `.plan.yaml.orch-<pid>.tmp`: a directory there makes every write fail.
+    fs.mkdirSync(path.join(repo, `.plan.yaml.orch-${process.pid}.tmp`));
+    const warnings: OrchestratorWarning[] = [];
+    const orch = new Orchestrator({ repoDir: repo, config, onWarning: (w) => warnings.push(w) });
+    const outcome = await orch.run();
+    expect(outcome.exitCode, outcome.reason).toBe(0);
+    expect(warnings.length).toBeGreaterThan(0);
+    for (const w of warnings) {
+      expect(w.code).toBe('PLAN_WRITE_BACK_FAILED');
+      expect(w.message).toMatch(/^could not write statuses back into the plan: /);
+    }
+    expect(stderr.join('')).not.toContain('could not write statuses');
+    expect(fs.readFileSync(planFile, 'utf8')).toBe(PLAN);
   });
 });

@@ -1,0 +1,174 @@
+import type { Command, SpawnAgentCommand } from '../../core/commands.js';
+import { commandEvent } from '../../core/commands.js';
+import { decide, type DecideOptions } from '../../core/decide.js';
+import { outlook, type Outlook } from '../../core/outlook.js';
+import { getOwn } from '../../core/record.js';
+import { selectedTasks } from '../../core/selection.js';
+import { statusView } from '../../core/status-view.js';
+import { ConcurrencyError } from '../../store/errors.js';
+import { maybeSaveSnapshot } from '../log/snapshots.js';
+import { carryOut, isEffect } from './effects.js';
+import { OrchestratorError, unknownTaskError } from './errors.js';
+import type { RunOutcome } from './options.js';
+import { closeRun, type RunContext } from './run-context.js';
+
+/**
+ * The effect loop: fold what was written → look ahead (decide, pure) → carry out the
+ * commands, or sleep until something changes, or end with the outcome. Ends with 130 when
+ * stopped; on an error the run is closed and the error thrown.
+ *
+ * @example
+ * const outcome = await runLoop(await openRun(setup)); // { exitCode: 0, reason: 'all 8 task(s) complete', status }
+ */
+export async function runLoop(ctx: RunContext): Promise<RunOutcome> {
+  const { log, inFlight } = ctx;
+  try {
+    for (;;) {
+      log.catchUp();
+      maybeSaveSnapshot(ctx.store, log.state, log.streamVersions());
+      const stopped = inFlight.stopReason;
+      if (stopped !== null) return await finish(ctx, 130, stopped);
+      stopCancelledAgents(ctx);
+      ctx.planFiles.garden(log.state);
+      ctx.planFiles.reloadIfChanged(log);
+      const look = lookAhead(ctx);
+      if (look.commands.length > 0) await act(ctx, look.commands);
+      else if (look.status === 'busy') await waitForChange(ctx, look.nextWakeAt);
+      else {
+        inFlight.throwIfFailed();
+        return await finish(ctx, look.exitCode, look.reason);
+      }
+    }
+  } catch (err) {
+    await closeRun(ctx, `error: ${(err as Error).message}`);
+    throw err;
+  }
+}
+
+/** The outlook of the run now: its commands, its next timer, and how it would end. */
+function lookAhead(ctx: RunContext): Outlook {
+  const { state } = ctx.log;
+  const now = ctx.clock.now().getTime();
+  return outlook(state, state.plan, ctx.config, now, { ...decideOptions(ctx), inFlight: ctx.inFlight.size });
+}
+
+/** `decide`'s options for the run's selection over the plan as it is now. */
+function decideOptions(ctx: RunContext): DecideOptions {
+  const plan = ctx.log.state.plan;
+  if (!plan) return {};
+  const selected = selectedTasks(plan, ctx.selection);
+  return selected === null ? {} : { tasks: [...selected] };
+}
+
+/**
+ * Carries out one decision: the facts (bookkeeping with no effect) recorded in one
+ * transaction — one fsync, not one per event — then each effect in order with its handler.
+ * When another writer got to an entity first, it stops there: the caller decides again on
+ * what is now in the log.
+ */
+export async function act(ctx: RunContext, commands: readonly Command[]): Promise<void> {
+  const { log } = ctx;
+  const before = log.lastPosition;
+  const facts = commands.filter((c) => !isEffect(c));
+  try {
+    if (facts.length > 0) log.appendAll(facts.map((c) => commandEvent(c, { runId: ctx.runId })));
+  } catch (err) {
+    if (err instanceof ConcurrencyError) return;
+    throw err;
+  }
+  for (const command of commands.filter(isEffect)) {
+    if (ctx.inFlight.stopReason !== null) break;
+    try {
+      await carryOut(ctx.effects.handlers, command);
+    } catch (err) {
+      if (err instanceof ConcurrencyError) break;
+      throw err;
+    }
+  }
+  log.catchUp();
+  if (log.lastPosition === before && ctx.inFlight.size === 0) {
+    throw new OrchestratorError(
+      'NO_PROGRESS',
+      `decide keeps asking for ${commands.map((c) => c.type).join(', ')} but nothing changes`,
+      { hint: 'this is a bug in orch: run `orch replay --verify` and report the log' },
+    );
+  }
+}
+
+/**
+ * Spawns an agent of `role` for one task now, through the loop's own machinery: `decide`
+ * narrowed to the task, the bookkeeping that makes it ready (its phase unblocked and
+ * started, the task released) carried out by {@link act}, then the spawn. Resolves to the
+ * spawn id; `TASK_NOT_READY` when the task cannot get an agent now.
+ *
+ * @example
+ * const spawnId = await spawnNow(ctx, 'dev', 'T1');
+ */
+export async function spawnNow(ctx: RunContext, role: string, taskId: string): Promise<string> {
+  const { log } = ctx;
+  log.catchUp();
+  const task = log.state.plan?.tasks.find((t) => t.id === taskId);
+  if (task === undefined) throw unknownTaskError(taskId);
+  const decideForTask = () =>
+    decide(log.state, log.state.plan, ctx.config, ctx.clock.now().getTime(), { tasks: [taskId] });
+  const isSpawn = (c: Command): c is SpawnAgentCommand => c.type === 'SpawnAgent' && c.taskId === taskId;
+  let commands = decideForTask();
+  for (let round = 0; round < 4 && !commands.some(isSpawn); round++) {
+    const steps = commands.filter(
+      (c) =>
+        ((c.type === 'UnblockPhase' || c.type === 'StartPhase') && c.phaseId === task.phase) ||
+        (c.type === 'UnblockTask' && c.taskId === taskId),
+    );
+    if (steps.length === 0) break;
+    await act(ctx, steps);
+    log.catchUp();
+    commands = decideForTask();
+  }
+  const spawn = commands.find(isSpawn);
+  if (spawn === undefined) {
+    const entry = getOwn(log.state.tasks, taskId);
+    throw new OrchestratorError(
+      'TASK_NOT_READY',
+      `task ${taskId} cannot get an agent now (it is ${entry?.value ?? 'unknown'})`,
+      {
+        hint: 'a task gets an agent when its dependencies and its phase are complete and no agent runs for it',
+      },
+    );
+  }
+  const starts = commands.filter((c) => c.type === 'StartPhase' && c.phaseId === task.phase);
+  if (starts.length > 0) await act(ctx, starts);
+  return ctx.agents.spawn({ ...spawn, role });
+}
+
+/** A person cancelled a task (`orch signal cancel`) while its agent runs: stop that agent. */
+function stopCancelledAgents(ctx: RunContext): void {
+  const { state } = ctx.log;
+  for (const spawnId of ctx.agents.spawnIds()) {
+    const agent = getOwn(state.agents, spawnId);
+    if (agent === undefined || ctx.stopping.has(spawnId)) continue;
+    if (getOwn(state.tasks, agent.task)?.value !== 'cancelled') continue;
+    ctx.stopping.add(spawnId);
+    ctx.inFlight.track(ctx.agents.stopSpawn(spawnId));
+  }
+}
+
+/** Sleeps until an effect ends, the timer is due, another process writes, or the run stops. */
+function waitForChange(ctx: RunContext, wakeAt: number | null): Promise<void> {
+  return ctx.inFlight.waitForChange(wakeAt, {
+    clock: ctx.clock,
+    pollIntervalMs: ctx.pollIntervalMs,
+    foldedPosition: ctx.log.lastPosition,
+    storePosition: () => ctx.store.lastPosition(),
+  });
+}
+
+/** Closes the run and resolves to its outcome. */
+async function finish(
+  ctx: RunContext,
+  exitCode: RunOutcome['exitCode'],
+  reason: string,
+): Promise<RunOutcome> {
+  const outcome = { exitCode, reason, status: statusView(ctx.log.state) };
+  await closeRun(ctx, reason);
+  return outcome;
+}

@@ -1,0 +1,52 @@
+import type { OrchestratorConfig } from '../../core/config.js';
+import type { RecordedEvent } from '../../core/envelope.js';
+import type { OrchState } from '../../core/state.js';
+import type { StatusView } from '../../core/status-view.js';
+import type { Clock } from '../system/clock.js';
+import type { WarningSink } from './warnings.js';
+
+/** How an orchestrator is set up (`Orchestrator(config)` in the programmatic API). */
+export interface OrchestratorOptions {
+  /** The git repository (default: the current directory). */
+  repoDir?: string;
+  /** Default `<repoDir>/.state`. */
+  stateDir?: string;
+  /** Default: `orch.config.json|yaml` of the repo over the built-in defaults. */
+  config?: OrchestratorConfig;
+  /** The plan directory or file (default: config `planDir`, then the usual places). */
+  planDir?: string;
+  /** Only spawn agents for these tasks (bookkeeping still covers the whole plan). */
+  tasks?: readonly string[];
+  /** Only spawn agents for tasks of this role. */
+  role?: string;
+  /** Only spawn agents for tasks of this target (`--target`; its id in `targets`). */
+  target?: string;
+  /** Use this argv for every role instead of the configured agents (`--agent-cmd`). */
+  agentCommand?: readonly string[];
+  clock?: Clock;
+  /** On stop, leave running agents alive (a later run re-attaches to them). */
+  leaveAgentsOnStop?: boolean;
+  /** Called for every event folded, in log order (progress lines, dashboards). */
+  onEvent?: (event: RecordedEvent, state: OrchState) => void;
+  /**
+   * Called for every warning of the run (a refused plan edit, a failed status write-back),
+   * as it happens. Whether or not it is given, the orchestrator keeps the most recent
+   * warnings for `warnings()`; it never writes to stderr itself (`orch spawn` prints them
+   * there, as `orch: <message>`).
+   */
+  onWarning?: WarningSink;
+  /** How often to look for events written by other processes (ms, default 100). */
+  pollIntervalMs?: number;
+  /** Between SIGTERM and SIGKILL when stopping an agent (ms, default 5000). */
+  killGraceMs?: number;
+  /** SQLite durability of the log (default `full`). */
+  durability?: 'full' | 'normal';
+}
+
+/** Why a run ended, with the exit code the CLI uses (docs/cli.md, exit codes). */
+export interface RunOutcome {
+  /** 0 complete · 1 a task failed for good · 2 waiting on the outside · 130 stopped. */
+  exitCode: 0 | 1 | 2 | 130;
+  reason: string;
+  status: StatusView;
+}

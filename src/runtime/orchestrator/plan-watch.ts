@@ -1,0 +1,178 @@
+import type { OrchestratorConfig } from '../../core/config.js';
+import type { RecordedEvent } from '../../core/envelope.js';
+import { streamIds } from '../../core/events.js';
+import type { OrchState } from '../../core/state.js';
+import type { Plan } from '../../plan/model.js';
+import { OrchError } from '../../util/errors.js';
+import type { LiveLog } from '../log/live-log.js';
+import { gardenPlanSet } from '../project/gardener.js';
+import { recordPlan } from '../project/plan-recording.js';
+import {
+  findPlanSources,
+  loadPlanSet,
+  planSetStamp,
+  readPlanSet,
+  targetAgentRoles,
+  type PlanSetOptions,
+  type PlanSource,
+  type ReadPlanSet,
+} from '../project/plan-set.js';
+import type { WarningProblem, WarningSink } from './warnings.js';
+
+/**
+ * The options a run loads its plan files with: the roles it has agents for (`default`
+ * too with `--agent-cmd`), the configured targets and their own roles.
+ *
+ * @example
+ * loadPlanSet(sources, planSetOptions(config, undefined));
+ */
+export function planSetOptions(config: OrchestratorConfig, agentCommand?: readonly string[]): PlanSetOptions {
+  const roles = Object.keys(config.agents);
+  return {
+    agentRoles: agentCommand ? ['default', ...roles] : roles,
+    targets: Object.keys(config.targets ?? {}),
+    targetAgentRoles: targetAgentRoles(config),
+  };
+}
+
+/** Streams whose events change what the plan files show (statuses). */
+const STATUS_STREAMS = /^(plan$|task-|phase-|milestone-)/;
+
+/**
+ * Whether events that change what the plan files show were folded since the gardener last
+ * wrote them back. Fed by the live log's listener from the first event on, before the
+ * plan files are read.
+ *
+ * @example
+ * const changes = new StatusChanges();
+ * new LiveLog(store, { runId }, undefined, (event) => changes.note(event));
+ */
+export class StatusChanges {
+  private due = false;
+
+  /** Notes one folded event. */
+  note(event: RecordedEvent): void {
+    if (STATUS_STREAMS.test(event.streamId)) this.due = true;
+  }
+
+  /** Whether a gardening pass is due. */
+  get pending(): boolean {
+    return this.due;
+  }
+
+  /** A gardening pass has started. */
+  clear(): void {
+    this.due = false;
+  }
+}
+
+/** Where a run's plan files are and how to read them. */
+export interface PlanFilesSetup {
+  repoDir: string;
+  config: OrchestratorConfig;
+  /** The plan directory or file (default: config `planDir`, then the usual places). */
+  planDir?: string;
+  agentCommand?: readonly string[];
+  changes: StatusChanges;
+  warn: WarningSink;
+}
+
+/**
+ * Reads the plan files (the main plan and each target's own plan) and validates them as
+ * one; returns the plan the run starts on and the watch over those files.
+ *
+ * @example
+ * const { plan, watch } = openPlanFiles({ repoDir, config, changes, warn });
+ */
+export function openPlanFiles(setup: PlanFilesSetup): { plan: Plan; watch: PlanWatch } {
+  const sources = findPlanSources(setup.repoDir, setup.config, setup.planDir);
+  const options = planSetOptions(setup.config, setup.agentCommand);
+  const { plan } = loadPlanSet(sources, options);
+  const watch = new PlanWatch(sources, planSetStamp(sources), options, setup.changes, setup.warn);
+  return { plan, watch };
+}
+
+/**
+ * The plan files while a run goes on: edits are picked up at the next decision (recorded
+ * as `PlanRevised`, or refused with a warning when they make the plan invalid), and the
+ * statuses the log knows are written back into them (the gardener).
+ */
+export class PlanWatch {
+  /** The files as the gardener last read them, kept while they do not change. */
+  private gardenRead: { stamp: string; set: ReadPlanSet } | null = null;
+
+  constructor(
+    private readonly sources: readonly PlanSource[],
+    /** The files' stamp as last loaded or written. */
+    private stamp: string,
+    private readonly options: PlanSetOptions,
+    private readonly changes: StatusChanges,
+    private readonly warn: WarningSink,
+  ) {}
+
+  /** Records the plan files again when they changed; an invalid edit is refused (a warning and `PlanRevisionRefused`). */
+  reloadIfChanged(log: LiveLog): void {
+    if (this.sources.length === 0) return;
+    const stamp = planSetStamp(this.sources);
+    if (stamp === this.stamp) return;
+    this.stamp = stamp;
+    try {
+      const { plan } = loadPlanSet(this.sources, this.options);
+      recordPlan(log, plan);
+    } catch (err) {
+      const listed = (err as { problems?: WarningProblem[] }).problems ?? [];
+      const problems =
+        (err instanceof OrchError ? err.message : String(err)) +
+        listed.map((p) => `\n  ${p.file}${p.line > 0 ? `:${p.line}` : ''}: ${p.message}`).join('');
+      this.warn({
+        code: 'PLAN_REVISION_REFUSED',
+        message: `the edited plan is not valid; continuing on the last valid plan: ${problems}`,
+        problems: listed.map((p) => ({ file: p.file, line: p.line, message: p.message })),
+      });
+      // And in the log, so the refusal is part of the run's record.
+      const recorded = listed.length > 0 ? listed : [{ file: '', line: 0, message: (err as Error).message }];
+      log.append(streamIds.plan(), 'PlanRevisionRefused', {
+        problems: recorded
+          .slice(0, 20)
+          .map((p) => ({ file: p.file, line: Math.max(0, p.line), message: p.message })),
+        count: recorded.length,
+      });
+    }
+  }
+
+  /**
+   * Writes the statuses that changed back into the plan files (the roadmap gardener). The
+   * files as read are kept while they do not change, so a pass costs no parse; after its own
+   * writes (statuses only, which never revise the plan) the plan is not reloaded.
+   */
+  garden(state: OrchState): void {
+    if (!this.changes.pending || this.sources.length === 0) return;
+    const stamp = planSetStamp(this.sources);
+    // Someone edited the plan: the reload records it first, then the gardener goes on.
+    if (stamp !== this.stamp) return;
+    this.changes.clear();
+    try {
+      let read = this.gardenRead?.stamp === stamp ? this.gardenRead.set : undefined;
+      if (read === undefined) {
+        try {
+          read = readPlanSet(this.sources, this.options);
+        } catch {
+          // Files that do not load are not written to (the reload has said what is wrong).
+          return;
+        }
+        this.gardenRead = { stamp, set: read };
+      }
+      const results = gardenPlanSet(state, this.sources, this.options, read);
+      if (results.some((r) => r.written.length > 0)) {
+        this.stamp = planSetStamp(this.sources);
+        this.gardenRead = null;
+      }
+    } catch (err) {
+      // The files are a view of the log: failing to update them must not stop the work.
+      this.warn({
+        code: 'PLAN_WRITE_BACK_FAILED',
+        message: `could not write statuses back into the plan: ${(err as Error).message}`,
+      });
+    }
+  }
+}

@@ -1,0 +1,269 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { OrchestratorConfig } from '../../core/config.js';
+import { streamIds } from '../../core/events.js';
+import { selectionProblem, type TaskSelection } from '../../core/selection.js';
+import type { EventStore } from '../../store/event-store.js';
+import { openSqliteEventStore } from '../../store/sqlite/open.js';
+import { AgentSupervisor } from '../agents/supervisor.js';
+import { openTargetWorkspaces, resolveTargets, UnknownTargetError } from '../git/targets.js';
+import { TaskRouter } from '../git/task-router.js';
+import { WorkspaceManager } from '../git/workspace.js';
+import { LiveLog } from '../log/live-log.js';
+import { loadStateSnapshot, saveSnapshot } from '../log/snapshots.js';
+import { loadConfig } from '../project/config.js';
+import { recordPlan } from '../project/plan-recording.js';
+import type { Clock } from '../system/clock.js';
+import { acquireLease, type Lease } from '../system/lease.js';
+import { createEffects, type Effects } from './effects.js';
+import { selectionError } from './errors.js';
+import type { InFlight } from './in-flight.js';
+import type { OrchestratorOptions } from './options.js';
+import { openPlanFiles, StatusChanges, type PlanWatch } from './plan-watch.js';
+import { reconcile } from './reconcile.js';
+import type { WarningSink } from './warnings.js';
+
+/**
+ * Everything one run works with, fully built by {@link openRun}: the lease on the state
+ * directory, the log, the plan files, the workspaces and agents, the effects, and what is
+ * in flight. Closed once, by {@link closeRun}.
+ */
+export interface RunContext {
+  readonly runId: string;
+  readonly repoDir: string;
+  readonly stateDir: string;
+  readonly config: OrchestratorConfig;
+  readonly clock: Clock;
+  /** Which tasks the run may spawn agents for. */
+  readonly selection: TaskSelection;
+  /** How often the loop looks for events written by other processes (ms). */
+  readonly pollIntervalMs: number;
+  /** On stop, leave running agents alive (a later run re-attaches to them). */
+  readonly leaveAgentsOnStop: boolean;
+  readonly lease: Lease;
+  readonly store: EventStore;
+  readonly log: LiveLog;
+  readonly planFiles: PlanWatch;
+  readonly agents: AgentSupervisor;
+  readonly effects: Effects;
+  readonly inFlight: InFlight;
+  /** Spawns being stopped because a person cancelled their task. */
+  readonly stopping: Set<string>;
+  /** Set once the store is closed and the lease released. */
+  closed: boolean;
+}
+
+/** What {@link openRun} needs besides the options. */
+export interface RunSetup {
+  runId: string;
+  repoDir: string;
+  stateDir: string;
+  clock: Clock;
+  options: OrchestratorOptions;
+  inFlight: InFlight;
+  warn: WarningSink;
+}
+
+/**
+ * Sets up a run: takes the lease, opens the log (from the state snapshot, folding the tail),
+ * reads the plan files and checks the selection against them, opens the workspaces (main and
+ * targets), records the plan and `RunStarted`, and reconciles every intent an earlier run
+ * left without an outcome. Throws `LeaseHeldError` (exit 3) when another orch process holds
+ * the state directory; on any failure, what was opened is closed again.
+ *
+ * @example
+ * const ctx = await openRun({ runId, repoDir, stateDir, clock, options, inFlight, warn });
+ */
+export async function openRun(setup: RunSetup): Promise<RunContext> {
+  const { runId, repoDir, stateDir, clock, options, inFlight } = setup;
+  let lease: Lease | undefined;
+  let store: EventStore | undefined;
+  try {
+    const config = options.config ?? loadConfig(repoDir);
+    const targets = resolveTargets(repoDir, config);
+    const wanted = options.target;
+    if (wanted !== undefined && !targets.some((t) => t.id === wanted)) {
+      throw new UnknownTargetError(
+        wanted,
+        targets.map((t) => t.id),
+      );
+    }
+    fs.mkdirSync(stateDir, { recursive: true });
+    lease = await acquireLease(stateDir, { runId, clock });
+    store = openSqliteEventStore(path.join(stateDir, 'orch.db'), {
+      clock: () => clock.now(),
+      ...(options.durability ? { durability: options.durability } : {}),
+    });
+    const changes = new StatusChanges();
+    const log = openLog(store, runId, changes, options.onEvent);
+    const { plan, watch: planFiles } = openPlanFiles({
+      repoDir,
+      config,
+      ...(options.planDir === undefined ? {} : { planDir: options.planDir }),
+      ...(options.agentCommand === undefined ? {} : { agentCommand: options.agentCommand }),
+      changes,
+      warn: setup.warn,
+    });
+    const selection = {
+      ...(options.tasks === undefined ? {} : { tasks: options.tasks }),
+      ...(options.role === undefined ? {} : { role: options.role }),
+      ...(options.target === undefined ? {} : { target: options.target }),
+    };
+    const problem = selectionProblem(plan, selection);
+    if (problem !== null) throw selectionError(problem);
+    const workspaces = await WorkspaceManager.open({
+      repoDir,
+      sandboxDir: config.sandboxDir,
+      integrationBranch: config.integrationBranch,
+      baseBranch: config.baseBranch,
+    });
+    const byTarget = await openTargetWorkspaces(targets, {
+      sandboxDir: workspaces.sandboxDir,
+      integrationBranch: config.integrationBranch,
+    });
+    const router = new TaskRouter({
+      main: workspaces,
+      byTarget,
+      targets,
+      config,
+      mainRepo: workspaces.repoRoot,
+      plan: () => log.state.plan,
+    });
+    const agents = new AgentSupervisor({
+      log,
+      workspaces: router,
+      config,
+      stateDir,
+      runId,
+      clock,
+      killGraceMs: options.killGraceMs ?? 5000,
+      ...(options.agentCommand ? { agentCommand: options.agentCommand } : {}),
+      track: inFlight.track,
+    });
+    const effects = createEffects({
+      runId,
+      repoDir,
+      stateDir,
+      config,
+      log,
+      router,
+      agents,
+      track: inFlight.track,
+    });
+    recordPlan(log, plan);
+    log.append(streamIds.run(runId), 'RunStarted', {
+      runId,
+      pid: process.pid,
+      host: os.hostname(),
+      startedAt: clock.now().toISOString(),
+      config: {
+        maxConcurrent: config.maxConcurrent,
+        maxRetries: config.maxRetries,
+        retryInterval: config.retryInterval,
+        autoMerge: config.autoMerge,
+        ...(options.tasks ? { tasks: [...options.tasks] } : {}),
+        ...(options.role ? { role: options.role } : {}),
+      },
+    });
+    log.catchUp();
+    await reconcile({
+      log,
+      agents,
+      track: inFlight.track,
+      runGate: effects.runGate,
+      merge: effects.merge,
+      openPr: effects.openPr,
+    });
+    return {
+      runId,
+      repoDir,
+      stateDir,
+      config,
+      clock,
+      selection,
+      pollIntervalMs: options.pollIntervalMs ?? 100,
+      leaveAgentsOnStop: options.leaveAgentsOnStop ?? false,
+      lease,
+      store,
+      log,
+      planFiles,
+      agents,
+      effects,
+      inFlight,
+      stopping: new Set(),
+      closed: false,
+    };
+  } catch (err) {
+    store?.close();
+    lease?.release();
+    throw err;
+  }
+}
+
+/**
+ * The live log of a run, from the state snapshot (a cache `replay --verify` checks) with
+ * the tail folded. Events folded from here on are passed to `onEvent` — not the history
+ * folded now, which is no progress of this run — and noted for the gardener.
+ */
+function openLog(
+  store: EventStore,
+  runId: string,
+  changes: StatusChanges,
+  onEvent: OrchestratorOptions['onEvent'],
+): LiveLog {
+  const snapshot = loadStateSnapshot(store);
+  let replaying = true;
+  const log = new LiveLog(
+    store,
+    { runId },
+    snapshot ? { state: snapshot.data.state, versions: snapshot.data.versions } : undefined,
+    (event, state) => {
+      changes.note(event);
+      if (!replaying) onEvent?.(event, state);
+    },
+  );
+  log.catchUp();
+  replaying = false;
+  return log;
+}
+
+/**
+ * Ends a run: stops its agents (or leaves them running with `leaveAgentsOnStop`), waits for
+ * the effects in flight, records `RunStopped` with `reason`, writes the statuses back into
+ * the plan files, saves the state snapshot, closes the log and releases the lease. Once.
+ *
+ * @example
+ * await closeRun(ctx, 'interrupted by SIGINT');
+ */
+export async function closeRun(ctx: RunContext, reason: string): Promise<void> {
+  if (ctx.closed) return;
+  if (ctx.leaveAgentsOnStop) ctx.agents.detachAll();
+  else {
+    await ctx.agents.stopAll();
+    await ctx.inFlight.settled();
+  }
+  try {
+    const { log } = ctx;
+    log.catchUp();
+    log.append(
+      streamIds.run(ctx.runId),
+      'RunStopped',
+      { runId: ctx.runId, reason: reason.slice(0, 2000) },
+      { expectedVersion: 'any' },
+    );
+    log.catchUp();
+    ctx.planFiles.garden(log.state);
+    saveSnapshot(ctx.store, log.state, log.streamVersions());
+  } finally {
+    releaseRun(ctx);
+  }
+}
+
+/** Closes the store and releases the lease (without recording anything). */
+function releaseRun(ctx: RunContext): void {
+  if (ctx.closed) return;
+  ctx.closed = true;
+  ctx.store.close();
+  ctx.lease.release();
+}

@@ -1,0 +1,55 @@
+/** A plan problem as a warning lists it: where (`line` 0: the file as a whole) and what. */
+export interface WarningProblem {
+  file: string;
+  line: number;
+  message: string;
+}
+
+/**
+ * Something a run noticed and went on from. `message` is one line or more, without a
+ * prefix or a final newline; the CLI prints it as `orch: <message>` on stderr.
+ *
+ * - `PLAN_REVISION_REFUSED`: the plan files were edited while running and no longer make
+ *   a valid plan; the run goes on with the last valid plan (also recorded in the log as
+ *   `PlanRevisionRefused`).
+ * - `PLAN_WRITE_BACK_FAILED`: statuses could not be written back into the plan files;
+ *   the files are a view of the log, so the work goes on.
+ *
+ * @example
+ * new Orchestrator({ onWarning: (w) => console.warn(`${w.code}: ${w.message}`) });
+ */
+export type OrchestratorWarning =
+  | { code: 'PLAN_REVISION_REFUSED'; message: string; problems: WarningProblem[] }
+  | { code: 'PLAN_WRITE_BACK_FAILED'; message: string };
+
+/** Where the parts of a run send their warnings. */
+export type WarningSink = (warning: OrchestratorWarning) => void;
+
+/** How many warnings an orchestrator keeps for {@link WarningLog.list} (the most recent). */
+export const KEPT_WARNINGS = 100;
+
+/**
+ * The warnings of one orchestrator: each is kept (the most recent {@link KEPT_WARNINGS})
+ * and handed to the `onWarning` callback when there is one. Library code never prints.
+ *
+ * @example
+ * const warnings = new WarningLog((w) => process.stderr.write(`orch: ${w.message}\n`));
+ * warnings.warn({ code: 'PLAN_WRITE_BACK_FAILED', message: 'could not write statuses back into the plan: EACCES' });
+ */
+export class WarningLog {
+  private readonly kept: OrchestratorWarning[] = [];
+
+  constructor(private readonly onWarning?: WarningSink) {}
+
+  /** Keeps the warning and passes it on. */
+  readonly warn: WarningSink = (warning) => {
+    this.kept.push(warning);
+    if (this.kept.length > KEPT_WARNINGS) this.kept.shift();
+    this.onWarning?.(warning);
+  };
+
+  /** The warnings kept, oldest first. */
+  list(): OrchestratorWarning[] {
+    return [...this.kept];
+  }
+}

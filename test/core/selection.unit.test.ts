@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { selectedTasks, selectionProblem, unknownTaskProblem } from '../../src/core/selection.js';
+import type { Plan } from '../../src/plan/model.js';
+import { makePlan } from './fixtures.js';
+
+/** T1 (dev) and T2 (tester) in P1 of target api; T3 (dev, own target web) and T4 (dev) in P2. */
+function plan(): Plan {
+  const p = makePlan([
+    {
+      id: 'M1',
+      phases: [
+        {
+          id: 'P1',
+          tasks: [
+            { id: 'T1', role: 'dev' },
+            { id: 'T2', role: 'tester' },
+          ],
+        },
+        {
+          id: 'P2',
+          tasks: [
+            { id: 'T3', role: 'dev' },
+            { id: 'T4', role: 'dev' },
+          ],
+        },
+      ],
+    },
+  ]);
+  return {
+    ...p,
+    phases: p.phases.map((x) => (x.id === 'P1' ? { ...x, target: 'api' } : x)),
+    tasks: p.tasks.map((t) => (t.id === 'T3' ? { ...t, target: 'web' } : t)),
+  };
+}
+
+describe('task selection', () => {
+  it('selects nothing in particular (every task) without filters, or with an empty task list', () => {
+    expect(selectedTasks(plan(), {})).toBeNull();
+    expect(selectedTasks(plan(), { tasks: [] })).toBeNull();
+  });
+
+  it('keeps the tasks every given filter picks, in plan order', () => {
+    expect([...(selectedTasks(plan(), { tasks: ['T4', 'T1'] }) ?? [])]).toEqual(['T1', 'T4']);
+    expect([...(selectedTasks(plan(), { role: 'dev' }) ?? [])]).toEqual(['T1', 'T3', 'T4']);
+    // A task's own target, else its phase's.
+    expect([...(selectedTasks(plan(), { target: 'api' }) ?? [])]).toEqual(['T1', 'T2']);
+    expect([...(selectedTasks(plan(), { target: 'web' }) ?? [])]).toEqual(['T3']);
+    expect([...(selectedTasks(plan(), { role: 'dev', target: 'api' }) ?? [])]).toEqual(['T1']);
+    expect([...(selectedTasks(plan(), { tasks: ['T2'], role: 'dev' }) ?? [])]).toEqual([]);
+  });
+
+  it('says how a selection does not fit the plan', () => {
+    expect(selectionProblem(plan(), { tasks: ['T1', 'T9'], role: 'qa' })).toEqual(unknownTaskProblem('T9'));
+    expect(unknownTaskProblem('T9')).toEqual({
+      code: 'UNKNOWN_TASK',
+      message: 'there is no task "T9" in the plan',
+      hint: 'see `orch plan` for the task ids',
+    });
+    expect(selectionProblem(plan(), { role: 'qa' })).toEqual({
+      code: 'UNKNOWN_ROLE',
+      message: 'no task of the plan has the role qa',
+      hint: 'see `orch plan` for the tasks and their roles',
+    });
+    expect(selectionProblem(plan(), { target: 'docs' })).toEqual({
+      code: 'UNKNOWN_TARGET',
+      message: 'no task of the plan runs in target docs',
+      hint: 'give tasks or phases `target: docs`, or a plan to the target (targets.docs.roadmap)',
+    });
+  });
+
+  it('finds no problem with a selection that fits, even one that picks no task', () => {
+    expect(selectionProblem(plan(), {})).toBeNull();
+    expect(selectionProblem(plan(), { tasks: ['T2'], role: 'tester', target: 'api' })).toBeNull();
+    expect(selectionProblem(plan(), { tasks: ['T2'], role: 'dev' })).toBeNull();
+  });
+});
