@@ -1,6 +1,7 @@
 import type { RecordedEvent } from './envelope.js';
 import { getOwn } from './record.js';
 import type { OrchState } from './state.js';
+import { fileLine } from '../plan/errors.js';
 import type { DeclaredStatus, Plan, Source } from '../plan/model.js';
 
 /**
@@ -64,7 +65,7 @@ export function checkPlanAgainstLog(
   const compare = (kind: 'task' | 'phase' | 'milestone', e: Entity, live: boolean | null, value: string) => {
     if (live === null) return;
     const where = at(e);
-    const shown = `${where.file}${where.line > 0 ? `:${where.line}` : ''}`;
+    const shown = fileLine(where);
     if (e.status === 'complete' && !live) {
       out.push({
         kind: 'complete-in-file-only',

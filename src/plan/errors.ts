@@ -77,13 +77,21 @@ export function problemAt(source: Source, message: string): PlanProblem {
 }
 
 /**
- * `file:line` of a source, for messages.
+ * `file:line` of a source or a problem, for messages and for editors to jump to; the file
+ * alone when the line is 0 (the file as a whole), unless `showZero` (`orch log` shows an
+ * event's fields as recorded). The one place this is written: the runtime's text output
+ * takes it through `runtime/render/format.ts`.
  *
  * @example
- * whereIs({ file: 'roadmap.md', line: 12 }); // 'roadmap.md:12'
+ * fileLine({ file: 'roadmap.md', line: 12 }); // 'roadmap.md:12'
+ * fileLine({ file: 'plan.yaml', line: 0 }); // 'plan.yaml'
+ * fileLine({ file: 'plan.yaml', line: 0 }, { showZero: true }); // 'plan.yaml:0'
  */
-export function whereIs(source: Source): string {
-  return `${source.file}:${source.line}`;
+export function fileLine(
+  at: { readonly file: string; readonly line: number },
+  options: { showZero?: boolean } = {},
+): string {
+  return at.line > 0 || options.showZero === true ? `${at.file}:${at.line}` : at.file;
 }
 
 /**

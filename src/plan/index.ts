@@ -14,9 +14,9 @@ export {
   PlanParseError,
   PlanValidationError,
   PlanWriteBackError,
+  fileLine,
   problemAt,
   sortProblems,
-  whereIs,
   type PlanProblem,
 } from './errors.js';
 export { detectPlanFormat, ENTRY_NAMES, parsePlanFiles, type PlanFiles } from './parse-plan.js';

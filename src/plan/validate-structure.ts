@@ -1,4 +1,4 @@
-import { problemAt as at, whereIs as where, type PlanProblem } from './errors.js';
+import { problemAt as at, fileLine as where, type PlanProblem } from './errors.js';
 import type { PlanGraph } from './graph.js';
 import type { Plan, Source } from './model.js';
 import { NO_MILESTONE } from './parse-directory.js';

@@ -18,7 +18,7 @@ import {
 } from './claude-output.js';
 import { systemClock, type Clock } from '../system/clock.js';
 import { AgentSpawnError } from '../system/errors.js';
-import { LastLineTracker } from '../system/output-tail.js';
+import { lastLineOf, OutputFile, readFileEnd, type OutputGlance } from '../system/output-tail.js';
 import { killProcessGroup, processStartTime } from '../system/process-identity.js';
 import { agentLogPath, promptFilePath } from '../system/state-paths.js';
 
@@ -232,7 +232,9 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
           void killProcessGroup(pid, graceMs);
         }, options.timeoutMs)
       : undefined;
-  const follower = new LogFollower(logFile);
+  const output = new OutputFile(logFile, { windowBytes: LAST_LINE_WINDOW_BYTES });
+  let seen: OutputGlance | undefined;
+  let progress: AgentProgress = { outputBytes: 0, lastLine: '' };
 
   const done = (async (): Promise<AgentRunResult> => {
     const wrapper = await exited;
@@ -274,7 +276,19 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     promptFile,
     exitFile,
     done,
-    progress: () => follower.progress(),
+    progress: () => {
+      // The file as last seen while it cannot be read; it is read again only when it changed.
+      const glance = output.glance();
+      if (glance !== undefined && glance !== seen) {
+        seen = glance;
+        progress = {
+          outputBytes: glance.size,
+          lastLine: glance.lastLine,
+          ...(glance.size > 0 ? { lastOutputAt: glance.mtime.toISOString() } : {}),
+        };
+      }
+      return progress;
+    },
     stop: async () => {
       stopped = true;
       await killProcessGroup(pid, graceMs);
@@ -295,32 +309,6 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
  */
 export async function runAgent(options: StartAgentOptions): Promise<AgentRunResult> {
   return (await startAgent(options)).done;
-}
-
-/** Progress from the log file's size and mtime; re-reads the last bytes only when it grew. */
-class LogFollower {
-  private seen = { size: -1, mtimeMs: -1 };
-  private last: AgentProgress = { outputBytes: 0, lastLine: '' };
-
-  constructor(private readonly file: string) {}
-
-  progress(): AgentProgress {
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(this.file);
-    } catch {
-      return this.last;
-    }
-    if (st.size === this.seen.size && st.mtimeMs === this.seen.mtimeMs) return this.last;
-    this.seen = { size: st.size, mtimeMs: st.mtimeMs };
-    const out: AgentOutput = readAgentOutput(this.file, { tailBytes: 4096 });
-    this.last = {
-      outputBytes: out.outputBytes,
-      lastLine: out.lastLine,
-      ...(out.lastOutputAt ? { lastOutputAt: out.lastOutputAt } : {}),
-    };
-    return this.last;
-  }
 }
 
 /** Why `file` cannot be executed (as the wrapper's `spawn` would look it up), or undefined. */
@@ -404,6 +392,8 @@ export interface AgentOutput {
 }
 
 const CLAUDE_WINDOW_BYTES = 4 * 1024 * 1024;
+/** The last line is looked for in this many bytes at the end of the output. */
+const LAST_LINE_WINDOW_BYTES = 4096;
 
 /**
  * Reads the end of an attempt's log file (bounded memory: at most `tailBytes`, or 4 MiB
@@ -424,11 +414,10 @@ export function readAgentOutput(
     return { outputBytes: 0, tail: '', lastLine: '' };
   }
   const window = Math.max(options.tailBytes, 4096, options.claudeJson ? CLAUDE_WINDOW_BYTES : 0);
-  const end = readEnd(logFile, st.size, window);
+  const end = readFileEnd(logFile, st.size, window);
   const tail = end.subarray(Math.max(0, end.length - options.tailBytes));
-  const last = new LastLineTracker();
-  last.push(end.subarray(Math.max(0, end.length - 4096)));
-  const out: AgentOutput = { outputBytes: st.size, tail: tail.toString('utf8'), lastLine: last.lastLine };
+  const lastLine = lastLineOf(end.subarray(Math.max(0, end.length - LAST_LINE_WINDOW_BYTES)));
+  const out: AgentOutput = { outputBytes: st.size, tail: tail.toString('utf8'), lastLine };
   if (st.size > 0) out.lastOutputAt = st.mtime.toISOString();
   const exitCode = options.exitCode ?? 0;
   const now = options.now ?? new Date();
@@ -448,21 +437,4 @@ export function readAgentOutput(
     if (limit) out.rateLimit = limit;
   }
   return out;
-}
-
-function readEnd(file: string, size: number, bytes: number): Buffer {
-  const length = Math.min(size, bytes);
-  const buf = Buffer.alloc(length);
-  const fd = fs.openSync(file, 'r');
-  try {
-    let done = 0;
-    while (done < length) {
-      const n = fs.readSync(fd, buf, done, length - done, size - length + done);
-      if (n === 0) break;
-      done += n;
-    }
-    return buf.subarray(0, done);
-  } finally {
-    fs.closeSync(fd);
-  }
 }

@@ -5,6 +5,7 @@ import { parseEventData } from '../../core/events.js';
 import { Replayer } from '../../core/replayer.js';
 import type { OrchState } from '../../core/state.js';
 import type { EventStore, ExpectedVersion } from '../../store/event-store.js';
+import { loadState } from './load-state.js';
 
 /** Options of one append through {@link LiveLog.append}. */
 export interface LiveAppendOptions {
@@ -20,10 +21,14 @@ export interface LiveAppendOptions {
   id?: string;
 }
 
+/** A log followed read-only ({@link LiveLog.follow}): the live fold, and catching up. */
+export type FollowedLog = Pick<LiveLog, 'state' | 'lastPosition' | 'catchUp'>;
+
 /**
  * The log as one process sees it: the store plus a live fold (a {@link Replayer}) that is
  * brought up to date from the store before every decision, whoever wrote the new events
- * (this orchestrator, `orch signal` from an agent, `orch ci` from a CI job).
+ * (this orchestrator, `orch signal` from an agent, `orch ci` from a CI job). A reader that
+ * only watches (the dashboard) follows it read-only with {@link LiveLog.follow}.
  *
  * @example
  * const log = new LiveLog(store, { runId });
@@ -31,6 +36,25 @@ export interface LiveAppendOptions {
  * log.append('task-T1', 'TaskUnblocked', { taskId: 'T1', reason: 'dependencies' });
  */
 export class LiveLog {
+  /**
+   * Follows a log without writing to it: the first {@link LiveLog.catchUp} folds only the
+   * last `tail` events one by one (each through `listener`, so the latest events can be
+   * shown); the state before them comes from the state snapshot plus the fold after it.
+   * The result has no append: a read-only store can be followed.
+   *
+   * @example
+   * const log = LiveLog.follow(store, { tail: 200, listener: (event, state) => show(event, state) });
+   * setInterval(() => log.catchUp(), 200);
+   */
+  static follow(
+    store: EventStore,
+    options: { tail: number; listener?: (event: RecordedEvent, state: OrchState) => void },
+  ): FollowedLog {
+    const last = store.lastPosition();
+    const from = last > options.tail ? loadState(store, { to: last - options.tail }) : undefined;
+    return new LiveLog(store, {}, from, options.listener);
+  }
+
   private readonly replayer: Replayer;
   private readonly versions = new Map<string, number>();
   private position = 0;

@@ -1,10 +1,9 @@
-/* eslint-disable no-control-regex -- terminal keys and escape sequences are control characters */
+/* eslint-disable no-control-regex -- terminal keys are control characters */
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Replayer } from '../../core/replayer.js';
 import { setOwn } from '../../core/record.js';
 import type { IdRecord } from '../../core/record.js';
-import { isLiveAgent } from '../../core/state.js';
+import { initialState, isLiveAgent } from '../../core/state.js';
 import { StoreError } from '../../store/errors.js';
 import { loadConfig } from '../project/config.js';
 import { openSqliteEventStore } from '../../store/sqlite/open.js';
@@ -12,9 +11,10 @@ import type { SqliteEventStore } from '../../store/sqlite/sqlite-event-store.js'
 import type { AgentOutput, DashboardView } from '../render/dashboard.js';
 import { renderDashboard, summaryLine } from '../render/dashboard.js';
 import { progressLine } from '../render/progress.js';
-import { loadState } from '../log/load-state.js';
+import { LiveLog, type FollowedLog } from '../log/live-log.js';
 import { agentLogPath } from '../system/state-paths.js';
 import { readLeaseView } from '../system/lease.js';
+import { OutputFile } from '../system/output-tail.js';
 
 /** Where the dashboard reads and writes, and how often. */
 export interface WatchOptions {
@@ -39,6 +39,8 @@ export interface WatchOptions {
 const RECENT = 10;
 /** Events folded one by one on start (the rest come from the read model), so recent events show. */
 const TAIL = 200;
+/** An agent's last output line is looked for in this many bytes at the end of its output file. */
+const OUTPUT_WINDOW_BYTES = 8192;
 const ESC = '\x1b[';
 
 /**
@@ -133,29 +135,28 @@ export async function watchFromCli(options: {
   });
 }
 
-/** The folded state plus recent events and agent output, kept up to date from the log. */
+/** The log followed read-only, plus recent events and agent output, kept up to date. */
 class Follower {
-  private replayer = new Replayer();
+  private log: FollowedLog | null = null;
   private readonly recent: string[] = [];
-  private readonly outputs = new Map<string, AgentOutput & { size: number }>();
+  private readonly outputs = new Map<string, OutputFile>();
 
   constructor(private readonly stateDir: string) {}
 
   /** Folds the events appended since the last call; true when there were any. */
   catchUp(store: SqliteEventStore): boolean {
-    const last = store.lastPosition();
-    if (this.replayer.state.position === 0 && last > TAIL) {
-      // A long log: start from the state snapshot (if any) and fold only the last events here.
-      const { state } = loadState(store, { to: last - TAIL });
-      this.replayer = new Replayer(state);
+    if (this.log === null) {
+      // Follow once there are events: a long log then starts from its last TAIL events.
+      if (store.lastPosition() === 0) return false;
+      this.log = LiveLog.follow(store, {
+        tail: TAIL,
+        listener: (event, state) => {
+          const line = progressLine(event, state);
+          if (line !== null) this.recent.push(line);
+        },
+      });
     }
-    const from = this.replayer.state.position + 1;
-    if (last < from) return false;
-    for (const event of store.readAll({ from, to: last })) {
-      this.replayer.apply(event);
-      const line = progressLine(event, this.replayer.state);
-      if (line !== null) this.recent.push(line);
-    }
+    if (this.log.catchUp().length === 0) return false;
     this.recent.splice(0, Math.max(0, this.recent.length - RECENT));
     return true;
   }
@@ -166,13 +167,14 @@ class Follower {
     t: number,
     size: { width: number; height: number },
   ): { lines: string[]; summary: string } {
+    const state = this.log?.state ?? initialState();
     const outputs: IdRecord<AgentOutput> = {};
-    for (const a of Object.values(this.replayer.state.agents)) {
+    for (const a of Object.values(state.agents)) {
       if (!isLiveAgent(a)) continue;
       setOwn(outputs, a.spawnId, this.output(a.spawnId, agentLogPath(this.stateDir, a.task, a.attempt)));
     }
     const view: DashboardView = {
-      state: this.replayer.state,
+      state,
       source,
       outputs,
       recent: this.recent,
@@ -182,48 +184,28 @@ class Follower {
     return { lines: renderDashboard(view, { ...size, now: t }), summary: summaryLine(view, t) };
   }
 
-  /** The agent's last output line and when its output file last changed (read again only when it did). */
+  /**
+   * The agent's last output line as a terminal shows it (no escape sequences), and when its
+   * output file last changed; the file is read again only when it did.
+   */
   private output(spawnId: string, file: string): AgentOutput {
-    let stat: fs.Stats;
-    try {
-      stat = fs.statSync(file);
-    } catch {
-      return { lastLine: null, lastOutputAt: null };
+    let output = this.outputs.get(spawnId);
+    if (output === undefined) {
+      // The whole window may be one line: the dashboard cuts it to its width.
+      output = new OutputFile(file, {
+        windowBytes: OUTPUT_WINDOW_BYTES,
+        maxLineBytes: OUTPUT_WINDOW_BYTES,
+        plain: true,
+      });
+      this.outputs.set(spawnId, output);
     }
-    const known = this.outputs.get(spawnId);
-    if (known !== undefined && known.size === stat.size && known.lastOutputAt === stat.mtimeMs) return known;
-    const entry = {
-      lastLine: lastLine(file, stat.size),
-      lastOutputAt: stat.size === 0 ? null : stat.mtimeMs,
-      size: stat.size,
+    const glance = output.glance();
+    if (glance === undefined) return { lastLine: null, lastOutputAt: null };
+    return {
+      lastLine: glance.lastLine === '' ? null : glance.lastLine,
+      lastOutputAt: glance.size === 0 ? null : glance.mtimeMs,
     };
-    this.outputs.set(spawnId, entry);
-    return entry;
   }
-}
-
-/** The last non-empty line of the file's last 8 KiB, without escape sequences or control characters. */
-function lastLine(file: string, size: number): string | null {
-  const length = Math.min(size, 8192);
-  if (length === 0) return null;
-  const buf = Buffer.alloc(length);
-  const fd = fs.openSync(file, 'r');
-  try {
-    fs.readSync(fd, buf, 0, length, size - length);
-  } finally {
-    fs.closeSync(fd);
-  }
-  const lines = buf
-    .toString('utf8')
-    .split(/\r\n|\r|\n/)
-    .map((l) =>
-      l
-        .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '')
-        .replace(/[\x00-\x1f\x7f]/g, ' ')
-        .trim(),
-    )
-    .filter((l) => l.length > 0);
-  return lines.at(-1) ?? null;
 }
 
 /** Codes of a log that is not there yet, or is being created by `orch spawn` right now. */

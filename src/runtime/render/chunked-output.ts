@@ -45,7 +45,7 @@ export class ChunkedWriter {
 
 /**
  * The `orch log --json` element of an event: `{position, streamId, streamVersion, type,
- * data, metadata, recordedAt}` (../shared/CLI.md).
+ * data, metadata, recordedAt}`.
  *
  * @example
  * JSON.stringify(logJsonEntry(event));

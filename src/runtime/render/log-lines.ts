@@ -1,4 +1,5 @@
 import type { RecordedEvent } from '../../core/envelope.js';
+import { fileLine, seconds, usd } from './format.js';
 
 /**
  * One line per event for `orch log`: position, time, stream and version, type, actor
@@ -11,7 +12,7 @@ type Data = Record<string, unknown>;
  * The text line of an event.
  *
  * @example
- * formatEventLine(event); // '#12  2025-01-01T00:00:12.000Z  task-T1 v4  AgentExited  spawn=s1 exit=1 60.0s $0.0100'
+ * formatEventLine(event); // '#12  2025-01-01T00:00:12.000Z  task-T1 v4  AgentExited  spawn=s1 exit=1 duration=60.0s cost=$0.0100'
  */
 export function formatEventLine(event: RecordedEvent): string {
   const actor =
@@ -48,10 +49,11 @@ export function keyFields(event: RecordedEvent): string {
       const first = Array.isArray(d['problems']) ? (d['problems'][0] as Data | undefined) : undefined;
       return words({
         problems: d['count'],
+        // The problem as recorded: a line 0 (the file as a whole) shows as `:0`.
         first:
           first === undefined
             ? undefined
-            : `${String(first['file'])}:${String(first['line'])} ${String(first['message'])}`,
+            : `${fileLine({ file: String(first['file']), line: Number(first['line']) }, { showZero: true })} ${String(first['message'])}`,
       });
     }
     case 'AgentSpawnRequested':
@@ -83,7 +85,7 @@ export function keyFields(event: RecordedEvent): string {
         spawn: d['spawnId'],
         skipped: d['skipped'],
         exit: d['exitCode'],
-        duration: seconds(d['durationMs']),
+        duration: secondsOf(d['durationMs']),
       });
     case 'MergeRequested':
     case 'BranchMerged':
@@ -121,12 +123,12 @@ function planFields(d: Data): string {
 
 function exitFields(d: Data): string {
   const usage = (typeof d['usage'] === 'object' && d['usage'] !== null ? d['usage'] : {}) as Data;
-  const cost = typeof usage['costUsd'] === 'number' ? `$${usage['costUsd'].toFixed(4)}` : undefined;
+  const cost = typeof usage['costUsd'] === 'number' ? usd(usage['costUsd']) : undefined;
   return words({
     spawn: d['spawnId'],
     exit: d['exitCode'],
     signal: d['signal'],
-    duration: seconds(d['durationMs']),
+    duration: secondsOf(d['durationMs']),
     cost,
   });
 }
@@ -137,8 +139,8 @@ function genericFields(d: Data): string {
   return words(d, scalars.slice(0, 6));
 }
 
-function seconds(ms: unknown): string | undefined {
-  return typeof ms === 'number' ? `${(ms / 1000).toFixed(1)}s` : undefined;
+function secondsOf(ms: unknown): string | undefined {
+  return typeof ms === 'number' ? seconds(ms) : undefined;
 }
 
 /** `key=value` words; strings with spaces are quoted, long ones cut, null/undefined left out. */

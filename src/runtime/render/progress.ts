@@ -3,6 +3,7 @@ import type { OrchEventData } from '../../core/events.js';
 import { getOwn } from '../../core/record.js';
 import type { OrchState } from '../../core/state.js';
 import type { StatusView } from '../../core/status-view.js';
+import { fileLine, seconds, table, timeOfDay, usd } from './format.js';
 
 /**
  * One line for each meaningful event while `orch spawn` runs (null for bookkeeping that
@@ -12,7 +13,7 @@ import type { StatusView } from '../../core/status-view.js';
  * const line = progressLine(event, state); if (line) console.log(line);
  */
 export function progressLine(event: RecordedEvent, state: OrchState): string | null {
-  const time = event.recordedAt.slice(11, 19);
+  const time = timeOfDay(event.recordedAt);
   const d = event.data as Record<string, unknown>;
   const task = (spawnId: unknown) =>
     typeof spawnId === 'string' ? (getOwn(state.agents, spawnId)?.task ?? '?') : '?';
@@ -32,10 +33,7 @@ export function progressLine(event: RecordedEvent, state: OrchState): string | n
     case 'PlanRevisionRefused': {
       const r = d as OrchEventData<'PlanRevisionRefused'>;
       const first = r.problems[0];
-      const where =
-        first === undefined
-          ? ''
-          : `: ${first.file}${first.line > 0 ? `:${first.line}` : ''} ${first.message}`;
+      const where = first === undefined ? '' : `: ${fileLine(first)} ${first.message}`;
       return say(
         'plan',
         `edit refused (${r.count} problem${r.count === 1 ? '' : 's'})${where}; the run keeps its plan`,
@@ -50,8 +48,8 @@ export function progressLine(event: RecordedEvent, state: OrchState): string | n
     case 'AgentExited': {
       const s = d as OrchEventData<'AgentExited'>;
       const how = s.exitCode !== null ? `exit ${s.exitCode}` : `killed by ${s.signal ?? 'signal'}`;
-      const cost = s.usage?.costUsd !== undefined ? `, $${s.usage.costUsd.toFixed(4)}` : '';
-      return say(task(s.spawnId), `■ ${how} after ${(s.durationMs / 1000).toFixed(1)}s${cost}`);
+      const cost = s.usage?.costUsd !== undefined ? `, ${usd(s.usage.costUsd)}` : '';
+      return say(task(s.spawnId), `■ ${how} after ${seconds(s.durationMs)}${cost}`);
     }
     case 'AgentLost':
       return say(task(d['spawnId']), `✗ agent lost: ${String(d['reason'])}`);
@@ -89,7 +87,7 @@ export function progressLine(event: RecordedEvent, state: OrchState): string | n
     case 'RetryScheduled':
       return say(
         String(d['taskId']),
-        `↻ attempt ${String(d['attempt'])} after ${String(d['notBefore']).slice(11, 19)}: ${String(d['reason'])}`,
+        `↻ attempt ${String(d['attempt'])} after ${timeOfDay(String(d['notBefore']))}: ${String(d['reason'])}`,
       );
     case 'TaskUnblocked':
       return d['reason'] === 'dependencies'
@@ -115,7 +113,7 @@ export function progressLine(event: RecordedEvent, state: OrchState): string | n
     case 'BudgetExhausted':
       return say(
         'budget',
-        `spent $${Number(d['spentUsd']).toFixed(2)} of $${Number(d['budget']).toFixed(2)}: no new attempts`,
+        `spent ${usd(Number(d['spentUsd']), 2)} of ${usd(Number(d['budget']), 2)}: no new attempts`,
       );
     default:
       return null;
@@ -135,14 +133,7 @@ export function summaryTable(status: StatusView, state: OrchState): string {
       if (a.task !== t.id || !a.startedAt || !a.endedAt) continue;
       ms += Date.parse(a.endedAt) - Date.parse(a.startedAt);
     }
-    return [t.id, t.status, String(t.attempts), `${(ms / 1000).toFixed(1)}s`];
+    return [t.id, t.status, String(t.attempts), seconds(ms)];
   });
-  const head = ['task', 'status', 'attempts', 'time'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) =>
-    r
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  return table(['task', 'status', 'attempts', 'time'], rows, { rule: true }).join('\n');
 }

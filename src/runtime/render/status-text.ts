@@ -1,5 +1,6 @@
 import type { StatusDocument, TargetGroup } from '../../core/status-document.js';
 import type { LeaseView } from '../../core/status-document.js';
+import { usd } from './format.js';
 
 /**
  * The text of `orch status` / `orch replay`: plan and run, totals, then milestones →
@@ -71,7 +72,7 @@ function totalsLine(doc: StatusDocument): string {
     .filter(([, n]) => n > 0)
     .map(([status, n]) => `${n} ${status}`);
   const tasks = `${doc.tasks.length} task${doc.tasks.length === 1 ? '' : 's'}`;
-  return `Tasks: ${tasks}${counts.length > 0 ? ` (${counts.join(', ')})` : ''}  ·  attempts ${t.attempts}  ·  cost $${t.costUsd.toFixed(2)}`;
+  return `Tasks: ${tasks}${counts.length > 0 ? ` (${counts.join(', ')})` : ''}  ·  attempts ${t.attempts}  ·  cost ${usd(t.costUsd, 2)}`;
 }
 
 /** Tokens and cost of the run and of each milestone that used any (null before any usage was reported). */
@@ -84,9 +85,9 @@ function usageLine(doc: StatusDocument): string | null {
   const per = doc.milestones
     .map((m) => [m.id, usage.milestones[m.id]] as const)
     .filter(([, u]) => u !== undefined && u.costUsd > 0)
-    .map(([id, u]) => `${id} $${(u?.costUsd ?? 0).toFixed(2)}`);
+    .map(([id, u]) => `${id} ${usd(u?.costUsd ?? 0, 2)}`);
   return (
-    `Usage: ${run.inputTokens} tokens in, ${run.outputTokens} out  ·  cost $${run.costUsd.toFixed(2)}` +
+    `Usage: ${run.inputTokens} tokens in, ${run.outputTokens} out  ·  cost ${usd(run.costUsd, 2)}` +
     (per.length > 0 ? `  (${per.join(', ')})` : '')
   );
 }
@@ -96,7 +97,7 @@ function targetLine(g: TargetGroup): string {
   const counts = Object.entries(g.tasks)
     .filter(([, n]) => n > 0)
     .map(([status, n]) => `${n} ${status}`);
-  return `${g.id ?? 'main'}: ${total} task${total === 1 ? '' : 's'}${counts.length > 0 ? ` (${counts.join(', ')})` : ''}  ·  attempts ${g.attempts}  ·  cost $${g.costUsd.toFixed(2)}`;
+  return `${g.id ?? 'main'}: ${total} task${total === 1 ? '' : 's'}${counts.length > 0 ? ` (${counts.join(', ')})` : ''}  ·  attempts ${g.attempts}  ·  cost ${usd(g.costUsd, 2)}`;
 }
 
 /** Milestones `ids` → phases → tasks; `orphans` adds phases naming no known milestone. */
@@ -142,7 +143,7 @@ function phaseLines(
 /** `  $0.25` when agents reported a cost for the entity, else nothing. */
 function costText(totals: StatusDocument['usage']['tasks'], id: string): string {
   const cost = Object.hasOwn(totals, id) ? (totals[id]?.costUsd ?? 0) : 0;
-  return cost > 0 ? `  $${cost.toFixed(2)}` : '';
+  return cost > 0 ? `  ${usd(cost, 2)}` : '';
 }
 
 function taskLine(t: Task, cost = ''): string {

@@ -1,7 +1,9 @@
+import fs from 'node:fs';
+
 /**
  * Bounded views of an agent's output: the log file gets every byte, memory keeps only
  * the last `capacity` bytes (for the next attempt's prompt) and the last line (for a
- * dashboard), however much the agent prints.
+ * dashboard), however much the agent prints. Read back from a file, only its end is read.
  */
 
 /**
@@ -65,8 +67,20 @@ export class TailBuffer {
   }
 }
 
+/** How a last line is read. */
+export interface LastLineOptions {
+  /** Keep at most the last this many bytes of a line (default 512). */
+  maxLineBytes?: number;
+  /**
+   * As a terminal shows it: without escape sequences (colours, cursor moves), other control
+   * characters as spaces; a line left with nothing else does not count (the dashboard).
+   */
+  plain?: boolean;
+}
+
 /**
- * Tracks the last non-empty line of a byte stream, keeping at most `maxLineBytes` of it.
+ * Tracks the last line with content of a byte stream, keeping at most `maxLineBytes` of it.
+ * A line is what a terminal would show: the text after its last `\r` (progress bars redraw).
  *
  * @example
  * const last = new LastLineTracker();
@@ -76,8 +90,14 @@ export class TailBuffer {
 export class LastLineTracker {
   private current: Buffer = Buffer.alloc(0);
   private completed = '';
+  private readonly plain: boolean;
 
-  constructor(readonly maxLineBytes = 512) {}
+  constructor(
+    readonly maxLineBytes = 512,
+    options: { plain?: boolean } = {},
+  ) {
+    this.plain = options.plain ?? false;
+  }
 
   /** Feeds more output. */
   push(chunk: Buffer): void {
@@ -92,7 +112,7 @@ export class LastLineTracker {
       const start = end === 0 ? -1 : chunk.lastIndexOf(0x0a, end - 1);
       let bytes = chunk.subarray(start + 1, end);
       if (start === -1) bytes = Buffer.concat([this.current, bytes]);
-      const line = clean(bytes.subarray(Math.max(0, bytes.length - this.maxLineBytes)));
+      const line = clean(bytes.subarray(Math.max(0, bytes.length - this.maxLineBytes)), this.plain);
       if (line !== '') {
         this.completed = line;
         break;
@@ -106,7 +126,7 @@ export class LastLineTracker {
 
   /** The last line with content (the unfinished one if it has content), without `\r`/`\n`. */
   get lastLine(): string {
-    const partial = clean(this.current);
+    const partial = clean(this.current, this.plain);
     return partial !== '' ? partial : this.completed;
   }
 
@@ -117,9 +137,99 @@ export class LastLineTracker {
   }
 }
 
-function clean(buf: Buffer): string {
+/**
+ * The last line with content of some output (see {@link LastLineTracker}); '' when none.
+ *
+ * @example
+ * lastLineOf(Buffer.from('building\n\x1b[32mok\x1b[0m\n'), { plain: true }); // 'ok'
+ */
+export function lastLineOf(bytes: Buffer, options: LastLineOptions = {}): string {
+  const last = new LastLineTracker(options.maxLineBytes, { plain: options.plain ?? false });
+  last.push(bytes);
+  return last.lastLine;
+}
+
+/**
+ * The last `bytes` bytes of a file that is `size` bytes long (fewer when it is shorter, or
+ * shrank meanwhile).
+ *
+ * @example
+ * readFileEnd('/state/logs/T1/1.log', fs.statSync('/state/logs/T1/1.log').size, 4096);
+ */
+export function readFileEnd(file: string, size: number, bytes: number): Buffer {
+  const length = Math.max(0, Math.min(size, bytes));
+  const buf = Buffer.alloc(length);
+  if (length === 0) return buf;
+  const fd = fs.openSync(file, 'r');
+  try {
+    let done = 0;
+    while (done < length) {
+      const n = fs.readSync(fd, buf, done, length - done, size - length + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return buf.subarray(0, done);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** An output file at a glance. */
+export interface OutputGlance {
+  /** Bytes in the file. */
+  size: number;
+  /** When it last changed. */
+  mtime: Date;
+  mtimeMs: number;
+  /** Its last line with content ('' when none). */
+  lastLine: string;
+}
+
+/**
+ * An agent's output file as a dashboard follows it: its size, when it last changed and its
+ * last line, read from the last `windowBytes` of the file, and read again only when the
+ * file's size or modification time changed.
+ *
+ * @example
+ * const output = new OutputFile('/state/logs/T1/1.log', { windowBytes: 4096 });
+ * output.glance()?.lastLine; // 'running tests: 41/42'
+ */
+export class OutputFile {
+  private known: OutputGlance | undefined;
+
+  constructor(
+    readonly file: string,
+    private readonly options: { windowBytes: number } & LastLineOptions,
+  ) {}
+
+  /** The file now, or undefined when it cannot be read (not there yet). */
+  glance(): OutputGlance | undefined {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(this.file);
+    } catch {
+      return undefined;
+    }
+    const known = this.known;
+    if (known !== undefined && known.size === st.size && known.mtimeMs === st.mtimeMs) return known;
+    const lastLine = lastLineOf(readFileEnd(this.file, st.size, this.options.windowBytes), this.options);
+    this.known = { size: st.size, mtime: st.mtime, mtimeMs: st.mtimeMs, lastLine };
+    return this.known;
+  }
+}
+
+/** ESC [ … final byte: colours, cursor moves, erasures. */
+// eslint-disable-next-line no-control-regex -- escape sequences are control characters
+const ESCAPE_SEQUENCE = /\x1b\[[0-9;?]*[ -/]*[@-~]/g;
+// eslint-disable-next-line no-control-regex -- what is left of them shows as a space
+const CONTROL = /[\x00-\x1f\x7f]/g;
+
+function clean(buf: Buffer, plain: boolean): string {
   // Progress bars redraw with \r: the text after the last \r is what a terminal shows.
   const text = buf.toString('utf8');
-  const parts = text.split('\r').filter((p) => p.trim() !== '');
+  const parts = text
+    .split('\r')
+    .map((p) => (plain ? p.replace(ESCAPE_SEQUENCE, '').replace(CONTROL, ' ') : p))
+    .filter((p) => p.trim() !== '');
   return (parts[parts.length - 1] ?? '').trim();
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bar, renderDashboard, span, summaryLine } from '../../../src/runtime/render/dashboard.js';
+import { renderDashboard, summaryLine } from '../../../src/runtime/render/dashboard.js';
 import type { DashboardView } from '../../../src/runtime/render/dashboard.js';
 import { iso, makePlan, testConfig } from '../../core/fixtures.js';
 import { Sim } from '../../core/sim.js';
@@ -172,12 +172,5 @@ describe('summaryLine and helpers', () => {
     expect(line).toMatch(
       /^\d\d:\d\d:\d\d event \d+ · run running · tasks 1\/4 done, 2 running, 0 failed, 0 blocked · agents T2#1 3s no output · \$0\.2500$/,
     );
-  });
-
-  it('bar and span', () => {
-    expect(bar(0, 0)).toBe('[....................]');
-    expect(bar(3, 3)).toBe('[####################]');
-    expect(bar(1, 4, 8)).toBe('[##......]');
-    expect([span(-5), span(59_999), span(60_000), span(3_725_000)]).toEqual(['0s', '59s', '1m00s', '1h02m']);
   });
 });

@@ -10,6 +10,8 @@ import { renderStatusText } from '../../../src/runtime/render/status-text.js';
 import { statusDocument } from '../../../src/core/status-document.js';
 import { withLease } from '../../../src/core/status-document.js';
 import { writeCalculatorRun } from '../../commands/helpers/log-builder.js';
+import * as format from '../../../src/runtime/render/format.js';
+import { fileLine } from '../../../src/plan/errors.js';
 
 function calculatorEvents(): RecordedEvent[] {
   const store = createMemoryEventStore();
@@ -27,6 +29,73 @@ const event = (type: string, data: unknown, extra: Partial<RecordedEvent> = {}):
   metadata: { actor: 'orch' },
   recordedAt: '2025-01-01T00:00:07.000Z',
   ...extra,
+});
+
+describe('format', () => {
+  it('writes durations: seconds, a story duration, elapsed time', () => {
+    expect([format.seconds(0), format.seconds(61_000), format.seconds(1234)]).toEqual([
+      '0.0s',
+      '61.0s',
+      '1.2s',
+    ]);
+    expect(format.duration(3200)).toBe('3.2s');
+    expect(format.duration(59_940)).toBe('59.9s');
+    expect(format.duration(65_000)).toBe('1m 5s');
+    expect(format.duration(3_725_000)).toBe('1h 2m 5s');
+    const elapsed = [-5, 59_999, 60_000, 185_000, 3_725_000].map(format.elapsed);
+    expect(elapsed).toEqual(['0s', '59s', '1m00s', '3m05s', '1h02m']);
+  });
+
+  it('writes the time of day of an ISO time', () => {
+    expect(format.timeOfDay('2025-01-01T12:03:04.567Z')).toBe('12:03:04');
+  });
+
+  it('writes tokens, shortened from a thousand on', () => {
+    const shown = [0, 999, 1000, 12_345, 999_999, 1_000_000, 1_234_567].map(format.tokens);
+    expect(shown).toEqual(['0', '999', '1.0k', '12.3k', '1000.0k', '1.00M', '1.23M']);
+  });
+
+  it('writes money to the hundredth of a cent, or to the cent', () => {
+    expect([format.usd(0), format.usd(0.0123), format.usd(0.25)]).toEqual(['$0.0000', '$0.0123', '$0.2500']);
+    expect([format.usd(1.5, 2), format.usd(0.004, 2), format.usd(12.345, 2)]).toEqual([
+      '$1.50',
+      '$0.00',
+      '$12.35',
+    ]);
+  });
+
+  it('draws bars', () => {
+    expect(format.bar(0, 0)).toBe('[....................]');
+    expect(format.bar(3, 3)).toBe('[####################]');
+    expect(format.bar(1, 4)).toBe('[#####...............]');
+    expect(format.bar(1, 4, 8)).toBe('[##......]');
+  });
+
+  it('lays out tables: padded columns, a free last column, an indent or a rule', () => {
+    const rows = [
+      ['T1', 'complete', 'fine'],
+      ['T22', 'failed', ''],
+    ];
+    expect(format.table(['id', 'status', 'note'], rows)).toEqual([
+      'id   status    note',
+      'T1   complete  fine',
+      'T22  failed',
+    ]);
+    expect(format.table(['id', 'status', 'note'], rows, { indent: '  ', rule: true })).toEqual([
+      '  id   status    note',
+      '  ---  --------  ----',
+      '  T1   complete  fine',
+      '  T22  failed',
+    ]);
+    expect(format.table(['a'], [])).toEqual(['a']);
+  });
+
+  it('writes file:line, the file alone for line 0 unless asked, the same from src/plan', () => {
+    expect(format.fileLine({ file: 'roadmap.md', line: 12 })).toBe('roadmap.md:12');
+    expect(format.fileLine({ file: 'plan.yaml', line: 0 })).toBe('plan.yaml');
+    expect(format.fileLine({ file: 'plan.yaml', line: 0 }, { showZero: true })).toBe('plan.yaml:0');
+    expect(format.fileLine).toBe(fileLine);
+  });
 });
 
 describe('firstDifference', () => {
