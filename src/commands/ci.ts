@@ -35,24 +35,19 @@ export default class Ci extends BaseCommand {
   async run(): Promise<CiOutcome> {
     const { args, flags } = await this.parse(Ci);
     const { stateDir } = this.resolveDirs(flags);
-    const [{ openLog }, { recordCi }] = await Promise.all([
-      import('../runtime/log/open.js'),
+    const [{ orchCi }, { ciRecordedLine }] = await Promise.all([
       import('../runtime/operations/ci.js'),
+      import('../runtime/render/outcomes.js'),
     ]);
     const ciEnv = process.env['CI'];
     const actor = flags.actor ?? (ciEnv !== undefined && ciEnv !== '' && ciEnv !== 'false' ? 'ci' : 'user');
-    const store = openLog(stateDir, { write: true });
-    try {
-      const outcome = recordCi(store, {
-        result: args.result as 'pass' | 'fail',
-        actor,
-        ...(flags.ref === undefined ? {} : { ref: flags.ref }),
-        ...(flags.url === undefined ? {} : { url: flags.url }),
-      });
-      this.log(`recorded CI ${outcome.result} at log position ${outcome.position} (${outcome.streamId})`);
-      return outcome;
-    } finally {
-      store.close();
-    }
+    const outcome = orchCi(stateDir, {
+      result: args.result as 'pass' | 'fail',
+      actor,
+      ...(flags.ref === undefined ? {} : { ref: flags.ref }),
+      ...(flags.url === undefined ? {} : { url: flags.url }),
+    });
+    this.log(ciRecordedLine(outcome));
+    return outcome;
   }
 }

@@ -1,5 +1,4 @@
 import { Flags } from '@oclif/core';
-import { once } from 'node:events';
 import { BaseCommand } from './_base.js';
 
 /**
@@ -36,53 +35,45 @@ An id that nothing in the log names is an error (exit 1). --json prints one comp
   async run(): Promise<void> {
     const { flags } = await this.parse(Log);
     const { stateDir } = this.resolveDirs(flags);
-    const [{ openLog }, readLog, format, out, { parseCount }] = await Promise.all([
-      import('../runtime/log/open.js'),
+    const [{ orchLog }, { formatEventLine }, { logJsonEntry }] = await Promise.all([
       import('../runtime/operations/log.js'),
       import('../runtime/render/log-lines.js'),
       import('../runtime/render/chunked-output.js'),
-      import('../runtime/operations/replay.js'),
     ]);
-    const store = openLog(stateDir);
-    // A reader that stops early (`orch log | head`) is not an error.
-    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') process.exit(0);
-      throw err;
+    const listing = orchLog({
+      stateDir,
+      ...(flags.task === undefined ? {} : { task: flags.task }),
+      ...(flags.spawn === undefined ? {} : { spawn: flags.spawn }),
+      ...(flags.type === undefined ? {} : { types: flags.type }),
+      ...(flags.since === undefined ? {} : { since: flags.since }),
     });
     try {
-      const filters = {
-        ...(flags.task === undefined ? {} : { task: flags.task }),
-        ...(flags.spawn === undefined ? {} : { spawn: flags.spawn }),
-        ...(flags.type === undefined ? {} : { types: flags.type }),
-        ...(flags.since === undefined ? {} : { since: parseCount(flags.since, '--since') }),
-      };
-      const writer = new out.ChunkedWriter((text) => process.stdout.write(text));
-      const json = this.jsonEnabled();
-      let count = 0;
-      if (json) writer.push('[');
-      for (const event of readLog.filteredEvents(store, filters)) {
-        const full = json
-          ? writer.push(`${count === 0 ? '' : ','}${JSON.stringify(out.logJsonEntry(event))}`)
-          : writer.push(`${format.formatEventLine(event)}\n`);
-        count += 1;
-        // Reads are paged with no statement left open, so waiting here holds nothing.
-        if (full) await once(process.stdout, 'drain');
+      if (this.jsonEnabled()) {
+        await this.printJsonArray(map(listing.events, logJsonEntry));
+        return;
       }
-      if (json) writer.push(']\n');
-      else if (count === 0) writer.push('No events match.\n');
-      if (writer.flush()) await once(process.stdout, 'drain');
-      if (!json && flags.task !== undefined) {
-        const { taskStory, renderTaskStory } = await import('../runtime/render/task-story.js');
-        const { streamIds } = await import('../core/events.js');
-        const story = taskStory(
-          flags.task,
-          store.readStream(streamIds.task(flags.task)),
-          store.readAll({ types: ['CiCompleted'] }),
-        );
+      await this.printStream(lines(listing.events, formatEventLine));
+      const story = listing.story();
+      if (story !== null) {
+        const { renderTaskStory } = await import('../runtime/render/task-story.js');
         this.log(`\n${renderTaskStory(story)}`);
       }
     } finally {
-      store.close();
+      listing.close();
     }
   }
+}
+
+function* map<T, U>(items: Iterable<T>, f: (item: T) => U): Generator<U> {
+  for (const item of items) yield f(item);
+}
+
+/** One line per event, or a sentence when none matches. */
+function* lines<T>(events: Iterable<T>, format: (event: T) => string): Generator<string> {
+  let count = 0;
+  for (const event of events) {
+    yield `${format(event)}\n`;
+    count += 1;
+  }
+  if (count === 0) yield 'No events match.\n';
 }

@@ -1,25 +1,8 @@
 import { Flags } from '@oclif/core';
-import fs from 'node:fs';
-import path from 'node:path';
+import { isOrchError } from '../util/errors.js';
 import { BaseCommand } from './_base.js';
-import type { GoalRecommendation, PlanProblem, PlanView } from '../plan/index.js';
-import type { PlanCheckProblem } from '../core/plan-check.js';
-import type { Plan as PlanModel } from '../plan/model.js';
-import type { RecordedEvent } from '../core/envelope.js';
-
-/** `orch plan --check --json`: the disagreements between the plan files and the log. */
-export interface PlanCheckReport {
-  /** Whether a log was found and compared (without one only the files are checked). */
-  log: boolean;
-  problems: PlanCheckProblem[];
-}
-
-/** `orch plan --json`: the plan view, plus the goal report, graph text or check when asked for. */
-export type PlanCommandResult = PlanView & {
-  goal?: GoalRecommendation;
-  graph?: string;
-  check?: PlanCheckReport;
-};
+import type { PlanProblem } from '../plan/index.js';
+import type { PlanResult } from '../runtime/operations/plan.js';
 
 /**
  * `orch plan`: load, parse and validate the plan, then print milestones → phases →
@@ -64,105 +47,34 @@ Statuses come from the plan files (a phase marked complete counts all its tasks 
     }),
   };
 
-  async run(): Promise<PlanCommandResult> {
+  async run(): Promise<PlanResult> {
     const { flags } = await this.parse(Plan);
     const { repoDir, stateDir } = this.resolveDirs(flags);
-    const [{ loadConfig }, planSet, api] = await Promise.all([
-      import('../runtime/project/config.js'),
-      import('../runtime/project/plan-set.js'),
-      import('../plan/index.js'),
+    const [{ orchPlan }, { planText }] = await Promise.all([
+      import('../runtime/operations/plan.js'),
+      import('../runtime/render/outcomes.js'),
     ]);
-    const config = loadConfig(repoDir);
-    // The main plan and each target's own plan, read and validated as one.
-    const sources = planSet.findPlanSources(repoDir, config, flags['plan-dir']);
-    const shown = sources.map((s) => s.source).join(' + ');
-    const main = sources.find((s) => s.target === null);
-    const base =
-      main === undefined
-        ? repoDir
-        : fs.statSync(main.location).isFile()
-          ? path.dirname(main.location)
-          : main.location;
-    const labelMain = (file: string): string => path.relative(repoDir, path.join(base, file));
-    const loaded = planSet.readPlanSet(sources, {
-      agentRoles: Object.keys(config.agents),
-      targets: Object.keys(config.targets ?? {}),
-      targetAgentRoles: planSet.targetAgentRoles(config),
-      labelMain,
+    const result = await orchPlan({
+      repoDir,
+      stateDir,
+      ...(flags['plan-dir'] === undefined ? {} : { planDir: flags['plan-dir'] }),
+      ...(flags.goal === undefined ? {} : { goal: flags.goal }),
+      ...(flags.graph === undefined ? {} : { graph: flags.graph }),
+      check: flags.check,
     });
-    if (loaded.problems.length > 0) throw new api.PlanValidationError(shown, loaded.problems);
-    // Every entity's file named from the repository, so an editor can open file:line.
-    const plan: PlanModel = { ...loaded.labelled, source: shown };
-    const graph = loaded.graph;
-    const completed = api.declaredCompletion(plan);
-    const result: PlanCommandResult = api.planView(plan, graph, completed);
-    if (flags.goal !== undefined) result.goal = api.recommendForGoal(plan, graph, flags.goal, completed);
-    if (flags.graph !== undefined)
-      result.graph = flags.graph === 'mermaid' ? api.renderMermaid(result) : api.renderDot(result);
-    if (flags.check) {
-      result.check = await checkAgainstLog(plan, loaded.files, stateDir);
-      if (result.check.problems.length > 0) process.exitCode = 1;
-    }
-    if (!this.jsonEnabled()) {
-      if (result.check) this.log(renderCheck(result.check, plan.name, shown));
-      else if (result.graph !== undefined) this.log(result.graph);
-      else if (result.goal)
-        this.log(`${plan.name} (${shown}): ${result.ready.length} ready\n\n${api.renderGoal(result.goal)}`);
-      else this.log(api.renderTree(result));
-    }
+    if (result.check !== undefined && result.check.problems.length > 0) process.exitCode = 1;
+    if (!this.jsonEnabled()) this.log(planText(result));
     return result;
   }
 
   protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
     const problems = (err as { problems?: unknown }).problems;
-    const { isOrchError } = await import('../util/errors.js');
     if (this.jsonEnabled() || !isOrchError(err) || !Array.isArray(problems) || problems.length === 0)
       return super.catch(err);
     // Every problem on its own line, so an editor can jump to each file:line.
-    const list = problems as PlanProblem[];
-    const at = (p: PlanProblem): string => `${p.file}${p.line > 0 ? `:${p.line}` : ''}`;
-    const body =
-      list.length === 1 && list[0]
-        ? `Error: ${at(list[0])}: ${list[0].message}\n`
-        : `Error: ${err.message}:\n${list.map((p) => `  ${at(p)}: ${p.message}`).join('\n')}\n`;
+    const { planProblemsText } = await import('../runtime/render/outcomes.js');
     process.exitCode = err.exitCode;
-    process.stderr.write(`${body}${err.hint ? `Hint: ${err.hint}\n` : ''}`);
+    process.stderr.write(planProblemsText(err.message, problems as PlanProblem[], err.hint));
     return undefined;
   }
-}
-
-/**
- * Reads the log (read-only; none is fine) and lists its disagreements with the plan files
- * (`plan` with its sources named as the keys of `files`).
- */
-async function checkAgainstLog(
-  plan: PlanModel,
-  files: Readonly<Record<string, string>>,
-  stateDir: string,
-): Promise<PlanCheckReport> {
-  const [{ checkPlanAgainstLog }, { replay }, store] = await Promise.all([
-    import('../core/plan-check.js'),
-    import('../core/replayer.js'),
-    import('../store/index.js'),
-  ]);
-  const lines = (file: string) => files[file]?.split(/\r?\n/);
-  const dbFile = path.join(stateDir, 'orch.db');
-  let events: RecordedEvent[] | null = null;
-  if (fs.existsSync(dbFile)) {
-    const log = store.openSqliteEventStore(dbFile, { readonly: true });
-    try {
-      events = [...log.readAll()];
-    } finally {
-      log.close();
-    }
-  }
-  const state = events === null ? null : replay(events);
-  return { log: events !== null, problems: checkPlanAgainstLog(plan, state, events, lines) };
-}
-
-function renderCheck(check: PlanCheckReport, name: string, shown: string): string {
-  const against = check.log ? 'the log' : 'itself (no log yet)';
-  if (check.problems.length === 0) return `${name} (${shown}): the plan files agree with ${against}.`;
-  const list = check.problems.map((p) => `  ${p.file}${p.line > 0 ? `:${p.line}` : ''}: ${p.message}`);
-  return `${name} (${shown}): ${check.problems.length} disagreement(s) with ${against}:\n${list.join('\n')}`;
 }

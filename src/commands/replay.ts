@@ -1,6 +1,5 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from './_base.js';
-import type { StatusDocument } from '../core/status-document.js';
 
 /**
  * `orch replay`: the state rebuilt from zero up to a point (`--to POSITION`, `--at
@@ -59,64 +58,25 @@ export default class Replay extends BaseCommand {
       else this.log(`wrote the report up to position ${written.position} to ${written.file}`);
       return;
     }
-    const [{ openLog, loadState }, replay, { statusDocument }] = await Promise.all([
-      import('../runtime/log/load-state.js'),
-      import('../runtime/operations/replay.js'),
-      import('../core/status-document.js'),
-    ]);
-    const store = openLog(stateDir);
-    try {
-      const target = replay.resolveReplayTarget(store, {
-        ...(flags.to === undefined ? {} : { to: flags.to }),
-        ...(flags.at === undefined ? {} : { at: flags.at }),
-      });
-      if (flags['pure-limit'] !== undefined && !flags.verify) {
-        const { UsageError } = await import('../runtime/operations/errors.js');
-        throw new UsageError('--pure-limit only applies with --verify', 'add --verify, or drop --pure-limit');
-      }
-      const where = { position: target.position, by: target.by, ...(target.at ? { at: target.at } : {}) };
-      if (!flags.verify) {
-        const { state } = loadState(store, { to: target.position, useSnapshot: false });
-        const doc = statusDocument(state);
-        if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify({ ...doc, replay: where })}\n`);
-        else await this.printText(doc);
-        return;
-      }
-      const [{ loadConfig }, { verifyLog }, { VerifyFailedError }] = await Promise.all([
-        import('../runtime/project/config.js'),
-        import('../runtime/operations/verify.js'),
-        import('../runtime/operations/errors.js'),
-      ]);
-      const pureLimit =
-        flags['pure-limit'] === undefined
-          ? undefined
-          : replay.parseCount(flags['pure-limit'], '--pure-limit');
-      const outcome = verifyLog(store, loadConfig(repoDir), {
-        to: target.position,
-        ...(pureLimit === undefined ? {} : { pureLimit }),
-      });
-      if (outcome.problems.length > 0) throw new VerifyFailedError(outcome.problems, outcome.report.events);
-      const r = outcome.report;
-      if (this.jsonEnabled()) {
-        const doc = statusDocument(outcome.state);
-        process.stdout.write(`${JSON.stringify({ ...doc, replay: where, verify: r })}\n`);
-        return;
-      }
-      const pure = r.pureEvents === r.events ? 'all of them' : `the first ${r.pureEvents}`;
-      const caches = [
-        r.snapshot === null ? 'no state snapshot to check' : `state snapshot at ${r.snapshot} matches`,
-        r.statusCache === null ? 'no status cache to check' : `status cache at ${r.statusCache} matches`,
-      ];
-      this.log(
-        `verified ${r.events} events, ${r.invariants.length} invariants (pure evolve re-folded ${pure}; ${caches.join('; ')})`,
-      );
-    } finally {
-      store.close();
+    const { orchReplay } = await import('../runtime/operations/replay.js');
+    const result = await orchReplay({
+      repoDir,
+      stateDir,
+      ...(flags.to === undefined ? {} : { to: flags.to }),
+      ...(flags.at === undefined ? {} : { at: flags.at }),
+      verify: flags.verify,
+      ...(flags['pure-limit'] === undefined ? {} : { pureLimit: flags['pure-limit'] }),
+    });
+    if (this.jsonEnabled()) {
+      this.printJson(result);
+      return;
     }
-  }
-
-  private async printText(doc: StatusDocument): Promise<void> {
+    if (result.verify !== undefined) {
+      const { verifiedLine } = await import('../runtime/render/outcomes.js');
+      this.log(verifiedLine(result.verify));
+      return;
+    }
     const { renderStatusText } = await import('../runtime/render/status-text.js');
-    this.log(renderStatusText(doc));
+    this.log(renderStatusText(result));
   }
 }

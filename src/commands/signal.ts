@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import path from 'node:path';
 import { BaseCommand } from './_base.js';
-import type { CancelOutcome, SignalOutcome, UnblockOutcome } from '../runtime/operations/signal.js';
+import type { SignalCommand, SignalResult } from '../runtime/operations/signal.js';
 
 /**
  * `orch signal complete|blocked|pr`: an agent reports a breakpoint for its spawn
@@ -52,20 +52,21 @@ cancel --task ID (run by a person): the task will not be done (TaskCancelled); a
     task: Flags.string({ description: 'unblock, cancel: the task' }),
   };
 
-  async run(): Promise<SignalOutcome | UnblockOutcome | CancelOutcome> {
+  async run(): Promise<SignalResult> {
     const { args, flags } = await this.parse(Signal);
     const envStateDir = nonEmpty(process.env['ORCH_STATE_DIR']);
     const stateDir =
       flags['state-dir'] === undefined && envStateDir !== undefined
         ? path.resolve(envStateDir)
         : this.resolveDirs(flags).stateDir;
-    const [{ openLog }, { reportSignal }] = await Promise.all([
-      import('../runtime/log/open.js'),
+    const [{ orchSignal }, { UsageError }, { signalRecordedLine }] = await Promise.all([
       import('../runtime/operations/signal.js'),
+      import('../runtime/operations/errors.js'),
+      import('../runtime/render/outcomes.js'),
     ]);
+    let command: SignalCommand;
     if (args.kind === 'unblock' || args.kind === 'cancel') {
       const kind = args.kind;
-      const { UsageError } = await import('../runtime/operations/errors.js');
       if (flags.task === undefined || flags.task.trim() === '')
         throw new UsageError(
           `orch signal ${kind} needs --task ID (the task to ${kind === 'unblock' ? 'release' : 'cancel'})`,
@@ -76,58 +77,32 @@ cancel --task ID (run by a person): the task will not be done (TaskCancelled); a
           `orch signal ${kind} takes only --task and --summary`,
           'drop --on, --url and --spawn',
         );
-      const store = openLog(stateDir, { write: true });
-      try {
-        const { unblockTask, cancelTask } = await import('../runtime/operations/signal.js');
-        const request = {
-          taskId: flags.task,
-          ...(flags.summary === undefined ? {} : { summary: flags.summary }),
-        };
-        if (kind === 'cancel') {
-          const outcome = cancelTask(store, request);
-          this.log(
-            `cancelled task ${outcome.taskId} (it was ${outcome.was}) at log position ${outcome.position}; a running orch stops its agent`,
-          );
-          return outcome;
-        }
-        const outcome = unblockTask(store, request);
-        this.log(
-          `released task ${outcome.taskId} (blocked on ${outcome.wasBlockedOn.join(', ')}) at log position ${outcome.position}; orch spawn gives it a fresh agent`,
+      command = {
+        kind,
+        taskId: flags.task,
+        ...(flags.summary === undefined ? {} : { summary: flags.summary }),
+      };
+    } else {
+      if (flags.task !== undefined)
+        throw new UsageError(
+          `--task only applies to orch signal unblock and cancel, not ${args.kind}`,
+          'drop --task',
         );
-        return outcome;
-      } finally {
-        store.close();
-      }
-    }
-    if (flags.task !== undefined) {
-      const { UsageError } = await import('../runtime/operations/errors.js');
-      throw new UsageError(
-        `--task only applies to orch signal unblock and cancel, not ${args.kind}`,
-        'drop --task',
-      );
-    }
-    const spawnId = flags.spawn ?? process.env['ORCH_SPAWN_ID'] ?? '';
-    const taskHint = nonEmpty(process.env['ORCH_TASK_ID']);
-    const runId = nonEmpty(process.env['ORCH_RUN_ID']);
-    const store = openLog(stateDir, { write: true });
-    try {
-      const outcome = reportSignal(store, {
-        spawnId,
+      const taskHint = nonEmpty(process.env['ORCH_TASK_ID']);
+      const runId = nonEmpty(process.env['ORCH_RUN_ID']);
+      command = {
+        spawnId: flags.spawn ?? process.env['ORCH_SPAWN_ID'] ?? '',
         kind: args.kind as 'complete' | 'blocked' | 'pr',
         ...(flags.summary === undefined ? {} : { summary: flags.summary }),
         ...(flags.on === undefined ? {} : { on: flags.on }),
         ...(flags.url === undefined ? {} : { url: flags.url }),
         ...(taskHint === undefined ? {} : { taskHint }),
         ...(runId === undefined ? {} : { runId }),
-      });
-      const on = outcome.on === null ? '' : ` on ${outcome.on.join(', ')}`;
-      this.log(
-        `recorded ${outcome.kind}${on} for task ${outcome.taskId} (spawn ${outcome.spawnId}) at log position ${outcome.position}`,
-      );
-      return outcome;
-    } finally {
-      store.close();
+      };
     }
+    const outcome = orchSignal(stateDir, command);
+    this.log(signalRecordedLine(outcome));
+    return outcome;
   }
 }
 

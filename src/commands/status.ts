@@ -1,12 +1,13 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from './_base.js';
+import type { StatusDocument } from '../core/status-document.js';
 
 /**
  * `orch status`: the current state rebuilt from the log — plan, run and lease, totals,
  * milestones → phases → tasks, live agents. Fast on a long log: it prints the cached
  * status document when it is current, else folds the events after the state snapshot.
- * `--json` prints one compact JSON document (../shared/CLI.md, "JSON shapes") with
- * `totals` and `lease` added.
+ * `--json` prints one compact JSON document (docs/cli.md, "JSON shapes") with `totals`
+ * and `lease` added.
  *
  * @example
  * // orch status --repo ./calc --json | jq '.totals.tasks'
@@ -46,25 +47,13 @@ export default class Status extends BaseCommand {
       await watchFromCli({ repoDir, stateDir, intervalSeconds: flags.interval });
       return;
     }
-    const [{ openLog }, { loadStatus }, { readLeaseView }, { withLease }] = await Promise.all([
-      import('../runtime/log/open.js'),
-      import('../runtime/log/load-status.js'),
-      import('../runtime/system/lease.js'),
-      import('../core/status-document.js'),
-    ]);
-    const store = openLog(stateDir);
-    let loaded: Awaited<ReturnType<typeof loadStatus>>;
-    try {
-      loaded = await loadStatus(store);
-    } finally {
-      store.close();
-    }
-    const lease = readLeaseView(stateDir);
+    const { orchStatus } = await import('../runtime/operations/status.js');
+    const status = await orchStatus(stateDir);
     if (this.jsonEnabled()) {
-      process.stdout.write(`${withLease(loaded.json, lease)}\n`);
+      this.printJson(status.json);
       return;
     }
     const { renderStatusText } = await import('../runtime/render/status-text.js');
-    this.log(renderStatusText(JSON.parse(loaded.json) as Parameters<typeof renderStatusText>[0], lease));
+    this.log(renderStatusText(JSON.parse(status.documentJson) as StatusDocument, status.lease));
   }
 }

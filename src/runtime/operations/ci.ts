@@ -1,7 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { Actor } from '../../core/envelope.js';
-import { parseEventData, streamIds } from '../../core/events.js';
+import { streamIds } from '../../core/events.js';
 import type { EventStore } from '../../store/event-store.js';
+import { handleCommand, type CommandState } from '../log/handle-command.js';
+import { openLog } from '../log/open.js';
 
 /**
  * `orch ci pass|fail`: records a CI result (`CiCompleted`) on the current run's stream —
@@ -11,6 +12,16 @@ import type { EventStore } from '../../store/event-store.js';
 
 /** The stream a CI result goes to when the log has no run. */
 export const EXTERNAL_RUN_ID = 'external';
+
+/** A CI result to record. */
+export interface CiRequest {
+  result: 'pass' | 'fail';
+  /** The branch or commit CI ran on. */
+  ref?: string;
+  /** A link to the CI run. */
+  url?: string;
+  actor: 'ci' | 'user';
+}
 
 /** A recorded CI result. */
 export interface CiOutcome {
@@ -23,45 +34,63 @@ export interface CiOutcome {
 }
 
 /**
+ * `orch ci`: opens the log of `stateDir` for writing (never creating it) and records the
+ * result with {@link recordCi}.
+ *
+ * @example
+ * orchCi('/repo/.state', { result: 'fail', ref: 'integration', actor: 'ci' });
+ */
+export function orchCi(stateDir: string, request: CiRequest): CiOutcome {
+  const store = openLog(stateDir, { write: true });
+  try {
+    return recordCi(store, request);
+  } finally {
+    store.close();
+  }
+}
+
+/**
  * Appends `CiCompleted` (a fact: no version check) for the last run.
  *
  * @example
  * recordCi(store, { result: 'pass', ref: 'integration', actor: 'ci' });
  */
-export function recordCi(
-  store: EventStore,
-  input: { result: 'pass' | 'fail'; ref?: string; url?: string; actor: 'ci' | 'user' },
-): CiOutcome {
+export function recordCi(store: EventStore, request: CiRequest): CiOutcome {
+  return handleCommand(
+    store,
+    ({ state: runId }) => {
+      const streamId = streamIds.run(runId ?? EXTERNAL_RUN_ID);
+      return {
+        streamId,
+        type: 'CiCompleted',
+        data: {
+          result: request.result,
+          ...(request.ref === undefined ? {} : { ref: request.ref }),
+          ...(request.url === undefined ? {} : { url: request.url }),
+        },
+        actor: request.actor,
+        runId,
+        expect: 'any',
+        answer: (position) => ({
+          position,
+          streamId,
+          result: request.result,
+          ref: request.ref ?? null,
+          url: request.url ?? null,
+          actor: request.actor,
+        }),
+      };
+    },
+    { load: lastRun },
+  );
+}
+
+/** The id of the last run recorded (undefined: none). Only `RunStarted` events are read, no fold. */
+function lastRun(store: EventStore): CommandState<string | undefined> {
   let runId: string | undefined;
-  // Only RunStarted events are read: no fold is needed to find the last run.
   for (const event of store.readAll({ types: ['RunStarted'] })) {
     const id = (event.data as { runId?: unknown } | null)?.runId;
     if (typeof id === 'string' && id !== '') runId = id;
   }
-  const streamId = streamIds.run(runId ?? EXTERNAL_RUN_ID);
-  const data = parseEventData('CiCompleted', {
-    result: input.result,
-    ...(input.ref === undefined ? {} : { ref: input.ref }),
-    ...(input.url === undefined ? {} : { url: input.url }),
-  });
-  const result = store.append(
-    streamId,
-    [
-      {
-        id: randomUUID(),
-        type: 'CiCompleted',
-        data,
-        metadata: { ...(runId === undefined ? {} : { runId }), actor: input.actor },
-      },
-    ],
-    { expectedVersion: 'any' },
-  );
-  return {
-    position: result.positions[0]!,
-    streamId,
-    result: input.result,
-    ref: input.ref ?? null,
-    url: input.url ?? null,
-    actor: input.actor,
-  };
+  return { state: runId, versions: {} };
 }

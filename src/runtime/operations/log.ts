@@ -2,7 +2,9 @@ import type { RecordedEvent } from '../../core/envelope.js';
 import { EVENT_SCHEMAS, isOrchEventType, ORCH_EVENT_TYPES, streamIds } from '../../core/events.js';
 import type { EventStore } from '../../store/event-store.js';
 import { NothingFoundError, UsageError } from './errors.js';
-import { loadState } from '../log/load-state.js';
+import { loadState, openLog } from '../log/load-state.js';
+import { taskStory, type TaskStory } from '../render/task-story.js';
+import { parseCount } from './replay.js';
 
 /**
  * The audit trail of `orch log`: events in position order, filtered by task, spawn, type
@@ -20,6 +22,65 @@ export interface LogFilters {
   types?: readonly string[];
   /** Events at or after this position. */
   since?: number;
+}
+
+/** What `orch log` is asked: the filters, `since` as given on the command line. */
+export interface LogRequest {
+  stateDir: string;
+  task?: string;
+  spawn?: string;
+  types?: readonly string[];
+  /** A log position (a whole number), checked once the log is open. */
+  since?: string;
+}
+
+/** The audit trail of `orch log`, read as it is listed; close it when done. */
+export interface LogListing {
+  /**
+   * The matching events in position order, read lazily (a long log is never held in
+   * memory). Iterating throws {@link NothingFoundError} or {@link UsageError} as
+   * {@link filteredEvents} does, before yielding anything.
+   */
+  events: Iterable<RecordedEvent>;
+  /** With a task filter: the task's story attempt by attempt (read when called); else null. */
+  story(): TaskStory | null;
+  /** Closes the log. */
+  close(): void;
+}
+
+/**
+ * Opens the log of `stateDir` (read-only) for `orch log`.
+ *
+ * @example
+ * const listing = orchLog({ stateDir: '/repo/.state', task: 'T003' });
+ * try { for (const e of listing.events) console.log(e.type); } finally { listing.close(); }
+ */
+export function orchLog(request: LogRequest): LogListing {
+  const store = openLog(request.stateDir);
+  try {
+    const filters: LogFilters = {
+      ...(request.task === undefined ? {} : { task: request.task }),
+      ...(request.spawn === undefined ? {} : { spawn: request.spawn }),
+      ...(request.types === undefined ? {} : { types: request.types }),
+      ...(request.since === undefined ? {} : { since: parseCount(request.since, '--since') }),
+    };
+    const task = request.task;
+    return {
+      events: { [Symbol.iterator]: () => filteredEvents(store, filters) },
+      story: () =>
+        task === undefined
+          ? null
+          : taskStory(
+              task,
+              store.readStream(streamIds.task(task)),
+              store.readAll({ types: ['CiCompleted'] }),
+            ),
+      close: () => store.close(),
+    };
+  } catch (err) {
+    store.close();
+    throw err;
+  }
 }
 
 /** Event types whose data carries a `spawnId` (where a spawn can be named). */

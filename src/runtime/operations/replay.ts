@@ -1,10 +1,94 @@
+import type { StatusDocument } from '../../core/status-document.js';
 import type { EventStore } from '../../store/event-store.js';
-import { ReplayTargetError, UsageError } from './errors.js';
+import { openLog } from '../log/open.js';
+import { ReplayTargetError, UsageError, VerifyFailedError } from './errors.js';
+import type { VerifyReport } from './verify.js';
 
 /**
- * Where `orch replay` stops: `--to POSITION`, `--at ISO_TIME` (the last event recorded at
- * or before that time), or the end of the log.
+ * `orch replay`: the state rebuilt from zero (never from a cache) up to a point —
+ * `--to POSITION`, `--at ISO_TIME` (the last event recorded at or before that time), or the
+ * end of the log — and, with `--verify`, checked against everything that claims to know it.
  */
+
+/** What `orch replay` is asked; `to`, `at` and `pureLimit` as given on the command line. */
+export interface ReplayRequest {
+  /** The git repository (its `orch.config.json`, for `verify`). */
+  repoDir: string;
+  stateDir: string;
+  /** Stop after this log position (0 to the last). */
+  to?: string;
+  /** Stop at the last event recorded at or before this ISO-8601 time. */
+  at?: string;
+  /** Recompute from zero and check caches and invariants (`verifyLog`). */
+  verify?: boolean;
+  /** With `verify`: how many events (from the first) the pure evolve re-folds. */
+  pureLimit?: string;
+}
+
+/** Where a replay stopped and how that point was chosen. */
+export interface ReplayPoint {
+  position: number;
+  by: ReplayTarget['by'];
+  /** The `--at` time as given. */
+  at?: string;
+}
+
+/**
+ * `orch replay --json`: the status document at the point, with `replay` (where it stopped)
+ * and, after a verification that found nothing wrong, `verify` (what it covered).
+ */
+export type ReplayResult = StatusDocument & { replay: ReplayPoint; verify?: VerifyReport };
+
+/**
+ * Replays the log of `stateDir` (read-only) to the requested point; with `verify`, checks it
+ * and throws {@link VerifyFailedError} naming every difference or violation.
+ *
+ * @example
+ * const doc = await orchReplay({ repoDir: '.', stateDir: '.state', to: '120' });
+ * doc.replay; // { position: 120, by: 'to' }
+ */
+export async function orchReplay(request: ReplayRequest): Promise<ReplayResult> {
+  // The fold, the checks and the config are loaded here: the parsers below are used by
+  // commands that need none of them.
+  const [{ loadState }, { statusDocument }] = await Promise.all([
+    import('../log/load-state.js'),
+    import('../../core/status-document.js'),
+  ]);
+  const store = openLog(request.stateDir);
+  try {
+    const target = resolveReplayTarget(store, {
+      ...(request.to === undefined ? {} : { to: request.to }),
+      ...(request.at === undefined ? {} : { at: request.at }),
+    });
+    if (request.pureLimit !== undefined && request.verify !== true) {
+      throw new UsageError('--pure-limit only applies with --verify', 'add --verify, or drop --pure-limit');
+    }
+    const replay: ReplayPoint = {
+      position: target.position,
+      by: target.by,
+      ...(target.at ? { at: target.at } : {}),
+    };
+    if (request.verify !== true) {
+      const { state } = loadState(store, { to: target.position, useSnapshot: false });
+      return { ...statusDocument(state), replay };
+    }
+    const [{ loadConfig }, { verifyLog }] = await Promise.all([
+      import('../project/config.js'),
+      import('./verify.js'),
+    ]);
+    const config = loadConfig(request.repoDir);
+    const pureLimit =
+      request.pureLimit === undefined ? undefined : parseCount(request.pureLimit, '--pure-limit');
+    const outcome = verifyLog(store, config, {
+      to: target.position,
+      ...(pureLimit === undefined ? {} : { pureLimit }),
+    });
+    if (outcome.problems.length > 0) throw new VerifyFailedError(outcome.problems, outcome.report.events);
+    return { ...statusDocument(outcome.state), replay, verify: outcome.report };
+  } finally {
+    store.close();
+  }
+}
 
 /** The point a replay stops at. */
 export interface ReplayTarget {

@@ -1,18 +1,18 @@
-import { randomUUID } from 'node:crypto';
-import type { EventMetadata } from '../../core/envelope.js';
-import { parseEventData, streamIds, type OrchEventData } from '../../core/events.js';
+import { streamIds } from '../../core/events.js';
 import { getOwn } from '../../core/record.js';
-import { isLiveAgent, type OrchState } from '../../core/state.js';
-import { ConcurrencyError } from '../../store/errors.js';
+import { blockedOn, judgeBreakpoint, judgeCancel, judgeUnblock } from '../../core/signal-judgement.js';
+import type { OrchState } from '../../core/state.js';
 import type { EventStore } from '../../store/event-store.js';
 import { OrchError } from '../../util/errors.js';
+import { handleCommand } from '../log/handle-command.js';
+import { openLog } from '../log/open.js';
 import { SignalRejectedError, UsageError } from './errors.js';
-import { loadState } from '../log/load-state.js';
 
 /**
- * `orch signal`: an agent reports a breakpoint. The report is checked against the log:
- * only the current, live spawn of a task may report. Anything else is recorded as
- * `SignalRejected` (on the task's stream, when the task is known) and refused.
+ * `orch signal`: an agent reports a breakpoint, or a person releases or cancels a task.
+ * Each request is judged against the log (`core/signal-judgement.ts`) and recorded through
+ * `handleCommand`. A report from anything but the current, live spawn of a task is recorded
+ * as `SignalRejected` (on the task's stream, when the task is known) and refused.
  */
 
 /** The breakpoint kinds an agent reports. */
@@ -43,6 +43,74 @@ export interface SignalOutcome {
   on: string[] | null;
 }
 
+/** A person cancelling a task (`orch signal cancel --task ID`). */
+export interface CancelRequest {
+  taskId: string;
+  /** Why, kept as the event's reason. */
+  summary?: string;
+}
+
+/** A recorded cancellation. */
+export interface CancelOutcome {
+  position: number;
+  streamId: string;
+  taskId: string;
+  kind: 'cancel';
+  /** The attempt loop's state when it was cancelled (`running`, `retryWait`, …). */
+  was: string;
+}
+
+/** A person releasing a task blocked on a person (`orch signal unblock --task ID`). */
+export interface UnblockRequest {
+  taskId: string;
+  /** What the person did or decided, kept in the event's metadata. */
+  summary?: string;
+}
+
+/** A recorded release. */
+export interface UnblockOutcome {
+  position: number;
+  streamId: string;
+  taskId: string;
+  kind: 'unblock';
+  /** What the task had waited for. */
+  wasBlockedOn: string[];
+}
+
+/** What `orch signal KIND` asks, by kind. */
+export type SignalCommand =
+  SignalRequest | (UnblockRequest & { kind: 'unblock' }) | (CancelRequest & { kind: 'cancel' });
+
+/** What `orch signal` recorded: a report, a release or a cancellation (told apart by `kind`). */
+export type SignalResult = SignalOutcome | UnblockOutcome | CancelOutcome;
+
+/**
+ * `orch signal`: opens the log of `stateDir` for writing (never creating it) and records
+ * the report, release or cancellation.
+ *
+ * @example
+ * orchSignal('/repo/.state', { kind: 'cancel', taskId: 'T007', summary: 'not needed after all' });
+ */
+export function orchSignal(stateDir: string, command: SignalCommand): SignalResult {
+  const store = openLog(stateDir, { write: true });
+  try {
+    switch (command.kind) {
+      case 'unblock':
+        return unblockTask(store, request(command));
+      case 'cancel':
+        return cancelTask(store, request(command));
+      default:
+        return reportSignal(store, command);
+    }
+  } finally {
+    store.close();
+  }
+}
+
+function request(command: UnblockRequest | CancelRequest): UnblockRequest & CancelRequest {
+  return { taskId: command.taskId, ...(command.summary === undefined ? {} : { summary: command.summary }) };
+}
+
 /**
  * Checks and records a report: appends `BreakpointReported` with the task stream's
  * version as read (so a report cannot race a newer spawn), re-checking once if the
@@ -55,41 +123,47 @@ export interface SignalOutcome {
  */
 export function reportSignal(store: EventStore, request: SignalRequest): SignalOutcome {
   checkInput(request);
-  for (let attempt = 1; ; attempt++) {
-    const { state, versions } = loadState(store);
-    const verdict = judge(state, request);
-    const runId = request.runId ?? getOwn(state.agents, request.spawnId)?.runId ?? undefined;
-    if (verdict.reason !== null) reject(store, request, runId, verdict.taskId, verdict.reason);
-    const taskId = verdict.taskId!;
-    const on = request.kind === 'blocked' ? checkOn(state, request.on) : null;
-    const data: OrchEventData<'BreakpointReported'> = parseEventData('BreakpointReported', {
-      spawnId: request.spawnId,
-      kind: request.kind,
-      ...(request.summary === undefined ? {} : { summary: request.summary }),
-      ...(on === null ? {} : { on }),
-      ...(request.url === undefined ? {} : { url: request.url }),
-    });
-    const streamId = streamIds.task(taskId);
-    const version = getOwn(versions, streamId) ?? 0;
-    try {
-      const result = store.append(
-        streamId,
-        [{ id: randomUUID(), type: 'BreakpointReported', data, metadata: metadata(request, runId, 'agent') }],
-        { expectedVersion: version },
-      );
+  const { spawnId, kind } = request;
+  return handleCommand(store, ({ state }) => {
+    const verdict = judgeBreakpoint(state, request);
+    const runId = request.runId ?? getOwn(state.agents, spawnId)?.runId ?? undefined;
+    if (!verdict.accepted) {
+      const { taskId, reason } = verdict;
+      if (taskId === null) throw new SignalRejectedError(spawnId, reason, null);
+      // A rejection is orch's judgement of what the agent sent: a fact, whatever came since.
       return {
-        position: result.positions[0]!,
-        streamId,
-        taskId,
-        spawnId: request.spawnId,
-        kind: request.kind,
-        on,
+        streamId: streamIds.task(taskId),
+        type: 'SignalRejected',
+        data: { spawnId, reason, kind },
+        actor: 'orch',
+        runId,
+        correlationId: spawnId,
+        extra: { reportedBy: `agent:${spawnId}` },
+        expect: 'any',
+        answer: (position) => {
+          throw new SignalRejectedError(spawnId, reason, position);
+        },
       };
-    } catch (err) {
-      // The task moved on while we looked (a new spawn, an exit): look again, once.
-      if (!(err instanceof ConcurrencyError) || attempt >= 2) throw err;
     }
-  }
+    const taskId = verdict.taskId;
+    const on = kind === 'blocked' ? checkOn(state, request.on) : null;
+    const streamId = streamIds.task(taskId);
+    return {
+      streamId,
+      type: 'BreakpointReported',
+      data: {
+        spawnId,
+        kind,
+        ...(request.summary === undefined ? {} : { summary: request.summary }),
+        ...(on === null ? {} : { on }),
+        ...(request.url === undefined ? {} : { url: request.url }),
+      },
+      actor: `agent:${spawnId}`,
+      runId,
+      correlationId: spawnId,
+      answer: (position) => ({ position, streamId, taskId, spawnId, kind, on }),
+    };
+  });
 }
 
 function checkInput(request: SignalRequest): void {
@@ -113,88 +187,15 @@ function checkInput(request: SignalRequest): void {
   }
 }
 
-/** Why the spawn may not report (null reason: it may), and the task to record against. */
-function judge(state: OrchState, request: SignalRequest): { taskId: string | null; reason: string | null } {
-  const agent = getOwn(state.agents, request.spawnId);
-  if (agent === undefined) {
-    // Recorded on the task ORCH_TASK_ID names, if the plan has it; otherwise nowhere.
-    const hint = request.taskHint;
-    const known = hint !== undefined && getOwn(state.tasks, hint) !== undefined;
-    return { taskId: known ? hint : null, reason: 'unknown spawn (no agent with this spawn id was started)' };
-  }
-  const task = getOwn(state.tasks, agent.task);
-  if (task === undefined)
-    return { taskId: agent.task, reason: `task ${agent.task} is no longer in the plan` };
-  if (task.context.spawnId !== request.spawnId) {
-    return {
-      taskId: agent.task,
-      reason: `stale spawn: task ${agent.task} is on attempt ${task.context.attempts} with spawn ${task.context.spawnId ?? '(none)'}`,
-    };
-  }
-  if (!isLiveAgent(agent)) {
-    const how =
-      agent.status === 'exited'
-        ? `exited${agent.exitCode === null ? '' : ` with code ${agent.exitCode}`}`
-        : agent.status;
-    return { taskId: agent.task, reason: `the agent is no longer live (${how})` };
-  }
-  return { taskId: agent.task, reason: null };
-}
-
 function checkOn(state: OrchState, on: readonly string[] | undefined): string[] {
-  const list = on === undefined || on.length === 0 ? ['person'] : on.map((x) => x.trim());
-  const unknown = list.filter((x) => x !== 'ci' && x !== 'person' && getOwn(state.tasks, x) === undefined);
-  if (unknown.length > 0) {
+  const checked = blockedOn(state, on);
+  if (checked.unknown.length > 0) {
     throw new UsageError(
-      `--on ${unknown.join(', ')}: not ci, person, or a task of the plan`,
+      `--on ${checked.unknown.join(', ')}: not ci, person, or a task of the plan`,
       'pass --on ci, --on person, or the ids of the tasks the work waits for',
     );
   }
-  return list;
-}
-
-function metadata(request: SignalRequest, runId: string | undefined, as: 'agent' | 'orch'): EventMetadata {
-  return {
-    ...(runId === undefined || runId === '' ? {} : { runId }),
-    actor: as === 'agent' ? `agent:${request.spawnId}` : 'orch',
-    correlationId: request.spawnId,
-    // A rejection is orch's judgement of what the agent sent.
-    ...(as === 'orch' ? { reportedBy: `agent:${request.spawnId}` } : {}),
-  };
-}
-
-function reject(
-  store: EventStore,
-  request: SignalRequest,
-  runId: string | undefined,
-  taskId: string | null,
-  reason: string,
-): never {
-  if (taskId === null) throw new SignalRejectedError(request.spawnId, reason, null);
-  const data = parseEventData('SignalRejected', { spawnId: request.spawnId, reason, kind: request.kind });
-  const result = store.append(
-    streamIds.task(taskId),
-    [{ id: randomUUID(), type: 'SignalRejected', data, metadata: metadata(request, runId, 'orch') }],
-    { expectedVersion: 'any' },
-  );
-  throw new SignalRejectedError(request.spawnId, reason, result.positions[0] ?? null);
-}
-
-/** A person cancelling a task (`orch signal cancel --task ID`). */
-export interface CancelRequest {
-  taskId: string;
-  /** Why, kept as the event's reason. */
-  summary?: string;
-}
-
-/** A recorded cancellation. */
-export interface CancelOutcome {
-  position: number;
-  streamId: string;
-  taskId: string;
-  kind: 'cancel';
-  /** The attempt loop's state when it was cancelled (`running`, `retryWait`, …). */
-  was: string;
+  return checked.on;
 }
 
 /**
@@ -207,38 +208,25 @@ export interface CancelOutcome {
  * cancelTask(store, { taskId: 'T005', summary: 'not needed after all' });
  */
 export function cancelTask(store: EventStore, request: CancelRequest): CancelOutcome {
-  for (let attempt = 1; ; attempt++) {
-    const { state, versions } = loadState(store);
-    const task = getOwn(state.tasks, request.taskId);
-    if (task === undefined) throw unknownTaskError(request.taskId);
-    if (task.value === 'complete' || task.value === 'failed' || task.value === 'cancelled') {
-      throw new OrchError('TASK_OVER', `task ${request.taskId} is already over (${task.value})`, {
+  const { taskId } = request;
+  return handleCommand(store, ({ state }) => {
+    const verdict = judgeCancel(state, taskId);
+    if (!verdict.accepted) {
+      if (verdict.refusal === 'unknown-task') throw unknownTaskError(taskId);
+      throw new OrchError('TASK_OVER', `task ${taskId} is already over (${verdict.status})`, {
         hint: 'only a task that is not complete, failed or cancelled can be cancelled',
-        details: { taskId: request.taskId, status: task.value },
+        details: { taskId, status: verdict.status },
       });
     }
-    const streamId = streamIds.task(request.taskId);
-    const data = parseEventData('TaskCancelled', {
-      taskId: request.taskId,
-      reason: request.summary ?? 'cancelled by a person',
-    });
-    try {
-      const result = store.append(
-        streamId,
-        [{ id: randomUUID(), type: 'TaskCancelled', data, metadata: { actor: 'user' } }],
-        { expectedVersion: getOwn(versions, streamId) ?? 0 },
-      );
-      return {
-        position: result.positions[0]!,
-        streamId,
-        taskId: request.taskId,
-        kind: 'cancel',
-        was: task.value,
-      };
-    } catch (err) {
-      if (!(err instanceof ConcurrencyError) || attempt >= 2) throw err;
-    }
-  }
+    const streamId = streamIds.task(taskId);
+    return {
+      streamId,
+      type: 'TaskCancelled',
+      data: { taskId, reason: request.summary ?? 'cancelled by a person' },
+      actor: 'user',
+      answer: (position) => ({ position, streamId, taskId, kind: 'cancel', was: verdict.was }),
+    };
+  });
 }
 
 function unknownTaskError(taskId: string): OrchError {
@@ -246,23 +234,6 @@ function unknownTaskError(taskId: string): OrchError {
     hint: 'see `orch status` for the task ids',
     exitCode: 2,
   });
-}
-
-/** A person releasing a task blocked on a person (`orch signal unblock --task ID`). */
-export interface UnblockRequest {
-  taskId: string;
-  /** What the person did or decided, kept in the event's metadata. */
-  summary?: string;
-}
-
-/** A recorded release. */
-export interface UnblockOutcome {
-  position: number;
-  streamId: string;
-  taskId: string;
-  kind: 'unblock';
-  /** What the task had waited for. */
-  wasBlockedOn: string[];
 }
 
 /**
@@ -275,36 +246,30 @@ export interface UnblockOutcome {
  * unblockTask(store, { taskId: 'T005', summary: 'API key added to the vault' });
  */
 export function unblockTask(store: EventStore, request: UnblockRequest): UnblockOutcome {
-  for (let attempt = 1; ; attempt++) {
-    const { state, versions } = loadState(store);
-    const task = getOwn(state.tasks, request.taskId);
-    if (task === undefined) throw unknownTaskError(request.taskId);
-    if (task.value !== 'blocked') {
-      throw new OrchError('TASK_NOT_BLOCKED', `task ${request.taskId} is not blocked (it is ${task.value})`, {
-        hint: 'only a blocked task can be released; see `orch log --task ' + request.taskId + '`',
-        details: { taskId: request.taskId, status: task.value },
+  const { taskId } = request;
+  return handleCommand(store, ({ state }) => {
+    const verdict = judgeUnblock(state, taskId);
+    if (!verdict.accepted) {
+      if (verdict.refusal === 'unknown-task') throw unknownTaskError(taskId);
+      throw new OrchError('TASK_NOT_BLOCKED', `task ${taskId} is not blocked (it is ${verdict.status})`, {
+        hint: `only a blocked task can be released; see \`orch log --task ${taskId}\``,
+        details: { taskId, status: verdict.status },
       });
     }
-    const streamId = streamIds.task(request.taskId);
-    const data = parseEventData('TaskUnblocked', { taskId: request.taskId, reason: 'person' });
-    const metadata: EventMetadata = {
+    const streamId = streamIds.task(taskId);
+    return {
+      streamId,
+      type: 'TaskUnblocked',
+      data: { taskId, reason: 'person' },
       actor: 'user',
-      ...(request.summary === undefined ? {} : { summary: request.summary }),
-    };
-    try {
-      const result = store.append(streamId, [{ id: randomUUID(), type: 'TaskUnblocked', data, metadata }], {
-        expectedVersion: getOwn(versions, streamId) ?? 0,
-      });
-      return {
-        position: result.positions[0]!,
+      ...(request.summary === undefined ? {} : { extra: { summary: request.summary } }),
+      answer: (position) => ({
+        position,
         streamId,
-        taskId: request.taskId,
+        taskId,
         kind: 'unblock',
-        wasBlockedOn: [...(task.context.blockedOn ?? ['person'])],
-      };
-    } catch (err) {
-      // The task changed while we looked: look again, once.
-      if (!(err instanceof ConcurrencyError) || attempt >= 2) throw err;
-    }
-  }
+        wasBlockedOn: verdict.wasBlockedOn,
+      }),
+    };
+  });
 }

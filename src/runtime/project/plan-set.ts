@@ -20,7 +20,7 @@ import { findPlan, planStamp, readPlanFiles } from './plan-loader.js';
 import { encodeTaskId } from '../system/safe-id.js';
 
 /**
- * The run's plan from several places (multi-repo targets, issue 7): the main repository's
+ * The run's plan from several places (multi-repo targets): the main repository's
  * plan plus each target's own plan, read, namespaced (`api:1.2`) and validated as one, so a
  * main-plan phase can depend on `api:1.2`.
  */
@@ -246,11 +246,7 @@ export interface LoadedPlanSet {
  * (`../api/roadmap.md:12`); with only a main plan, plan and errors are exactly `loadPlan`'s.
  *
  * @example
- * const { plan } = loadPlanSet(findPlanSources(repo, config), {
- *   agentRoles: Object.keys(config.agents),
- *   targets: Object.keys(config.targets ?? {}),
- *   targetAgentRoles: targetAgentRoles(config),
- * });
+ * const { plan } = loadPlanSet(findPlanSources(repo, config), planSetOptionsFor(config));
  */
 export function loadPlanSet(sources: readonly PlanSource[], options: PlanSetOptions = {}): LoadedPlanSet {
   const set = readPlanSet(sources, options);
@@ -282,4 +278,28 @@ export function targetAgentRoles(config: Pick<OrchestratorConfig, 'targets'>): R
   const out: Record<string, string[]> = {};
   for (const [id, t] of Object.entries(config.targets ?? {})) out[id] = Object.keys(t.agents ?? {});
   return out;
+}
+
+/**
+ * The options a plan set is validated with for a configuration: its agent roles (plus
+ * `default` when one agent command is given for every role, as `orch spawn --agent-cmd`
+ * does), its target ids and each target's own agent roles. The one place these are built,
+ * for `orch plan` and for a run alike.
+ *
+ * @example
+ * planSetOptionsFor(config);
+ * // { agentRoles: ['implementer', 'tester'], targets: ['api'], targetAgentRoles: { api: [] } }
+ * planSetOptionsFor(config, { agentCommand: ['node', 'agent.js'] }).agentRoles;
+ * // ['default', 'implementer', 'tester']
+ */
+export function planSetOptionsFor(
+  config: Pick<OrchestratorConfig, 'agents' | 'targets'>,
+  options: { agentCommand?: readonly string[] | undefined } = {},
+): Required<Pick<PlanSetOptions, 'agentRoles' | 'targets' | 'targetAgentRoles'>> {
+  const roles = Object.keys(config.agents);
+  return {
+    agentRoles: options.agentCommand ? ['default', ...roles] : roles,
+    targets: Object.keys(config.targets ?? {}),
+    targetAgentRoles: targetAgentRoles(config),
+  };
 }

@@ -1,0 +1,138 @@
+import type { GoalRecommendation, PlanView } from '../../plan/index.js';
+import { renderGoal, renderTree } from '../../plan/index.js';
+
+/**
+ * The text of the operations' typed results: what `orch ci` and `orch signal` recorded,
+ * what `orch replay --verify` checked, and what `orch plan` shows (the tree, the goal
+ * report, the phase graph, the check against the log, the problems of an invalid plan).
+ * Each takes only the fields it prints.
+ */
+
+/** A place in a plan file: `file:line`, or `file` for the file as a whole (line 0). */
+interface FileLine {
+  file: string;
+  line: number;
+}
+
+const at = (p: FileLine): string => `${p.file}${p.line > 0 ? `:${p.line}` : ''}`;
+
+/**
+ * `orch ci`: the line that confirms a recorded result.
+ *
+ * @example
+ * ciRecordedLine({ result: 'pass', position: 61, streamId: 'run-r1' });
+ * // 'recorded CI pass at log position 61 (run-r1)'
+ */
+export function ciRecordedLine(outcome: { result: string; position: number; streamId: string }): string {
+  return `recorded CI ${outcome.result} at log position ${outcome.position} (${outcome.streamId})`;
+}
+
+/** What `orch signal` recorded: a report, a release or a cancellation (by `kind`). */
+export type SignalRecorded =
+  | { kind: 'cancel'; taskId: string; was: string; position: number }
+  | { kind: 'unblock'; taskId: string; wasBlockedOn: readonly string[]; position: number }
+  | {
+      kind: 'complete' | 'blocked' | 'pr';
+      taskId: string;
+      spawnId: string;
+      on: readonly string[] | null;
+      position: number;
+    };
+
+/**
+ * `orch signal`: the line that confirms what was recorded.
+ *
+ * @example
+ * signalRecordedLine({ kind: 'complete', taskId: 'T004', spawnId: 's7', on: null, position: 61 });
+ * // 'recorded complete for task T004 (spawn s7) at log position 61'
+ */
+export function signalRecordedLine(outcome: SignalRecorded): string {
+  switch (outcome.kind) {
+    case 'cancel':
+      return `cancelled task ${outcome.taskId} (it was ${outcome.was}) at log position ${outcome.position}; a running orch stops its agent`;
+    case 'unblock':
+      return `released task ${outcome.taskId} (blocked on ${outcome.wasBlockedOn.join(', ')}) at log position ${outcome.position}; orch spawn gives it a fresh agent`;
+    default: {
+      const on = outcome.on === null ? '' : ` on ${outcome.on.join(', ')}`;
+      return `recorded ${outcome.kind}${on} for task ${outcome.taskId} (spawn ${outcome.spawnId}) at log position ${outcome.position}`;
+    }
+  }
+}
+
+/** What `orch replay --verify` checked (the fields the line names). */
+export interface VerifiedSummary {
+  events: number;
+  pureEvents: number;
+  invariants: readonly string[];
+  snapshot: number | null;
+  statusCache: number | null;
+}
+
+/**
+ * `orch replay --verify`: the line that says what was checked and found in agreement.
+ *
+ * @example
+ * verifiedLine({ events: 60, pureEvents: 60, invariants: ['a', 'b'], snapshot: null, statusCache: 58 });
+ * // 'verified 60 events, 2 invariants (pure evolve re-folded all of them; no state snapshot to check; status cache at 58 matches)'
+ */
+export function verifiedLine(r: VerifiedSummary): string {
+  const pure = r.pureEvents === r.events ? 'all of them' : `the first ${r.pureEvents}`;
+  const caches = [
+    r.snapshot === null ? 'no state snapshot to check' : `state snapshot at ${r.snapshot} matches`,
+    r.statusCache === null ? 'no status cache to check' : `status cache at ${r.statusCache} matches`,
+  ];
+  return `verified ${r.events} events, ${r.invariants.length} invariants (pure evolve re-folded ${pure}; ${caches.join('; ')})`;
+}
+
+/** The check of `orch plan --check` (the fields the text names). */
+export interface PlanCheckSummary {
+  /** Whether a log was compared. */
+  log: boolean;
+  problems: readonly (FileLine & { message: string })[];
+}
+
+/** What `orch plan` shows: the view, plus the goal report, graph text or check when asked for. */
+export type PlanShown = PlanView & { goal?: GoalRecommendation; graph?: string; check?: PlanCheckSummary };
+
+/**
+ * `orch plan`: the check when there is one, else the graph, else the goal report, else
+ * the tree.
+ *
+ * @example
+ * console.log(planText(result));
+ */
+export function planText(shown: PlanShown): string {
+  const { name, source } = shown.plan;
+  if (shown.check) return planCheckText(shown.check, name, source);
+  if (shown.graph !== undefined) return shown.graph;
+  if (shown.goal) return `${name} (${source}): ${shown.ready.length} ready\n\n${renderGoal(shown.goal)}`;
+  return renderTree(shown);
+}
+
+function planCheckText(check: PlanCheckSummary, name: string, shown: string): string {
+  const against = check.log ? 'the log' : 'itself (no log yet)';
+  if (check.problems.length === 0) return `${name} (${shown}): the plan files agree with ${against}.`;
+  const list = check.problems.map((p) => `  ${at(p)}: ${p.message}`);
+  return `${name} (${shown}): ${check.problems.length} disagreement(s) with ${against}:\n${list.join('\n')}`;
+}
+
+/**
+ * An invalid plan on stderr: every problem on its own line as `file:line: message`, so an
+ * editor can jump to each (one problem: on the error line itself).
+ *
+ * @example
+ * planProblemsText('plan .state/plans is invalid', [{ file: 'plan.yaml', line: 3, message: 'no id' }], undefined);
+ * // 'Error: plan.yaml:3: no id\n'
+ */
+export function planProblemsText(
+  message: string,
+  problems: readonly (FileLine & { message: string })[],
+  hint: string | undefined,
+): string {
+  const [only] = problems;
+  const body =
+    problems.length === 1 && only
+      ? `Error: ${at(only)}: ${only.message}\n`
+      : `Error: ${message}:\n${problems.map((p) => `  ${at(p)}: ${p.message}`).join('\n')}\n`;
+  return `${body}${hint ? `Hint: ${hint}\n` : ''}`;
+}
