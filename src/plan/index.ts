@@ -2,7 +2,7 @@
  * The plan API in one place: the model, the parsers for formats A, B and C, validation,
  * the dependency graph and ready set, goal matching, the `orch plan` view and renderers,
  * and status write-back. Everything here is pure; reading files is
- * `src/runtime/plan-loader.ts`.
+ * `src/runtime/project/plan-loader.ts`.
  *
  * @example
  * import { parsePlanFiles, checkPlan, buildPlanGraph, readyTasks, declaredCompletion } from './index.js';

@@ -66,6 +66,7 @@ export interface HandleOptions<S> {
 export function handleCommand<R>(
   store: EventStore,
   decide: (read: CommandState<OrchState>) => Decision<R>,
+  options?: Omit<HandleOptions<OrchState>, 'load'>,
 ): R;
 export function handleCommand<S, R>(
   store: EventStore,

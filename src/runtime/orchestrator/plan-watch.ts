@@ -12,28 +12,12 @@ import {
   loadPlanSet,
   planSetStamp,
   readPlanSet,
-  targetAgentRoles,
+  planSetOptionsFor,
   type PlanSetOptions,
   type PlanSource,
   type ReadPlanSet,
 } from '../project/plan-set.js';
 import type { WarningProblem, WarningSink } from './warnings.js';
-
-/**
- * The options a run loads its plan files with: the roles it has agents for (`default`
- * too with `--agent-cmd`), the configured targets and their own roles.
- *
- * @example
- * loadPlanSet(sources, planSetOptions(config, undefined));
- */
-export function planSetOptions(config: OrchestratorConfig, agentCommand?: readonly string[]): PlanSetOptions {
-  const roles = Object.keys(config.agents);
-  return {
-    agentRoles: agentCommand ? ['default', ...roles] : roles,
-    targets: Object.keys(config.targets ?? {}),
-    targetAgentRoles: targetAgentRoles(config),
-  };
-}
 
 /** Streams whose events change what the plan files show (statuses). */
 const STATUS_STREAMS = /^(plan$|task-|phase-|milestone-)/;
@@ -86,7 +70,7 @@ export interface PlanFilesSetup {
  */
 export function openPlanFiles(setup: PlanFilesSetup): { plan: Plan; watch: PlanWatch } {
   const sources = findPlanSources(setup.repoDir, setup.config, setup.planDir);
-  const options = planSetOptions(setup.config, setup.agentCommand);
+  const options = planSetOptionsFor(setup.config, { agentCommand: setup.agentCommand });
   const { plan } = loadPlanSet(sources, options);
   const watch = new PlanWatch(sources, planSetStamp(sources), options, setup.changes, setup.warn);
   return { plan, watch };
