@@ -2,6 +2,7 @@ import type { OrchestratorConfig } from '../../core/config.js';
 import type { RecordedEvent } from '../../core/envelope.js';
 import { streamIds } from '../../core/events.js';
 import type { OrchState } from '../../core/state.js';
+import { fileLine } from '../../plan/errors.js';
 import type { Plan } from '../../plan/model.js';
 import { OrchError } from '../../util/errors.js';
 import type { LiveLog } from '../log/live-log.js';
@@ -107,7 +108,7 @@ export class PlanWatch {
       const listed = (err as { problems?: WarningProblem[] }).problems ?? [];
       const problems =
         (err instanceof OrchError ? err.message : String(err)) +
-        listed.map((p) => `\n  ${p.file}${p.line > 0 ? `:${p.line}` : ''}: ${p.message}`).join('');
+        listed.map((p) => `\n  ${fileLine(p)}: ${p.message}`).join('');
       this.warn({
         code: 'PLAN_REVISION_REFUSED',
         message: `the edited plan is not valid; continuing on the last valid plan: ${problems}`,

@@ -1,5 +1,6 @@
 import type { GoalRecommendation, PlanView } from '../../plan/index.js';
 import { renderGoal, renderTree } from '../../plan/index.js';
+import { fileLine } from './format.js';
 
 /**
  * The text of the operations' typed results: what `orch ci` and `orch signal` recorded,
@@ -7,14 +8,6 @@ import { renderGoal, renderTree } from '../../plan/index.js';
  * report, the phase graph, the check against the log, the problems of an invalid plan).
  * Each takes only the fields it prints.
  */
-
-/** A place in a plan file: `file:line`, or `file` for the file as a whole (line 0). */
-interface FileLine {
-  file: string;
-  line: number;
-}
-
-const at = (p: FileLine): string => `${p.file}${p.line > 0 ? `:${p.line}` : ''}`;
 
 /**
  * `orch ci`: the line that confirms a recorded result.
@@ -88,7 +81,7 @@ export function verifiedLine(r: VerifiedSummary): string {
 export interface PlanCheckSummary {
   /** Whether a log was compared. */
   log: boolean;
-  problems: readonly (FileLine & { message: string })[];
+  problems: readonly { file: string; line: number; message: string }[];
 }
 
 /** What `orch plan` shows: the view, plus the goal report, graph text or check when asked for. */
@@ -112,7 +105,7 @@ export function planText(shown: PlanShown): string {
 function planCheckText(check: PlanCheckSummary, name: string, shown: string): string {
   const against = check.log ? 'the log' : 'itself (no log yet)';
   if (check.problems.length === 0) return `${name} (${shown}): the plan files agree with ${against}.`;
-  const list = check.problems.map((p) => `  ${at(p)}: ${p.message}`);
+  const list = check.problems.map((p) => `  ${fileLine(p)}: ${p.message}`);
   return `${name} (${shown}): ${check.problems.length} disagreement(s) with ${against}:\n${list.join('\n')}`;
 }
 
@@ -126,13 +119,13 @@ function planCheckText(check: PlanCheckSummary, name: string, shown: string): st
  */
 export function planProblemsText(
   message: string,
-  problems: readonly (FileLine & { message: string })[],
+  problems: readonly { file: string; line: number; message: string }[],
   hint: string | undefined,
 ): string {
   const [only] = problems;
   const body =
     problems.length === 1 && only
-      ? `Error: ${at(only)}: ${only.message}\n`
-      : `Error: ${message}:\n${problems.map((p) => `  ${at(p)}: ${p.message}`).join('\n')}\n`;
+      ? `Error: ${fileLine(only)}: ${only.message}\n`
+      : `Error: ${message}:\n${problems.map((p) => `  ${fileLine(p)}: ${p.message}`).join('\n')}\n`;
   return `${body}${hint ? `Hint: ${hint}\n` : ''}`;
 }
