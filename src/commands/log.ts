@@ -72,14 +72,8 @@ An id that nothing in the log names is an error (exit 1). --json prints one comp
       else if (count === 0) writer.push('No events match.\n');
       if (writer.flush()) await once(process.stdout, 'drain');
       if (!json && flags.task !== undefined) {
-        const { taskStory, renderTaskStory } = await import('../runtime/render/task-story.js');
-        const { streamIds } = await import('../core/events.js');
-        const story = taskStory(
-          flags.task,
-          store.readStream(streamIds.task(flags.task)),
-          store.readAll({ types: ['CiCompleted'] }),
-        );
-        this.log(`\n${renderTaskStory(story)}`);
+        const { renderTaskStory } = await import('../runtime/render/task-story.js');
+        this.log(`\n${renderTaskStory(readLog.readTaskHistory(store, flags.task))}`);
       }
     } finally {
       store.close();

@@ -1,3 +1,5 @@
+import { AttemptFold, taskHistory } from '../../core/attempt-history.js';
+import type { TaskHistory } from '../../core/attempt-history.js';
 import type { RecordedEvent } from '../../core/envelope.js';
 import { EVENT_SCHEMAS, isOrchEventType, ORCH_EVENT_TYPES, streamIds } from '../../core/events.js';
 import type { EventStore } from '../../store/event-store.js';
@@ -103,4 +105,19 @@ function assertKnownTask(store: EventStore, taskId: string): void {
   const { state } = loadState(store);
   if (state.plan?.tasks.some((t) => t.id === taskId)) return;
   throw new NothingFoundError('task', taskId, state.plan?.tasks.map((t) => t.id) ?? []);
+}
+
+/**
+ * The history of a task's attempts (`orch log --task`): its stream, folded once; when it
+ * merged, the whole log is replayed alongside, so each merge's CI result is the one orch's
+ * own fold judged it by.
+ *
+ * @example
+ * renderTaskStory(readTaskHistory(store, 'T003'));
+ */
+export function readTaskHistory(store: EventStore, taskId: string): TaskHistory {
+  const stream = [...store.readStream(streamIds.task(taskId))];
+  if (!stream.some((e) => e.type === 'BranchMerged'))
+    return new AttemptFold(taskId).applyAll(stream).history(taskId);
+  return taskHistory(store.readAll(), taskId);
 }
