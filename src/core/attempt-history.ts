@@ -159,10 +159,12 @@ export function lastSummary(attempt: Attempt): string | null {
  * fold.history('T1').attempts[0]?.ci?.result; // 'pass'
  */
 export class AttemptFold {
-  private readonly tasks = new Map<string, { history: TaskHistory; bySpawn: Map<string, Attempt> }>();
+  private readonly tasks = new Map<string, TaskHistory>();
   private readonly all: Attempt[] = [];
+  /** Every spawn requested: its attempt (when its task is folded) and its task. */
+  private readonly spawns = new Map<string, { taskId: string; attempt: Attempt | null }>();
 
-  /** @param only fold this task's stream only (other events still feed CI verdicts). */
+  /** @param only fold this task only (other events still feed CI verdicts). */
   constructor(private readonly only?: string) {}
 
   /** Every attempt of every task, in spawn order. */
@@ -170,18 +172,19 @@ export class AttemptFold {
     return this.all;
   }
 
-  /** The tasks seen, in the order their streams first appeared. */
+  /** The tasks seen, in the order they first appeared. */
   histories(): TaskHistory[] {
-    return [...this.tasks.values()].map((t) => t.history);
+    return [...this.tasks.values()];
   }
 
-  /** One task's history (empty when its stream had no event). */
+  /** One task's history (empty when no event named it). */
   history(taskId: string): TaskHistory {
-    return this.tasks.get(taskId)?.history ?? { taskId, attempts: [], timeline: [] };
+    return this.tasks.get(taskId) ?? { taskId, attempts: [], timeline: [] };
   }
 
   /**
-   * Folds one event.
+   * Folds one event. It belongs to the task whose stream it is in (`task-<id>`); an event
+   * outside task streams, to the task its data names (`taskId`, or its spawn's task).
    *
    * @param before orch's state before this event; with it, a `CiCompleted` gives its verdict
    *   to the attempts whose merges the fold says it judged.
@@ -191,15 +194,22 @@ export class AttemptFold {
       if (before !== undefined) this.judge(event, before);
       return this;
     }
-    if (!event.streamId.startsWith(TASK_STREAM)) return this;
-    const taskId = event.streamId.slice(TASK_STREAM.length);
-    if (this.only !== undefined && taskId !== this.only) return this;
-    let task = this.tasks.get(taskId);
-    if (task === undefined) {
-      task = { history: { taskId, attempts: [], timeline: [] }, bySpawn: new Map() };
-      this.tasks.set(taskId, task);
+    const d = (typeof event.data === 'object' && event.data !== null ? event.data : {}) as Data;
+    const spawnId = str(d['spawnId']);
+    const spawn = spawnId === null ? undefined : this.spawns.get(spawnId);
+    const taskId = event.streamId.startsWith(TASK_STREAM)
+      ? event.streamId.slice(TASK_STREAM.length)
+      : (str(d['taskId']) ?? spawn?.taskId ?? null);
+    if (taskId === null) return this;
+    const folded = this.only === undefined || taskId === this.only;
+    // A spawn id is used once: a second request with it changes nothing.
+    if (event.type === 'AgentSpawnRequested' && spawnId !== null && spawn === undefined) {
+      const attempt = folded ? this.newAttempt(taskId, spawnId, event, d) : null;
+      this.spawns.set(spawnId, { taskId, attempt });
+      return this;
     }
-    this.fold(task.history, task.bySpawn, event);
+    if (!folded) return this;
+    this.fold(this.historyOf(taskId), spawn?.taskId === taskId ? spawn.attempt : null, event, d);
     return this;
   }
 
@@ -207,6 +217,38 @@ export class AttemptFold {
   applyAll(events: Iterable<RecordedEvent>): this {
     for (const event of events) this.apply(event);
     return this;
+  }
+
+  private historyOf(taskId: string): TaskHistory {
+    let history = this.tasks.get(taskId);
+    if (history === undefined) {
+      history = { taskId, attempts: [], timeline: [] };
+      this.tasks.set(taskId, history);
+    }
+    return history;
+  }
+
+  private newAttempt(taskId: string, spawnId: string, e: RecordedEvent, d: Data): Attempt {
+    const history = this.historyOf(taskId);
+    const attempt: Attempt = {
+      taskId,
+      spawnId,
+      attempt: num(d['attempt']) ?? history.attempts.length + 1,
+      role: str(d['role']),
+      requested: { position: e.position, at: e.recordedAt },
+      started: null,
+      end: null,
+      breakpoints: [],
+      gate: null,
+      merge: null,
+      ci: null,
+      reopened: null,
+      notes: [],
+    };
+    history.attempts.push(attempt);
+    history.timeline.push({ kind: 'attempt', attempt });
+    this.all.push(attempt);
+    return attempt;
   }
 
   private judge(e: RecordedEvent, before: OrchState): void {
@@ -221,7 +263,7 @@ export class AttemptFold {
       url: str(d['url']),
     };
     for (const merge of merges.slice(0, mergesJudged(merges, ref))) {
-      const attempts = this.tasks.get(merge.taskId)?.history.attempts ?? [];
+      const attempts = this.tasks.get(merge.taskId)?.attempts ?? [];
       const merged = attempts.findLast(
         (a) => a.merge?.status === 'merged' && a.merge.commit === merge.commit,
       );
@@ -229,53 +271,32 @@ export class AttemptFold {
     }
   }
 
-  private fold(history: TaskHistory, bySpawn: Map<string, Attempt>, e: RecordedEvent): void {
-    const d = (typeof e.data === 'object' && e.data !== null ? e.data : {}) as Data;
+  // Notes about a spawn go with its attempt (or the latest one); before any attempt, on the timeline.
+  private note(history: TaskHistory, n: TaskNote, of: Attempt | null): void {
+    const owner = of ?? history.attempts.at(-1);
+    if (owner === undefined) history.timeline.push(n);
+    else owner.notes.push(n);
+  }
+
+  private fold(history: TaskHistory, a: Attempt | null, e: RecordedEvent, d: Data): void {
     const spawnId = str(d['spawnId']);
-    const a = spawnId === null ? undefined : bySpawn.get(spawnId);
-    const at = { position: e.position, at: e.recordedAt };
-    // Notes about a spawn go with its attempt (or the latest one); before any attempt, on the timeline.
-    const note = (n: TaskNote, of: string | null) => {
-      const owner = (of === null ? undefined : bySpawn.get(of)) ?? history.attempts.at(-1);
-      if (owner === undefined) history.timeline.push(n);
-      else owner.notes.push(n);
-    };
+    const position = e.position;
+    const at = e.recordedAt;
     switch (e.type) {
-      case 'AgentSpawnRequested': {
-        // A spawn id is used once: a second request with it changes nothing.
-        if (spawnId === null || a !== undefined) return;
-        const attempt: Attempt = {
-          taskId: history.taskId,
-          spawnId,
-          attempt: num(d['attempt']) ?? history.attempts.length + 1,
-          role: str(d['role']),
-          requested: at,
-          started: null,
-          end: null,
-          breakpoints: [],
-          gate: null,
-          merge: null,
-          ci: null,
-          reopened: null,
-          notes: [],
-        };
-        bySpawn.set(spawnId, attempt);
-        history.attempts.push(attempt);
-        history.timeline.push({ kind: 'attempt', attempt });
-        this.all.push(attempt);
+      case 'AgentSpawnRequested':
         return;
-      }
       case 'AgentStarted':
-        if (a === undefined || a.started !== null || a.end !== null) return;
-        a.started = { ...at, startedAt: str(d['startedAt']) ?? e.recordedAt, pid: num(d['pid']) };
+        if (a === null || a.started !== null || a.end !== null) return;
+        a.started = { position, at, startedAt: str(d['startedAt']) ?? e.recordedAt, pid: num(d['pid']) };
         return;
       case 'AgentExited': {
-        if (a === undefined || a.end !== null) return;
+        if (a === null || a.end !== null) return;
         const usage = (
           typeof d['usage'] === 'object' && d['usage'] !== null ? d['usage'] : null
         ) as Data | null;
         a.end = {
-          ...at,
+          position,
+          at,
           kind: 'exited',
           exitCode: num(d['exitCode']),
           signal: str(d['signal']),
@@ -293,16 +314,17 @@ export class AttemptFold {
         return;
       }
       case 'AgentLost':
-        if (a !== undefined && a.end === null) a.end = { ...at, kind: 'lost', reason: str(d['reason']) };
+        if (a !== null && a.end === null) a.end = { position, at, kind: 'lost', reason: str(d['reason']) };
         return;
       case 'AgentSpawnFailed':
-        if (a !== undefined && a.end === null)
-          a.end = { ...at, kind: 'spawn_failed', error: str(d['error']) };
+        if (a !== null && a.end === null)
+          a.end = { position, at, kind: 'spawn_failed', error: str(d['error']) };
         return;
       case 'BreakpointReported':
-        if (a === undefined || a.end !== null) return;
+        if (a === null || a.end !== null) return;
         a.breakpoints.push({
-          ...at,
+          position,
+          at,
           kind: str(d['kind']) ?? '?',
           summary: str(d['summary']),
           on: Array.isArray(d['on']) ? (d['on'] as string[]) : null,
@@ -310,21 +332,23 @@ export class AttemptFold {
         });
         return;
       case 'GateStarted':
-        if (a !== undefined) a.gate = { ...at, status: 'started' };
+        if (a !== null) a.gate = { position, at, status: 'started' };
         return;
       case 'GatePassed':
-        if (a !== undefined)
+        if (a !== null)
           a.gate = {
-            ...at,
+            position,
+            at,
             status: 'passed',
             skipped: d['skipped'] === true,
             durationMs: num(d['durationMs']),
           };
         return;
       case 'GateFailed':
-        if (a !== undefined)
+        if (a !== null)
           a.gate = {
-            ...at,
+            position,
+            at,
             status: 'failed',
             exitCode: num(d['exitCode']),
             durationMs: num(d['durationMs']),
@@ -332,21 +356,23 @@ export class AttemptFold {
           };
         return;
       case 'MergeRequested':
-        if (a !== undefined) a.merge = { ...at, status: 'requested', branch: str(d['branch']) };
+        if (a !== null) a.merge = { position, at, status: 'requested', branch: str(d['branch']) };
         return;
       case 'BranchMerged':
-        if (a !== undefined) a.merge = { ...at, status: 'merged', commit: str(d['commit']) };
+        if (a !== null) a.merge = { position, at, status: 'merged', commit: str(d['commit']) };
         return;
       case 'MergeConflicted':
-        if (a !== undefined)
+        if (a !== null)
           a.merge = {
-            ...at,
+            position,
+            at,
             status: 'conflicted',
             files: Array.isArray(d['files']) ? (d['files'] as string[]) : [],
           };
         return;
       case 'SignalRejected':
-        note(
+        this.note(
+          history,
           {
             kind: 'signalRejected',
             position: e.position,
@@ -354,11 +380,12 @@ export class AttemptFold {
             spawnId,
             reason: str(d['reason']),
           },
-          spawnId,
+          a,
         );
         return;
       case 'RetryScheduled':
-        note(
+        this.note(
+          history,
           {
             kind: 'retryScheduled',
             position: e.position,
@@ -370,10 +397,11 @@ export class AttemptFold {
         );
         return;
       case 'RateLimited':
-        note({ kind: 'rateLimited', position: e.position, resetAt: str(d['resetAt']) }, spawnId);
+        this.note(history, { kind: 'rateLimited', position: e.position, resetAt: str(d['resetAt']) }, a);
         return;
       case 'TaskReopened':
-        if (a !== undefined) a.reopened = { ...at, reason: str(d['reason']), ciLogTail: str(d['ciLogTail']) };
+        if (a !== null)
+          a.reopened = { position, at, reason: str(d['reason']), ciLogTail: str(d['ciLogTail']) };
         history.timeline.push({
           kind: 'event',
           position: e.position,
