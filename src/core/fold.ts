@@ -83,14 +83,7 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
       // The result judges the merge whose commit it tested and every merge before it; merges
       // that landed after that commit wait for a result of their own.
       const merges = s.mergesSinceCi ?? [];
-      const ref = e.data.ref ?? null;
-      let judged = merges.length;
-      for (let i = merges.length - 1; i >= 0; i--) {
-        if (ref !== null && merges[i]?.commit === ref) {
-          judged = i + 1;
-          break;
-        }
-      }
+      const judged = mergesJudged(merges, e.data.ref ?? null);
       const covered = merges.slice(0, judged).map((m) => m.taskId);
       s.ci = {
         result: e.data.result,
@@ -182,6 +175,21 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
     default:
       return;
   }
+}
+
+/**
+ * How many of the merges awaiting CI (`OrchState.mergesSinceCi`, in merge order) a CI
+ * result for `ref` judges: the merge whose commit it tested and every merge before it; a
+ * result for a ref that is none of them (a branch name, an outside commit) judges them all.
+ *
+ * @example
+ * mergesJudged([{ taskId: 'T1', commit: 'a' }, { taskId: 'T2', commit: 'b' }], 'a'); // 1
+ */
+export function mergesJudged(merges: readonly { commit: string }[], ref: string | null): number {
+  if (ref !== null) {
+    for (let i = merges.length - 1; i >= 0; i--) if (merges[i]?.commit === ref) return i + 1;
+  }
+  return merges.length;
 }
 
 function stepTask(

@@ -1,3 +1,5 @@
+import type { Attempt } from '../../core/attempt-history.js';
+import { lastSummary } from '../../core/attempt-history.js';
 import type { Milestone, Persona, Phase, Task } from '../../plan/model.js';
 
 /**
@@ -24,6 +26,40 @@ export interface AttemptHistory {
   conflictFiles?: string[];
   /** Anything else orch wants the next attempt to know. */
   note?: string;
+}
+
+/**
+ * What each attempt of a task's history (`core/attempt-history.ts`) left for the next one:
+ * its exit and output, its summary, a failed gate's output, conflicting files, the CI log
+ * that reopened it, and a note when it was lost, could not start or reported being blocked.
+ *
+ * @example
+ * const history = lessonsOf(new AttemptFold().applyAll(store.readStream('task-T1')).history('T1').attempts);
+ * buildPrompt({ task, attempt: history.length + 1, history });
+ */
+export function lessonsOf(attempts: readonly Attempt[]): AttemptHistory[] {
+  return attempts.map((a) => {
+    const h: AttemptHistory = { attempt: a.attempt };
+    const end = a.end;
+    if (end?.kind === 'exited') {
+      h.exitCode = end.exitCode;
+      h.signal = end.signal;
+      if (end.outputTail !== null) h.outputTail = end.outputTail;
+    }
+    const summary = lastSummary(a);
+    if (summary !== null) h.summary = summary;
+    // A lost process or a failed start came after any block it reported.
+    const blocked = a.breakpoints.findLast((b) => b.kind === 'blocked');
+    if (end?.kind === 'lost') h.note = `the agent process was lost: ${end.reason}`;
+    else if (end?.kind === 'spawn_failed') h.note = `the agent could not be started: ${end.error}`;
+    else if (blocked !== undefined)
+      h.note = `it reported being blocked on ${(blocked.on ?? ['person']).join(', ')}`;
+    if (a.gate?.status === 'failed' && a.gate.outputTail !== null) h.gateOutput = a.gate.outputTail;
+    if (a.merge?.status === 'conflicted') h.conflictFiles = a.merge.files;
+    if (a.reopened !== null)
+      h.ciOutput = a.reopened.ciLogTail ?? `${a.reopened.reason} (no CI log was recorded)`;
+    return h;
+  });
 }
 
 /** Everything a prompt is made of. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { AttemptFold } from '../../core/attempt-history.js';
 import type { SpawnAgentCommand } from '../../core/commands.js';
 import { commandEvent } from '../../core/commands.js';
 import { agentFor, type AgentCommand, type OrchestratorConfig } from '../../core/config.js';
@@ -6,12 +7,11 @@ import { streamIds } from '../../core/events.js';
 import type { AgentRecord } from '../../core/state.js';
 import { readAgentExit, readAgentOutput, startAgent, type RunningAgent } from './runner.js';
 import type { AgentUsage, RateLimitInfo } from './claude-output.js';
-import { attemptHistory } from './attempt-history.js';
 import type { Clock } from '../system/clock.js';
 import type { LiveLog } from '../log/live-log.js';
 import { findProcessesByEnv } from '../system/find-processes.js';
 import { isSameProcessAlive, killProcessGroup } from '../system/process-identity.js';
-import { buildPrompt } from './prompt.js';
+import { buildPrompt, lessonsOf } from './prompt.js';
 import { agentLogPath } from '../system/state-paths.js';
 import type { TaskWorkspace } from '../git/workspace.js';
 
@@ -185,9 +185,10 @@ export class AgentSupervisor {
     const phase = plan.phases.find((p) => p.id === task.phase);
     const milestone = phase ? plan.milestones.find((m) => m.id === phase.milestone) : undefined;
     const persona = plan.personas.find((p) => p.role === command.role);
-    const history = attemptHistory(log.store.readStream(streamIds.task(command.taskId))).filter(
-      (h) => h.attempt < command.attempt,
-    );
+    const attempts = new AttemptFold(command.taskId)
+      .applyAll(log.store.readStream(streamIds.task(command.taskId)))
+      .history(command.taskId).attempts;
+    const history = lessonsOf(attempts).filter((h) => h.attempt < command.attempt);
     const conventions = this.o.workspaces.conventionsFor?.(command.taskId);
     return buildPrompt({
       task,

@@ -1,9 +1,10 @@
+import { AttemptFold, taskHistory } from '../../core/attempt-history.js';
+import type { TaskHistory } from '../../core/attempt-history.js';
 import type { RecordedEvent } from '../../core/envelope.js';
 import { EVENT_SCHEMAS, isOrchEventType, ORCH_EVENT_TYPES, streamIds } from '../../core/events.js';
 import type { EventStore } from '../../store/event-store.js';
 import { NothingFoundError, UsageError } from './errors.js';
 import { loadState, openLog } from '../log/load-state.js';
-import { taskStory, type TaskStory } from '../render/task-story.js';
 import { parseCount } from './replay.js';
 
 /**
@@ -42,8 +43,8 @@ export interface LogListing {
    * {@link filteredEvents} does, before yielding anything.
    */
   events: Iterable<RecordedEvent>;
-  /** With a task filter: the task's story attempt by attempt (read when called); else null. */
-  story(): TaskStory | null;
+  /** With a task filter: the task's attempts, folded once (read when called); else null. */
+  story(): TaskHistory | null;
   /** Closes the log. */
   close(): void;
 }
@@ -67,14 +68,7 @@ export function orchLog(request: LogRequest): LogListing {
     const task = request.task;
     return {
       events: { [Symbol.iterator]: () => filteredEvents(store, filters) },
-      story: () =>
-        task === undefined
-          ? null
-          : taskStory(
-              task,
-              store.readStream(streamIds.task(task)),
-              store.readAll({ types: ['CiCompleted'] }),
-            ),
+      story: () => (task === undefined ? null : readTaskHistory(store, task)),
       close: () => store.close(),
     };
   } catch (err) {
@@ -164,4 +158,19 @@ function assertKnownTask(store: EventStore, taskId: string): void {
   const { state } = loadState(store);
   if (state.plan?.tasks.some((t) => t.id === taskId)) return;
   throw new NothingFoundError('task', taskId, state.plan?.tasks.map((t) => t.id) ?? []);
+}
+
+/**
+ * The history of a task's attempts (`orch log --task`): its stream, folded once; when it
+ * merged, the whole log is replayed alongside, so each merge's CI result is the one orch's
+ * own fold judged it by.
+ *
+ * @example
+ * renderTaskStory(readTaskHistory(store, 'T003'));
+ */
+export function readTaskHistory(store: EventStore, taskId: string): TaskHistory {
+  const stream = [...store.readStream(streamIds.task(taskId))];
+  if (!stream.some((e) => e.type === 'BranchMerged'))
+    return new AttemptFold(taskId).applyAll(stream).history(taskId);
+  return taskHistory(store.readAll(), taskId);
 }

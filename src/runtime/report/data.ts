@@ -1,40 +1,68 @@
+import { AttemptFold } from '../../core/attempt-history.js';
+import type { Attempt, LogMoment } from '../../core/attempt-history.js';
+import { lastSummary } from '../../core/attempt-history.js';
 import type { RecordedEvent } from '../../core/envelope.js';
 import { Replayer } from '../../core/replayer.js';
-import { statusView, taskStatus } from '../../core/status-view.js';
+import { statusView } from '../../core/status-view.js';
 import type { StatusView } from '../../core/status-view.js';
-import { taskMachineConfig } from '../../machines/task-machine.js';
-import type { Plan } from '../../plan/model.js';
+import { StateRecorder } from './states.js';
+import type { ReportStates } from './states.js';
 
 /**
- * The data the post-mortem report embeds: the events the page folds and draws, cut down
- * to the fields it reads, plus the task machine's transition table and the final status
- * (from orch's own fold) that colours the dependency graph.
+ * The data the post-mortem report embeds, gathered in one pass of orch's own fold: the
+ * events the page draws (cut down to the fields it reads), every attempt from the attempt
+ * fold, what the scrubber shows at each position (as changes, see `states.ts`), and the
+ * final status that colours the dependency graph. Times are milliseconds after
+ * {@link ReportData.epoch} (null when a `recordedAt` does not parse).
  */
 
-/** One embedded event: `[position, type, recordedAt, data]`. */
-export type ReportEvent = [number, string, string, Record<string, unknown>];
+/** One embedded event: `[position, type, time, data]`. */
+export type ReportEvent = [number, string, number | null, Record<string, unknown>];
 
-/** A plan as the page needs it (no descriptions, criteria or sources). */
-export interface ReportPlan {
-  name: string;
-  milestones: { id: string; title: string; status: string }[];
-  phases: { id: string; title: string; milestone: string; status: string; dependsOn: string[] }[];
-  tasks: { id: string; title: string; phase: string; role: string; status: string; dependsOn: string[] }[];
+/** Where an attempt's event is in the log: `[position, time]`. */
+export type ReportMoment = [number, number | null];
+
+/**
+ * One attempt as the page draws it: its request, start and outcome (those events are not
+ * embedded again) and what it left. Fields without a value are left out.
+ */
+export interface ReportAttempt {
+  spawnId: string;
+  task: string;
+  attempt: number;
+  role?: string;
+  requested: ReportMoment;
+  started?: ReportMoment;
+  ended?: ReportMoment;
+  end?:
+    | { kind: 'exit'; code: number | null; signal: string | null }
+    | { kind: 'lost' | 'spawn_failed'; text: string };
+  durationMs?: number;
+  usage?: { inputTokens?: number; outputTokens?: number; costUsd?: number };
+  tail?: string;
+  summary?: string;
+  /** `passed`, `skipped` or `failed (exit 1)`. */
+  gate?: string;
+  /** `merged 1a2b3c4d5e` or `conflict (2 file(s))`. */
+  merge?: string;
 }
 
 /** Everything the page script reads (JSON). */
 export interface ReportData {
-  version: 1;
+  version: 2;
   title: string;
   /** The last log position folded. */
   to: number;
   /** How many events the log had up to `to` (embedded or not). */
   eventCount: number;
-  /** The task machine's flat config: the page steps task statuses with this very table. */
-  machine: typeof taskMachineConfig;
-  /** Task status (`orch status` words) of each machine state, from `taskStatus`. */
-  statusOf: Record<string, string>;
+  /** Epoch milliseconds of the first event: times are counted from it. */
+  epoch: number;
+  /** The events drawn, but for the attempts' own (their request, start and outcome). */
   events: ReportEvent[];
+  /** In spawn order. */
+  attempts: ReportAttempt[];
+  /** What the scrubber shows at each position, from orch's fold. */
+  states: ReportStates;
   /** `statusView` of orch's fold at `to`. */
   final: StatusView;
 }
@@ -54,11 +82,8 @@ export interface ReportDataOptions {
   tailBudget?: number;
 }
 
-/**
- * The event types a report embeds: those the page folds (task status) or draws (timeline,
- * table); the rest only move `position`. Every event the task machine reacts to must be here.
- */
-export const REPORT_EVENT_TYPES: ReadonlySet<string> = new Set([
+/** The event types a report embeds: those the page draws (timeline, labels); the rest only move `position`. */
+const REPORT_EVENT_TYPES: ReadonlySet<string> = new Set([
   'PlanLoaded',
   'PlanRevised',
   'RunStarted',
@@ -90,13 +115,23 @@ export const REPORT_EVENT_TYPES: ReadonlySet<string> = new Set([
   'PullRequestOpened',
 ]);
 
+// The events of an attempt's request, start and outcome: the attempt carries them. Any
+// other (a duplicate, a stale report) is embedded with the ids its label names.
+const AGENT_EVENTS = new Set([
+  'AgentSpawnRequested',
+  'AgentStarted',
+  'AgentExited',
+  'AgentLost',
+  'AgentSpawnFailed',
+]);
 // Bulky fields the page never shows.
 const DROPPED = new Set(['command', 'workspace', 'config', 'pidStartTime', 'logPath', 'host', 'diff']);
-// Identity fields are compared by the fold: never shortened.
+// Identity fields are compared by the page: never shortened.
 const IDENTITY = new Set(['spawnId', 'taskId', 'phaseId', 'milestoneId', 'runId', 'kind', 'result']);
 
 /**
- * Folds the log with orch's Replayer and gathers the report's data in one pass.
+ * Folds the log with orch's Replayer and its attempt fold and gathers the report's data in
+ * one pass.
  *
  * @example
  * const data = buildReportData(store.readAll(), { to: 120 });
@@ -109,65 +144,122 @@ export function buildReportData(
   const to = options.to ?? Number.POSITIVE_INFINITY;
   const maxText = options.maxText ?? 500;
   const replayer = new Replayer();
-  const kept: ReportEvent[] = [];
+  const attempts = new AttemptFold();
+  const recorder = new StateRecorder();
+  const kept: RecordedEvent<string, object>[] = [];
+  let epoch: number | null = null;
   let count = 0;
   for (const event of events) {
     if (event.position > to) break;
+    attempts.apply(event, replayer.state);
     replayer.apply(event);
+    recorder.record(event, replayer.state);
     count += 1;
+    epoch ??= Date.parse(event.recordedAt);
     const data = event.data;
     if (
-      !REPORT_EVENT_TYPES.has(event.type) ||
-      typeof data !== 'object' ||
-      data === null ||
-      Array.isArray(data)
+      REPORT_EVENT_TYPES.has(event.type) &&
+      typeof data === 'object' &&
+      data !== null &&
+      !Array.isArray(data)
     )
-      continue;
-    kept.push([event.position, event.type, event.recordedAt, compactData(event.type, data, maxText)]);
+      kept.push(event as RecordedEvent<string, object>);
   }
-  shareTailBudget(kept, options.tailBudget ?? 4_000_000);
+  const base = epoch !== null && Number.isFinite(epoch) ? epoch : 0;
+  const time = (recordedAt: string): number | null => {
+    const ms = Date.parse(recordedAt);
+    return Number.isFinite(ms) ? ms - base : null;
+  };
+  const own = new Set<number>();
+  const drawn = attempts.attempts.map((a) => {
+    for (const m of [a.requested, a.started, a.end]) if (m !== null) own.add(m.position);
+    return reportAttempt(a, maxText, time);
+  });
+  const embedded = kept
+    .filter((e) => !(AGENT_EVENTS.has(e.type) && own.has(e.position)))
+    .map((e): ReportEvent => [e.position, e.type, time(e.recordedAt), compactData(e.type, e.data, maxText)]);
+  shareTailBudget(embedded, drawn, options.tailBudget ?? 4_000_000);
   const final = statusView(replayer.state);
   return {
-    version: 1,
+    version: 2,
     title: options.title ?? `orch report: ${final.plan?.name ?? 'no plan recorded'}`,
     to: replayer.state.position,
     eventCount: count,
-    machine: taskMachineConfig,
-    statusOf: Object.fromEntries(
-      Object.keys(taskMachineConfig.states).map((value) => [
-        value,
-        taskStatus({ value } as Parameters<typeof taskStatus>[0]),
-      ]),
-    ),
-    events: kept,
+    epoch: base,
+    events: embedded,
+    attempts: drawn,
+    states: recorder.states,
     final,
   };
 }
 
-function shareTailBudget(events: ReportEvent[], budget: number): void {
-  let total = 0;
-  let tails = 0;
-  for (const [, , , data] of events) {
-    if (typeof data.outputTail === 'string') {
-      total += data.outputTail.length;
-      tails += 1;
+function reportAttempt(a: Attempt, maxText: number, time: (at: string) => number | null): ReportAttempt {
+  const moment = (m: LogMoment): ReportMoment => [m.position, time(m.at)];
+  const out: ReportAttempt = {
+    spawnId: a.spawnId,
+    task: a.taskId,
+    attempt: a.attempt,
+    requested: moment(a.requested),
+  };
+  if (a.role !== null) out.role = capText('role', a.role, maxText);
+  if (a.started !== null) out.started = moment(a.started);
+  const end = a.end;
+  if (end !== null) {
+    out.ended = moment(end);
+    if (end.kind === 'exited') {
+      out.end = { kind: 'exit', code: end.exitCode, signal: end.signal };
+      if (end.durationMs !== null) out.durationMs = end.durationMs;
+      if (end.usage !== null) {
+        const u = end.usage;
+        out.usage = {
+          ...(u.inputTokens === null ? {} : { inputTokens: u.inputTokens }),
+          ...(u.outputTokens === null ? {} : { outputTokens: u.outputTokens }),
+          ...(u.costUsd === null ? {} : { costUsd: u.costUsd }),
+        };
+      }
+      if (end.outputTail) out.tail = capText('outputTail', end.outputTail, maxText);
+    } else {
+      const text = (end.kind === 'lost' ? end.reason : end.error) ?? '';
+      out.end = { kind: end.kind, text: capText('text', text, maxText) };
     }
   }
+  const summary = lastSummary(a);
+  if (summary !== null) out.summary = capText('summary', summary, maxText);
+  const gate = a.gate;
+  if (gate?.status === 'passed') out.gate = gate.skipped ? 'skipped' : 'passed';
+  if (gate?.status === 'failed')
+    out.gate = `failed${gate.exitCode === null ? '' : ` (exit ${gate.exitCode})`}`;
+  const merge = a.merge;
+  if (merge?.status === 'merged') out.merge = `merged ${String(merge.commit).slice(0, 10)}`;
+  if (merge?.status === 'conflicted') out.merge = `conflict (${merge.files.length} file(s))`;
+  return out;
+}
+
+// Output tails (events' `outputTail`, attempts' `tail`) share one budget.
+function shareTailBudget(events: ReportEvent[], attempts: ReportAttempt[], budget: number): void {
+  const tails = [
+    ...events.flatMap(([, , , d]) =>
+      typeof d.outputTail === 'string'
+        ? [{ text: d.outputTail, set: (t: string) => (d.outputTail = t) }]
+        : [],
+    ),
+    ...attempts.flatMap((a) =>
+      a.tail === undefined ? [] : [{ text: a.tail, set: (t: string) => (a.tail = t) }],
+    ),
+  ];
+  const total = tails.reduce((n, t) => n + t.text.length, 0);
   if (total <= budget) return;
-  const each = Math.max(100, Math.floor(budget / tails));
-  for (const [, , , data] of events) {
-    if (typeof data.outputTail === 'string') data.outputTail = capText('outputTail', data.outputTail, each);
-  }
+  const each = Math.max(100, Math.floor(budget / tails.length));
+  for (const t of tails) t.set(capText('outputTail', t.text, each));
 }
 
 function compactData(type: string, data: object, maxText: number): Record<string, unknown> {
-  if (type === 'PlanLoaded' || type === 'PlanRevised') {
-    const plan = (data as { plan?: Plan }).plan;
-    return plan === undefined || plan === null ? {} : { plan: compactPlan(plan) };
-  }
   const out: Record<string, unknown> = {};
+  // A plan is drawn from the states; an agent event outside the attempts by its ids only.
+  if (type === 'PlanLoaded' || type === 'PlanRevised') return out;
+  const idsOnly = AGENT_EVENTS.has(type);
   for (const [key, value] of Object.entries(data)) {
-    if (DROPPED.has(key)) continue;
+    if (idsOnly ? key !== 'spawnId' && key !== 'taskId' : DROPPED.has(key)) continue;
     out[key] = IDENTITY.has(key) ? value : capValue(key, value, maxText, 0);
   }
   return out;
@@ -189,32 +281,4 @@ function capText(key: string, text: string, maxText: number): string {
   if (text.length <= maxText) return text;
   // A tail is read from its end: keep the last lines, which say why it stopped.
   return key === 'outputTail' ? `…${text.slice(text.length - maxText)}` : `${text.slice(0, maxText)}…`;
-}
-
-/**
- * The plan fields the page reads: ids, titles, statuses, dependencies.
- *
- * @example
- * compactPlan(plan).tasks[0]; // { id: 'T001', title: '…', phase: 'S001', role: 'architect', status: 'not_started', dependsOn: [] }
- */
-export function compactPlan(plan: Plan): ReportPlan {
-  return {
-    name: plan.name,
-    milestones: plan.milestones.map((m) => ({ id: m.id, title: m.title, status: m.status })),
-    phases: plan.phases.map((p) => ({
-      id: p.id,
-      title: p.title,
-      milestone: p.milestone,
-      status: p.status,
-      dependsOn: [...p.dependsOn],
-    })),
-    tasks: plan.tasks.map((t) => ({
-      id: t.id,
-      title: t.title,
-      phase: t.phase,
-      role: t.role,
-      status: t.status,
-      dependsOn: [...t.dependsOn],
-    })),
-  };
 }

@@ -2,8 +2,8 @@
  * The report page's helpers and model, as browser JavaScript (ES2017, inside the page's
  * one IIFE): DOM/SVG builders that only ever set text with `textContent` and values with
  * `setAttribute` (so nothing from the log is parsed as HTML), time and duration formats,
- * and `buildModel(data)`: lanes per task, attempts per spawn and markers, from the
- * embedded events.
+ * `drawnEvents(data)`: every drawn event in log order, and `buildModel(data, events)`:
+ * lanes per task, the embedded attempts (from orch's attempt fold) and markers.
  *
  * @example
  * const page = `(function(){${REPORT_MODEL_JS}${REPORT_TIMELINE_JS}…})();`;
@@ -62,7 +62,21 @@ function outcomeClass(a) {
   return a.end.kind === 'exit' ? 'o-fail' : 'o-lost';
 }
 
-function buildModel(data) {
+var END_EVENTS = { exit: 'AgentExited', lost: 'AgentLost', spawn_failed: 'AgentSpawnFailed' };
+function when(data, ms) { return ms === null || ms === undefined ? NaN : data.epoch + ms; }
+// Every drawn event in log order, with its time in epoch ms: the embedded ones and the
+// request, start and outcome of each attempt (embedded with the attempt).
+function drawnEvents(data) {
+  var out = data.events.map(function (ev) { return [ev[0], ev[1], when(data, ev[2]), ev[3]]; });
+  data.attempts.forEach(function (a) {
+    out.push([a.requested[0], 'AgentSpawnRequested', when(data, a.requested[1]), { spawnId: a.spawnId, taskId: a.task }]);
+    if (a.started) out.push([a.started[0], 'AgentStarted', when(data, a.started[1]), { spawnId: a.spawnId }]);
+    if (a.ended) out.push([a.ended[0], END_EVENTS[a.end.kind], when(data, a.ended[1]), { spawnId: a.spawnId }]);
+  });
+  return out.sort(function (x, y) { return x[0] - y[0]; });
+}
+
+function buildModel(data, events) {
   var lanes = new Map();
   var order = [];
   function lane(id, title) {
@@ -73,51 +87,44 @@ function buildModel(data) {
   }
   data.final.tasks.forEach(function (t) { lane(t.id, t.title); });
   var run = { id: null, title: 'run · CI · PRs', attempts: [], marks: [] };
+  // The plans recorded, by position: their tasks are lanes too.
+  var plans = new Map();
+  data.states.changes.forEach(function (c) { if (c[1] === 1) plans.set(c[0], c[2]); });
+  var attempts = data.attempts.map(function (r) {
+    var ended = r.ended === undefined ? null : r.ended;
+    return { spawnId: r.spawnId, task: r.task, attempt: r.attempt, role: r.role === undefined ? null : r.role,
+      requested: { pos: r.requested[0], at: when(data, r.requested[1]) },
+      started: r.started === undefined ? null : { pos: r.started[0], at: when(data, r.started[1]) },
+      end: r.end === undefined ? null : r.end, endAt: ended === null ? null : when(data, ended[1]), endPos: ended === null ? null : ended[0],
+      durationMs: r.durationMs === undefined ? null : r.durationMs, usage: r.usage || null, tail: r.tail || null,
+      summary: r.summary || null, gate: r.gate || null, merge: r.merge || null };
+  });
   var bySpawn = new Map();
-  var attempts = [];
+  attempts.forEach(function (a) { bySpawn.set(a.spawnId, a); });
   var first = null, last = null;
   function mark(target, ev, kind, label) {
-    target.marks.push({ pos: ev[0], at: Date.parse(ev[2]), type: ev[1], kind: kind, label: label });
+    target.marks.push({ pos: ev[0], at: ev[2], type: ev[1], kind: kind, label: label });
   }
-  data.events.forEach(function (ev) {
-    var pos = ev[0], type = ev[1], at = Date.parse(ev[2]), d = ev[3];
+  events.forEach(function (ev) {
+    var pos = ev[0], type = ev[1], at = ev[2], d = ev[3];
     if (isFinite(at)) { if (first === null || at < first) first = at; if (last === null || at > last) last = at; }
     var a = d.spawnId !== undefined ? bySpawn.get(d.spawnId) : undefined;
     var taskLane = d.taskId !== undefined ? lane(d.taskId) : a !== undefined ? lane(a.task) : run;
     switch (type) {
       case 'PlanLoaded': case 'PlanRevised':
-        if (d.plan) list(d.plan.tasks).forEach(function (t) { lane(t.id, t.title); });
+        list(plans.get(pos)).forEach(function (row) { lane(data.states.ids[row[0]], row[1]); });
         mark(run, ev, 'plan', type === 'PlanLoaded' ? 'plan loaded' : 'plan revised');
         return;
       case 'AgentSpawnRequested':
-        if (a !== undefined) return;
-        a = { spawnId: d.spawnId, task: d.taskId, attempt: d.attempt, role: d.role, requested: { pos: pos, at: at },
-          started: null, end: null, endAt: null, endPos: null, durationMs: null, usage: null, tail: null,
-          summary: null, breakpoints: [], gate: null, merge: null };
-        bySpawn.set(d.spawnId, a);
-        attempts.push(a);
-        taskLane.attempts.push(a);
-        return;
-      case 'AgentStarted':
-        if (a !== undefined && a.started === null) a.started = { pos: pos, at: at, pid: d.pid };
-        return;
-      case 'AgentExited': case 'AgentLost': case 'AgentSpawnFailed':
-        if (a === undefined || a.end !== null) return;
-        a.end = type === 'AgentExited' ? { kind: 'exit', code: d.exitCode, signal: d.signal }
-          : { kind: type === 'AgentLost' ? 'lost' : 'spawn_failed', text: type === 'AgentLost' ? d.reason : d.error };
-        a.endAt = at; a.endPos = pos;
-        if (type === 'AgentExited') { a.durationMs = d.durationMs; a.usage = d.usage || null; a.tail = d.outputTail || null; }
+        if (a !== undefined && a.requested.pos === pos) taskLane.attempts.push(a);
         return;
       case 'BreakpointReported':
-        if (a !== undefined) { a.breakpoints.push(d.kind); if (d.summary) a.summary = d.summary; }
         mark(taskLane, ev, 'bp-' + d.kind, 'breakpoint ' + d.kind + (d.summary ? ': ' + d.summary : '') + (list(d.on).length > 0 ? ' (on ' + list(d.on).join(', ') + ')' : '') + (d.url ? ' ' + d.url : ''));
         return;
       case 'GatePassed': case 'GateFailed':
-        if (a !== undefined) a.gate = type === 'GatePassed' ? (d.skipped ? 'skipped' : 'passed') : 'failed' + (d.exitCode === null || d.exitCode === undefined ? '' : ' (exit ' + d.exitCode + ')');
         mark(taskLane, ev, type === 'GatePassed' ? 'gate-ok' : 'gate-fail', type === 'GatePassed' ? 'gate passed' : 'gate failed' + (d.outputTail ? ': ' + lastLine(d.outputTail) : ''));
         return;
       case 'BranchMerged': case 'MergeConflicted':
-        if (a !== undefined) a.merge = type === 'BranchMerged' ? 'merged ' + String(d.commit).slice(0, 10) : 'conflict (' + list(d.files).length + ' file(s))';
         mark(taskLane, ev, type === 'BranchMerged' ? 'merge-ok' : 'merge-fail', type === 'BranchMerged' ? 'merged ' + d.commit : 'merge conflict: ' + list(d.files).join(', '));
         return;
       case 'RetryScheduled':

@@ -5,7 +5,7 @@
  * recorded), markers for breakpoints, gates, merges, retries and task outcomes, an x axis
  * by time or by log position, and a cursor the scrubber moves.
  *
- * `drawTimeline(svg, model, data, mode, onPick)` returns `{ setCursor(position, statusById) }`;
+ * `drawTimeline(svg, model, data, events, mode, onPick)` returns `{ setCursor(position, statusById) }`;
  * clicking a bar or marker calls `onPick(position)`; hovering one shows its details in `#tip`.
  *
  * @example
@@ -13,7 +13,7 @@
  */
 export const REPORT_TIMELINE_JS = String.raw`
 var LABEL_W = 260, PLOT_W = 1000, PAD_R = 16, LANE_H = 24, AXIS_H = 30;
-function drawTimeline(svg, model, data, mode, onPick) {
+function drawTimeline(svg, model, data, events, mode, onPick) {
   clear(svg);
   // One listener and one tooltip for every bar and marker (tens of thousands on long logs):
   // each shape only carries data-i, its index in picks.
@@ -22,8 +22,8 @@ function drawTimeline(svg, model, data, mode, onPick) {
   var p1 = Math.max(1, data.to);
   var t0 = model.first === null ? 0 : model.first;
   var t1 = model.last === null || model.last <= t0 ? t0 + 1 : model.last;
-  var positions = data.events.map(function (e) { return e[0]; });
-  var times = data.events.map(function (e) { return Date.parse(e[2]); });
+  var positions = events.map(function (e) { return e[0]; });
+  var times = events.map(function (e) { return e[2]; });
   // The time shown for a position: that of the last drawn event at or before it.
   function timeAt(p) {
     var lo = 0, hi = positions.length - 1, found = -1;

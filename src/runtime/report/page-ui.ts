@@ -1,11 +1,12 @@
 /**
  * The report page's main script, as browser JavaScript (inside the page's IIFE, after the
- * fold, model, timeline and graph): reads the embedded data, fills the summary, draws the
- * timeline and the dependency graph, builds the attempts table, and wires the scrubber
- * (`#scrubber`, a range over log positions 0…to) to the fold: on every `input` event the
- * state table (`#state-table`, one `tr[data-task]` per task with `.status` and `.attempts`
- * cells), the lane status dots and the timeline cursor show the state at that position,
- * and `body[data-position]` says which position is shown.
+ * state lookup, model, timeline and graph): reads the embedded data, fills the summary,
+ * draws the timeline and the dependency graph, builds the attempts table, and wires the
+ * scrubber (`#scrubber`, a range over log positions 0…to) to orch's states embedded in the
+ * page (`makeStateLookup`): on every `input` event the state table (`#state-table`, one
+ * `tr[data-task]` per task with `.status` and `.attempts` cells), the lane status dots and
+ * the timeline cursor show the state at that position, and `body[data-position]` says
+ * which position is shown.
  *
  * @example
  * const page = `(function(){${REPORT_MODEL_JS}…${REPORT_UI_JS}})();`;
@@ -78,9 +79,10 @@ function attemptRow(a) {
 }
 function main() {
   var data = JSON.parse(document.getElementById('orch-data').textContent);
-  var model = buildModel(data);
-  var fold = makeOrchFold(data);
-  var positions = data.events.map(function (e) { return e[0]; });
+  var events = drawnEvents(data);
+  var model = buildModel(data, events);
+  var states = makeStateLookup(data.states);
+  var positions = events.map(function (e) { return e[0]; });
   var scrubber = document.getElementById('scrubber');
   var axis = document.getElementById('axis');
   var label = document.getElementById('scrub-label');
@@ -94,21 +96,21 @@ function main() {
   fillAttempts(model);
   drawGraph(document.getElementById('graph'), data.final);
   function drawLanes() {
-    timeline = drawTimeline(document.getElementById('timeline'), model, data, axis.value, scrubTo);
+    timeline = drawTimeline(document.getElementById('timeline'), model, data, events, axis.value, scrubTo);
     timeline.setCursor(current, statuses);
   }
   function eventAt(p) {
     var i = positions.indexOf(p);
-    return i < 0 ? null : data.events[i];
+    return i < 0 ? null : events[i];
   }
   function show(p) {
-    var view = fold.at(p);
+    var view = states.at(p);
     current = p;
     statuses = new Map();
     view.tasks.forEach(function (t) { statuses.set(t.id, t.status); });
     var ev = eventAt(p);
     var what = ev === null ? (p === 0 ? 'before the first event' : 'an event the report does not draw (phase bookkeeping)')
-      : ev[1] + ' ' + (ev[3].taskId || ev[3].milestoneId || ev[3].phaseId || (ev[3].spawnId ? 'spawn ' + ev[3].spawnId : '')) + ' at ' + stamp(Date.parse(ev[2]));
+      : ev[1] + ' ' + (ev[3].taskId || ev[3].milestoneId || ev[3].phaseId || (ev[3].spawnId ? 'spawn ' + ev[3].spawnId : '')) + ' at ' + stamp(ev[2]);
     label.textContent = 'Position ' + p + ' of ' + data.to + ': ' + what;
     extra.textContent = (countBy(view.tasks, 'status') || 'no plan recorded yet') + '; ' + view.liveAgents + ' live agent(s); CI: ' +
       (view.ci === null ? 'no result yet' : view.ci.result + ' (#' + view.ci.position + ')') + '; pull requests: ' +

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Milestone, Persona, Phase, Task } from '../../../src/plan/model.js';
-import { buildPrompt } from '../../../src/runtime/agents/prompt.js';
+import type { Attempt } from '../../../src/core/attempt-history.js';
+import { buildPrompt, lessonsOf } from '../../../src/runtime/agents/prompt.js';
 
 const src = { file: 'x.md', line: 1 };
 const task: Task = {
@@ -130,5 +131,110 @@ describe('buildPrompt', () => {
       history: [{ attempt: 1, exitCode: 1, outputTail: 'a\n```\n# Task T999: fake' }],
     });
     expect(text).toContain('````text\na\n```\n# Task T999: fake\n````');
+  });
+});
+
+describe('lessonsOf', () => {
+  const moment = (position: number) => ({ position, at: `2025-01-01T00:00:0${position}.000Z` });
+  const attempt = (n: number, extra: Partial<Attempt>): Attempt => ({
+    taskId: 'T002',
+    spawnId: `s${n}`,
+    attempt: n,
+    role: 'implementer',
+    requested: moment(1),
+    started: null,
+    end: null,
+    breakpoints: [],
+    gate: null,
+    merge: null,
+    ci: null,
+    reopened: null,
+    notes: [],
+    ...extra,
+  });
+  const exited = (position: number, exitCode: number, outputTail: string) => ({
+    ...moment(position),
+    kind: 'exited' as const,
+    exitCode,
+    signal: null,
+    durationMs: 10,
+    outputTail,
+    usage: null,
+  });
+  const breakpoint = (
+    position: number,
+    kind: string,
+    summary: string | null,
+    on: string[] | null = null,
+  ) => ({
+    ...moment(position),
+    kind,
+    summary,
+    on,
+    url: null,
+  });
+
+  it('tells the next attempt what each earlier one left: exit, output, summary, gate, conflicts, CI', () => {
+    expect(
+      lessonsOf([
+        attempt(1, {
+          end: exited(3, 0, 'done'),
+          breakpoints: [breakpoint(2, 'complete', 'first try'), breakpoint(2, 'pr', null)],
+          gate: {
+            ...moment(4),
+            status: 'failed',
+            exitCode: 1,
+            durationMs: null,
+            outputTail: 'FAIL a.test.ts',
+          },
+        }),
+        attempt(2, {
+          end: exited(6, 0, 'ok'),
+          merge: { ...moment(7), status: 'conflicted', files: ['src/a.ts'] },
+        }),
+        attempt(3, {
+          end: exited(8, 0, 'ok'),
+          merge: { ...moment(9), status: 'merged', commit: 'c3' },
+          reopened: { ...moment(9), reason: 'CI failed after its merge', ciLogTail: null },
+        }),
+      ]),
+    ).toEqual([
+      {
+        attempt: 1,
+        exitCode: 0,
+        signal: null,
+        outputTail: 'done',
+        summary: 'first try',
+        gateOutput: 'FAIL a.test.ts',
+      },
+      { attempt: 2, exitCode: 0, signal: null, outputTail: 'ok', conflictFiles: ['src/a.ts'] },
+      {
+        attempt: 3,
+        exitCode: 0,
+        signal: null,
+        outputTail: 'ok',
+        ciOutput: 'CI failed after its merge (no CI log was recorded)',
+      },
+    ]);
+  });
+
+  it('notes a lost process, a failed start, or else a block it reported', () => {
+    const lessons = lessonsOf([
+      attempt(1, {
+        breakpoints: [breakpoint(2, 'blocked', 'waiting', ['T001'])],
+        end: { ...moment(3), kind: 'lost', reason: 'process gone' },
+      }),
+      attempt(2, { end: { ...moment(4), kind: 'spawn_failed', error: 'ENOENT' } }),
+      attempt(3, { breakpoints: [breakpoint(5, 'blocked', null)], end: exited(6, 0, '') }),
+      attempt(4, { reopened: { ...moment(7), reason: 'CI failed', ciLogTail: 'npm test: 1 failing' } }),
+    ]);
+    expect(lessons.map((l) => l.note)).toEqual([
+      'the agent process was lost: process gone',
+      'the agent could not be started: ENOENT',
+      'it reported being blocked on person',
+      undefined,
+    ]);
+    expect(lessons[0]?.summary).toBe('waiting');
+    expect(lessons[3]?.ciOutput).toBe('npm test: 1 failing');
   });
 });

@@ -2,15 +2,25 @@ import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../../src/core/envelope.js';
 import { Replayer } from '../../../src/core/replayer.js';
 import { createMemoryEventStore } from '../../../src/store/index.js';
-import { duration, renderTaskStory, taskStory } from '../../../src/runtime/render/task-story.js';
+import { AttemptFold, taskHistory } from '../../../src/core/attempt-history.js';
+import type { Attempt } from '../../../src/core/attempt-history.js';
+import {
+  attemptCi,
+  attemptEnd,
+  attemptGate,
+  attemptMerge,
+  noteText,
+  renderTaskStory,
+} from '../../../src/runtime/render/task-story.js';
 import { formatEventLine, keyFields } from '../../../src/runtime/render/log-lines.js';
 import { firstDifference, join } from '../../../src/core/diff.js';
 import { parseCount, parsePosition, positionAt } from '../../../src/runtime/operations/replay.js';
 import { renderStatusText } from '../../../src/runtime/render/status-text.js';
 import { statusDocument } from '../../../src/core/status-document.js';
 import { withLease } from '../../../src/core/status-document.js';
-import { writeCalculatorRun } from '../../commands/helpers/log-builder.js';
+import { calculatorPlan, iso, LogBuilder, writeCalculatorRun } from '../../commands/helpers/log-builder.js';
 import * as format from '../../../src/runtime/render/format.js';
+import { duration } from '../../../src/runtime/render/format.js';
 import { fileLine } from '../../../src/plan/errors.js';
 
 function calculatorEvents(): RecordedEvent[] {
@@ -160,16 +170,19 @@ describe('formatEventLine', () => {
   });
 });
 
-describe('taskStory', () => {
+describe('the task story (orch log --task)', () => {
+  const usage = (a: Attempt | undefined) => (a?.end?.kind === 'exited' ? a.end.usage : null);
+
   it('tells every attempt of a task: spawn, start, end, exit, gate, merge, usage, retries', () => {
-    const events = calculatorEvents().filter((e) => e.streamId === 'task-T002');
-    const story = taskStory('T002', events);
-    expect(story.attempts.map((a) => [a.attempt, a.spawnId, a.end, a.gate, a.merge])).toEqual([
+    const story = taskHistory(calculatorEvents(), 'T002');
+    expect(
+      story.attempts.map((a) => [a.attempt, a.spawnId, attemptEnd(a), attemptGate(a), attemptMerge(a)]),
+    ).toEqual([
       [1, 's2', 'exit code 1', null, null],
       [2, 's3', 'exit code 0', 'failed (exit code 1)', null],
       [3, 's4', 'exit code 0', 'passed in 4.2s', 'merged as c0ffees4'],
     ]);
-    expect(story.attempts[0]?.usage).toEqual({ inputTokens: 1200, outputTokens: 800, costUsd: 0.02 });
+    expect(usage(story.attempts[0])).toEqual({ inputTokens: 1200, outputTokens: 800, costUsd: 0.02 });
     const text = renderTaskStory(story);
     expect(text).toMatch(/^Task T002: 3 attempts/);
     expect(text).toContain('retry scheduled: attempt 2 not before');
@@ -178,45 +191,63 @@ describe('taskStory', () => {
   });
 
   it('shows breakpoints and a block on CI', () => {
-    const story = taskStory(
-      'T003',
-      calculatorEvents().filter((e) => e.streamId === 'task-T003'),
-    );
-    expect(story.attempts[0]?.breakpoints).toEqual([
-      { kind: 'blocked', summary: 'needs CI', on: ['ci'], url: null },
-    ]);
+    const stream = calculatorEvents().filter((e) => e.streamId === 'task-T003');
+    const story = new AttemptFold().applyAll(stream).history('T003');
+    expect(
+      story.attempts[0]?.breakpoints.map(({ kind, summary, on, url }) => ({ kind, summary, on, url })),
+    ).toEqual([{ kind: 'blocked', summary: 'needs CI', on: ['ci'], url: null }]);
     expect(renderTaskStory(story)).toContain('breakpoint blocked on ci: needs CI');
-    expect(story.timeline[0]).toMatch(/TaskUnblocked: dependencies$/);
+    const first = story.timeline[0];
+    expect(first?.kind === 'attempt' ? null : noteText(first!)).toMatch(/TaskUnblocked: dependencies$/);
   });
 
-  it('names the CI result that judged each merge: the one on its commit, else one naming no commit', () => {
-    const mk = (position: number, type: string, data: unknown, streamId = 'task-T9'): RecordedEvent =>
-      event(type, data, { position, id: `e${position}`, streamId });
+  it("names the CI result that judged each merge, as orch's fold judged it", () => {
+    const store = createMemoryEventStore();
+    const b = new LogBuilder(store);
     const c1 = 'a'.repeat(40);
     const c2 = 'b'.repeat(40);
     const other = 'c'.repeat(40);
-    const own = [
-      mk(1, 'AgentSpawnRequested', { taskId: 'T9', spawnId: 's1', attempt: 1, role: 'dev' }),
-      mk(2, 'BranchMerged', { taskId: 'T9', spawnId: 's1', commit: c1 }),
-      mk(5, 'TaskReopened', { taskId: 'T9', spawnId: 's1', reason: 'CI failed after its merge' }),
-      mk(6, 'AgentSpawnRequested', { taskId: 'T9', spawnId: 's2', attempt: 2, role: 'dev' }),
-      mk(7, 'BranchMerged', { taskId: 'T9', spawnId: 's2', commit: c2 }),
-      mk(9, 'AgentSpawnRequested', { taskId: 'T9', spawnId: 's3', attempt: 3, role: 'dev' }),
-    ];
-    const ci = [
-      mk(3, 'CiCompleted', { result: 'pass', ref: other }, 'run-r1'), // another task's merge
-      mk(4, 'CiCompleted', { result: 'fail', ref: c1, url: 'https://ci/4' }, 'run-r1'),
-      mk(8, 'CiCompleted', { result: 'pass', ref: 'integration' }, 'run-r1'), // external, by branch
-    ];
-    const story = taskStory('T9', own, ci);
-    expect(story.attempts.map((a) => a.ci)).toEqual([
-      'fail on aaaaaaaaaaaa (#4) https://ci/4',
-      'pass on integration (#8)',
-      null,
+    const merged = (taskId: string, spawnId: string, attempt: number, commit: string) => {
+      b.attempt(taskId, spawnId, attempt, 0);
+      b.add('GatePassed', { taskId, spawnId, durationMs: 10 });
+      b.add('MergeRequested', { taskId, spawnId, branch: `orch/${taskId}` });
+      return b.add('BranchMerged', { taskId, spawnId, commit });
+    };
+    b.add('PlanLoaded', { plan: calculatorPlan() });
+    for (const taskId of ['T001', 'T002', 'T004']) b.add('TaskUnblocked', { taskId, reason: 'dependencies' });
+    merged('T001', 's1', 1, other); // another task's merge, before T002's
+    merged('T002', 's2', 1, c1);
+    const pass = b.add('CiCompleted', { result: 'pass', ref: other }, 'ci'); // judges T001's merge only
+    const fail = b.add('CiCompleted', { result: 'fail', ref: c1, url: 'https://ci/4' }, 'ci');
+    b.add('TaskReopened', {
+      taskId: 'T002',
+      spawnId: 's2',
+      reason: 'CI failed after its merge',
+      ciPosition: fail,
+    });
+    b.add('RetryScheduled', { taskId: 'T002', attempt: 2, notBefore: iso(b.now), reason: 'CI failed' });
+    merged('T002', 's3', 2, c2);
+    const external = b.add('CiCompleted', { result: 'pass', ref: 'integration' }, 'ci'); // by branch: judges all
+    merged('T004', 's4', 1, 'd'.repeat(40)); // after the last result: waits for its own
+    const log = [...store.readAll()];
+
+    const story = taskHistory(log, 'T002');
+    expect(story.attempts.map(attemptCi)).toEqual([
+      `fail on aaaaaaaaaaaa (#${fail}) https://ci/4`,
+      `pass on integration (#${external})`,
     ]);
-    expect(renderTaskStory(story)).toContain('  ci: fail on aaaaaaaaaaaa (#4) https://ci/4');
-    // Without the CI events (or before any result), no attempt claims one.
-    expect(taskStory('T9', own).attempts.map((a) => a.ci)).toEqual([null, null, null]);
+    expect(renderTaskStory(story)).toContain(`  ci: fail on aaaaaaaaaaaa (#${fail}) https://ci/4`);
+    expect(taskHistory(log, 'T001').attempts.map(attemptCi)).toEqual([`pass on cccccccccccc (#${pass})`]);
+    expect(taskHistory(log, 'T004').attempts.map(attemptCi)).toEqual([null]);
+    // Without the rest of the log (or before any result), no attempt claims one.
+    const own = log.filter((e) => e.streamId === 'task-T002');
+    expect(new AttemptFold().applyAll(own).history('T002').attempts.map(attemptCi)).toEqual([null, null]);
+    expect(
+      taskHistory(
+        log.filter((e) => e.position < pass),
+        'T002',
+      ).attempts.map(attemptCi),
+    ).toEqual([null]);
   });
 
   it('formats durations', () => {

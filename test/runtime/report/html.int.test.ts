@@ -7,10 +7,12 @@ import type { RecordedEvent } from '../../../src/core/envelope.js';
 import { Replayer } from '../../../src/core/replayer.js';
 import { stateAt } from '../../../src/core/evolve.js';
 import { statusView } from '../../../src/core/status-view.js';
-import { REPORT_EVENT_TYPES, type ReportData } from '../../../src/runtime/report/data.js';
+import { isLiveAgent, type OrchState } from '../../../src/core/state.js';
+import type { ReportData } from '../../../src/runtime/report/data.js';
+import type { StateSpec } from '../../../src/machines/spec.js';
 import { taskMachineConfig } from '../../../src/machines/task-machine.js';
 import { renderReport } from '../../../src/runtime/report/html.js';
-import { REPORT_FOLD_JS } from '../../../src/runtime/report/page-fold.js';
+import { REPORT_STATES_JS } from '../../../src/runtime/report/page-states.js';
 import { writeReport } from '../../../src/runtime/operations/report.js';
 import { openSqliteEventStore } from '../../../src/store/index.js';
 import type { Plan } from '../../../src/plan/model.js';
@@ -27,8 +29,49 @@ function pageData(html: string): ReportData {
   return JSON.parse(match[1]) as ReportData;
 }
 
-type PageFold = { at(p: number): { tasks: { id: string; status: string; attempts: number }[] } };
-const makeOrchFold = vm.runInNewContext(`${REPORT_FOLD_JS}\nmakeOrchFold;`) as (data: ReportData) => PageFold;
+type PageView = {
+  tasks: {
+    id: string;
+    title: string;
+    phase: string;
+    role: string;
+    status: string;
+    detail: string;
+    attempts: number;
+  }[];
+  liveAgents: number;
+  ci: { result: string; position: number } | null;
+  prs: { milestone: string }[];
+};
+type StateLookup = { at(p: number): PageView };
+const makeStateLookup = vm.runInNewContext(`${REPORT_STATES_JS}\nmakeStateLookup;`) as (
+  states: ReportData['states'],
+) => StateLookup;
+
+/** What the scrubber must show for orch's state: the page's view of it, from statusView. */
+function expectedView(state: OrchState): Omit<PageView, 'tasks'> & { tasks: PageView['tasks'] } {
+  const view = statusView(state);
+  return {
+    tasks: view.tasks.map(({ id, title, phase, role, status, detail, attempts }) => ({
+      id,
+      title,
+      phase,
+      role,
+      status,
+      detail,
+      attempts,
+    })),
+    liveAgents: Object.values(state.agents).filter(isLiveAgent).length,
+    ci: state.ci === null ? null : { result: state.ci.result, position: state.ci.position },
+    prs: view.milestones.filter((m) => m.pr?.url != null).map((m) => ({ milestone: m.id })),
+  };
+}
+const shown = (view: PageView) => ({
+  tasks: view.tasks,
+  liveAgents: view.liveAgents,
+  ci: view.ci,
+  prs: view.prs,
+});
 
 const plan = () =>
   makePlan([
@@ -65,9 +108,16 @@ describe('renderReport', () => {
       ['T2', 'complete'],
       ['T3', 'complete'],
     ]);
-    expect(data.events.filter((e) => e[1] === 'AgentSpawnRequested')).toHaveLength(3);
-    expect(data.machine.initial).toBe('init');
-    expect(data.statusOf.retryWait).toBe('running');
+    expect(data.attempts.map((a) => a.spawnId)).toEqual(
+      log.filter((e) => e.type === 'AgentSpawnRequested').map((e) => (e.data as { spawnId: string }).spawnId),
+    );
+    expect(data.attempts.map((a) => [a.task, a.attempt, a.gate, a.merge?.slice(0, 6)])).toEqual([
+      ['T1', 1, 'passed', 'merged'],
+      ['T2', 1, 'passed', 'merged'],
+      ['T3', 1, 'passed', 'merged'],
+    ]);
+    expect(data.states.values).toContainEqual(['complete', 'complete']);
+    expect(data.states.values).toContainEqual(['spawning', 'running']);
   });
 
   it('has no URL, link or import of anything outside the page, and a CSP that forbids fetching', () => {
@@ -121,13 +171,13 @@ describe('renderReport', () => {
     rejected.data = { spawnId: 's1', reason: `${'why '.repeat(400)}`, kind: 'complete' };
     log.push(rejected);
     const data = pageData(renderReport(log));
-    const embedded = data.events.find((e) => e[0] === exit.position)?.[3].outputTail as string;
+    const embedded = data.attempts.find((a) => a.ended?.[0] === exit.position)?.tail as string;
     expect(embedded).toHaveLength(501);
     expect(embedded.endsWith('THE END')).toBe(true);
     const reason = data.events.at(-1)?.[3].reason as string;
     expect(reason).toHaveLength(501);
     expect(reason.startsWith('why why')).toBe(true);
-    expect(data.events.find((e) => e[1] === 'AgentSpawnRequested')?.[3].command).toBeUndefined();
+    expect(JSON.stringify(data)).not.toContain('"command"');
   });
 
   it('shares a budget for output tails on long logs, keeping at least 100 characters of each', () => {
@@ -135,7 +185,7 @@ describe('renderReport', () => {
     const exits = log.filter((e) => e.type === 'AgentExited');
     exits.forEach((e, i) => ((e.data as { outputTail: string }).outputTail = `${'z'.repeat(900)}end ${i}`));
     const tailsOf = (data: ReportData) =>
-      data.events.filter((e) => e[1] === 'AgentExited').map((e) => e[3].outputTail as string);
+      exits.map((e) => data.attempts.find((a) => a.ended?.[0] === e.position)?.tail as string);
     const roomy = tailsOf(pageData(renderReport(log)));
     expect(roomy.map((t) => t.length)).toEqual(exits.map(() => 501));
     const tight = tailsOf(pageData(renderReport(log, { tailBudget: exits.length * 150 })));
@@ -154,17 +204,22 @@ describe('renderReport', () => {
     expect(tasks(data.final)).toEqual(tasks(statusView(stateAt(log, 12))));
   });
 
-  it('embeds every event type the task machine reacts to (a missing one froze reopened tasks)', () => {
-    const reacts = new Set(
-      Object.values(taskMachineConfig.states as Record<string, { on?: Record<string, unknown> }>).flatMap(
-        (st) => Object.keys(st.on ?? {}),
+  it('holds no copy of the task machine: no transition table, no guard, no status mapping', () => {
+    const states: Readonly<Record<string, StateSpec>> = taskMachineConfig.states;
+    const guards = new Set(
+      Object.values(states).flatMap((st) =>
+        [...Object.values(st.on ?? {}), st.always ?? []].flat().flatMap((t) => t.guard ?? []),
       ),
     );
-    expect(reacts.size).toBeGreaterThan(5);
-    expect([...reacts].filter((type) => !REPORT_EVENT_TYPES.has(type))).toEqual([]);
+    expect(guards.size).toBeGreaterThan(3);
+    const html = renderReport(cooperativeLog());
+    for (const guard of guards) expect(html).not.toContain(guard);
+    const data = pageData(html) as ReportData & Record<string, unknown>;
+    expect(data.machine).toBeUndefined();
+    expect(data.statusOf).toBeUndefined();
   });
 
-  it("the page's fold agrees with orch's statusView at every position of random logs (with plan revisions)", () => {
+  it("the page's states are orch's Replayer states at every position of random logs (with plan revisions)", () => {
     fc.assert(
       fc.property(
         planArb,
@@ -190,26 +245,25 @@ describe('renderReport', () => {
             ...e,
             position: i + 1,
           }));
-          const fold = makeOrchFold(pageData(renderReport(events)));
+          const states = makeStateLookup(pageData(renderReport(events)).states);
           const replayer = new Replayer();
-          expect(fold.at(0).tasks).toEqual([]);
+          expect(shown(states.at(0))).toEqual(expectedView(replayer.state));
           for (const e of events) {
             replayer.apply(e);
-            const mine = fold.at(e.position).tasks.map((t) => [t.id, t.status, t.attempts]);
-            expect(mine, `position ${e.position}`).toEqual(tasks(statusView(replayer.state)));
+            expect(shown(states.at(e.position)), `position ${e.position}`).toEqual(
+              expectedView(replayer.state),
+            );
           }
-          // Scrubbing backwards restarts from a checkpoint and must give the same answer.
+          // Scrubbing backwards starts again and must give the same answer.
           const back = Math.floor(events.length / 2);
-          expect(fold.at(back).tasks.map((t) => [t.id, t.status, t.attempts])).toEqual(
-            tasks(statusView(stateAt(events, back))),
-          );
+          expect(shown(states.at(back))).toEqual(expectedView(stateAt(events, back)));
         },
       ),
       { numRuns: 60 },
     );
   });
 
-  it('the fold jumps back and forth over a long log through its checkpoints', () => {
+  it('looks positions up back and forth over a long log', () => {
     const log: RecordedEvent[] = [];
     for (let i = 0; i < 30; i++) {
       // Each round loads a plan of new tasks (the old ones drop out) with spawn ids of its own.
@@ -224,13 +278,10 @@ describe('renderReport', () => {
       }
     }
     expect(log.length).toBeGreaterThan(600);
-    const fold = makeOrchFold(pageData(renderReport(log)));
+    const states = makeStateLookup(pageData(renderReport(log)).states);
     for (const p of [log.length, 3, 600, 257, 256, 1, log.length - 1, 513, 0, 100]) {
       const q = Math.min(p, log.length);
-      expect(
-        fold.at(q).tasks.map((t) => [t.id, t.status, t.attempts]),
-        `position ${q}`,
-      ).toEqual(tasks(statusView(stateAt(log, q))));
+      expect(shown(states.at(q)), `position ${q}`).toEqual(expectedView(stateAt(log, q)));
     }
   });
 });
