@@ -54,7 +54,7 @@ export default class Replay extends BaseCommand {
         ...(flags.to === undefined ? {} : { to: flags.to }),
         ...(flags.at === undefined ? {} : { at: flags.at }),
       });
-      if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(written)}\n`);
+      if (this.jsonEnabled()) this.printJson(written);
       else this.log(`wrote the report up to position ${written.position} to ${written.file}`);
       return;
     }

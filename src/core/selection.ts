@@ -1,5 +1,5 @@
 import type { Plan } from '../plan/model.js';
-import { taskTargets } from '../plan/targets.js';
+import { taskTargets } from '../plan/target-of.js';
 
 /**
  * Which tasks a run may spawn agents for (`orch spawn T1 T2 --role dev --target api`).

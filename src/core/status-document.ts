@@ -1,7 +1,7 @@
 import type { OrchState } from './state.js';
 import { statusView, type StatusView, type TaskStatus } from './status-view.js';
 import { usageTotals, type UsageTotals } from './usage-totals.js';
-import { milestoneTarget, taskTargets } from '../plan/targets.js';
+import { milestoneTarget, taskTargets } from '../plan/target-of.js';
 
 /**
  * The `orch status` document: the `statusView` (docs/cli.md, "JSON shapes") plus totals,

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoRepo } from '../../src/runtime/demo/demo.js';
 import { orchEnv, sleep } from '../fixtures/agents/e2e-repo.js';
+import { available } from '../setup/required.js';
 
 /**
  * `orch watch` for real: the built CLI (`npm run build` first) in a pseudo-terminal (tmux),
@@ -14,10 +15,14 @@ import { orchEnv, sleep } from '../fixtures/agents/e2e-repo.js';
  */
 
 const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
-const TMUX = ['/usr/bin/tmux', '/usr/local/bin/tmux'].find((p) => fs.existsSync(p)) ?? null;
-if (TMUX === null) {
-  console.warn('dashboard.e2e: tmux not found, the dashboard tests are skipped; add tmux to .ci/run');
-}
+const found = ['/usr/bin/tmux', '/usr/local/bin/tmux'].find((p) => fs.existsSync(p)) ?? null;
+const TMUX = available(
+  'tmux',
+  found !== null,
+  'the dashboard is not tested in a terminal; install tmux (.ci/run does)',
+)
+  ? found
+  : null;
 // A private tmux server: nothing of the user's sessions is touched, and kill-server ends only ours.
 const SOCKET = `orch-e2e-${process.pid}`;
 

@@ -14,17 +14,17 @@ import { renderReport } from '../../src/runtime/report/html.js';
 import { openSqliteEventStore } from '../../src/store/index.js';
 import { runDriver } from '../core/driver.js';
 import { makePlan, testConfig } from '../core/fixtures.js';
+import { available } from '../setup/required.js';
 
 // The built CLI (`npm run build` first) makes a real log with `orch demo` and writes the
 // report with `orch report`; headless Chromium opens it from disk.
 const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = fs.existsSync(CHROMIUM);
-if (!hasChromium) {
-  console.warn(
-    `report-browser.e2e: ${CHROMIUM} is absent, so the HTML report is not tested in a browser (install Debian's chromium package; .ci/run does)`,
-  );
-}
+const hasChromium = available(
+  `Chromium (${CHROMIUM})`,
+  fs.existsSync(CHROMIUM),
+  "the HTML report is not tested in a browser; install Debian's chromium package (.ci/run does)",
+);
 
 let dir: string;
 let browser: Browser | undefined;

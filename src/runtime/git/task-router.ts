@@ -1,6 +1,6 @@
 import type { AgentCommand, OrchestratorConfig } from '../../core/config.js';
 import type { Plan } from '../../plan/model.js';
-import { targetOfTask } from '../../plan/targets.js';
+import { targetOfTask } from '../../plan/target-of.js';
 import type { MergeResult } from './merge.js';
 import {
   readConventions,

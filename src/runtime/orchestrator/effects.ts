@@ -5,7 +5,7 @@ import { commandEvent } from '../../core/commands.js';
 import type { OrchestratorConfig } from '../../core/config.js';
 import { streamIds } from '../../core/events.js';
 import { getOwn } from '../../core/record.js';
-import { milestoneTarget } from '../../plan/targets.js';
+import { milestoneTarget } from '../../plan/target-of.js';
 import type { AgentSupervisor } from '../agents/supervisor.js';
 import { createPrProvider, type PrProvider } from '../git/pr-provider.js';
 import type { TaskRouter } from '../git/task-router.js';

@@ -4,7 +4,7 @@ import type { AgentRecord, OrchState } from '../../core/state.js';
 import { isLiveAgent } from '../../core/state.js';
 import { statusDocument } from '../../core/status-document.js';
 import type { LeaseView, StatusDocument, TargetGroup } from '../../core/status-document.js';
-import { taskTargets } from '../../plan/targets.js';
+import { taskTargets } from '../../plan/target-of.js';
 import { bar, elapsed, table, timeOfDay, tokens, usd } from './format.js';
 
 /**
