@@ -17,6 +17,14 @@ export interface GitResult {
   stderr: string;
 }
 
+/**
+ * Settings every git call of orch's own runs with: no automatic `git gc` or
+ * `git maintenance run --auto` after orch's commits and merges (each would start more git
+ * processes inside a busy run). They apply to orch's calls only: the user's own git and
+ * the agents' git in their worktrees keep the repository's settings.
+ */
+export const ORCH_GIT_CONFIG: readonly string[] = ['gc.auto=0', 'maintenance.auto=false'];
+
 /** Extra `-c key=value` settings for one call. */
 export interface GitCallOptions {
   config?: string[];
@@ -33,7 +41,7 @@ export async function gitResult(
   args: string[],
   options: GitCallOptions = {},
 ): Promise<GitResult> {
-  const argv = [...(options.config ?? []).flatMap((c) => ['-c', c]), ...args];
+  const argv = [...[...ORCH_GIT_CONFIG, ...(options.config ?? [])].flatMap((c) => ['-c', c]), ...args];
   return new Promise<GitResult>((resolve, reject) => {
     execFile(
       'git',
