@@ -20,7 +20,8 @@ let dir: string;
 let repo: string;
 let signalOut: string;
 const env = () => orchEnv({ HOSTILE_TEXT: HOSTILE, HOSTILE_SIGNAL_OUT: signalOut, ORCH_BIN });
-const orch = (...args: string[]) => runOrch(['--repo', repo, ...args], { env: env() });
+const planFile = () => path.join(repo, 'plan.json');
+const orch = (...args: string[]) => runOrch([...args, '--repo', repo], { env: env() });
 const plan = {
   name: `Plan ${HOSTILE}`,
   milestones: [
@@ -66,17 +67,17 @@ afterAll(() => {
 
 it('no raw ESC, BEL or CR reaches the terminal from any command; --json keeps the original', async () => {
   // orch plan: the tree, the goal report, the graph.
-  const tree = safe('plan', await orch('plan', '--plan-dir', 'plan.json'));
-  expect(tree.code).toBe(0);
+  const tree = safe('plan', await orch('plan', '--plan-dir', planFile()));
+  expect(tree.code, tree.stderr).toBe(0);
   expect(tree.stdout).toContain('Milestone x\\x1b[2Jy\\x1b]52;c;aGk=\\x07z');
   expect(tree.stdout).toContain('bell\\x07 cr\\r lone\\x1b end');
-  safe('plan --goal', await orch('plan', '--plan-dir', 'plan.json', '--goal', `task ${HOSTILE}`));
-  safe('plan --graph', await orch('plan', '--plan-dir', 'plan.json', '--graph', 'mermaid'));
-  const planJson = await orch('plan', '--plan-dir', 'plan.json', '--json');
+  safe('plan --goal', await orch('plan', '--plan-dir', planFile(), '--goal', `task ${HOSTILE}`));
+  safe('plan --graph', await orch('plan', '--plan-dir', planFile(), '--graph', 'mermaid'));
+  const planJson = await orch('plan', '--plan-dir', planFile(), '--json');
   expect((JSON.parse(planJson.stdout) as { plan: { name: string } }).plan.name).toBe(`Plan ${HOSTILE}`);
 
   // orch spawn: progress lines (the plan's name, the agent's summary), the summary table.
-  const run = safe('spawn', await orch('spawn', '--plan-dir', 'plan.json'));
+  const run = safe('spawn', await orch('spawn', '--plan-dir', planFile()));
   expect(run.code, run.stderr).toBe(0);
   expect(run.stdout).toContain('summary x\\x1b[2Jy');
   const signalText = fs.readFileSync(signalOut, 'utf8');
@@ -110,10 +111,16 @@ it('no raw ESC, BEL or CR reaches the terminal from any command; --json keeps th
   expect(unknownTask.stderr).toMatch(/^Error: /);
   const spawnError = safe('signal complete', await orch('signal', 'complete', '--spawn', `s${HOSTILE}`));
   expect(spawnError.code).not.toBe(0);
-  const badId = { ...plan, milestones: [{ ...plan.milestones[0], id: `M${HOSTILE}` }] };
-  fs.writeFileSync(path.join(repo, 'bad.json'), JSON.stringify(badId));
-  const invalid = safe('plan (invalid)', await orch('plan', '--plan-dir', 'bad.json'));
+  // A hostile task id is refused, and a dependency on a hostile id is named: both in the problems.
+  const tasks = [
+    { id: `T${HOSTILE}`, title: 'hostile id', role: 'dev' },
+    { id: 'T2', title: 'depends', role: 'dev', dependsOn: [`Q${HOSTILE}`] },
+  ];
+  const bad = { name: 'Bad', milestones: [{ id: 'M1', title: 'M', phases: [{ id: 'S1', title: 'S', tasks }] }] };
+  fs.writeFileSync(path.join(repo, 'bad.json'), JSON.stringify(bad));
+  const invalid = safe('plan (invalid)', await orch('plan', '--plan-dir', path.join(repo, 'bad.json')));
   expect(invalid.code).toBe(1);
+  expect(invalid.stderr).toContain('depends on Qx\\x1b[2Jy');
   const missing = safe('plan (missing)', await orch('plan', '--plan-dir', `nowhere${HOSTILE}`));
   expect(missing.code).not.toBe(0);
   expect(missing.stderr).toContain('nowherex\\x1b[2Jy');
