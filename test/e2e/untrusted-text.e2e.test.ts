@@ -93,7 +93,10 @@ it('no raw ESC, BEL or CR reaches the terminal from any command; --json keeps th
   expect(log.stdout).toContain('summary x\\x1b[2Jy');
   const story = safe('log --task', await orch('log', '--task', 'T1'));
   expect(story.stdout).toContain('breakpoint complete: summary x\\x1b[2Jy');
-  const ci = safe('ci', await orch('ci', 'pass', '--ref', `ref ${HOSTILE}`, '--url', `https://ci/${HOSTILE}`));
+  const ci = safe(
+    'ci',
+    await orch('ci', 'pass', '--ref', `ref ${HOSTILE}`, '--url', `https://ci/${HOSTILE}`),
+  );
   expect(ci.code).toBe(0);
   safe('log after ci', await orch('log', '--type', 'CiCompleted'));
 
@@ -116,7 +119,10 @@ it('no raw ESC, BEL or CR reaches the terminal from any command; --json keeps th
     { id: `T${HOSTILE}`, title: 'hostile id', role: 'dev' },
     { id: 'T2', title: 'depends', role: 'dev', dependsOn: [`Q${HOSTILE}`] },
   ];
-  const bad = { name: 'Bad', milestones: [{ id: 'M1', title: 'M', phases: [{ id: 'S1', title: 'S', tasks }] }] };
+  const bad = {
+    name: 'Bad',
+    milestones: [{ id: 'M1', title: 'M', phases: [{ id: 'S1', title: 'S', tasks }] }],
+  };
   fs.writeFileSync(path.join(repo, 'bad.json'), JSON.stringify(bad));
   const invalid = safe('plan (invalid)', await orch('plan', '--plan-dir', path.join(repo, 'bad.json')));
   expect(invalid.code).toBe(1);
@@ -130,9 +136,13 @@ it('no raw ESC, BEL or CR reaches the terminal from any command; --json keeps th
 
   // orch status --watch, piped: one summary line per interval.
   const watched = await new Promise<OrchResult>((resolve) => {
-    const child = spawn(process.execPath, [ORCH_BIN, 'status', '--watch', '--interval', '1', '--repo', repo], {
-      env: env(),
-    });
+    const child = spawn(
+      process.execPath,
+      [ORCH_BIN, 'status', '--watch', '--interval', '1', '--repo', repo],
+      {
+        env: env(),
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));

@@ -1,6 +1,6 @@
 /**
  * How orch writes figures for people, in one place: durations, times of day, token counts,
- * money, tables, progress bars and `file:line`. Every text output (`orch status`, the
+ * money, tables, progress bars, `file:line`, and untrusted text made safe for a terminal. Every text output (`orch status`, the
  * dashboard, progress lines, `orch log`) formats through here, so a figure reads the same
  * wherever it is shown. Pure: no clock, every input is an argument.
  */
