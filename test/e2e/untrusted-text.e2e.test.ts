@@ -13,6 +13,7 @@ import { gitRepo, ORCH_BIN, orchEnv, runOrch, type OrchResult } from '../fixture
 /** CSI (clear screen), OSC 52 (write the clipboard), OSC 8 (a hyperlink), BEL, CR, a lone ESC. */
 const HOSTILE =
   'x\x1b[2Jy\x1b]52;c;aGk=\x07z\x1b]8;;https://evil.example\x1b\\link\x1b]8;;\x1b\\ bell\x07 cr\r lone\x1b end';
+// eslint-disable-next-line no-control-regex
 const RAW = /[\x1b\x07\r]/;
 
 const agent = fileURLToPath(new URL('../fixtures/agents/hostile.mjs', import.meta.url));
