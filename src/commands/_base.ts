@@ -80,13 +80,17 @@ export abstract class BaseCommand extends Command {
   protected override async catch(
     err: Error & { exitCode?: number; oclif?: { exit?: number } },
   ): Promise<unknown> {
+    // Error text quotes ids, paths and output from outside orch: made safe for the terminal
+    // (the --json document keeps the original).
+    const { terminalSafe } = await import('../runtime/render/format.js');
     if (isOrchError(err)) {
       process.exitCode = err.exitCode;
       if (this.jsonEnabled()) this.logJson(this.toErrorJson(err));
       const hint = err.hint ? `\nHint: ${err.hint}` : '';
-      process.stderr.write(`Error: ${err.message}${hint}\n`);
+      process.stderr.write(terminalSafe(`Error: ${err.message}${hint}\n`));
       return undefined;
     }
+    if (!this.jsonEnabled() && typeof err.message === 'string') err.message = terminalSafe(err.message);
     return super.catch(err);
   }
 }

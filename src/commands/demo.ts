@@ -46,7 +46,7 @@ export default class Demo extends BaseCommand {
     const orch = new Orchestrator({
       repoDir: repo,
       config: loadConfig(repo),
-      onWarning: (w) => process.stderr.write(`orch: ${w.message}\n`),
+      onWarning: (w) => process.stderr.write(progress.terminalSafe(`orch: ${w.message}\n`)),
       onEvent: (event, state) => {
         if (json) return;
         const line = progress.progressLine(event, state);
@@ -63,9 +63,15 @@ export default class Demo extends BaseCommand {
         this.log(progress.summaryTable(outcome.status, orch.lastState()));
         this.log('');
         for (const m of outcome.status.milestones) {
-          this.log(`milestone ${m.id} ${m.status}${m.pr ? `, pull request ${m.pr.url ?? m.pr.branch}` : ''}`);
+          this.log(
+            progress.terminalSafe(
+              `milestone ${m.id} ${m.status}${m.pr ? `, pull request ${m.pr.url ?? m.pr.branch}` : ''}`,
+            ),
+          );
         }
-        this.log(`\n${outcome.exitCode === 0 ? 'done' : 'stopped'}: ${outcome.reason}\n`);
+        this.log(
+          progress.terminalSafe(`\n${outcome.exitCode === 0 ? 'done' : 'stopped'}: ${outcome.reason}\n`),
+        );
         this.log('Try next:');
         this.log(`  orch status --repo ${repo}`);
         this.log(`  orch log --repo ${repo} --task T002`);

@@ -33,13 +33,16 @@ export default class Init extends BaseCommand {
   async run(): Promise<InitResult> {
     const { flags } = await this.parse(Init);
     const { repoDir, stateDir } = this.resolveDirs(flags);
-    const { initRepository } = await import('../runtime/operations/init.js');
+    const [{ initRepository }, { terminalSafe }] = await Promise.all([
+      import('../runtime/operations/init.js'),
+      import('../runtime/render/format.js'),
+    ]);
     const result = await initRepository({
       repoDir,
       stateDir,
       format: flags.format as 'dir' | 'roadmap' | 'yaml',
     });
-    if (!this.jsonEnabled()) this.log(renderInit(result));
+    if (!this.jsonEnabled()) this.log(terminalSafe(renderInit(result)));
     return result;
   }
 }

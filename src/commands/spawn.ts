@@ -94,7 +94,7 @@ Exit codes: 0 the selected work is complete · 1 a task failed for good · 2 wai
         if (line) this.log(line);
       },
       // Warnings go to stderr, also with --json (stdout stays the JSON document).
-      onWarning: (warning) => process.stderr.write(`orch: ${warning.message}\n`),
+      onWarning: (warning) => process.stderr.write(progress.terminalSafe(`orch: ${warning.message}\n`)),
     });
     let interrupts = 0;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -111,7 +111,7 @@ Exit codes: 0 the selected work is complete · 1 a task failed for good · 2 wai
         this.log('');
         this.log(progress.summaryTable(outcome.status, orch.lastState()));
         this.log('');
-        this.log(`${outcome.exitCode === 0 ? 'done' : 'stopped'}: ${outcome.reason}`);
+        this.log(progress.terminalSafe(`${outcome.exitCode === 0 ? 'done' : 'stopped'}: ${outcome.reason}`));
       }
       process.exitCode = outcome.exitCode;
       return { exitCode: outcome.exitCode, reason: outcome.reason, status: outcome.status };

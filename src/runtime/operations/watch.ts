@@ -11,6 +11,7 @@ import type { SqliteEventStore } from '../../store/sqlite/sqlite-event-store.js'
 import type { AgentOutput, DashboardView } from '../render/dashboard.js';
 import { renderDashboard, summaryLine } from '../render/dashboard.js';
 import { progressLine } from '../render/progress.js';
+import { terminalSafe } from '../render/format.js';
 import { LiveLog, type FollowedLog } from '../log/live-log.js';
 import { agentLogPath } from '../system/state-paths.js';
 import { readLeaseView } from '../system/lease.js';
@@ -75,7 +76,7 @@ export async function watchDashboard(options: WatchOptions): Promise<void> {
     while (!stop.signal.aborted) {
       if (store === null) {
         const opened = tryOpen(file);
-        if (typeof opened === 'string') waiting = opened;
+        if (typeof opened === 'string') waiting = terminalSafe(opened);
         else store = opened;
       }
       if (store !== null && follower.catchUp(store)) dirty = true;

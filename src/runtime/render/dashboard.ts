@@ -5,7 +5,7 @@ import { isLiveAgent } from '../../core/state.js';
 import { statusDocument } from '../../core/status-document.js';
 import type { LeaseView, StatusDocument, TargetGroup } from '../../core/status-document.js';
 import { taskTargets } from '../../plan/target-of.js';
-import { bar, elapsed, table, timeOfDay, tokens, usd } from './format.js';
+import { bar, elapsed, table, terminalSafe, timeOfDay, tokens, usd } from './format.js';
 
 /**
  * The `orch watch` dashboard, rendered from what the log says (never the orchestrator's
@@ -104,7 +104,8 @@ export function renderDashboard(view: DashboardView, options: RenderOptions): st
   lines.push('', ...progressLines(doc));
   const recent = ['', `Recent events`, ...view.recent.map((l) => `  ${l}`)];
   const fitted = options.height === undefined ? [...lines, ...recent] : fit(lines, recent, options.height);
-  return fitted.map((l) => cut(l, options.width));
+  // Made safe before the cut, so the width counts what the terminal shows.
+  return fitted.map((l) => cut(terminalSafe(l), options.width));
 }
 
 /**
@@ -251,11 +252,11 @@ export function summaryLine(view: DashboardView, now: number): string {
       return `${a.task}#${a.attempt} ${elapsed(now - since)} ${activity(a, getOwn(view.outputs, a.spawnId), now, 15_000)}`;
     });
   const run = view.state.run;
-  return (
+  return terminalSafe(
     `${timeOfDay(new Date(now).toISOString())} event ${view.state.position} · ` +
-    `run ${run === null ? 'none' : orchestratorGone(view) ? 'running per the log, orchestrator gone' : run.status} · ` +
-    `tasks ${count.complete}/${doc.tasks.length} done, ${count.running} running, ` +
-    `${count.failed} failed, ${count.blocked} blocked · ` +
-    `agents ${agents.length === 0 ? 'none' : agents.join(', ')} · ${usd(view.state.costUsd)}`
+      `run ${run === null ? 'none' : orchestratorGone(view) ? 'running per the log, orchestrator gone' : run.status} · ` +
+      `tasks ${count.complete}/${doc.tasks.length} done, ${count.running} running, ` +
+      `${count.failed} failed, ${count.blocked} blocked · ` +
+      `agents ${agents.length === 0 ? 'none' : agents.join(', ')} · ${usd(view.state.costUsd)}`,
   );
 }

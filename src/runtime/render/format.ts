@@ -1,6 +1,6 @@
 /**
  * How orch writes figures for people, in one place: durations, times of day, token counts,
- * money, tables, progress bars and `file:line`. Every text output (`orch status`, the
+ * money, tables, progress bars, `file:line`, and untrusted text made safe for a terminal. Every text output (`orch status`, the
  * dashboard, progress lines, `orch log`) formats through here, so a figure reads the same
  * wherever it is shown. Pure: no clock, every input is an argument.
  */
@@ -10,6 +10,35 @@
  * problems use and which may not import the runtime; everything else takes it from here.
  */
 export { fileLine } from '../../plan/errors.js';
+
+/**
+ * Code points a terminal would act on instead of showing: C0 controls but tab (09) and
+ * newline (0a), DEL (7f), C1 controls (80–9f), and the bidi embeddings, overrides and
+ * isolates (U+202A–U+202E, U+2066–U+2069) that reorder what follows them on screen.
+ */
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text from outside orch (agent summaries and output, plan titles and ids, git messages and
+ * file names, error text) made safe for a terminal: every code point a terminal would act
+ * on is shown escaped instead, so no escape sequence (CSI, OSC 52 to the clipboard, OSC 8
+ * links, a window title), bell, carriage return or bidi override reaches it. Carriage
+ * return shows as `\r`; other controls below U+0100 as `\xHH` (ESC as `\x1b`, BEL as
+ * `\x07`); bidi controls as `\u202e`. Newline and tab are kept; a backslash is not
+ * doubled, so ordinary text (and a Windows path) reads as it is. Every text output applies
+ * it to what it prints; `--json` carries the original text.
+ *
+ * @example
+ * terminalSafe('done\x1b[2J\r'); // 'done\\x1b[2J\\r'
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(UNSAFE, (c) => {
+    if (c === '\r') return '\\r';
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
+  });
+}
 
 /**
  * Milliseconds as seconds with one decimal: agent runs, gates, the run summary.

@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '../../core/envelope.js';
-import { fileLine, seconds, usd } from './format.js';
+import { fileLine, seconds, terminalSafe, usd } from './format.js';
 
 /**
  * One line per event for `orch log`: position, time, stream and version, type, actor
@@ -20,7 +20,9 @@ export function formatEventLine(event: RecordedEvent): string {
       ? `  by ${event.metadata.actor}`
       : '';
   const fields = keyFields(event);
-  return `#${event.position}  ${event.recordedAt}  ${event.streamId} v${event.streamVersion}  ${event.type}${actor}${fields === '' ? '' : `  ${fields}`}`;
+  return terminalSafe(
+    `#${event.position}  ${event.recordedAt}  ${event.streamId} v${event.streamVersion}  ${event.type}${actor}${fields === '' ? '' : `  ${fields}`}`,
+  );
 }
 
 /**
@@ -154,9 +156,14 @@ function words(d: Data, keys: readonly string[] = Object.keys(d)): string {
   return out.join(' ');
 }
 
+/**
+ * A value as one word: whitespace runs as one space, cut at 80 characters, quoted (with `"`
+ * and `\` escaped) when it holds a space, `"` or `=`, and made safe for a terminal.
+ */
 function show(value: unknown): string {
   let text = typeof value === 'string' ? value : JSON.stringify(value);
   text = text.replace(/\s+/g, ' ').trim();
   if (text.length > 80) text = `${text.slice(0, 79)}…`;
-  return text === '' || /[\s"=]/.test(text) ? JSON.stringify(text) : text;
+  const quoted = text === '' || /[\s"=]/.test(text) ? `"${text.replace(/["\\]/g, '\\$&')}"` : text;
+  return terminalSafe(quoted);
 }

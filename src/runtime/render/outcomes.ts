@@ -1,6 +1,6 @@
 import type { GoalRecommendation, PlanView } from '../../plan/index.js';
 import { renderGoal, renderTree } from '../../plan/index.js';
-import { fileLine } from './format.js';
+import { fileLine, terminalSafe } from './format.js';
 
 /**
  * The text of the operations' typed results: what `orch ci` and `orch signal` recorded,
@@ -17,7 +17,9 @@ import { fileLine } from './format.js';
  * // 'recorded CI pass at log position 61 (run-r1)'
  */
 export function ciRecordedLine(outcome: { result: string; position: number; streamId: string }): string {
-  return `recorded CI ${outcome.result} at log position ${outcome.position} (${outcome.streamId})`;
+  return terminalSafe(
+    `recorded CI ${outcome.result} at log position ${outcome.position} (${outcome.streamId})`,
+  );
 }
 
 /** What `orch signal` recorded: a report, a release or a cancellation (by `kind`). */
@@ -40,6 +42,10 @@ export type SignalRecorded =
  * // 'recorded complete for task T004 (spawn s7) at log position 61'
  */
 export function signalRecordedLine(outcome: SignalRecorded): string {
+  return terminalSafe(signalRecordedText(outcome));
+}
+
+function signalRecordedText(outcome: SignalRecorded): string {
   switch (outcome.kind) {
     case 'cancel':
       return `cancelled task ${outcome.taskId} (it was ${outcome.was}) at log position ${outcome.position}; a running orch stops its agent`;
@@ -95,6 +101,10 @@ export type PlanShown = PlanView & { goal?: GoalRecommendation; graph?: string; 
  * console.log(planText(result));
  */
 export function planText(shown: PlanShown): string {
+  return terminalSafe(planTextRaw(shown));
+}
+
+function planTextRaw(shown: PlanShown): string {
   const { name, source } = shown.plan;
   if (shown.check) return planCheckText(shown.check, name, source);
   if (shown.graph !== undefined) return shown.graph;
@@ -127,5 +137,5 @@ export function planProblemsText(
     problems.length === 1 && only
       ? `Error: ${fileLine(only)}: ${only.message}\n`
       : `Error: ${message}:\n${problems.map((p) => `  ${fileLine(p)}: ${p.message}`).join('\n')}\n`;
-  return `${body}${hint ? `Hint: ${hint}\n` : ''}`;
+  return terminalSafe(`${body}${hint ? `Hint: ${hint}\n` : ''}`);
 }

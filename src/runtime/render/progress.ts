@@ -3,7 +3,10 @@ import type { OrchEventData } from '../../core/events.js';
 import { getOwn } from '../../core/record.js';
 import type { OrchState } from '../../core/state.js';
 import type { StatusView } from '../../core/status-view.js';
-import { fileLine, seconds, table, timeOfDay, usd } from './format.js';
+import { fileLine, seconds, table, terminalSafe, timeOfDay, usd } from './format.js';
+
+/** The one way untrusted text is made safe for a terminal, for the commands that print progress. */
+export { terminalSafe } from './format.js';
 
 /**
  * One line for each meaningful event while `orch spawn` runs (null for bookkeeping that
@@ -18,7 +21,8 @@ export function progressLine(event: RecordedEvent, state: OrchState): string | n
   const task = (spawnId: unknown) =>
     typeof spawnId === 'string' ? (getOwn(state.agents, spawnId)?.task ?? '?') : '?';
   const short = (s: unknown) => (typeof s === 'string' ? s.slice(0, 8) : '');
-  const say = (who: string, text: string) => `${time} ${who.padEnd(8)} ${text}`;
+  // Ids, reasons, summaries and file names come from agents, plans and git: made safe here.
+  const say = (who: string, text: string) => terminalSafe(`${time} ${who.padEnd(8)} ${text}`);
   switch (event.type) {
     case 'RunStarted':
       return say('run', `started ${short(d['runId'])} (pid ${String(d['pid'])})`);
@@ -135,5 +139,5 @@ export function summaryTable(status: StatusView, state: OrchState): string {
     }
     return [t.id, t.status, String(t.attempts), seconds(ms)];
   });
-  return table(['task', 'status', 'attempts', 'time'], rows, { rule: true }).join('\n');
+  return terminalSafe(table(['task', 'status', 'attempts', 'time'], rows, { rule: true }).join('\n'));
 }

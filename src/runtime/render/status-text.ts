@@ -1,6 +1,6 @@
 import type { StatusDocument, TargetGroup } from '../../core/status-document.js';
 import type { LeaseView } from '../../core/status-document.js';
-import { usd } from './format.js';
+import { terminalSafe, usd } from './format.js';
 
 /**
  * The text of `orch status` / `orch replay`: plan and run, totals, then milestones →
@@ -52,7 +52,7 @@ export function renderStatusText(doc: StatusDocument, lease?: LeaseView | null):
     const unresolved = a.unresolved ? '  (unresolved: spawned by an earlier run)' : '';
     lines.push(`  ${a.spawnId}  ${a.task}  attempt ${a.attempt}  ${a.status}  ${pid}${unresolved}`);
   }
-  return lines.join('\n');
+  return terminalSafe(lines.join('\n'));
 }
 
 function runLine(doc: StatusDocument, lease: LeaseView | null | undefined): string {

@@ -1,5 +1,5 @@
 import type { Attempt, AttemptUsage, TaskHistory, TaskNote } from '../../core/attempt-history.js';
-import { duration, seconds, usd } from './format.js';
+import { duration, seconds, terminalSafe, usd } from './format.js';
 
 /**
  * The story of a task for `orch log --task ID`, as text: every attempt of its history
@@ -131,7 +131,7 @@ export function renderTaskStory(history: TaskHistory): string {
     if (usage !== null) lines.push(`  usage: ${usageText(usage)}`);
     for (const note of a.notes) lines.push(`  ${noteText(note)}`);
   }
-  return lines.join('\n');
+  return terminalSafe(lines.join('\n'));
 }
 
 function usageText(u: AttemptUsage): string {

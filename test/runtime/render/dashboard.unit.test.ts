@@ -36,6 +36,21 @@ const view = (sim: Sim, extra: Partial<DashboardView> = {}): DashboardView => ({
 });
 
 describe('renderDashboard', () => {
+  it('shows the last output line of an agent with its control characters escaped', () => {
+    const sim = midRun();
+    const now = sim.now + 5_000;
+    const s2 = sim.spawnOf('T2');
+    const hostile = 'x\x1b[2J\x1b]52;c;aGk=\x07\r\x9b';
+    const lines = renderDashboard(
+      view(sim, { outputs: { [s2]: { lastLine: hostile, lastOutputAt: now - 1_000 } } }),
+      { width: 200, now },
+    );
+    const text = lines.join('\n');
+    expect(text).toContain('x\\x1b[2J\\x1b]52;c;aGk=\\x07\\r\\x9b');
+    // eslint-disable-next-line no-control-regex
+    expect(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(text)).toBe(false);
+  });
+
   it('shows totals, running agents with elapsed time, output activity and last line, work, progress, events', () => {
     const sim = midRun();
     const now = sim.now + 75_000;

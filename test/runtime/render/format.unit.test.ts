@@ -324,3 +324,46 @@ describe('replay targets', () => {
     expect(() => positionAt(store, 'yesterday')).toThrow('--at "yesterday" is not an ISO-8601 time');
   });
 });
+
+describe('terminalSafe', () => {
+  const { terminalSafe } = format;
+
+  it('shows every control character but newline and tab escaped', () => {
+    expect(terminalSafe('a\x1b[2Jb')).toBe('a\\x1b[2Jb');
+    expect(terminalSafe('\x1b]52;c;aGk=\x07')).toBe('\\x1b]52;c;aGk=\\x07');
+    expect(terminalSafe('\x1b]8;;https://x\x1b\\t\x1b]8;;\x1b\\')).toBe(
+      '\\x1b]8;;https://x\\x1b\\t\\x1b]8;;\\x1b\\',
+    );
+    expect(terminalSafe('over\rwrite')).toBe('over\\rwrite');
+    expect(terminalSafe('lone \x1b')).toBe('lone \\x1b');
+    expect(terminalSafe('\x00\x08\x0b\x0c\x1f\x7f')).toBe('\\x00\\x08\\x0b\\x0c\\x1f\\x7f');
+    expect(terminalSafe('line\n\tindented')).toBe('line\n\tindented');
+  });
+
+  it('escapes C1 controls and bidi overrides and isolates', () => {
+    expect(terminalSafe('\x9b2J \x85 \x80 \x9f')).toBe('\\x9b2J \\x85 \\x80 \\x9f');
+    expect(terminalSafe('a\u202eb\u2066c\u2069d\u202a')).toBe('a\\u202eb\\u2066c\\u2069d\\u202a');
+  });
+
+  it('leaves ordinary text as it is, and is idempotent', () => {
+    const ordinary = 'T003 ▶ attempt 2 (implementer) · $0.0123 — C:\\path\\file "quoted" é 漢字 🙂 \u00a0';
+    expect(terminalSafe(ordinary)).toBe(ordinary);
+    const hostile = 'x\x1b[2J\x07\r\x9b\u202e';
+    expect(terminalSafe(terminalSafe(hostile))).toBe(terminalSafe(hostile));
+  });
+
+  it('is what the log lines use: a value with control characters shows escaped, quoted as before', () => {
+    const event = {
+      position: 1,
+      recordedAt: '2025-01-01T00:00:00.000Z',
+      streamId: 'task-T1',
+      streamVersion: 1,
+      type: 'BreakpointReported',
+      data: { spawnId: 's1', kind: 'complete', summary: 'done \x1b]0;title\x07 "now"' },
+      metadata: {},
+    } as unknown as RecordedEvent;
+    expect(formatEventLine(event)).toBe(
+      '#1  2025-01-01T00:00:00.000Z  task-T1 v1  BreakpointReported  spawn=s1 kind=complete summary="done \\x1b]0;title\\x07 \\"now\\""',
+    );
+  });
+});
