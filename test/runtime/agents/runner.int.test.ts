@@ -3,7 +3,12 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { presetCommand, type AgentPreset } from '../../../src/core/agent-presets.js';
 import type { AgentIdentity } from '../../../src/runtime/agents/command.js';
-import { runAgent, startAgent, type RunningAgent } from '../../../src/runtime/agents/runner.js';
+import {
+  readAgentOutput,
+  runAgent,
+  startAgent,
+  type RunningAgent,
+} from '../../../src/runtime/agents/runner.js';
 import { isProcessAlive, isSameProcessAlive } from '../../../src/runtime/system/process-identity.js';
 import { fixtureAgent, removeDir, sleep, tempDir } from '../helpers.js';
 
@@ -357,6 +362,21 @@ describe('Codex, Gemini CLI and aider output (presets, stand-ins named like the 
       cacheReadInputTokens: 2500,
       costUsd: 0.0056,
     });
+  });
+
+  it('read back from a log file alone (crash recovery reads an ended agent this way)', () => {
+    const logFile = path.join(dir, 'aider.log');
+    fs.writeFileSync(
+      logFile,
+      'Aider v0.86.1\nTokens: 900 sent, 12 received. Cost: $0.01 message, $0.02 session.\n',
+    );
+    expect(readAgentOutput(logFile, { tailBytes: 100, usageOf: 'aider' }).usage).toEqual({
+      inputTokens: 900,
+      outputTokens: 12,
+      costUsd: 0.02,
+    });
+    // Without usageOf (a program orch does not know) nothing is read.
+    expect(readAgentOutput(logFile, { tailBytes: 100 }).usage).toBeUndefined();
   });
 
   it('a failed run still records what it reported', async () => {
