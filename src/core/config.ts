@@ -60,6 +60,14 @@ export const AgentEntrySchema: z.ZodType<AgentCommand, AgentEntryInput> = z
         : typeof value === 'object' && value !== null && 'preset' in value
           ? AgentPresetSchema
           : AgentCommandSchema;
+    if (schema === AgentPresetSchema && 'command' in (value as object)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give "preset" (with "model", "args") or "command", not both',
+        path: [],
+      });
+      return z.NEVER;
+    }
     const result = schema.safeParse(value);
     if (!result.success) {
       for (const issue of result.error.issues) ctx.addIssue({ ...issue, code: 'custom', path: issue.path });

@@ -77,7 +77,7 @@ describe('agent presets', () => {
       'agents.dev: unknown preset: write one of "claude", "codex", "aider", "gemini", or { "command": [...] }',
     ]);
     expect(problems({ preset: 'codex', command: ['x'] })).toEqual([
-      'agents.dev: Unrecognized key: "command"',
+      'agents.dev: give "preset" (with "model", "args") or "command", not both',
     ]);
     expect(problems({ preset: 'codex', timeout: -1 })?.[0]).toMatch(/^agents\.dev\.timeout: /);
     expect(problems({ command: [] })?.[0]).toMatch(/^agents\.dev\.command: /);
