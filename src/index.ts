@@ -32,7 +32,9 @@ export {
   type OrchestratorConfig,
   type OrchestratorConfigInput,
   type AgentCommand,
+  type AgentEntryInput,
 } from './core/config.js';
+export { AGENT_PRESETS, presetCommand, type AgentPreset } from './core/agent-presets.js';
 export { findPlan, loadPlan, type LoadedPlan } from './runtime/project/plan-loader.js';
 export {
   findPlanSources,

@@ -63,7 +63,7 @@ function renderInit(r: InitResult): string {
     lines.push(
       r.agentsFound.length === 0
         ? `No coding agent found on PATH (claude, codex, aider, gemini): the default agent is orch-sim, the built-in simulated agent. Install one and edit "agents" in orch.config.json.`
-        : `Default agent: ${r.defaultAgent.join(' ')}${r.agentsFound.length > 1 ? ` (also found: ${r.agentsFound.slice(1).join(', ')})` : ''}.`,
+        : `Default agent: ${r.defaultPreset === null ? '' : `preset "${r.defaultPreset}", `}${r.defaultAgent.join(' ')}${r.agentsFound.length > 1 ? ` (also found: ${r.agentsFound.slice(1).join(', ')})` : ''}.`,
     );
   }
   lines.push('', 'Next:');

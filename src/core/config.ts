@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AGENT_PRESETS, presetCommand, type AgentPreset } from './agent-presets.js';
 
 /**
  * `OrchestratorConfig`: the settings from `orch.config.json` / `orch.config.yaml`
@@ -14,9 +15,76 @@ export const AgentCommandSchema = z.strictObject({
   timeout: z.number().positive().optional(),
   /** Extra environment variables for the agent. */
   env: z.record(z.string(), z.string()).optional(),
+  /** Continue the previous attempt's Claude Code session (`--resume <session_id>`) instead of a fresh agent. */
+  resume: z.boolean().optional(),
 });
 /** @see AgentCommandSchema */
 export type AgentCommand = z.infer<typeof AgentCommandSchema>;
+
+/** `agents.<role>` as a preset: `{ "preset": "codex", "model": "…", "args": […] }` (see `src/core/agent-presets.ts`). */
+export const AgentPresetSchema = z.strictObject({
+  preset: z.enum(AGENT_PRESETS),
+  /** Extra arguments, placed before the prompt. */
+  args: z.array(z.string()).optional(),
+  /** The tool's `--model`. */
+  model: z.string().min(1).optional(),
+  timeout: AgentCommandSchema.shape.timeout,
+  env: AgentCommandSchema.shape.env,
+  resume: AgentCommandSchema.shape.resume,
+});
+
+/** `agents.<role>` as the user writes it. */
+export type AgentEntryInput =
+  AgentPreset | z.input<typeof AgentPresetSchema> | z.input<typeof AgentCommandSchema>;
+
+const PresetNameSchema = z.enum(AGENT_PRESETS, {
+  error: () =>
+    `unknown preset: write one of ${AGENT_PRESETS.map((p) => `"${p}"`).join(', ')}, or { "command": [...] }`,
+});
+
+/**
+ * What `agents.<role>` may be: a command, a preset object or a preset's name; a preset is
+ * expanded here, so the parsed config always holds an {@link AgentCommand}. The shape is
+ * chosen by the value (a string, an object with `preset`, any other object), so a mistake
+ * is reported against the shape that was meant.
+ *
+ * @example
+ * AgentEntrySchema.parse('aider'); // { command: ['aider', '--yes-always', '--message', '{prompt}'] }
+ */
+export const AgentEntrySchema: z.ZodType<AgentCommand, AgentEntryInput> = z
+  .unknown()
+  .transform((value, ctx): AgentCommand => {
+    const schema =
+      typeof value === 'string'
+        ? PresetNameSchema
+        : typeof value === 'object' && value !== null && 'preset' in value
+          ? AgentPresetSchema
+          : AgentCommandSchema;
+    if (schema === AgentPresetSchema && 'command' in (value as object)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give "preset" (with "model", "args") or "command", not both',
+        path: [],
+      });
+      return z.NEVER;
+    }
+    const result = schema.safeParse(value);
+    if (!result.success) {
+      for (const issue of result.error.issues) ctx.addIssue({ ...issue, code: 'custom', path: issue.path });
+      return z.NEVER;
+    }
+    const entry = result.data;
+    if (typeof entry === 'string') return { command: presetCommand(entry) };
+    if (!('preset' in entry)) return entry;
+    const { preset, args, model, ...rest } = entry;
+    return {
+      command: presetCommand(preset, {
+        ...(args ? { args } : {}),
+        ...(model === undefined ? {} : { model }),
+      }),
+      ...rest,
+    };
+  }) as unknown as z.ZodType<AgentCommand, AgentEntryInput>;
 
 /** A command run by orch (the quality gate, local CI). */
 export const CommandSpecSchema = z.strictObject({
@@ -38,7 +106,7 @@ export const TargetSchema = z
     path: z.string().min(1),
     planDir: z.string().min(1).optional(),
     roadmap: z.string().min(1).optional(),
-    agents: z.record(z.string(), AgentCommandSchema).optional(),
+    agents: z.record(z.string(), AgentEntrySchema).optional(),
     conventions: z.string().min(1).optional(),
     /** The target repository's base branch (default: the run's `baseBranch`). */
     baseBranch: z.string().min(1).optional(),
@@ -75,7 +143,7 @@ export const OrchestratorConfigSchema = z.strictObject({
   maxConcurrent: z.number().int().positive().default(4),
   autoSpawn: z.boolean().default(true),
   autoMerge: z.boolean().default(false),
-  agents: z.record(z.string(), AgentCommandSchema).default({ default: { command: CLAUDE_DEFAULT_COMMAND } }),
+  agents: z.record(z.string(), AgentEntrySchema).default({ default: { command: CLAUDE_DEFAULT_COMMAND } }),
   gate: CommandSpecSchema.optional(),
   ci: z
     .strictObject({

@@ -61,6 +61,25 @@ describe('orch init (built CLI)', () => {
     expect(git(repo, 'status', '--porcelain', '--untracked-files=all')).toBe('M plan.yaml');
   });
 
+  it('with Codex on PATH: writes it as a preset and says so', async () => {
+    const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-init-preset-')));
+    dirs.push(root);
+    const repo = path.join(root, 'repo');
+    fs.mkdirSync(repo);
+    git(repo, 'init', '-q', '-b', 'main');
+    const bin = barePath(root);
+    fs.symlinkSync(path.resolve('test/fixtures/agents/codex/codex'), path.join(bin, 'codex'));
+    const r = await runOrch(['init', '--repo', repo], { env: orchEnv({ PATH: bin }) });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(
+      'Default agent: preset "codex", codex exec --json --sandbox workspace-write {prompt}.',
+    );
+    const config = JSON.parse(fs.readFileSync(path.join(repo, 'orch.config.json'), 'utf8')) as {
+      agents: unknown;
+    };
+    expect(config.agents).toEqual({ default: { preset: 'codex' } });
+  });
+
   it('outside a git repository: exit 1, one clear error, nothing written', async () => {
     const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-init-nogit-')));
     dirs.push(dir);

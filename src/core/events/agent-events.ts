@@ -25,7 +25,7 @@ export const AgentStarted = z.object({
   startedAt: IsoTime,
 });
 
-/** Token usage and cost an agent reported (Claude Code's JSON result). */
+/** Token usage and cost an agent reported (Claude Code's JSON result, Codex's `turn.completed`, Gemini CLI's stats, aider's token lines). */
 export const AgentUsage = z.object({
   inputTokens: z.number().nonnegative().optional(),
   outputTokens: z.number().nonnegative().optional(),
@@ -40,6 +40,8 @@ export const AgentExited = z.object({
   durationMs: z.number().nonnegative(),
   outputTail: OutputTail,
   usage: AgentUsage.optional(),
+  /** Claude Code's `session_id` from its JSON result: a later attempt with `agents.<role>.resume` continues it. */
+  sessionId: z.string().min(1).optional(),
 });
 
 /** The agent process is gone without a recorded exit (found dead after a crash, pid reused, ...). */

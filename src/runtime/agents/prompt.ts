@@ -76,6 +76,8 @@ export interface PromptInput {
   workspace?: { path: string; branch: string; integrationBranch: string };
   /** Conventions of the target repository (multi-repo plans). */
   conventions?: string;
+  /** The Claude Code session this attempt continues (`agents.<role>.resume`): the agent already has the earlier conversation. */
+  resumedSession?: string;
   /** Characters kept of each output (default 3000) and attempts shown in full (default 3). */
   limits?: { outputChars?: number; attemptsShown?: number };
 }
@@ -91,11 +93,23 @@ export function buildPrompt(input: PromptInput): string {
   const sections = [
     roleSection(input),
     taskSection(input),
+    resumeSection(input),
     historySection(input.history ?? [], outputChars, input.limits?.attemptsShown ?? 3),
     input.conventions ? `## Conventions of this repository\n\n${input.conventions.trim()}` : '',
     protocolSection(input),
   ];
   return sections.filter((s) => s !== '').join('\n\n') + '\n';
+}
+
+function resumeSection({ resumedSession, attempt }: PromptInput): string {
+  if (resumedSession === undefined) return '';
+  return [
+    '## You are resuming your previous session',
+    '',
+    `This attempt (${attempt}) continues your Claude Code session ${resumedSession} of the previous attempt: you`,
+    'already have that conversation and the work it did. Read what happened since (below), pick up',
+    'where you left off, and do not start over.',
+  ].join('\n');
 }
 
 function roleSection({ persona, task }: PromptInput): string {

@@ -16,11 +16,15 @@ import {
   type ClaudeResult,
   type RateLimitInfo,
 } from './claude-output.js';
+import { agentKindOf, parseToolUsage, type AgentKind } from './tool-output.js';
 import { systemClock, type Clock } from '../system/clock.js';
 import { AgentSpawnError } from '../system/errors.js';
 import { lastLineOf, OutputFile, readFileEnd, type OutputGlance } from '../system/output-tail.js';
 import { killProcessGroup, processStartTime } from '../system/process-identity.js';
 import { agentLogPath, promptFilePath } from '../system/state-paths.js';
+
+/** The tools other than Claude Code whose reported usage is read. */
+export type ToolKind = Exclude<AgentKind, 'claude'>;
 
 /** How to start one attempt of an agent. */
 export interface StartAgentOptions {
@@ -46,6 +50,8 @@ export interface StartAgentOptions {
   maxArgPromptBytes?: number;
   /** Parse Claude Code's JSON result; default: when argv[0] is Claude Code. */
   claudeJson?: boolean;
+  /** Read the usage of Codex, Gemini CLI or aider; default: by argv[0]'s base name (`agentKindOf`). */
+  usageOf?: ToolKind;
   clock?: Clock;
 }
 
@@ -188,6 +194,8 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     role: identity.role,
   });
   const claudeJson = options.claudeJson ?? isClaudeCommand(substituted);
+  const kind = agentKindOf(substituted);
+  const usageOf = options.usageOf ?? (kind === 'claude' ? undefined : kind);
   const argv = resolveBuiltinAgent(claudeJson ? withClaudeJsonOutput(substituted) : substituted);
   const file = argv[0];
   if (file === undefined) throw new AgentSpawnError('', cwd, 'the command is empty');
@@ -247,7 +255,13 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     const endedAt = clock.now();
     // Whatever the agent started and left running dies with it.
     const leftovers = await killProcessGroup(pid, Math.min(graceMs, 2000));
-    const output = readAgentOutput(logFile, { tailBytes, claudeJson, exitCode, now: endedAt });
+    const output = readAgentOutput(logFile, {
+      tailBytes,
+      claudeJson,
+      ...(usageOf ? { usageOf } : {}),
+      exitCode,
+      now: endedAt,
+    });
     return {
       exitCode,
       signal,
@@ -405,7 +419,13 @@ const LAST_LINE_WINDOW_BYTES = 4096;
  */
 export function readAgentOutput(
   logFile: string,
-  options: { tailBytes: number; claudeJson?: boolean; exitCode?: number | null; now?: Date },
+  options: {
+    tailBytes: number;
+    claudeJson?: boolean;
+    usageOf?: ToolKind;
+    exitCode?: number | null;
+    now?: Date;
+  },
 ): AgentOutput {
   let st: fs.Stats;
   try {
@@ -413,7 +433,8 @@ export function readAgentOutput(
   } catch {
     return { outputBytes: 0, tail: '', lastLine: '' };
   }
-  const window = Math.max(options.tailBytes, 4096, options.claudeJson ? CLAUDE_WINDOW_BYTES : 0);
+  const parsing = options.claudeJson === true || options.usageOf !== undefined;
+  const window = Math.max(options.tailBytes, 4096, parsing ? CLAUDE_WINDOW_BYTES : 0);
   const end = readFileEnd(logFile, st.size, window);
   const tail = end.subarray(Math.max(0, end.length - options.tailBytes));
   const lastLine = lastLineOf(end.subarray(Math.max(0, end.length - LAST_LINE_WINDOW_BYTES)));
@@ -431,6 +452,10 @@ export function readAgentOutput(
       const limit = detectRateLimit(text, now);
       if (limit) out.rateLimit = limit;
     }
+  }
+  if (!claude && options.usageOf) {
+    const usage = parseToolUsage(options.usageOf, end.toString('utf8'));
+    if (usage) out.usage = usage;
   }
   if (!out.rateLimit && exitCode !== 0) {
     const limit = detectRateLimit(end.subarray(Math.max(0, end.length - 4096)).toString('utf8'), now);

@@ -7,6 +7,7 @@ import { streamIds } from '../../core/events.js';
 import type { AgentRecord } from '../../core/state.js';
 import { readAgentExit, readAgentOutput, startAgent, type RunningAgent } from './runner.js';
 import type { AgentUsage, RateLimitInfo } from './claude-output.js';
+import { agentKindOf } from './tool-output.js';
 import type { Clock } from '../system/clock.js';
 import type { LiveLog } from '../log/live-log.js';
 import { findProcessesByEnv } from '../system/find-processes.js';
@@ -53,6 +54,8 @@ interface ExitFacts {
   tail: string;
   usage?: AgentUsage;
   rateLimit?: RateLimitInfo;
+  /** Claude Code's session, for `agents.<role>.resume`. */
+  sessionId?: string;
 }
 
 /**
@@ -81,7 +84,7 @@ export class AgentSupervisor {
   /** Records the spawn intent and starts the agent in the background; returns the spawn id. */
   async spawn(command: SpawnAgentCommand): Promise<string> {
     const spawnId = randomUUID();
-    const agent = this.commandFor(command.role, command.taskId);
+    const agent = this.resumed(command, this.commandFor(command.role, command.taskId));
     const workspace = this.o.workspaces.pathFor(command.taskId);
     const ev = commandEvent(command, {
       runId: this.o.runId,
@@ -94,10 +97,38 @@ export class AgentSupervisor {
     return spawnId;
   }
 
+  /**
+   * `agents.<role>.resume`: a Claude Code command gets `--resume <session_id>` of the task's
+   * latest recorded session (the intent records the argv with it); without a recorded
+   * session, or for any other program, the command is unchanged (a fresh agent).
+   */
+  private resumed(
+    command: SpawnAgentCommand,
+    agent: AgentCommand | undefined,
+  ): (AgentCommand & { resumedSession?: string }) | undefined {
+    if (agent?.resume !== true || agentKindOf(agent.command) !== 'claude') return agent;
+    if (agent.command.includes('--resume') || agent.command.includes('-r')) return agent;
+    const sessionId = this.lastSessionOf(command.taskId);
+    if (sessionId === undefined) return agent;
+    const [program, ...rest] = agent.command;
+    return { ...agent, command: [program!, '--resume', sessionId, ...rest], resumedSession: sessionId };
+  }
+
+  /** The `sessionId` of the task's latest `AgentExited` that recorded one. */
+  private lastSessionOf(taskId: string): string | undefined {
+    let sessionId: string | undefined;
+    for (const e of this.o.log.store.readStream(streamIds.task(taskId))) {
+      if (e.type !== 'AgentExited') continue;
+      const id = (e.data as { sessionId?: unknown }).sessionId;
+      if (typeof id === 'string' && id !== '') sessionId = id;
+    }
+    return sessionId;
+  }
+
   private async launch(
     command: SpawnAgentCommand,
     spawnId: string,
-    agent: AgentCommand | undefined,
+    agent: (AgentCommand & { resumedSession?: string }) | undefined,
   ): Promise<void> {
     const { log } = this.o;
     const stream = streamIds.task(command.taskId);
@@ -112,7 +143,7 @@ export class AgentSupervisor {
       const targetEnv = this.o.workspaces.envFor?.(command.taskId) ?? {};
       running = await startAgent({
         command: agent.command,
-        prompt: this.prompt(command, workspace),
+        prompt: this.prompt(command, workspace, agent.resumedSession),
         identity: {
           runId: this.o.runId,
           taskId: command.taskId,
@@ -147,7 +178,10 @@ export class AgentSupervisor {
     const result = await running.done;
     this.running.delete(spawnId);
     if (this.detached) return;
-    this.recordExit(command.taskId, spawnId, result);
+    this.recordExit(command.taskId, spawnId, {
+      ...result,
+      ...(result.claude?.sessionId ? { sessionId: result.claude.sessionId } : {}),
+    });
   }
 
   private recordExit(taskId: string, spawnId: string, r: ExitFacts): void {
@@ -171,13 +205,14 @@ export class AgentSupervisor {
         durationMs: r.durationMs,
         outputTail: r.tail.slice(-TAIL_IN_LOG),
         ...(r.usage ? { usage: r.usage } : {}),
+        ...(r.sessionId ? { sessionId: r.sessionId } : {}),
       },
       { expectedVersion: 'any' },
     );
   }
 
   /** The prompt of one attempt: persona, task, what earlier attempts left, the protocol. */
-  private prompt(command: SpawnAgentCommand, workspace: TaskWorkspace): string {
+  private prompt(command: SpawnAgentCommand, workspace: TaskWorkspace, resumedSession?: string): string {
     const { log, config } = this.o;
     const plan = log.state.plan;
     const task = plan?.tasks.find((t) => t.id === command.taskId);
@@ -196,6 +231,7 @@ export class AgentSupervisor {
       ...(phase ? { phase } : {}),
       ...(milestone ? { milestone } : {}),
       ...(persona ? { persona } : {}),
+      ...(resumedSession === undefined ? {} : { resumedSession }),
       attempt: command.attempt,
       maxAttempts: config.maxRetries + 1,
       history,
@@ -282,9 +318,11 @@ export class AgentSupervisor {
       );
       return;
     }
+    const kind = agentKindOf(this.commandFor(agent.role, agent.task)?.command ?? []);
     const output = readAgentOutput(logFile, {
       tailBytes: TAIL_IN_LOG,
-      claudeJson: true,
+      claudeJson: kind === undefined || kind === 'claude',
+      ...(kind === undefined || kind === 'claude' ? {} : { usageOf: kind }),
       exitCode: status.exitCode,
       now: this.o.clock.now(),
     });
@@ -297,6 +335,7 @@ export class AgentSupervisor {
       tail: output.tail,
       ...(output.usage ? { usage: output.usage } : {}),
       ...(output.rateLimit ? { rateLimit: output.rateLimit } : {}),
+      ...(output.claude?.sessionId ? { sessionId: output.claude.sessionId } : {}),
     });
   }
 

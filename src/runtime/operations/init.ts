@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { presetCommand, type AgentPreset } from '../../core/agent-presets.js';
 import { OrchError } from '../../util/errors.js';
 import { gitResult } from '../git/git.js';
 import { CONFIG_FILES, loadConfig } from '../project/config.js';
@@ -18,22 +19,15 @@ export const INIT_FORMATS = ['dir', 'roadmap', 'yaml'] as const;
 export type InitFormat = (typeof INIT_FORMATS)[number];
 
 /**
- * The coding agents `orch init` looks for, in order of preference, each with the command line
- * of its non-interactive mode (the first found becomes the `default` agent).
+ * The coding agents `orch init` looks for, in order of preference, each with its preset (the
+ * command line of its non-interactive mode, `src/core/agent-presets.ts`); the first found
+ * becomes the `default` agent, written as `{ "preset": "…" }`.
  */
-export const KNOWN_AGENTS: readonly { name: string; executable: string; command: string[] }[] = [
-  {
-    name: 'Claude Code',
-    executable: 'claude',
-    command: ['claude', '-p', '--dangerously-skip-permissions', '{prompt}'],
-  },
-  {
-    name: 'Codex',
-    executable: 'codex',
-    command: ['codex', 'exec', '--sandbox', 'workspace-write', '{prompt}'],
-  },
-  { name: 'aider', executable: 'aider', command: ['aider', '--yes-always', '--message', '{prompt}'] },
-  { name: 'Gemini CLI', executable: 'gemini', command: ['gemini', '--yolo', '--prompt', '{prompt}'] },
+export const KNOWN_AGENTS: readonly { name: string; executable: string; preset: AgentPreset }[] = [
+  { name: 'Claude Code', executable: 'claude', preset: 'claude' },
+  { name: 'Codex', executable: 'codex', preset: 'codex' },
+  { name: 'aider', executable: 'aider', preset: 'aider' },
+  { name: 'Gemini CLI', executable: 'gemini', preset: 'gemini' },
 ];
 
 /** What `orch init` is asked to do. */
@@ -58,6 +52,8 @@ export interface InitResult {
   agentsFound: string[];
   /** The `default` agent's command written into the config (null: the config was kept). */
   defaultAgent: string[] | null;
+  /** The preset written for the `default` agent (null: orch-sim, or the config was kept). */
+  defaultPreset: AgentPreset | null;
   /** Where the plan is (repository-relative): the starter plan, or the plan already there. */
   plan: string;
   /** Whether the repository has a commit yet (`orch spawn` needs one to branch from). */
@@ -90,7 +86,9 @@ export async function initRepository(options: InitOptions): Promise<InitResult> 
   const agentsFound = KNOWN_AGENTS.filter((a) => onPath(a.executable, options.searchPath)).map(
     (a) => a.executable,
   );
-  const chosen = KNOWN_AGENTS.find((a) => a.executable === agentsFound[0])?.command ?? ['orch-sim'];
+  const preset = KNOWN_AGENTS.find((a) => a.executable === agentsFound[0])?.preset;
+  // A found tool is written as its preset; orch-sim (none found) as its command.
+  const chosen = preset === undefined ? ['orch-sim'] : presetCommand(preset);
 
   // The plan: one already found where orch looks is kept; otherwise the starter plan.
   const starter = STARTER_PLANS[format];
@@ -115,17 +113,19 @@ export async function initRepository(options: InitOptions): Promise<InitResult> 
   }
 
   let defaultAgent: string[] | null = null;
+  let defaultPreset: AgentPreset | null = null;
   if (existingConfig !== undefined) {
     kept.push(rel(existingConfig));
   } else {
     const config = {
       planDir: plan,
       maxConcurrent: 2,
-      agents: { default: { command: chosen } },
+      agents: { default: preset === undefined ? { command: chosen } : { preset } },
     };
     if (writeNew(path.join(repo, 'orch.config.json'), `${JSON.stringify(config, null, 2)}\n`)) {
       written.push('orch.config.json');
       defaultAgent = chosen;
+      defaultPreset = preset ?? null;
     }
   }
 
@@ -134,7 +134,17 @@ export async function initRepository(options: InitOptions): Promise<InitResult> 
   prepareStateDir(options.stateDir);
   (hadIgnore ? kept : written).push(rel(gitignore));
   const head = await gitResult(repo, ['rev-parse', '--verify', '--quiet', 'HEAD']);
-  return { repo, format, written, kept, agentsFound, defaultAgent, plan, hasCommits: head.exitCode === 0 };
+  return {
+    repo,
+    format,
+    written,
+    kept,
+    agentsFound,
+    defaultAgent,
+    defaultPreset,
+    plan,
+    hasCommits: head.exitCode === 0,
+  };
 }
 
 /** Writes `content` to `file` unless it exists; true when written. */

@@ -238,3 +238,23 @@ describe('lessonsOf', () => {
     expect(lessons[3]?.ciOutput).toBe('npm test: 1 failing');
   });
 });
+
+describe('a resumed session', () => {
+  it('says the attempt continues the previous session, before what earlier attempts left', () => {
+    const text = buildPrompt({
+      task,
+      attempt: 2,
+      resumedSession: 'sess-1',
+      history: [{ attempt: 1, exitCode: 1, outputTail: 'TypeError' }],
+    });
+    expect(text).toContain('## You are resuming your previous session');
+    expect(text).toContain('Claude Code session sess-1');
+    expect(text.indexOf('resuming your previous session')).toBeLessThan(
+      text.indexOf('What earlier attempts left'),
+    );
+  });
+
+  it('says nothing of it for a fresh agent', () => {
+    expect(buildPrompt({ task, attempt: 2 })).not.toContain('resuming');
+  });
+});

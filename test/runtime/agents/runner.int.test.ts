@@ -1,8 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { presetCommand, type AgentPreset } from '../../../src/core/agent-presets.js';
 import type { AgentIdentity } from '../../../src/runtime/agents/command.js';
-import { runAgent, startAgent, type RunningAgent } from '../../../src/runtime/agents/runner.js';
+import {
+  readAgentOutput,
+  runAgent,
+  startAgent,
+  type RunningAgent,
+} from '../../../src/runtime/agents/runner.js';
 import { isProcessAlive, isSameProcessAlive } from '../../../src/runtime/system/process-identity.js';
 import { fixtureAgent, removeDir, sleep, tempDir } from '../helpers.js';
 
@@ -313,5 +319,72 @@ describe('Claude Code output', () => {
     expect(result.exitCode).toBe(1);
     expect(result.usage).toBeUndefined();
     expect(result.rateLimit?.resetAt).toBe('2030-05-01T17:00:00.000Z');
+  });
+});
+
+describe('Codex, Gemini CLI and aider output (presets, stand-ins named like the tools)', () => {
+  // A PATH with the stand-in first, as a real install would be found.
+  const onPath = (tool: string) => ({
+    PATH: `${path.dirname(fixtureAgent(`${tool}/${tool}`))}${path.delimiter}${process.env['PATH'] ?? ''}`,
+  });
+  const usageOf = async (preset: AgentPreset, env: Record<string, string> = {}) => {
+    const argvFile = path.join(dir, `${preset}-argv.json`);
+    const result = await runAgent({
+      command: presetCommand(preset, { model: 'm1' }),
+      prompt: 'build it',
+      identity: identity(),
+      env: { ...onPath(preset), FAKE_AGENT_ARGV: argvFile, ...env },
+    });
+    return { result, argv: JSON.parse(fs.readFileSync(argvFile, 'utf8')) as string[] };
+  };
+
+  it('codex exec --json: the usage of turn.completed', async () => {
+    const { result, argv } = await usageOf('codex');
+    expect(argv).toEqual(['exec', '--json', '--sandbox', 'workspace-write', '--model', 'm1', 'build it']);
+    expect(result.exitCode).toBe(0);
+    expect(result.usage).toEqual({ inputTokens: 26549, cacheReadInputTokens: 22272, outputTokens: 1590 });
+    expect(result.claude).toBeUndefined();
+  });
+
+  it('gemini --output-format json: the tokens of every model in stats.models, summed', async () => {
+    const { result, argv } = await usageOf('gemini');
+    expect(argv).toEqual(['--yolo', '--output-format', 'json', '--model', 'm1', '--prompt', 'build it']);
+    expect(result.usage).toEqual({ inputTokens: 26000, outputTokens: 100, cacheReadInputTokens: 21263 });
+  });
+
+  it('aider --message: tokens summed over its lines, the cost of the session', async () => {
+    const { result, argv } = await usageOf('aider');
+    expect(argv).toEqual(['--yes-always', '--model', 'm1', '--message', 'build it']);
+    expect(result.usage).toEqual({
+      inputTokens: 14300,
+      outputTokens: 1345,
+      cacheCreationInputTokens: 1100,
+      cacheReadInputTokens: 2500,
+      costUsd: 0.0056,
+    });
+  });
+
+  it('read back from a log file alone (crash recovery reads an ended agent this way)', () => {
+    const logFile = path.join(dir, 'aider.log');
+    fs.writeFileSync(
+      logFile,
+      'Aider v0.86.1\nTokens: 900 sent, 12 received. Cost: $0.01 message, $0.02 session.\n',
+    );
+    expect(readAgentOutput(logFile, { tailBytes: 100, usageOf: 'aider' }).usage).toEqual({
+      inputTokens: 900,
+      outputTokens: 12,
+      costUsd: 0.02,
+    });
+    // Without usageOf (a program orch does not know) nothing is read.
+    expect(readAgentOutput(logFile, { tailBytes: 100 }).usage).toBeUndefined();
+  });
+
+  it('a failed run still records what it reported', async () => {
+    const { result } = await usageOf('aider', { FAKE_AGENT_MODE: 'error' });
+    expect(result.exitCode).toBe(1);
+    expect(result.usage).toEqual({ inputTokens: 2300, outputTokens: 145, costUsd: 0.0012 });
+    const codex = await usageOf('codex', { FAKE_AGENT_MODE: 'error' });
+    expect(codex.result.exitCode).toBe(1);
+    expect(codex.result.usage).toBeUndefined();
   });
 });

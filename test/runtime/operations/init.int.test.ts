@@ -78,8 +78,15 @@ describe('orch init', () => {
       searchPath: [binDir('aider'), binDir('codex', 'unrelated')].join(path.delimiter),
     });
     expect(result.agentsFound).toEqual(['codex', 'aider']);
-    const codex = KNOWN_AGENTS.find((a) => a.executable === 'codex')!.command;
+    expect(KNOWN_AGENTS.find((a) => a.executable === 'codex')!.preset).toBe('codex');
+    const codex = ['codex', 'exec', '--json', '--sandbox', 'workspace-write', '{prompt}'];
     expect(result.defaultAgent).toEqual(codex);
+    expect(result.defaultPreset).toBe('codex');
+    // Written as the preset, read back as its command line.
+    const written = JSON.parse(fs.readFileSync(path.join(r, 'orch.config.json'), 'utf8')) as {
+      agents: Record<string, unknown>;
+    };
+    expect(written.agents['default']).toEqual({ preset: 'codex' });
     expect(loadConfig(r).agents['default']?.command).toEqual(codex);
   });
 
