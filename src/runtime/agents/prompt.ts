@@ -76,6 +76,8 @@ export interface PromptInput {
   workspace?: { path: string; branch: string; integrationBranch: string };
   /** Conventions of the target repository (multi-repo plans). */
   conventions?: string;
+  /** The target's identity context (`identity_context` of config/targets.yaml). */
+  identityContext?: string;
   /** Characters kept of each output (default 3000) and attempts shown in full (default 3). */
   limits?: { outputChars?: number; attemptsShown?: number };
 }
@@ -90,6 +92,7 @@ export function buildPrompt(input: PromptInput): string {
   const outputChars = input.limits?.outputChars ?? 3000;
   const sections = [
     roleSection(input),
+    input.identityContext ? `## Identity and context\n\n${input.identityContext.trim()}` : '',
     taskSection(input),
     historySection(input.history ?? [], outputChars, input.limits?.attemptsShown ?? 3),
     input.conventions ? `## Conventions of this repository\n\n${input.conventions.trim()}` : '',
