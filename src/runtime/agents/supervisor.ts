@@ -98,7 +98,10 @@ export class AgentSupervisor {
       agentFile = err as Error;
     }
     if (agent && agentFile !== undefined && !(agentFile instanceof Error)) {
-      agent = { ...agent, command: withAgentFileFlags(agent.command, agentFile, isClaudeCommand(agent.command)) };
+      agent = {
+        ...agent,
+        command: withAgentFileFlags(agent.command, agentFile, isClaudeCommand(agent.command)),
+      };
     }
     const workspace = this.o.workspaces.pathFor(command.taskId);
     const ev = commandEvent(command, {

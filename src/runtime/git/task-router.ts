@@ -126,7 +126,7 @@ export class TaskRouter {
     const t = this.target(taskId);
     const fromTarget = t?.personas[role];
     if (fromTarget !== undefined && t !== null) {
-      return this.agentFile(fromTarget, role, `targets.${t.id} persona of role ${role}`); 
+      return this.agentFile(fromTarget, role, `targets.${t.id} persona of role ${role}`);
     }
     const configured = this.o.config.agents[role]?.persona;
     if (configured !== undefined) {

@@ -50,6 +50,8 @@ export interface PlanRequest {
   graph?: 'mermaid' | 'dot';
   /** Compare the plan files with the log. */
   check?: boolean;
+  /** Told what the configuration ignores (keys of config/targets.yaml orch does not use). */
+  onNote?: (note: string) => void;
 }
 
 /**
@@ -63,7 +65,7 @@ export interface PlanRequest {
  */
 export async function orchPlan(request: PlanRequest): Promise<PlanResult> {
   const { repoDir } = request;
-  const config = loadConfig(repoDir);
+  const config = loadConfig(repoDir, {}, request.onNote === undefined ? {} : { onNote: request.onNote });
   const sources = findPlanSources(repoDir, config, request.planDir);
   const shown = sources.map((s) => s.source).join(' + ');
   const main = sources.find((s) => s.target === null);

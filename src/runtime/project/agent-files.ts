@@ -83,7 +83,10 @@ export function readAgentFile(file: string, role: string, pointer: string): Agen
   }
   const template = body.trim();
   if (template === '') {
-    return refuse('it has no instructions after the front matter', 'write the persona text after the `---` line');
+    return refuse(
+      'it has no instructions after the front matter',
+      'write the persona text after the `---` line',
+    );
   }
   const str = (key: string): string | undefined => {
     const v = front[key];
