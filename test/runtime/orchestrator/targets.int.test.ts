@@ -118,6 +118,7 @@ describe('multi-repo targets', () => {
         TARGET_PATH: api,
         TARGET_ROADMAP: '',
         TARGET_CONVENTIONS: path.join(api, 'CONVENTIONS.md'),
+        TARGET_DEVLOG: '',
         TARGET_INTEGRATION_BRANCH: 'integration',
         TARGET_BASE_BRANCH: 'trunk',
       });
