@@ -4,7 +4,12 @@ import type { AgentCommand, OrchestratorConfig } from '../../core/config.js';
 import type { Plan } from '../../plan/model.js';
 import { targetOfTask } from '../../plan/target-of.js';
 import type { MergeResult } from './merge.js';
-import { AGENT_FILES_DIR, readAgentFile, type AgentFilePersona } from '../project/agent-files.js';
+import {
+  AGENT_FILES_DIR,
+  readAgentFile,
+  targetPersonaKey,
+  type AgentFilePersona,
+} from '../project/agent-files.js';
 import {
   readConventions,
   readIdentityContext,
@@ -126,7 +131,7 @@ export class TaskRouter {
     const t = this.target(taskId);
     const fromTarget = t?.personas[role];
     if (fromTarget !== undefined && t !== null) {
-      return this.agentFile(fromTarget, role, `targets.${t.id} persona of role ${role}`);
+      return this.agentFile(fromTarget, role, targetPersonaKey(t.id, role));
     }
     const configured = this.o.config.agents[role]?.persona;
     if (configured !== undefined) {

@@ -148,3 +148,43 @@ export function withAgentFileFlags(
   }
   return [argv[0]!, ...extra, ...argv.slice(1)];
 }
+
+/**
+ * The key a target's agent file is named by in messages: `targets.<id>.personas.<role>`, with
+ * the key of config/targets.yaml for roles `coder` and `pm`.
+ *
+ * @example
+ * targetPersonaKey('self', 'coder'); // 'targets.self.personas.coder (coder_agent in config/targets.yaml or its defaults)'
+ */
+export function targetPersonaKey(id: string, role: string): string {
+  const foreign = role === 'coder' ? 'coder_agent' : role === 'pm' ? 'pm_agent' : undefined;
+  return foreign === undefined
+    ? `targets.${id}.personas.${role}`
+    : `targets.${id}.personas.${role} (${foreign} in config/targets.yaml or its defaults)`;
+}
+
+/**
+ * Reads every agent file the configuration names (`agents.<role>.persona`, each target's
+ * personas), so a missing or malformed one is refused before anything runs, naming the file
+ * and the key that points to it.
+ *
+ * @example
+ * checkAgentFiles('/work/app', config); // throws CONFIG_INVALID for a missing .claude/agents/x.md
+ */
+export function checkAgentFiles(
+  repoDir: string,
+  config: {
+    agents: Record<string, { persona?: string | undefined }>;
+    targets?: Record<string, { personas?: Record<string, string> | undefined }> | undefined;
+  },
+): void {
+  for (const [role, agent] of Object.entries(config.agents)) {
+    if (agent.persona !== undefined)
+      readAgentFile(path.resolve(repoDir, agent.persona), role, `agents.${role}.persona`);
+  }
+  for (const [id, target] of Object.entries(config.targets ?? {})) {
+    for (const [role, file] of Object.entries(target.personas ?? {})) {
+      readAgentFile(path.resolve(repoDir, file), role, targetPersonaKey(id, role));
+    }
+  }
+}

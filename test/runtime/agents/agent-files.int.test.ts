@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OrchestratorConfigSchema, type OrchestratorConfigInput } from '../../../src/core/config.js';
 import { Orchestrator } from '../../../src/runtime/orchestrator/orchestrator.js';
+import { orchPlan } from '../../../src/runtime/operations/plan.js';
 import { readAgentFile, withAgentFileFlags } from '../../../src/runtime/project/agent-files.js';
 import { promptFilePath } from '../../../src/runtime/system/state-paths.js';
 import { fixtureAgent, git, makePlanRepo, removeDir, repoEvents, tempDir } from '../helpers.js';
@@ -114,7 +115,7 @@ describe('Claude Code agent files as personas', () => {
     expect(prompt).toContain('CAREFUL-CODER-BODY');
   });
 
-  it('a missing agent file fails the attempt with one error naming the file and the key', async () => {
+  it('a missing agent file is refused before anything runs, naming the file and the key', async () => {
     const { repo, config } = setup(
       {},
       {
@@ -124,11 +125,30 @@ describe('Claude Code agent files as personas', () => {
         },
       },
     );
+    const message = /agent file .*\.claude\/agents\/nope\.md \(agents\.coder\.persona\): cannot be read/;
+    await expect(new Orchestrator({ repoDir: repo, config, pollIntervalMs: 20 }).run()).rejects.toMatchObject(
+      {
+        code: 'CONFIG_INVALID',
+        message: expect.stringMatching(message),
+      },
+    );
+    fs.writeFileSync(
+      path.join(repo, 'orch.config.json'),
+      JSON.stringify({ planDir: 'plan.yaml', agents: config.agents }),
+    );
+    await expect(orchPlan({ repoDir: repo, stateDir: path.join(repo, '.state') })).rejects.toThrow(message);
+  });
+
+  it('a malformed agent file found by itself fails the attempt with an error naming it', async () => {
+    const { repo, config } = setup(
+      { '.claude/agents/coder.md': '---\nname: [broken\n---\nbody\n' },
+      { coder: { command: [process.execPath, fixtureAgent('succeed.mjs')] } },
+    );
     const outcome = await new Orchestrator({ repoDir: repo, config, pollIntervalMs: 20 }).run();
     expect(outcome.exitCode).not.toBe(0);
     const failed = repoEvents(repo).find((e) => e.type === 'AgentSpawnFailed');
     expect((failed?.data as { error: string }).error).toMatch(
-      /agent file .*\.claude\/agents\/nope\.md \(agents\.coder\.persona\): cannot be read/,
+      /agent file .*\.claude\/agents\/coder\.md \(the file found for role coder in \.claude\/agents\): its front matter is not valid YAML/,
     );
   });
 });
