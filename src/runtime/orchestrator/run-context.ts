@@ -111,6 +111,7 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       ...(options.tasks === undefined ? {} : { tasks: options.tasks }),
       ...(options.role === undefined ? {} : { role: options.role }),
       ...(options.target === undefined ? {} : { target: options.target }),
+      ...(config.defaultTarget === undefined ? {} : { defaultTarget: config.defaultTarget }),
     };
     const problem = selectionProblem(plan, selection);
     if (problem !== null) throw selectionError(problem);
