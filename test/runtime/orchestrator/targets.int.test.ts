@@ -170,6 +170,20 @@ describe('multi-repo targets', () => {
     expect(fs.statSync(path.join(app, '.state', 'orch.db')).size).toBe(before);
   });
 
+  it('with defaultTarget, a task that names no target runs in that target with its agents', async () => {
+    const { app, api, config } = setup({ defaultTarget: 'api' });
+    const outcome = await new Orchestrator({ repoDir: app, config, pollIntervalMs: 20 }).run();
+    expect(outcome.exitCode, outcome.reason).toBe(0);
+    expect(git(api, 'ls-tree', '--name-only', 'integration', 'work/').split('\n').sort()).toEqual([
+      'work/A1.json',
+      'work/T1.json',
+      'work/T2.json',
+    ]);
+    const t1 = record(api, 'T1');
+    expect(t1.agent).toBe('api-dev');
+    expect(t1.target['TARGET_ID']).toBe('api');
+  });
+
   it('a target path that is not a git repository, or a plan naming an unconfigured target, is a clear error', async () => {
     const { root, app, config } = setup();
     fs.mkdirSync(path.join(root, 'plain'));
