@@ -61,6 +61,8 @@ Statuses come from the plan files (a phase marked complete counts all its tasks 
       ...(flags.goal === undefined ? {} : { goal: flags.goal }),
       ...(flags.graph === undefined ? {} : { graph: flags.graph }),
       check: flags.check,
+      // Notes (keys of config/targets.yaml orch ignores) go to stderr, also with --json.
+      onNote: (note) => process.stderr.write(`orch: ${note}\n`),
     });
     if (result.check !== undefined && result.check.problems.length > 0) process.exitCode = 1;
     if (!this.jsonEnabled()) this.log(planText(result));

@@ -71,11 +71,16 @@ Exit codes: 0 the selected work is complete · 1 a task failed for good · 2 wai
       import('../runtime/project/config.js'),
       import('../runtime/render/progress.js'),
     ]);
-    const config = loadConfig(repoDir, {
-      ...(flags['max-concurrent'] !== undefined ? { maxConcurrent: flags['max-concurrent'] } : {}),
-      ...(flags['max-retries'] !== undefined ? { maxRetries: flags['max-retries'] } : {}),
-      ...(flags['retry-interval'] !== undefined ? { retryInterval: flags['retry-interval'] } : {}),
-    });
+    const config = loadConfig(
+      repoDir,
+      {
+        ...(flags['max-concurrent'] !== undefined ? { maxConcurrent: flags['max-concurrent'] } : {}),
+        ...(flags['max-retries'] !== undefined ? { maxRetries: flags['max-retries'] } : {}),
+        ...(flags['retry-interval'] !== undefined ? { retryInterval: flags['retry-interval'] } : {}),
+      },
+      // Notes (keys of config/targets.yaml orch ignores) go to stderr, also with --json.
+      { onNote: (note) => process.stderr.write(`orch: ${note}\n`) },
+    );
     const json = this.jsonEnabled();
     const showProgress = !json && !flags.quiet;
     const orch = new Orchestrator({

@@ -17,6 +17,8 @@ export const AgentCommandSchema = z.strictObject({
   env: z.record(z.string(), z.string()).optional(),
   /** Continue the previous attempt's Claude Code session (`--resume <session_id>`) instead of a fresh agent. */
   resume: z.boolean().optional(),
+  /** A Claude Code agent file (`.claude/agents/NAME.md`, relative to the repository) whose body is the role's persona. */
+  persona: z.string().min(1).optional(),
 });
 /** @see AgentCommandSchema */
 export type AgentCommand = z.infer<typeof AgentCommandSchema>;
@@ -31,6 +33,7 @@ export const AgentPresetSchema = z.strictObject({
   timeout: AgentCommandSchema.shape.timeout,
   env: AgentCommandSchema.shape.env,
   resume: AgentCommandSchema.shape.resume,
+  persona: AgentCommandSchema.shape.persona,
 });
 
 /** `agents.<role>` as the user writes it. */
@@ -110,6 +113,12 @@ export const TargetSchema = z
     conventions: z.string().min(1).optional(),
     /** The target repository's base branch (default: the run's `baseBranch`). */
     baseBranch: z.string().min(1).optional(),
+    /** Its development log (relative to `path`), given to its agents as `TARGET_DEVLOG`. */
+    devlog: z.string().min(1).optional(),
+    /** Text (or a file of the main repository) every prompt for its tasks includes. */
+    identityContext: z.string().min(1).optional(),
+    /** Claude Code agent files (relative to the main repository) as personas, by role. */
+    personas: z.record(z.string(), z.string().min(1)).optional(),
   })
   .refine((t) => t.planDir === undefined || t.roadmap === undefined, {
     message: 'give planDir or roadmap, not both',
@@ -161,6 +170,8 @@ export const OrchestratorConfigSchema = z.strictObject({
   rateLimitBackoff: z.number().nonnegative().default(300),
   /** Other repositories, by target id (also read from `config/targets.yaml`). */
   targets: z.record(TargetIdSchema, TargetSchema).optional(),
+  /** The target of every task that names none (a target at the main repository changes nothing but the target's settings). */
+  defaultTarget: TargetIdSchema.optional(),
 });
 /** Fully defaulted configuration. */
 export type OrchestratorConfig = z.infer<typeof OrchestratorConfigSchema>;

@@ -13,6 +13,8 @@ export interface TaskSelection {
   role?: string;
   /** Only tasks of this target (an id in the config's `targets`). */
   target?: string;
+  /** The config's `defaultTarget`: the target of the tasks that name none. */
+  defaultTarget?: string;
 }
 
 /** Why a selection does not fit the plan, with the code the run fails with. */
@@ -39,7 +41,7 @@ export function selectedTasks(plan: Plan, selection: TaskSelection): Set<string>
     if (
       (!tasks?.length || tasks.includes(t.id)) &&
       (role === undefined || t.role === role) &&
-      (targets === null || targets.get(t.id) === target)
+      (targets === null || (targets.get(t.id) ?? selection.defaultTarget ?? null) === target)
     )
       out.add(t.id);
   }
@@ -64,7 +66,8 @@ export function selectionProblem(plan: Plan, selection: TaskSelection): Selectio
       hint: 'see `orch plan` for the tasks and their roles',
     };
   }
-  if (target !== undefined && ![...taskTargets(plan).values()].includes(target)) {
+  const targetOf = (t: string | null) => t ?? selection.defaultTarget ?? null;
+  if (target !== undefined && ![...taskTargets(plan).values()].map(targetOf).includes(target)) {
     return {
       code: 'UNKNOWN_TARGET',
       message: `no task of the plan runs in target ${target}`,

@@ -46,6 +46,9 @@ describe('task selection', () => {
     expect([...(selectedTasks(plan(), { target: 'api' }) ?? [])]).toEqual(['T1', 'T2']);
     expect([...(selectedTasks(plan(), { target: 'web' }) ?? [])]).toEqual(['T3']);
     expect([...(selectedTasks(plan(), { role: 'dev', target: 'api' }) ?? [])]).toEqual(['T1']);
+    // With a default target, the tasks that name none belong to it.
+    expect([...(selectedTasks(plan(), { target: 'self', defaultTarget: 'self' }) ?? [])]).toEqual(['T4']);
+    expect(selectionProblem(plan(), { target: 'self', defaultTarget: 'self' })).toBeNull();
     expect([...(selectedTasks(plan(), { tasks: ['T2'], role: 'dev' }) ?? [])]).toEqual([]);
   });
 

@@ -78,6 +78,8 @@ export interface PromptInput {
   conventions?: string;
   /** The Claude Code session this attempt continues (`agents.<role>.resume`): the agent already has the earlier conversation. */
   resumedSession?: string;
+  /** The target's identity context (`identity_context` of config/targets.yaml). */
+  identityContext?: string;
   /** Characters kept of each output (default 3000) and attempts shown in full (default 3). */
   limits?: { outputChars?: number; attemptsShown?: number };
 }
@@ -92,6 +94,7 @@ export function buildPrompt(input: PromptInput): string {
   const outputChars = input.limits?.outputChars ?? 3000;
   const sections = [
     roleSection(input),
+    input.identityContext ? `## Identity and context\n\n${input.identityContext.trim()}` : '',
     taskSection(input),
     resumeSection(input),
     historySection(input.history ?? [], outputChars, input.limits?.attemptsShown ?? 3),

@@ -5,6 +5,7 @@ import { commandEvent } from '../../core/commands.js';
 import { agentFor, type AgentCommand, type OrchestratorConfig } from '../../core/config.js';
 import { streamIds } from '../../core/events.js';
 import type { AgentRecord } from '../../core/state.js';
+import type { Persona } from '../../plan/model.js';
 import { readAgentExit, readAgentOutput, startAgent, type RunningAgent } from './runner.js';
 import type { AgentUsage, RateLimitInfo } from './claude-output.js';
 import { agentKindOf } from './tool-output.js';
@@ -15,6 +16,8 @@ import { isSameProcessAlive, killProcessGroup } from '../system/process-identity
 import { buildPrompt, lessonsOf } from './prompt.js';
 import { agentLogPath } from '../system/state-paths.js';
 import type { TaskWorkspace } from '../git/workspace.js';
+import { withAgentFileFlags, type AgentFilePersona } from '../project/agent-files.js';
+import { isClaudeCommand } from './command.js';
 
 /** Where a task's agent works and with what (the main repository, or a target's; see TaskRouter). */
 export interface AgentRouting {
@@ -26,6 +29,10 @@ export interface AgentRouting {
   envFor?(taskId: string): Record<string, string>;
   /** The conventions of the task's repository, for the prompt. */
   conventionsFor?(taskId: string): string | undefined;
+  /** The identity context of the task's target, for the prompt. */
+  identityContextFor?(taskId: string): string | undefined;
+  /** A persona from a Claude Code agent file for the task's role (over the plan's persona). */
+  personaFor?(taskId: string, role: string): AgentFilePersona | undefined;
 }
 
 /** What the supervisor needs from the orchestrator. */
@@ -84,7 +91,21 @@ export class AgentSupervisor {
   /** Records the spawn intent and starts the agent in the background; returns the spawn id. */
   async spawn(command: SpawnAgentCommand): Promise<string> {
     const spawnId = randomUUID();
-    const agent = this.resumed(command, this.commandFor(command.role, command.taskId));
+    let agent = this.resumed(command, this.commandFor(command.role, command.taskId));
+    // An agent file's persona, and its model and tools for Claude Code; an unreadable one
+    // fails this attempt (AgentSpawnFailed) with the error naming the file and its key.
+    let agentFile: AgentFilePersona | Error | undefined;
+    try {
+      agentFile = this.o.workspaces.personaFor?.(command.taskId, command.role);
+    } catch (err) {
+      agentFile = err as Error;
+    }
+    if (agent && agentFile !== undefined && !(agentFile instanceof Error)) {
+      agent = {
+        ...agent,
+        command: withAgentFileFlags(agent.command, agentFile, isClaudeCommand(agent.command)),
+      };
+    }
     const workspace = this.o.workspaces.pathFor(command.taskId);
     const ev = commandEvent(command, {
       runId: this.o.runId,
@@ -93,7 +114,7 @@ export class AgentSupervisor {
       workspace,
     });
     this.o.log.append(ev.streamId, ev.type, ev.data);
-    this.o.track(this.launch(command, spawnId, agent));
+    this.o.track(this.launch(command, spawnId, agent, agentFile));
     return spawnId;
   }
 
@@ -129,11 +150,13 @@ export class AgentSupervisor {
     command: SpawnAgentCommand,
     spawnId: string,
     agent: (AgentCommand & { resumedSession?: string }) | undefined,
+    agentFile: AgentFilePersona | Error | undefined,
   ): Promise<void> {
     const { log } = this.o;
     const stream = streamIds.task(command.taskId);
     let running: RunningAgent;
     try {
+      if (agentFile instanceof Error) throw agentFile;
       if (!agent) {
         throw new Error(
           `no agent is configured for role ${command.role} and there is no default agent (add agents.${command.role} or agents.default to orch.config.json)`,
@@ -143,7 +166,7 @@ export class AgentSupervisor {
       const targetEnv = this.o.workspaces.envFor?.(command.taskId) ?? {};
       running = await startAgent({
         command: agent.command,
-        prompt: this.prompt(command, workspace, agent.resumedSession),
+        prompt: this.prompt(command, workspace, agentFile?.persona, agent.resumedSession),
         identity: {
           runId: this.o.runId,
           taskId: command.taskId,
@@ -212,21 +235,28 @@ export class AgentSupervisor {
   }
 
   /** The prompt of one attempt: persona, task, what earlier attempts left, the protocol. */
-  private prompt(command: SpawnAgentCommand, workspace: TaskWorkspace, resumedSession?: string): string {
+  private prompt(
+    command: SpawnAgentCommand,
+    workspace: TaskWorkspace,
+    fromFile?: Persona,
+    resumedSession?: string,
+  ): string {
     const { log, config } = this.o;
     const plan = log.state.plan;
     const task = plan?.tasks.find((t) => t.id === command.taskId);
     if (!plan || !task) throw new Error(`task ${command.taskId} is not in the recorded plan`);
     const phase = plan.phases.find((p) => p.id === task.phase);
     const milestone = phase ? plan.milestones.find((m) => m.id === phase.milestone) : undefined;
-    const persona = plan.personas.find((p) => p.role === command.role);
+    const persona = fromFile ?? plan.personas.find((p) => p.role === command.role);
     const attempts = new AttemptFold(command.taskId)
       .applyAll(log.store.readStream(streamIds.task(command.taskId)))
       .history(command.taskId).attempts;
     const history = lessonsOf(attempts).filter((h) => h.attempt < command.attempt);
     const conventions = this.o.workspaces.conventionsFor?.(command.taskId);
+    const identityContext = this.o.workspaces.identityContextFor?.(command.taskId);
     return buildPrompt({
       task,
+      ...(identityContext === undefined ? {} : { identityContext }),
       ...(conventions === undefined ? {} : { conventions }),
       ...(phase ? { phase } : {}),
       ...(milestone ? { milestone } : {}),

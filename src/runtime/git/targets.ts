@@ -16,6 +16,18 @@ export interface ResolvedTarget {
   id: string;
   /** The target repository (absolute). */
   path: string;
+  /**
+   * True when `path` is the main repository (`path: "."`): the target is an alias of it. Its
+   * tasks run in the main repository's worktrees; its settings (agents, personas, devlog,
+   * identity context, conventions) apply to them.
+   */
+  main: boolean;
+  /** Its development log (absolute), or null. */
+  devlog: string | null;
+  /** Text every prompt for its tasks includes, or null. */
+  identityContext: string | null;
+  /** Claude Code agent files (absolute) as personas, by role. */
+  personas: Record<string, string>;
   /** Its own plan (`roadmap` or `planDir`, absolute), or null. */
   roadmap: string | null;
   /** Its conventions file (absolute), or null. */
@@ -48,7 +60,8 @@ export class UnknownTargetError extends OrchError {
 
 /**
  * The configured targets, resolved against the main repository. Refuses a target whose path
- * does not exist, is the main repository, or is shared with another target.
+ * does not exist or is shared with another target; a target whose path is the main
+ * repository is an alias of it (`main: true`).
  *
  * @example
  * resolveTargets('/work/app', config); // [{ id: 'api', path: '/work/api', roadmap: '/work/api/roadmap.md', … }]
@@ -64,13 +77,7 @@ export function resolveTargets(repoDir: string, config: OrchestratorConfig): Res
         'fix targets.<id>.path (relative to the main repository)',
       );
     }
-    if (samePath(dir, repoDir)) {
-      throw new TargetConfigError(
-        id,
-        `its path ${dir} is the main repository`,
-        'a target is another repository; tasks without a target already run in the main one',
-      );
-    }
+    const isMain = samePath(dir, repoDir);
     const twin = out.find((o) => samePath(o.path, dir));
     if (twin) {
       throw new TargetConfigError(
@@ -83,6 +90,12 @@ export function resolveTargets(repoDir: string, config: OrchestratorConfig): Res
     out.push({
       id,
       path: dir,
+      main: isMain,
+      devlog: t.devlog === undefined ? null : path.resolve(dir, t.devlog),
+      identityContext: t.identityContext ?? null,
+      personas: Object.fromEntries(
+        Object.entries(t.personas ?? {}).map(([role, file]) => [role, path.resolve(repoDir, file)]),
+      ),
       roadmap: plan === undefined ? null : path.resolve(dir, plan),
       conventions: t.conventions === undefined ? null : path.resolve(dir, t.conventions),
       agents: t.agents ?? {},
@@ -114,7 +127,8 @@ export function targetAgentFor(
 /**
  * The `TARGET_*` variables of an agent. For a task in a target: `TARGET_ID`, `TARGET_PATH`
  * (the target repository), `TARGET_ROADMAP` (its plan, or empty), `TARGET_CONVENTIONS` (or
- * empty), `TARGET_INTEGRATION_BRANCH`, `TARGET_BASE_BRANCH`. For every task of a run with
+ * empty), `TARGET_DEVLOG` (its development log, or empty), `TARGET_INTEGRATION_BRANCH`,
+ * `TARGET_BASE_BRANCH`. For every task of a run with
  * targets: `TARGETS` (the ids, comma-separated) and `TARGET_PATH_<ID>` per target (the id
  * upper-cased, other characters as `_`), plus `TARGET_PATH_MAIN` for the main repository.
  *
@@ -137,6 +151,7 @@ export function targetEnv(
     env['TARGET_PATH'] = target.path;
     env['TARGET_ROADMAP'] = target.roadmap ?? '';
     env['TARGET_CONVENTIONS'] = target.conventions ?? '';
+    env['TARGET_DEVLOG'] = target.devlog ?? '';
     env['TARGET_INTEGRATION_BRANCH'] = ctx.integrationBranch;
     env['TARGET_BASE_BRANCH'] = target.baseBranch;
   }
@@ -169,6 +184,23 @@ export function readConventions(target: ResolvedTarget, maxChars = 8000): string
   return text.length > maxChars ? `${text.slice(0, maxChars)}\n…(cut at ${maxChars} characters)` : text;
 }
 
+/**
+ * A target's identity context for the prompt: the text itself, or the content of the file it
+ * names (relative to the main repository) when it names one.
+ *
+ * @example
+ * readIdentityContext(self, '/work/app'); // 'You work on app, a …'
+ */
+export function readIdentityContext(target: ResolvedTarget, mainRepo: string): string | undefined {
+  const value = target.identityContext;
+  if (value === null) return undefined;
+  if (!value.includes('\n') && value.length < 300) {
+    const file = path.resolve(mainRepo, value);
+    if (fs.statSync(file, { throwIfNoEntry: false })?.isFile() ?? false) return fs.readFileSync(file, 'utf8');
+  }
+  return value;
+}
+
 /** Where a target's worktrees live: encoded task ids never start with `.`, so no task owns it. */
 export function targetSandbox(mainSandbox: string, id: string): string {
   return path.join(mainSandbox, '.targets', id);
@@ -187,6 +219,7 @@ export async function openTargetWorkspaces(
 ): Promise<Map<string, WorkspaceManager>> {
   const out = new Map<string, WorkspaceManager>();
   for (const t of targets) {
+    if (t.main) continue; // an alias of the main repository uses the main workspaces
     try {
       out.set(
         t.id,

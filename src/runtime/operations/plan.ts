@@ -13,6 +13,7 @@ import {
   type PlanView,
 } from '../../plan/index.js';
 import type { Plan } from '../../plan/model.js';
+import { checkAgentFiles } from '../project/agent-files.js';
 import { loadConfig } from '../project/config.js';
 import { findPlanSources, planSetOptionsFor, readPlanSet } from '../project/plan-set.js';
 
@@ -50,6 +51,8 @@ export interface PlanRequest {
   graph?: 'mermaid' | 'dot';
   /** Compare the plan files with the log. */
   check?: boolean;
+  /** Told what the configuration ignores (keys of config/targets.yaml orch does not use). */
+  onNote?: (note: string) => void;
 }
 
 /**
@@ -63,7 +66,8 @@ export interface PlanRequest {
  */
 export async function orchPlan(request: PlanRequest): Promise<PlanResult> {
   const { repoDir } = request;
-  const config = loadConfig(repoDir);
+  const config = loadConfig(repoDir, {}, request.onNote === undefined ? {} : { onNote: request.onNote });
+  checkAgentFiles(repoDir, config);
   const sources = findPlanSources(repoDir, config, request.planDir);
   const shown = sources.map((s) => s.source).join(' + ');
   const main = sources.find((s) => s.target === null);

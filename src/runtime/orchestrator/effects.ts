@@ -86,9 +86,11 @@ export function createEffects(deps: EffectDeps): Effects {
   /** Pull-request providers by target id ('' is the main repository), made when first needed. */
   const prs = new Map<string, PrProvider>();
 
-  /** The pull-request provider of a milestone's repository (its phases' one target, else main). */
+  /** The pull-request provider of a milestone's repository (its phases' one target, else the default target, else main). */
   const prsFor = (milestoneId: string): PrProvider => {
-    const target = router.resolve(milestoneTarget(log.state.plan, milestoneId));
+    const target = router.resolve(
+      milestoneTarget(log.state.plan, milestoneId) ?? config.defaultTarget ?? null,
+    );
     const key = target?.id ?? '';
     let provider = prs.get(key);
     if (provider === undefined) {

@@ -7,6 +7,7 @@ import { selectionProblem, type TaskSelection } from '../../core/selection.js';
 import type { EventStore } from '../../store/event-store.js';
 import { openSqliteEventStore } from '../../store/sqlite/open.js';
 import { AgentSupervisor } from '../agents/supervisor.js';
+import { checkAgentFiles } from '../project/agent-files.js';
 import { openTargetWorkspaces, resolveTargets, UnknownTargetError } from '../git/targets.js';
 import { TaskRouter } from '../git/task-router.js';
 import { WorkspaceManager } from '../git/workspace.js';
@@ -82,6 +83,7 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
   try {
     const config = options.config ?? loadConfig(repoDir);
     const targets = resolveTargets(repoDir, config);
+    checkAgentFiles(repoDir, config);
     const wanted = options.target;
     if (wanted !== undefined && !targets.some((t) => t.id === wanted)) {
       throw new UnknownTargetError(
@@ -109,6 +111,7 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       ...(options.tasks === undefined ? {} : { tasks: options.tasks }),
       ...(options.role === undefined ? {} : { role: options.role }),
       ...(options.target === undefined ? {} : { target: options.target }),
+      ...(config.defaultTarget === undefined ? {} : { defaultTarget: config.defaultTarget }),
     };
     const problem = selectionProblem(plan, selection);
     if (problem !== null) throw selectionError(problem);

@@ -36,8 +36,9 @@ export interface PlanSource {
 }
 
 /**
- * The plans of a run: the main plan (as {@link findPlan} finds it), then one per target
- * with a `planDir` or `roadmap` (relative to the target's `path`), in configuration order.
+ * The plans of a run: the main plan (as {@link findPlan} finds it; when none is found, the
+ * plan of a target at the main repository, `path: "."`), then one per other target with a
+ * `planDir` or `roadmap` (relative to the target's `path`), in configuration order.
  * Without a main plan, a run whose targets have their own plans has no main source; with
  * no target plans, a missing main plan is `PLAN_NOT_FOUND` as before. A configured target
  * plan that does not exist is `PLAN_NOT_FOUND` naming the target.
@@ -52,20 +53,33 @@ export function findPlanSources(
   config: Pick<OrchestratorConfig, 'planDir' | 'targets'>,
   explicitPlanDir?: string,
 ): PlanSource[] {
-  const withPlans = Object.entries(config.targets ?? {}).filter(
+  const planned = Object.entries(config.targets ?? {}).filter(
     ([, t]) => (t.roadmap ?? t.planDir) !== undefined,
   );
+  // A target at the main repository (`path: "."`) is an alias of it: its plan is the main
+  // plan (when no other is found), never a second, namespaced copy.
+  const aliases = planned.filter(([, t]) => isMainRepository(repoDir, t.path));
+  const withPlans = planned.filter(([, t]) => !isMainRepository(repoDir, t.path));
   const out: PlanSource[] = [];
   try {
     const location = findPlan(repoDir, config, explicitPlanDir);
     out.push({ target: null, location, source: path.relative(repoDir, location) || '.' });
   } catch (err) {
-    const missingAllowed =
-      explicitPlanDir === undefined &&
-      withPlans.length > 0 &&
-      err instanceof OrchError &&
-      err.code === 'PLAN_NOT_FOUND';
-    if (!missingAllowed) throw err;
+    const notFound =
+      explicitPlanDir === undefined && err instanceof OrchError && err.code === 'PLAN_NOT_FOUND';
+    const alias = notFound ? aliases[0] : undefined;
+    if (alias !== undefined) {
+      const [id, t] = alias;
+      const key = t.roadmap !== undefined ? 'roadmap' : 'planDir';
+      const location = path.resolve(repoDir, t.path, (t.roadmap ?? t.planDir) as string);
+      if (!fs.existsSync(location)) {
+        throw new OrchError('PLAN_NOT_FOUND', `target ${id}'s plan ${location} does not exist`, {
+          hint: `create it, or fix targets.${id}.${key} (relative to the main repository, its path ${t.path})`,
+          details: { target: id, location },
+        });
+      }
+      out.push({ target: null, location, source: path.relative(repoDir, location) || '.' });
+    } else if (!(notFound && withPlans.length > 0)) throw err;
   }
   for (const [id, t] of withPlans) {
     const dir = path.resolve(repoDir, t.path);
@@ -80,6 +94,18 @@ export function findPlanSources(
     out.push({ target: id, location, source: path.relative(repoDir, location) || '.' });
   }
   return out;
+}
+
+/** True when `targetPath` (relative to `repoDir`) is the main repository itself. */
+function isMainRepository(repoDir: string, targetPath: string): boolean {
+  const real = (p: string): string => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return path.resolve(p);
+    }
+  };
+  return real(path.resolve(repoDir, targetPath)) === real(repoDir);
 }
 
 /** What validation of a plan set needs besides the plans. */

@@ -81,6 +81,13 @@ describe('buildPrompt', () => {
     expect(text).not.toContain('earlier attempts');
   });
 
+  it("puts the target's identity context after the role, before the task, only when set", () => {
+    const text = buildPrompt({ task, attempt: 1, identityContext: '  You work for ACME.\n' });
+    expect(text).toContain('## Identity and context\n\nYou work for ACME.\n\n# Task');
+    expect(text.indexOf('# Your role')).toBeLessThan(text.indexOf('## Identity and context'));
+    expect(buildPrompt({ task, attempt: 1 })).not.toContain('Identity and context');
+  });
+
   it('works without a persona or phase', () => {
     const text = buildPrompt({ task, attempt: 1 });
     expect(text).toContain('# Your role: implementer');

@@ -118,6 +118,7 @@ describe('multi-repo targets', () => {
         TARGET_PATH: api,
         TARGET_ROADMAP: '',
         TARGET_CONVENTIONS: path.join(api, 'CONVENTIONS.md'),
+        TARGET_DEVLOG: '',
         TARGET_INTEGRATION_BRANCH: 'integration',
         TARGET_BASE_BRANCH: 'trunk',
       });
@@ -169,6 +170,20 @@ describe('multi-repo targets', () => {
     expect(fs.statSync(path.join(app, '.state', 'orch.db')).size).toBe(before);
   });
 
+  it('with defaultTarget, a task that names no target runs in that target with its agents', async () => {
+    const { app, api, config } = setup({ defaultTarget: 'api' });
+    const outcome = await new Orchestrator({ repoDir: app, config, pollIntervalMs: 20 }).run();
+    expect(outcome.exitCode, outcome.reason).toBe(0);
+    expect(git(api, 'ls-tree', '--name-only', 'integration', 'work/').split('\n').sort()).toEqual([
+      'work/A1.json',
+      'work/T1.json',
+      'work/T2.json',
+    ]);
+    const t1 = record(api, 'T1');
+    expect(t1.agent).toBe('api-dev');
+    expect(t1.target['TARGET_ID']).toBe('api');
+  });
+
   it('a target path that is not a git repository, or a plan naming an unconfigured target, is a clear error', async () => {
     const { root, app, config } = setup();
     fs.mkdirSync(path.join(root, 'plain'));
@@ -181,10 +196,6 @@ describe('multi-repo targets', () => {
     await expect(new Orchestrator({ repoDir: app, config: missing }).run()).rejects.toMatchObject({
       code: 'TARGET_INVALID',
     });
-    const itself = OrchestratorConfigSchema.parse({ ...config, targets: { api: { path: '.' } } });
-    await expect(new Orchestrator({ repoDir: app, config: itself }).run()).rejects.toMatchObject({
-      code: 'TARGET_INVALID',
-      message: expect.stringContaining('is the main repository'),
-    });
+    // A target at the main repository is an alias of it (foreign-targets.int.test.ts), not an error.
   });
 });

@@ -117,4 +117,32 @@ describe('targets', () => {
     write(list, 'config/targets.yaml', '- api\n');
     expect(() => loadConfig(list)).toThrow(/must be a map of targets/);
   });
+
+  it('defaultTarget names a configured target, and is set in one place', () => {
+    const write = (dir: string, rel: string, text: string) => {
+      fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+      fs.writeFileSync(path.join(dir, rel), text);
+    };
+    const ok = repo({
+      'orch.config.json': JSON.stringify({ defaultTarget: 'api', targets: { api: { path: '../a' } } }),
+    });
+    expect(loadConfig(ok).defaultTarget).toBe('api');
+    const unknown = repo({
+      'orch.config.json': JSON.stringify({ defaultTarget: 'web', targets: { api: { path: '../a' } } }),
+    });
+    expect(() => loadConfig(unknown)).toThrow(/orch\.config\.json: defaultTarget: there is no target "web"/);
+    const twice = repo({ 'orch.config.json': JSON.stringify({ defaultTarget: 'api' }) });
+    write(twice, 'config/targets.yaml', 'default_target: api\ntargets:\n  api: { path: ../a }\n');
+    expect(() => loadConfig(twice)).toThrow(
+      /default target is set both in .*orch\.config\.json \(defaultTarget\) and in .*targets\.yaml/,
+    );
+    // orch's own shape of config/targets.yaml is read as before, without notes.
+    const own = repo();
+    write(own, 'config/targets.yaml', 'targets:\n  api:\n    path: ../api\n    baseBranch: trunk\n');
+    const notes: string[] = [];
+    expect(loadConfig(own, {}, { onNote: (n) => notes.push(n) }).targets).toEqual({
+      api: { path: '../api', baseBranch: 'trunk' },
+    });
+    expect(notes).toEqual([]);
+  });
 });
