@@ -129,3 +129,17 @@ export function planProblemsText(
       : `Error: ${message}:\n${problems.map((p) => `  ${fileLine(p)}: ${p.message}`).join('\n')}\n`;
   return `${body}${hint ? `Hint: ${hint}\n` : ''}`;
 }
+
+/**
+ * `orch spawn --goal`: what the goal chose and why (the matches with their terms, the work
+ * in dependency order) and the tasks the run will spawn agents for.
+ *
+ * @example
+ * goalChoiceText({ recommendation, tasks: ['T1', 'T2'] }).split('\n').at(-1); // 'Running: T1, T2'
+ */
+export function goalChoiceText(choice: {
+  recommendation: GoalRecommendation;
+  tasks: readonly string[];
+}): string {
+  return `${renderGoal(choice.recommendation)}\nRunning: ${choice.tasks.join(', ')}`;
+}
