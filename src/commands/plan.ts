@@ -100,9 +100,18 @@ Statuses come from the plan files (a phase marked complete counts all its tasks 
     if (this.jsonEnabled() || !isOrchError(err) || !Array.isArray(problems) || problems.length === 0)
       return super.catch(err);
     // Every problem on its own line, so an editor can jump to each file:line.
-    const { planProblemsText } = await import('../runtime/render/outcomes.js');
+    const [{ planProblemsText }, { fileLine }] = await Promise.all([
+      import('../runtime/render/outcomes.js'),
+      import('../runtime/render/format.js'),
+    ]);
     process.exitCode = err.exitCode;
-    process.stderr.write(planProblemsText(err.message, problems as PlanProblem[], err.hint));
+    const list = problems as PlanProblem[];
+    // A failed draft says so first, then its problems, even when one is left.
+    const text =
+      err.code === 'PLAN_DRAFT_FAILED'
+        ? `Error: ${err.message}:\n${list.map((p) => `  ${fileLine(p)}: ${p.message}\n`).join('')}${err.hint ? `Hint: ${err.hint}\n` : ''}`
+        : planProblemsText(err.message, list, err.hint);
+    process.stderr.write(text);
     return undefined;
   }
 }
