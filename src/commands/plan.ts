@@ -63,12 +63,24 @@ Statuses come from the plan files (a phase marked complete counts all its tasks 
         import('../runtime/operations/draft.js'),
         import('../runtime/render/outcomes.js'),
       ]);
-      const drafted = await orchPlanDraft({
-        repoDir,
-        stateDir,
-        goal: flags.draft,
-        ...(flags['plan-dir'] === undefined ? {} : { planDir: flags['plan-dir'] }),
-      });
+      // Ctrl-C / SIGTERM stop the planner's whole process group (exit 130).
+      const abort = new AbortController();
+      const onSignal = () => abort.abort();
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      let drafted;
+      try {
+        drafted = await orchPlanDraft({
+          repoDir,
+          stateDir,
+          goal: flags.draft,
+          signal: abort.signal,
+          ...(flags['plan-dir'] === undefined ? {} : { planDir: flags['plan-dir'] }),
+        });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
       if (!this.jsonEnabled()) {
         this.log(draftAttemptsText(drafted.draft));
         this.log('');

@@ -42,6 +42,8 @@ export interface DraftRequest {
   /** The plan directory or file (default: the plan the repository has, else `plan.yaml`). */
   planDir?: string;
   clock?: Clock;
+  /** Aborted (Ctrl-C): the planner's process group is stopped and the draft fails. */
+  signal?: AbortSignal;
 }
 
 /** One attempt of the planner, as recorded in `PlanDraftAttempted`. */
@@ -174,7 +176,14 @@ export async function orchPlanDraft(request: DraftRequest): Promise<DraftResult>
           timeoutMs: (agent.timeout ?? DRAFT_DEFAULT_TIMEOUT_S) * 1000,
           clock,
         });
-        result = await running.done;
+        const stop = () => void running.stop();
+        request.signal?.addEventListener('abort', stop, { once: true });
+        if (request.signal?.aborted === true) stop();
+        try {
+          result = await running.done;
+        } finally {
+          request.signal?.removeEventListener('abort', stop);
+        }
       } catch (err) {
         const reason = `the planner could not be started: ${(err as Error).message}`;
         record('PlanDraftFailed', { draftId, attempts: attempts.length, reason });
@@ -187,7 +196,10 @@ export async function orchPlanDraft(request: DraftRequest): Promise<DraftResult>
           },
         );
       }
-      const problems = await validate(repoDir, stateDir, planDir, file);
+      const interrupted = result.stopped || request.signal?.aborted === true;
+      const problems = interrupted
+        ? [{ file, line: 0, message: 'the planner was stopped (interrupted)' }]
+        : await validate(repoDir, stateDir, planDir, file);
       if (result.exitCode !== 0 && problems.length === 0) {
         problems.push({
           file,
@@ -213,6 +225,14 @@ export async function orchPlanDraft(request: DraftRequest): Promise<DraftResult>
       };
       record('PlanDraftAttempted', done);
       attempts.push(done);
+      if (interrupted) {
+        const reason = 'interrupted: the planner was stopped';
+        record('PlanDraftFailed', { draftId, attempts: attempts.length, reason });
+        throw new OrchError('INTERRUPTED', reason, {
+          hint: `${file} is as the planner left it; run orch plan --draft again`,
+          exitCode: 130,
+        });
+      }
       lastProblems = problems;
       if (problems.length === 0) {
         const view = await orchPlan({ repoDir, stateDir, ...(planDir === undefined ? {} : { planDir }) });

@@ -108,6 +108,33 @@ describe('orchPlanDraft', () => {
     ]);
   });
 
+  it('stops the planner on abort (Ctrl-C): INTERRUPTED, exit 130, recorded as failed', async () => {
+    const dir = repo();
+    const hang = fileURLToPath(new URL('../../fixtures/agents/hang.mjs', import.meta.url));
+    fs.writeFileSync(
+      path.join(dir, 'orch.config.json'),
+      JSON.stringify({ agents: { planner: { command: [process.execPath, hang] } } }),
+    );
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 300);
+    const err = await orchPlanDraft({
+      repoDir: dir,
+      stateDir: path.join(dir, '.state'),
+      goal: 'x',
+      signal: abort.signal,
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'INTERRUPTED', exitCode: 130 });
+    const events = repoEvents(dir);
+    expect(events.map((e) => e.type)).toEqual([
+      'PlanDraftRequested',
+      'PlanDraftAttempted',
+      'PlanDraftFailed',
+    ]);
+    expect(events[1]?.data).toMatchObject({ attempt: 1, problemCount: 1 });
+    expect(events[2]?.data).toMatchObject({ attempts: 1, reason: 'interrupted: the planner was stopped' });
+    expect(fs.existsSync(path.join(dir, '.state', 'orch.lock'))).toBe(false);
+  });
+
   it('refuses to draft while another orch process holds the lease', async () => {
     const dir = repo();
     const stateDir = path.join(dir, '.state');
