@@ -45,6 +45,13 @@ export {
 } from './runtime/project/plan-set.js';
 export type { Plan, Milestone, Phase, Task, Persona } from './plan/model.js';
 export { statusView, type StatusView } from './core/status-view.js';
+export { goalSelection, type GoalSelection } from './core/selection.js';
+export {
+  orchPlanDraft,
+  type DraftRequest,
+  type DraftResult,
+  type DraftAttempt,
+} from './runtime/operations/draft.js';
 export { type OrchState, initialState } from './core/state.js';
 export { evolve, stateAt } from './core/evolve.js';
 export { replay, Replayer } from './core/replayer.js';

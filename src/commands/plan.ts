@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { isOrchError } from '../util/errors.js';
 import { BaseCommand } from './_base.js';
 import type { PlanProblem } from '../plan/index.js';
+import type { DraftResult } from '../runtime/operations/draft.js';
 import type { PlanResult } from '../runtime/operations/plan.js';
 
 /**
@@ -20,7 +21,8 @@ export default class Plan extends BaseCommand {
   static override description = `Reads the plan from --plan-dir, else from config "planDir" (default .state/plans); if that does not exist, the first of these that exists in the repository: plans/roadmap.md, roadmap.md, ROADMAP.md, docs/roadmap.md, plans/plan.yaml, plans/plan.yml, plans/plan.json, plan.yaml, plan.yml, plan.json.
 A plan directory holds project.md (format A) or a roadmap.md / plan.yaml / plan.json; a file is read by its extension (.md roadmap, .yaml/.yml or .json plan).
 Statuses come from the plan files (a phase marked complete counts all its tasks complete). Exit 1 on an invalid plan, with every problem listed as file:line.
---check compares the plan files with the log (<state-dir>/orch.db, opened read-only): a task, phase or milestone complete in one but not the other, a dependency marked ✅ that is not complete, a task that has history in the log but is gone from the files. It lists each as file:line and exits 1 if there is any. Without a log only the files are checked.`;
+--check compares the plan files with the log (<state-dir>/orch.db, opened read-only): a task, phase or milestone complete in one but not the other, a dependency marked ✅ that is not complete, a task that has history in the log but is gone from the files. It lists each as file:line and exits 1 if there is any. Without a log only the files are checked.
+--draft "GOAL" has the planner agent (agents.planner, else agents.default) write a plan for the goal, in the repository (not a worktree), in the format of the plan already there (else plan.yaml, format C); orch validates it and gives every problem, as file:line, to the next attempt, up to 1 + min(maxRetries, 2) attempts. Each attempt is recorded in the log. It takes the state directory's lease (exit 3 while orch spawn runs). The accepted plan is printed as orch plan prints it; nothing runs until orch spawn. Exit 1 when no attempt produced a valid plan.`;
 
   static override examples = [
     '<%= config.bin %> plan',
@@ -28,6 +30,7 @@ Statuses come from the plan files (a phase marked complete counts all its tasks 
     '<%= config.bin %> plan --goal "a command-line calculator"',
     '<%= config.bin %> plan --graph mermaid > plan.mmd',
     '<%= config.bin %> plan --check',
+    '<%= config.bin %> plan --draft "a command-line calculator with a REPL"',
   ];
 
   static override flags = {
@@ -41,15 +44,52 @@ Statuses come from the plan files (a phase marked complete counts all its tasks 
       options: ['mermaid', 'dot'] as const,
       description: 'print the phase graph instead of the tree',
     })(),
+    draft: Flags.string({
+      description:
+        'have the planner agent write a plan for this goal, validated and retried with its problems; nothing runs until orch spawn',
+      exclusive: ['goal', 'graph', 'check'],
+    }),
     check: Flags.boolean({
       description: 'list every disagreement between the plan files and the log; exit 1 if there is any',
       default: false,
     }),
   };
 
-  async run(): Promise<PlanResult> {
+  async run(): Promise<PlanResult | DraftResult> {
     const { flags } = await this.parse(Plan);
     const { repoDir, stateDir } = this.resolveDirs(flags);
+    if (flags.draft !== undefined) {
+      const [{ orchPlanDraft }, { planText, draftAttemptsText }] = await Promise.all([
+        import('../runtime/operations/draft.js'),
+        import('../runtime/render/outcomes.js'),
+      ]);
+      // Ctrl-C / SIGTERM stop the planner's whole process group (exit 130).
+      const abort = new AbortController();
+      const onSignal = () => abort.abort();
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      let drafted;
+      try {
+        drafted = await orchPlanDraft({
+          repoDir,
+          stateDir,
+          goal: flags.draft,
+          signal: abort.signal,
+          ...(flags['plan-dir'] === undefined ? {} : { planDir: flags['plan-dir'] }),
+        });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      if (!this.jsonEnabled()) {
+        this.log(draftAttemptsText(drafted.draft));
+        this.log('');
+        this.log(planText(drafted));
+        this.log('');
+        this.log('Nothing runs until you run orch spawn.');
+      }
+      return drafted;
+    }
     const [{ orchPlan }, { planText }] = await Promise.all([
       import('../runtime/operations/plan.js'),
       import('../runtime/render/outcomes.js'),
@@ -74,9 +114,18 @@ Statuses come from the plan files (a phase marked complete counts all its tasks 
     if (this.jsonEnabled() || !isOrchError(err) || !Array.isArray(problems) || problems.length === 0)
       return super.catch(err);
     // Every problem on its own line, so an editor can jump to each file:line.
-    const { planProblemsText } = await import('../runtime/render/outcomes.js');
+    const [{ planProblemsText }, { fileLine }] = await Promise.all([
+      import('../runtime/render/outcomes.js'),
+      import('../runtime/render/format.js'),
+    ]);
     process.exitCode = err.exitCode;
-    process.stderr.write(planProblemsText(err.message, problems as PlanProblem[], err.hint));
+    const list = problems as PlanProblem[];
+    // A failed draft says so first, then its problems, even when one is left.
+    const text =
+      err.code === 'PLAN_DRAFT_FAILED'
+        ? `Error: ${err.message}:\n${list.map((p) => `  ${fileLine(p)}: ${p.message}\n`).join('')}${err.hint ? `Hint: ${err.hint}\n` : ''}`
+        : planProblemsText(err.message, list, err.hint);
+    process.stderr.write(text);
     return undefined;
   }
 }

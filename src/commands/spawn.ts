@@ -1,12 +1,14 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from './_base.js';
+import type { GoalSelection } from '../core/selection.js';
 import type { StatusView } from '../core/status-view.js';
 
-/** `orch spawn --json`: how the run ended and the state it left. */
+/** `orch spawn --json`: how the run ended and the state it left (with `--goal`, what it chose). */
 export interface SpawnCommandResult {
   exitCode: number;
   reason: string;
   status: StatusView;
+  goal?: GoalSelection;
 }
 
 /**
@@ -24,6 +26,7 @@ export default class Spawn extends BaseCommand {
 
   static override description = `Decides, spawns and records: one agent process per ready task (in its own git worktree on branch orch/<task>), a fresh agent per attempt up to maxRetries, retryInterval apart; a task is complete when its agent exits 0 (a "complete" signal records its summary; the exit still decides) and the quality gate passes, then its branch is merged into the integration branch.
 Every step is an event in <state-dir>/orch.db; killed at any moment, the next "orch spawn" replays the log and reconciles what was in flight.
+--goal ranks the phases and tasks by the goal as "orch plan --goal" does, prints the matches (with the matched terms) and the work toward them, and runs only those tasks and every incomplete task they depend on, dependencies first; a goal that matches nothing exits 1 (NO_GOAL_MATCH) before anything runs.
 Exit codes: 0 the selected work is complete · 1 a task failed for good · 2 waiting on an outside event (CI, a person, a task not selected) · 3 another orch process holds this state directory · 130 interrupted (Ctrl-C / SIGTERM).`;
 
   static override examples = [
@@ -31,6 +34,7 @@ Exit codes: 0 the selected work is complete · 1 a task failed for good · 2 wai
     '<%= config.bin %> spawn T003 T004',
     '<%= config.bin %> spawn --role tester --max-concurrent 2',
     '<%= config.bin %> spawn --target api',
+    '<%= config.bin %> spawn --goal "a command-line calculator"',
     '<%= config.bin %> spawn --agent-cmd \'["node","agent.js","{promptFile}"]\'',
   ];
 
@@ -41,6 +45,10 @@ Exit codes: 0 the selected work is complete · 1 a task failed for good · 2 wai
   };
 
   static override flags = {
+    goal: Flags.string({
+      description:
+        'run the work toward this goal: the tasks that match it (as `orch plan --goal`) and everything they depend on',
+    }),
     role: Flags.string({ description: 'only spawn agents for tasks of this role' }),
     target: Flags.string({
       description: 'only spawn agents for tasks of this target (an id in `targets` of the config)',
@@ -88,6 +96,7 @@ Exit codes: 0 the selected work is complete · 1 a task failed for good · 2 wai
       stateDir,
       config,
       tasks: argv as string[],
+      ...(flags.goal !== undefined ? { goal: flags.goal } : {}),
       ...(flags.role !== undefined ? { role: flags.role } : {}),
       ...(flags.target !== undefined ? { target: flags.target } : {}),
       ...(flags['agent-cmd'] !== undefined ? { agentCommand: parseAgentCommand(flags['agent-cmd']) } : {}),
@@ -111,6 +120,13 @@ Exit codes: 0 the selected work is complete · 1 a task failed for good · 2 wai
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
+      await orch.start();
+      const goal = orch.goalChoice();
+      if (goal !== null && !json) {
+        const { goalChoiceText } = await import('../runtime/render/outcomes.js');
+        this.log(goalChoiceText(goal));
+        this.log('');
+      }
       const outcome = await orch.run();
       if (!json) {
         this.log('');
@@ -119,7 +135,12 @@ Exit codes: 0 the selected work is complete · 1 a task failed for good · 2 wai
         this.log(progress.terminalSafe(`${outcome.exitCode === 0 ? 'done' : 'stopped'}: ${outcome.reason}`));
       }
       process.exitCode = outcome.exitCode;
-      return { exitCode: outcome.exitCode, reason: outcome.reason, status: outcome.status };
+      return {
+        exitCode: outcome.exitCode,
+        reason: outcome.reason,
+        status: outcome.status,
+        ...(goal === null ? {} : { goal }),
+      };
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

@@ -172,6 +172,13 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
     case 'PlanRevisionRefused':
       // For the audit trail: the run keeps the plan it had.
       return;
+    case 'PlanDraftRequested':
+    case 'PlanDraftAttempted':
+    case 'PlanDraftAccepted':
+    case 'PlanDraftFailed':
+      // `orch plan --draft`: the planner's attempts, for the audit trail; a drafted plan
+      // enters the state only when `orch spawn` loads it (`PlanLoaded`/`PlanRevised`).
+      return;
     default:
       return;
   }

@@ -1,3 +1,5 @@
+import { recommendForGoal, type GoalRecommendation } from '../plan/goal.js';
+import type { PlanGraph } from '../plan/graph.js';
 import type { Plan } from '../plan/model.js';
 import { taskTargets } from '../plan/target-of.js';
 
@@ -19,7 +21,7 @@ export interface TaskSelection {
 
 /** Why a selection does not fit the plan, with the code the run fails with. */
 export interface SelectionProblem {
-  code: 'UNKNOWN_TASK' | 'UNKNOWN_ROLE' | 'UNKNOWN_TARGET';
+  code: 'UNKNOWN_TASK' | 'UNKNOWN_ROLE' | 'UNKNOWN_TARGET' | 'NO_GOAL_MATCH';
   message: string;
   hint: string;
 }
@@ -89,4 +91,63 @@ export function unknownTaskProblem(id: string): SelectionProblem {
     message: `there is no task ${JSON.stringify(id)} in the plan`,
     hint: 'see `orch plan` for the task ids',
   };
+}
+
+/** The tasks a goal selects (`orch spawn --goal`), and why. */
+export interface GoalSelection {
+  /** What `orch plan --goal` shows: the matches (with their terms) and the work toward them. */
+  recommendation: GoalRecommendation;
+  /**
+   * The task ids to run, in dependency order: every incomplete task of the recommendation
+   * (the matches and everything they transitively wait on), then the matched tasks that are
+   * already complete (so a goal that is already reached selects tasks and the run ends done).
+   */
+  tasks: string[];
+}
+
+/**
+ * Ranks the work by `goal` as `orch plan --goal` does and selects the recommended tasks
+ * with every incomplete task they depend on, transitively (a task named with `--tasks`
+ * does not bring its dependencies; a goal does). A goal that matches nothing is a
+ * `NO_GOAL_MATCH` problem.
+ *
+ * @example
+ * goalSelection(plan, buildPlanGraph(plan), 'login page', new Set()); // { recommendation, tasks: ['T1', 'T4'] }
+ */
+export function goalSelection(
+  plan: Plan,
+  graph: PlanGraph,
+  goal: string,
+  completed: ReadonlySet<string>,
+): GoalSelection | SelectionProblem {
+  const recommendation = recommendForGoal(plan, graph, goal, completed);
+  if (recommendation.matches.length === 0) {
+    return {
+      code: 'NO_GOAL_MATCH',
+      message: `no phase or task of the plan matches the goal ${JSON.stringify(goal)}`,
+      hint: 'use words of the task titles or descriptions (`orch plan` lists them), or name tasks: orch spawn T1 T2',
+    };
+  }
+  const tasks = recommendation.tasks.map((t) => t.id);
+  const chosen = new Set(tasks);
+  const phaseTasks = new Map(plan.phases.map((p) => [p.id, p.tasks]));
+  for (const m of recommendation.matches) {
+    for (const id of m.kind === 'task' ? [m.id] : (phaseTasks.get(m.id) ?? [])) {
+      if (!chosen.has(id)) {
+        chosen.add(id);
+        tasks.push(id);
+      }
+    }
+  }
+  return { recommendation, tasks };
+}
+
+/**
+ * Whether `goalSelection` returned a problem rather than a selection.
+ *
+ * @example
+ * if (isSelectionProblem(choice)) throw selectionError(choice);
+ */
+export function isSelectionProblem(x: GoalSelection | SelectionProblem): x is SelectionProblem {
+  return 'code' in x;
 }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { selectedTasks, selectionProblem, unknownTaskProblem } from '../../src/core/selection.js';
+import {
+  goalSelection,
+  isSelectionProblem,
+  selectedTasks,
+  selectionProblem,
+  unknownTaskProblem,
+} from '../../src/core/selection.js';
+import { buildPlanGraph } from '../../src/plan/graph.js';
 import type { Plan } from '../../src/plan/model.js';
 import { makePlan } from './fixtures.js';
 
@@ -75,5 +82,61 @@ describe('task selection', () => {
     expect(selectionProblem(plan(), {})).toBeNull();
     expect(selectionProblem(plan(), { tasks: ['T2'], role: 'tester', target: 'api' })).toBeNull();
     expect(selectionProblem(plan(), { tasks: ['T2'], role: 'dev' })).toBeNull();
+  });
+});
+
+describe('goalSelection', () => {
+  /** T1 ← T2 ← T3 (a chain), T4 alone; titles give the goal something to match. */
+  function chain(): Plan {
+    const p = makePlan([
+      {
+        id: 'M1',
+        phases: [
+          {
+            id: 'P1',
+            tasks: [
+              { id: 'T1', role: 'dev' },
+              { id: 'T2', role: 'dev', deps: ['T1'] },
+              { id: 'T3', role: 'dev', deps: ['T2'] },
+              { id: 'T4', role: 'dev' },
+            ],
+          },
+        ],
+      },
+    ]);
+    const titles: Record<string, string> = {
+      T1: 'Lay out the module',
+      T2: 'Write the tokenizer',
+      T3: 'Add the unicorn parser',
+      T4: 'Write the docs',
+    };
+    return { ...p, tasks: p.tasks.map((t) => ({ ...t, title: titles[t.id] ?? t.title })) };
+  }
+
+  it('selects the match and every incomplete task it depends on, transitively, dependencies first', () => {
+    const p = chain();
+    const choice = goalSelection(p, buildPlanGraph(p), 'unicorn parser', new Set());
+    if (isSelectionProblem(choice)) throw new Error(choice.message);
+    expect(choice.tasks).toEqual(['T1', 'T2', 'T3']);
+    expect(choice.recommendation.matches.map((m) => [m.kind, m.id, m.terms])).toEqual([
+      ['task', 'T3', ['unicorn', 'pars']],
+    ]);
+  });
+
+  it('leaves out completed dependencies but keeps a completed match, so a reached goal still selects', () => {
+    const p = chain();
+    const partly = goalSelection(p, buildPlanGraph(p), 'unicorn parser', new Set(['T1']));
+    expect(isSelectionProblem(partly) ? null : partly.tasks).toEqual(['T2', 'T3']);
+    const reached = goalSelection(p, buildPlanGraph(p), 'unicorn parser', new Set(['T1', 'T2', 'T3']));
+    expect(isSelectionProblem(reached) ? null : [reached.recommendation.tasks, reached.tasks]).toEqual([
+      [],
+      ['T3'],
+    ]);
+  });
+
+  it('is a NO_GOAL_MATCH problem when nothing matches', () => {
+    const p = chain();
+    const none = goalSelection(p, buildPlanGraph(p), 'quantum teleporter', new Set());
+    expect(isSelectionProblem(none) ? none.code : null).toBe('NO_GOAL_MATCH');
   });
 });

@@ -110,3 +110,24 @@ export class SignalRejectedError extends OrchError {
     });
   }
 }
+
+/**
+ * `orch plan --draft`: no attempt of the planner produced a valid plan (`problems`: the
+ * last attempt's, each at its `file:line`), or the planner could not be started.
+ *
+ * @example
+ * throw new PlanDraftFailedError('the plan is still not valid after 3 attempt(s)', problems, hint);
+ */
+export class PlanDraftFailedError extends OrchError {
+  readonly problems: { file: string; line: number; message: string }[];
+
+  constructor(
+    message: string,
+    problems: { file: string; line: number; message: string }[],
+    hint: string,
+    details: Record<string, unknown> = {},
+  ) {
+    super('PLAN_DRAFT_FAILED', message, { hint, details: { ...details, problems } });
+    this.problems = problems;
+  }
+}

@@ -17,6 +17,13 @@ export interface OrchestratorOptions {
   planDir?: string;
   /** Only spawn agents for these tasks (bookkeeping still covers the whole plan). */
   tasks?: readonly string[];
+  /**
+   * Rank the work by this goal (as `orch plan --goal`) and spawn agents only for the
+   * recommended tasks and every incomplete task they depend on, transitively. Combined
+   * with `tasks`, both sets run; `role` and `target` still filter. Nothing matching is an
+   * `OrchestratorError` `NO_GOAL_MATCH` (exit 1, as an unknown task).
+   */
+  goal?: string;
   /** Only spawn agents for tasks of this role. */
   role?: string;
   /** Only spawn agents for tasks of this target (`--target`; its id in `targets`). */

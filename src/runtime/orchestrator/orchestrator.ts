@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { getOwn } from '../../core/record.js';
+import type { GoalSelection } from '../../core/selection.js';
 import type { OrchState } from '../../core/state.js';
 import { statusView, type StatusView } from '../../core/status-view.js';
 import { systemClock } from '../system/clock.js';
@@ -104,6 +105,14 @@ export class Orchestrator {
     const ctx = this.context('status');
     if (!ctx.closed) ctx.log.catchUp();
     return statusView(ctx.log.state);
+  }
+
+  /**
+   * With the `goal` option, after {@link start}: the recommendation (matches with their
+   * terms, the work in dependency order) and the task ids selected; null without a goal.
+   */
+  goalChoice(): GoalSelection | null {
+    return this.context('goalChoice').goal;
   }
 
   /** The folded state as last seen (also after the run ended and the log was closed). */

@@ -3,7 +3,16 @@ import os from 'node:os';
 import path from 'node:path';
 import type { OrchestratorConfig } from '../../core/config.js';
 import { streamIds } from '../../core/events.js';
-import { selectionProblem, type TaskSelection } from '../../core/selection.js';
+import {
+  goalSelection,
+  isSelectionProblem,
+  selectionProblem,
+  type GoalSelection,
+  type TaskSelection,
+} from '../../core/selection.js';
+import type { OrchState } from '../../core/state.js';
+import { buildPlanGraph, declaredCompletion } from '../../plan/index.js';
+import type { Plan } from '../../plan/model.js';
 import type { EventStore } from '../../store/event-store.js';
 import { openSqliteEventStore } from '../../store/sqlite/open.js';
 import { AgentSupervisor } from '../agents/supervisor.js';
@@ -38,6 +47,8 @@ export interface RunContext {
   readonly clock: Clock;
   /** Which tasks the run may spawn agents for. */
   readonly selection: TaskSelection;
+  /** With `goal`: what the goal chose and why (null without a goal). */
+  readonly goal: GoalSelection | null;
   /** How often the loop looks for events written by other processes (ms). */
   readonly pollIntervalMs: number;
   /** On stop, leave running agents alive (a later run re-attaches to them). */
@@ -107,8 +118,10 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       changes,
       warn: setup.warn,
     });
+    const goal = options.goal === undefined ? null : chooseByGoal(plan, log.state, options.goal);
+    const named = [...(options.tasks ?? []), ...(goal?.tasks ?? [])];
     const selection = {
-      ...(options.tasks === undefined ? {} : { tasks: options.tasks }),
+      ...(named.length === 0 ? {} : { tasks: [...new Set(named)] }),
       ...(options.role === undefined ? {} : { role: options.role }),
       ...(options.target === undefined ? {} : { target: options.target }),
       ...(config.defaultTarget === undefined ? {} : { defaultTarget: config.defaultTarget }),
@@ -165,8 +178,9 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
         maxRetries: config.maxRetries,
         retryInterval: config.retryInterval,
         autoMerge: config.autoMerge,
-        ...(options.tasks ? { tasks: [...options.tasks] } : {}),
+        ...(selection.tasks ? { tasks: [...selection.tasks] } : {}),
         ...(options.role ? { role: options.role } : {}),
+        ...(options.goal === undefined ? {} : { goal: options.goal }),
       },
     });
     log.catchUp();
@@ -185,6 +199,7 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       config,
       clock,
       selection,
+      goal,
       pollIntervalMs: options.pollIntervalMs ?? 100,
       leaveAgentsOnStop: options.leaveAgentsOnStop ?? false,
       lease,
@@ -269,4 +284,17 @@ function releaseRun(ctx: RunContext): void {
   ctx.closed = true;
   ctx.store.close();
   ctx.lease.release();
+}
+
+/**
+ * `--goal`: the tasks the goal selects over the plan and what the log says is complete
+ * (a task complete in the log or marked complete in the files is not redone); throws
+ * `NO_GOAL_MATCH` when nothing matches.
+ */
+function chooseByGoal(plan: Plan, state: OrchState, goal: string): GoalSelection {
+  const completed = declaredCompletion(plan);
+  for (const [id, entry] of Object.entries(state.tasks)) if (entry.value === 'complete') completed.add(id);
+  const choice = goalSelection(plan, buildPlanGraph(plan), goal, completed);
+  if (isSelectionProblem(choice)) throw selectionError(choice);
+  return choice;
 }

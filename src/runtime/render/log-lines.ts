@@ -58,6 +58,21 @@ export function keyFields(event: RecordedEvent): string {
             : `${fileLine({ file: String(first['file']), line: Number(first['line']) }, { showZero: true })} ${String(first['message'])}`,
       });
     }
+    case 'PlanDraftRequested':
+      return words({ goal: d['goal'], file: d['file'], format: d['format'] });
+    case 'PlanDraftAttempted': {
+      const usage = (typeof d['usage'] === 'object' && d['usage'] !== null ? d['usage'] : {}) as Data;
+      return words({
+        attempt: d['attempt'],
+        exit: d['exitCode'],
+        problems: d['problemCount'],
+        cost: usage['costUsd'],
+      });
+    }
+    case 'PlanDraftAccepted':
+      return words({ attempt: d['attempt'], tasks: d['tasks'], phases: d['phases'] });
+    case 'PlanDraftFailed':
+      return words({ attempts: d['attempts'], reason: d['reason'] });
     case 'AgentSpawnRequested':
       return words({ spawn: d['spawnId'], task: d['taskId'], attempt: d['attempt'], role: d['role'] });
     case 'AgentStarted':

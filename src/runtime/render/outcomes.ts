@@ -139,3 +139,48 @@ export function planProblemsText(
       : `Error: ${message}:\n${problems.map((p) => `  ${fileLine(p)}: ${p.message}`).join('\n')}\n`;
   return terminalSafe(`${body}${hint ? `Hint: ${hint}\n` : ''}`);
 }
+
+/**
+ * `orch spawn --goal`: what the goal chose and why (the matches with their terms, the work
+ * in dependency order) and the tasks the run will spawn agents for.
+ *
+ * @example
+ * goalChoiceText({ recommendation, tasks: ['T1', 'T2'] }).split('\n').at(-1); // 'Running: T1, T2'
+ */
+export function goalChoiceText(choice: {
+  recommendation: GoalRecommendation;
+  tasks: readonly string[];
+}): string {
+  return `${renderGoal(choice.recommendation)}\nRunning: ${choice.tasks.join(', ')}`;
+}
+
+/**
+ * `orch plan --draft`: one line per attempt of the planner (exit code, problems, usage),
+ * then where the accepted plan was written.
+ *
+ * @example
+ * draftAttemptsText(draft).split('\n')[0]; // 'Drafted a plan for "a calculator" in plan.yaml (yaml):'
+ */
+export function draftAttemptsText(draft: {
+  goal: string;
+  file: string;
+  format: string;
+  attempts: readonly {
+    attempt: number;
+    exitCode: number | null;
+    problemCount: number;
+    problems: readonly { file: string; line: number; message: string }[];
+    usage?: { inputTokens?: number; outputTokens?: number; costUsd?: number };
+  }[];
+}): string {
+  const out = [`Drafted a plan for ${JSON.stringify(draft.goal)} in ${draft.file} (${draft.format}):`];
+  for (const a of draft.attempts) {
+    const usage = a.usage
+      ? `, ${a.usage.inputTokens ?? 0} in / ${a.usage.outputTokens ?? 0} out tokens${a.usage.costUsd === undefined ? '' : `, $${a.usage.costUsd.toFixed(2)}`}`
+      : '';
+    const verdict = a.problemCount === 0 ? 'valid' : `${a.problemCount} problem(s)`;
+    out.push(`  attempt ${a.attempt}: exit ${a.exitCode ?? 'none'}, ${verdict}${usage}`);
+    for (const p of a.problems) out.push(`    ${fileLine(p)}: ${p.message}`);
+  }
+  return out.join('\n');
+}
