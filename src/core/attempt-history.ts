@@ -41,6 +41,8 @@ export type AttemptEnd = LogMoment &
         durationMs: number | null;
         outputTail: string | null;
         usage: AttemptUsage | null;
+        /** Stopped by the stall watchdog: idle this long, with this last output line. */
+        stalled?: { idleMs: number; lastOutputLine: string };
       }
     | { kind: 'lost'; reason: string | null }
     | { kind: 'spawn_failed'; error: string | null }
@@ -294,6 +296,9 @@ export class AttemptFold {
         const usage = (
           typeof d['usage'] === 'object' && d['usage'] !== null ? d['usage'] : null
         ) as Data | null;
+        const stalled = (
+          typeof d['stalled'] === 'object' && d['stalled'] !== null ? d['stalled'] : null
+        ) as Data | null;
         a.end = {
           position,
           at,
@@ -310,6 +315,14 @@ export class AttemptFold {
                   outputTokens: num(usage['outputTokens']),
                   costUsd: num(usage['costUsd']),
                 },
+          ...(stalled === null
+            ? {}
+            : {
+                stalled: {
+                  idleMs: num(stalled['idleMs']) ?? 0,
+                  lastOutputLine: str(stalled['lastOutputLine']) ?? '',
+                },
+              }),
         };
         return;
       }

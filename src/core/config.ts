@@ -13,6 +13,8 @@ export const AgentCommandSchema = z.strictObject({
   command: z.array(z.string()).min(1),
   /** Seconds before the agent's process group is killed. */
   timeout: z.number().positive().optional(),
+  /** Seconds without output and without a change in the worktree before the agent is stopped as stalled (`0`: never); over the global `stallTimeout`. */
+  stallTimeout: z.number().nonnegative().optional(),
   /** Extra environment variables for the agent. */
   env: z.record(z.string(), z.string()).optional(),
   /** Continue the previous attempt's Claude Code session (`--resume <session_id>`) instead of a fresh agent. */
@@ -31,6 +33,7 @@ export const AgentPresetSchema = z.strictObject({
   /** The tool's `--model`. */
   model: z.string().min(1).optional(),
   timeout: AgentCommandSchema.shape.timeout,
+  stallTimeout: AgentCommandSchema.shape.stallTimeout,
   env: AgentCommandSchema.shape.env,
   resume: AgentCommandSchema.shape.resume,
   persona: AgentCommandSchema.shape.persona,
@@ -168,6 +171,8 @@ export const OrchestratorConfigSchema = z.strictObject({
   budget: z.number().nonnegative().optional(),
   /** Seconds to wait before retrying an attempt stopped by a rate limit that gave no reset time (doubles per limited attempt of the task, at most 16×). */
   rateLimitBackoff: z.number().nonnegative().default(300),
+  /** Seconds an agent may print nothing and change nothing in its worktree before it is stopped as stalled (`0`: never); `agents.<role>.stallTimeout` overrides it. */
+  stallTimeout: z.number().nonnegative().default(900),
   /** Other repositories, by target id (also read from `config/targets.yaml`). */
   targets: z.record(TargetIdSchema, TargetSchema).optional(),
   /** The target of every task that names none (a target at the main repository changes nothing but the target's settings). */
@@ -184,4 +189,17 @@ export const DEFAULT_CONFIG: OrchestratorConfig = OrchestratorConfigSchema.parse
 /** The agent command configured for a role, falling back to `default`. */
 export function agentFor(config: OrchestratorConfig, role: string): AgentCommand | undefined {
   return config.agents[role] ?? config.agents['default'];
+}
+
+/**
+ * The stall timeout of an agent in milliseconds: its own `stallTimeout`, else the run's;
+ * undefined when it is `0` (off).
+ *
+ * @example
+ * stallTimeoutMs(DEFAULT_CONFIG, { command: ['a'] }); // 900000
+ * stallTimeoutMs(DEFAULT_CONFIG, { command: ['a'], stallTimeout: 0 }); // undefined
+ */
+export function stallTimeoutMs(config: OrchestratorConfig, agent: AgentCommand | undefined): number | undefined {
+  const seconds = agent?.stallTimeout ?? config.stallTimeout;
+  return seconds > 0 ? seconds * 1000 : undefined;
 }

@@ -42,6 +42,8 @@ export const AgentExited = z.object({
   usage: AgentUsage.optional(),
   /** Claude Code's `session_id` from its JSON result: a later attempt with `agents.<role>.resume` continues it. */
   sessionId: z.string().min(1).optional(),
+  /** Set when orch stopped the agent as stalled: no output and no change in its worktree for `idleMs`; its last output line. */
+  stalled: z.object({ idleMs: z.number().nonnegative(), lastOutputLine: z.string() }).optional(),
 });
 
 /** The agent process is gone without a recorded exit (found dead after a crash, pid reused, ...). */

@@ -14,6 +14,8 @@ export interface AttemptHistory {
   exitCode?: number | null;
   signal?: string | null;
   timedOut?: boolean;
+  /** Stopped by orch's stall watchdog: idle this long (ms), with this last output line. */
+  stalled?: { idleMs: number; lastOutputLine: string };
   /** What the agent reported (`orch signal … --summary`). */
   summary?: string;
   /** The end of its output. */
@@ -45,6 +47,7 @@ export function lessonsOf(attempts: readonly Attempt[]): AttemptHistory[] {
       h.exitCode = end.exitCode;
       h.signal = end.signal;
       if (end.outputTail !== null) h.outputTail = end.outputTail;
+      if (end.stalled !== undefined) h.stalled = end.stalled;
     }
     const summary = lastSummary(a);
     if (summary !== null) h.summary = summary;
@@ -154,6 +157,7 @@ function historySection(history: AttemptHistory[], outputChars: number, shown: n
   for (const h of history.slice(-shown)) {
     lines.push(`### Attempt ${h.attempt}: ${outcome(h)}`, '');
     if (h.summary) lines.push(`Its summary: ${h.summary.trim()}`, '');
+    if (h.stalled) lines.push(stallNote(h.stalled), '');
     if (h.note) lines.push(h.note.trim(), '');
     if (h.conflictFiles && h.conflictFiles.length > 0) {
       lines.push(
@@ -192,7 +196,20 @@ function protocolSection({ workspace }: PromptInput): string {
   return lines.join('\n');
 }
 
+/** What the next attempt is told about a stalled one. */
+export function stallNote(stalled: { idleMs: number; lastOutputLine: string }): string {
+  const minutes = Math.round(stalled.idleMs / 60_000);
+  const idle = minutes >= 1 ? `${minutes} min` : `${Math.round(stalled.idleMs / 1000)} s`;
+  const last = oneLine(stalled.lastOutputLine);
+  return [
+    `It stalled: it printed nothing and changed nothing in its worktree for ${idle}, so orch stopped it.`,
+    last === '' ? 'It printed nothing at all.' : `The last thing it printed: ${last}`,
+    'Do not wait on anything interactive (a prompt, a pager, a server that never exits); keep going or exit.',
+  ].join('\n');
+}
+
 function outcome(h: AttemptHistory): string {
+  if (h.stalled) return 'stalled and was stopped';
   if (h.timedOut) return 'timed out and was stopped';
   if (h.signal) return `was killed by ${h.signal}`;
   if (h.exitCode === undefined || h.exitCode === null) return 'ended';

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -38,6 +38,13 @@ export interface StartAgentOptions {
   env?: Record<string, string>;
   /** Kill the process group after this long (config `timeout` is seconds: multiply by 1000). */
   timeoutMs?: number;
+  /**
+   * Stop the process group when the log has not grown and the workspace has not changed
+   * (HEAD, `git status`, and the size and mtime of each file it lists) for this long.
+   */
+  stallTimeoutMs?: number;
+  /** How often the stall watchdog looks. Default 10 000 (at most a quarter of `stallTimeoutMs`, at least 50). */
+  stallPollMs?: number;
   /** Between SIGTERM and SIGKILL. Default 5000. */
   killGraceMs?: number;
   /** Bytes of output read back from the end of the log for the next prompt. Default 64 KiB. */
@@ -72,6 +79,8 @@ export interface AgentRunResult {
   timedOut: boolean;
   /** Killed by `stop()`. */
   stopped: boolean;
+  /** Killed by the stall watchdog: how long it had been idle, and its last output line then. */
+  stalled?: { idleMs: number; lastOutputLine: string };
   /** Processes the agent left behind in its group were killed after it exited. */
   leftoversKilled: boolean;
   /** The wrapper's pid: the leader of the agent's process group. */
@@ -243,10 +252,28 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const output = new OutputFile(logFile, { windowBytes: LAST_LINE_WINDOW_BYTES });
   let seen: OutputGlance | undefined;
   let progress: AgentProgress = { outputBytes: 0, lastLine: '' };
+  let stalled: { idleMs: number; lastOutputLine: string } | undefined;
+  const watchdog =
+    options.stallTimeoutMs !== undefined && options.stallTimeoutMs > 0
+      ? watchStall({
+          logFile,
+          workspace: cwd,
+          timeoutMs: options.stallTimeoutMs,
+          pollMs: options.stallPollMs ?? Math.max(50, Math.min(10_000, options.stallTimeoutMs / 4)),
+          clock,
+          onStall: (idleMs) => {
+            if (stalled !== undefined || timedOut || stopped) return;
+            const lastOutputLine = readAgentOutput(logFile, { tailBytes: 0 }).lastLine;
+            stalled = { idleMs, lastOutputLine };
+            void killProcessGroup(pid, graceMs);
+          },
+        })
+      : undefined;
 
   const done = (async (): Promise<AgentRunResult> => {
     const wrapper = await exited;
     if (timer) clearTimeout(timer);
+    watchdog?.cancel();
     // Without a status file the wrapper itself was killed (SIGKILL on escalation).
     const status = readAgentExit(logFile, identity.spawnId);
     const exitCode = status ? status.exitCode : wrapper.code;
@@ -267,6 +294,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
       signal,
       timedOut,
       stopped,
+      ...(stalled ? { stalled } : {}),
       leftoversKilled: leftovers !== 'not-running',
       pid,
       startTime,
@@ -310,6 +338,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     },
     detach: () => {
       if (timer) clearTimeout(timer);
+      watchdog?.cancel();
       child.unref();
     },
   };
@@ -323,6 +352,91 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
  */
 export async function runAgent(options: StartAgentOptions): Promise<AgentRunResult> {
   return (await startAgent(options)).done;
+}
+
+/**
+ * The stall watchdog: every `pollMs` it looks at the log's size and, when that has not
+ * changed, at the workspace's signature ({@link workspaceSignature}); when neither has
+ * changed for `timeoutMs` it calls `onStall` with the idle time (once).
+ */
+function watchStall(o: {
+  logFile: string;
+  workspace: string;
+  timeoutMs: number;
+  pollMs: number;
+  clock: Clock;
+  onStall: (idleMs: number) => void;
+}): { cancel: () => void } {
+  let lastActive = o.clock.now().getTime();
+  let size = -1;
+  let signature: string | undefined;
+  let busy = false;
+  let cancelled = false;
+  const look = async (): Promise<void> => {
+    let grew = false;
+    try {
+      const now = fs.statSync(o.logFile).size;
+      grew = now !== size;
+      size = now;
+    } catch {
+      // Not there yet: nothing printed.
+    }
+    if (!grew) {
+      const sig = await workspaceSignature(o.workspace);
+      if (signature !== undefined && sig !== signature) grew = true;
+      signature = sig;
+    }
+    const now = o.clock.now().getTime();
+    if (grew) lastActive = now;
+    else if (now - lastActive >= o.timeoutMs && !cancelled) {
+      cancelled = true;
+      clearInterval(timer);
+      o.onStall(now - lastActive);
+    }
+  };
+  const timer = setInterval(() => {
+    if (busy || cancelled) return;
+    busy = true;
+    look().finally(() => (busy = false));
+  }, o.pollMs);
+  timer.unref();
+  return {
+    cancel: () => {
+      cancelled = true;
+      clearInterval(timer);
+    },
+  };
+}
+
+/**
+ * What changes when an agent works in its worktree: HEAD, `git status --porcelain`
+ * (untracked files one by one), and the size and mtime of every file it lists (a file
+ * edited again is still listed the same). Two git commands per look; outside a git
+ * repository, the empty string.
+ */
+export async function workspaceSignature(workspace: string): Promise<string> {
+  const git = (args: string[]) =>
+    new Promise<string>((resolve) => {
+      execFile('git', args, { cwd: workspace, maxBuffer: 16 * 1024 * 1024 }, (err, stdout) =>
+        resolve(err ? '' : stdout),
+      );
+    });
+  const [head, status] = await Promise.all([
+    git(['rev-parse', 'HEAD']),
+    git(['status', '--porcelain=v1', '-z', '--untracked-files=all']),
+  ]);
+  const parts = [head.trim()];
+  for (const entry of status.split('\0')) {
+    if (entry.length < 4) continue;
+    parts.push(entry);
+    try {
+      const st = fs.statSync(path.join(workspace, entry.slice(3)));
+      parts.push(`${st.size}:${st.mtimeMs}`);
+    } catch {
+      // Deleted, or the second name of a rename.
+    }
+  }
+  return parts.join('\n');
 }
 
 /** Why `file` cannot be executed (as the wrapper's `spawn` would look it up), or undefined. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AttemptFold } from '../../core/attempt-history.js';
 import type { SpawnAgentCommand } from '../../core/commands.js';
 import { commandEvent } from '../../core/commands.js';
-import { agentFor, type AgentCommand, type OrchestratorConfig } from '../../core/config.js';
+import { agentFor, stallTimeoutMs, type AgentCommand, type OrchestratorConfig } from '../../core/config.js';
 import { streamIds } from '../../core/events.js';
 import type { AgentRecord } from '../../core/state.js';
 import type { Persona } from '../../plan/model.js';
@@ -44,6 +44,8 @@ export interface AgentSupervisorOptions {
   runId: string;
   clock: Clock;
   killGraceMs: number;
+  /** How often the stall watchdog looks (default: a quarter of the stall timeout, at most 10 s). */
+  stallPollMs?: number;
   /** `--agent-cmd`: one argv for every role. */
   agentCommand?: readonly string[];
   /** Hands a background effect to the orchestrator's loop. */
@@ -63,6 +65,15 @@ interface ExitFacts {
   rateLimit?: RateLimitInfo;
   /** Claude Code's session, for `agents.<role>.resume`. */
   sessionId?: string;
+  stalled?: { idleMs: number; lastOutputLine: string };
+}
+
+function stallOptions(
+  timeoutMs: number | undefined,
+  pollMs: number | undefined,
+): { stallTimeoutMs?: number; stallPollMs?: number } {
+  if (timeoutMs === undefined) return {};
+  return { stallTimeoutMs: timeoutMs, ...(pollMs === undefined ? {} : { stallPollMs: pollMs }) };
 }
 
 /**
@@ -179,6 +190,7 @@ export class AgentSupervisor {
         },
         ...(agent.env ? { env: agent.env } : {}),
         ...(agent.timeout ? { timeoutMs: agent.timeout * 1000 } : {}),
+        ...stallOptions(stallTimeoutMs(this.o.config, agent), this.o.stallPollMs),
         killGraceMs: this.o.killGraceMs,
         clock: this.o.clock,
       });
@@ -229,6 +241,7 @@ export class AgentSupervisor {
         outputTail: r.tail.slice(-TAIL_IN_LOG),
         ...(r.usage ? { usage: r.usage } : {}),
         ...(r.sessionId ? { sessionId: r.sessionId } : {}),
+        ...(r.stalled ? { stalled: r.stalled } : {}),
       },
       { expectedVersion: 'any' },
     );

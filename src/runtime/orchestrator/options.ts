@@ -46,6 +46,8 @@ export interface OrchestratorOptions {
   pollIntervalMs?: number;
   /** Between SIGTERM and SIGKILL when stopping an agent (ms, default 5000). */
   killGraceMs?: number;
+  /** How often the stall watchdog looks at each agent (ms; default a quarter of its `stallTimeout`, at most 10 000). */
+  stallPollMs?: number;
   /** SQLite durability of the log (default `full`). */
   durability?: 'full' | 'normal';
 }

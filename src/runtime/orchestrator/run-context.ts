@@ -154,6 +154,7 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       runId,
       clock,
       killGraceMs: options.killGraceMs ?? 5000,
+      ...(options.stallPollMs === undefined ? {} : { stallPollMs: options.stallPollMs }),
       ...(options.agentCommand ? { agentCommand: options.agentCommand } : {}),
       track: inFlight.track,
     });
