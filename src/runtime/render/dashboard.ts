@@ -153,6 +153,7 @@ function agentLines(view: DashboardView, options: RenderOptions): string[] {
       a.role,
       String(a.attempt),
       elapsed(options.now - since),
+      idle(a, out, options.now, since),
       activity(a, out, options.now, quiet),
       out?.lastLine ?? '',
     ];
@@ -160,11 +161,18 @@ function agentLines(view: DashboardView, options: RenderOptions): string[] {
   return [
     header,
     ...table(
-      [...(withTargets ? ['REPO'] : []), 'TASK', 'ROLE', 'TRY', 'ELAPSED', 'OUTPUT', 'LAST LINE'],
+      [...(withTargets ? ['REPO'] : []), 'TASK', 'ROLE', 'TRY', 'ELAPSED', 'IDLE', 'OUTPUT', 'LAST LINE'],
       rows,
       { indent: '  ' },
     ),
   ];
+}
+
+/** How long since the agent last printed (since it started, when it has printed nothing): what the stall watchdog measures, output side. */
+function idle(a: AgentRecord, out: AgentOutput | undefined, now: number, since: number): string {
+  if (a.status === 'spawning') return '-';
+  const last = out?.lastOutputAt ?? since;
+  return Number.isFinite(last) ? elapsed(Math.max(0, now - last)) : '-';
 }
 
 function activity(a: AgentRecord, out: AgentOutput | undefined, now: number, quietMs: number): string {

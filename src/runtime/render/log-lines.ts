@@ -141,12 +141,17 @@ function planFields(d: Data): string {
 function exitFields(d: Data): string {
   const usage = (typeof d['usage'] === 'object' && d['usage'] !== null ? d['usage'] : {}) as Data;
   const cost = typeof usage['costUsd'] === 'number' ? usd(usage['costUsd']) : undefined;
+  const stalled = (typeof d['stalled'] === 'object' && d['stalled'] !== null ? d['stalled'] : undefined) as
+    | Data
+    | undefined;
   return words({
     spawn: d['spawnId'],
     exit: d['exitCode'],
     signal: d['signal'],
     duration: secondsOf(d['durationMs']),
     cost,
+    stalled: stalled === undefined ? undefined : `idle ${secondsOf(stalled['idleMs']) ?? '?'}`,
+    last: stalled?.['lastOutputLine'] === '' ? undefined : stalled?.['lastOutputLine'],
   });
 }
 

@@ -53,7 +53,10 @@ export function progressLine(event: RecordedEvent, state: OrchState): string | n
       const s = d as OrchEventData<'AgentExited'>;
       const how = s.exitCode !== null ? `exit ${s.exitCode}` : `killed by ${s.signal ?? 'signal'}`;
       const cost = s.usage?.costUsd !== undefined ? `, ${usd(s.usage.costUsd)}` : '';
-      return say(task(s.spawnId), `■ ${how} after ${seconds(s.durationMs)}${cost}`);
+      const stalled = s.stalled
+        ? ` — stalled: idle ${seconds(s.stalled.idleMs)}, stopped${s.stalled.lastOutputLine === '' ? ', it printed nothing' : `; last line: ${s.stalled.lastOutputLine}`}`
+        : '';
+      return say(task(s.spawnId), `■ ${how} after ${seconds(s.durationMs)}${cost}${stalled}`);
     }
     case 'AgentLost':
       return say(task(d['spawnId']), `✗ agent lost: ${String(d['reason'])}`);

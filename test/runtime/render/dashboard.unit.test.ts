@@ -74,7 +74,7 @@ describe('renderDashboard', () => {
         ?.trim()
         .split(/\s{2,}/)
         .map((c) => c.trim()),
-    ).toEqual(['T2', 'tester', '1', '1m15s', 'active', 'running tests: 41/42']);
+    ).toEqual(['T2', 'tester', '1', '1m15s', '2s', 'active', 'running tests: 41/42']);
     expect(text).toContain('Claimed: T2 running');
     expect(text).toContain('Ready:   T3 (retry due)');
     expect(text).toContain('  M1   [#######.............]     1/3  open        Milestone M1');
@@ -146,9 +146,29 @@ describe('renderDashboard', () => {
         now,
       },
     );
-    expect(quiet.find((l) => l.trimStart().startsWith('T2'))).toMatch(/\bquiet 1m05s\s+x$/);
+    expect(quiet.find((l) => l.trimStart().startsWith('T2'))).toMatch(/\b1m05s\s+quiet 1m05s\s+x$/);
     const none = renderDashboard(view(sim), { width: 120, now });
     expect(none.find((l) => l.trimStart().startsWith('T2'))).toMatch(/\bno output$/);
+  });
+
+  it("shows each running agent's idle time: since its last output, or since it started when it printed nothing", () => {
+    const sim = midRun();
+    const now = sim.now + 120_000;
+    const s2 = sim.spawnOf('T2');
+    const header = (lines: string[]) => lines.find((l) => l.trimStart().startsWith('TASK')) ?? '';
+    const row = (lines: string[]) =>
+      (lines.find((l) => l.trimStart().startsWith('T2')) ?? '').trim().split(/\s{2,}/);
+    const printed = renderDashboard(
+      view(sim, { outputs: { [s2]: { lastLine: 'x', lastOutputAt: now - 30_000 } } }),
+      { width: 160, now },
+    );
+    expect(header(printed).trim().split(/\s{2,}/)).toEqual([
+      'TASK', 'ROLE', 'TRY', 'ELAPSED', 'IDLE', 'OUTPUT', 'LAST LINE',
+    ]);
+    expect(row(printed)[4]).toBe('30s');
+    const silent = renderDashboard(view(sim), { width: 160, now });
+    // No output at all: idle as long as it has run.
+    expect(row(silent)[4]).toBe(row(silent)[3]);
   });
 
   it('cuts every line to the width and the frame to the height, keeping the newest events', () => {

@@ -160,6 +160,20 @@ describe('formatEventLine', () => {
     expect(formatEventLine(report)).toContain('summary="waiting for \\"CI\\" now"');
   });
 
+  it('shows a stalled exit with its idle time and last output line', () => {
+    const stalled = event('AgentExited', {
+      spawnId: 's1',
+      exitCode: null,
+      signal: 'SIGTERM',
+      durationMs: 905_000,
+      outputTail: 'x',
+      stalled: { idleMs: 900_000, lastOutputLine: 'Press any key' },
+    });
+    expect(keyFields(stalled)).toBe(
+      'spawn=s1 signal=SIGTERM duration=905.0s stalled="idle 900.0s" last="Press any key"',
+    );
+  });
+
   it('summarises plans and falls back to scalar fields for types without a rule', () => {
     const [, planLoaded] = calculatorEvents();
     expect(keyFields(planLoaded!)).toBe('plan=Calculator milestones=2 phases=3 tasks=5');

@@ -157,6 +157,16 @@ describe('progressLine', () => {
         usage: { inputTokens: 10, outputTokens: 5 },
       }),
     ).toBe('00:00:00 T1       ■ killed by signal after 0.5s');
+    expect(
+      say(sim, 'AgentExited', {
+        spawnId: sim.spawnOf('T2'),
+        exitCode: null,
+        signal: 'SIGTERM',
+        durationMs: 2_000,
+        outputTail: 'hanging',
+        stalled: { idleMs: 1_000, lastOutputLine: 'hanging' },
+      }),
+    ).toBe('00:00:00 T2       ■ killed by SIGTERM after 2.0s — stalled: idle 1.0s, stopped; last line: hanging');
     const ghost = sim.log.add('AgentLost', { spawnId: 'ghost', reason: 'pid 4000 is gone' });
     expect(progressLine(ghost, sim.state)).toBe('00:00:00 ?        ✗ agent lost: pid 4000 is gone');
   });
