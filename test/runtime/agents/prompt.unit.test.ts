@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Milestone, Persona, Phase, Task } from '../../../src/plan/model.js';
 import type { Attempt } from '../../../src/core/attempt-history.js';
-import { buildPrompt, lessonsOf } from '../../../src/runtime/agents/prompt.js';
+import { buildPrompt, lessonsOf, stallNote } from '../../../src/runtime/agents/prompt.js';
 
 const src = { file: 'x.md', line: 1 };
 const task: Task = {
@@ -243,6 +243,51 @@ describe('lessonsOf', () => {
     ]);
     expect(lessons[0]?.summary).toBe('waiting');
     expect(lessons[3]?.ciOutput).toBe('npm test: 1 failing');
+  });
+});
+
+describe('a stalled attempt', () => {
+  it('is told to the next attempt: that it stalled, for how long, and what it printed last', () => {
+    const stalled = {
+      position: 3,
+      at: '2025-01-01T00:00:03.000Z',
+      kind: 'exited' as const,
+      exitCode: null,
+      signal: 'SIGTERM',
+      durationMs: 905_000,
+      outputTail: 'installing…\nPress any key to continue',
+      usage: null,
+      stalled: { idleMs: 900_000, lastOutputLine: 'Press any key to continue' },
+    };
+    const lessons = lessonsOf([
+      {
+        taskId: 'T002',
+        spawnId: 's1',
+        attempt: 1,
+        role: 'implementer',
+        requested: { position: 1, at: '2025-01-01T00:00:01.000Z' },
+        started: null,
+        end: stalled,
+        breakpoints: [],
+        gate: null,
+        merge: null,
+        ci: null,
+        reopened: null,
+        notes: [],
+      },
+    ]);
+    expect(lessons[0]?.stalled).toEqual({ idleMs: 900_000, lastOutputLine: 'Press any key to continue' });
+    const text = buildPrompt({ task, attempt: 2, maxAttempts: 3, history: lessons });
+    expect(text).toContain('### Attempt 1: stalled and was stopped');
+    expect(text).toContain(
+      'It stalled: it printed nothing and changed nothing in its worktree for 15 min, so orch stopped it.\nThe last thing it printed: Press any key to continue',
+    );
+  });
+
+  it('says when it printed nothing at all, and gives short idle times in seconds', () => {
+    expect(stallNote({ idleMs: 1_200, lastOutputLine: '' })).toMatch(
+      /^It stalled: .* for 1 s, so orch stopped it\.\nIt printed nothing at all\./,
+    );
   });
 });
 
