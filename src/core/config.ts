@@ -199,7 +199,10 @@ export function agentFor(config: OrchestratorConfig, role: string): AgentCommand
  * stallTimeoutMs(DEFAULT_CONFIG, { command: ['a'] }); // 900000
  * stallTimeoutMs(DEFAULT_CONFIG, { command: ['a'], stallTimeout: 0 }); // undefined
  */
-export function stallTimeoutMs(config: OrchestratorConfig, agent: AgentCommand | undefined): number | undefined {
+export function stallTimeoutMs(
+  config: OrchestratorConfig,
+  agent: AgentCommand | undefined,
+): number | undefined {
   const seconds = agent?.stallTimeout ?? config.stallTimeout;
   return seconds > 0 ? seconds * 1000 : undefined;
 }

@@ -31,7 +31,9 @@ describe('stallTimeout', () => {
     const negative = OrchestratorConfigSchema.safeParse({ stallTimeout: -1 });
     expect(negative.success).toBe(false);
     expect(negative.error?.issues[0]?.path).toEqual(['stallTimeout']);
-    const role = OrchestratorConfigSchema.safeParse({ agents: { dev: { command: ['a'], stallTimeout: 'x' } } });
+    const role = OrchestratorConfigSchema.safeParse({
+      agents: { dev: { command: ['a'], stallTimeout: 'x' } },
+    });
     expect(role.success).toBe(false);
     expect(role.error?.issues[0]?.path).toEqual(['agents', 'dev', 'stallTimeout']);
   });

@@ -397,7 +397,9 @@ function watchStall(o: {
   const timer = setInterval(() => {
     if (busy || cancelled) return;
     busy = true;
-    look().finally(() => (busy = false));
+    void look()
+      .catch(() => undefined)
+      .finally(() => (busy = false));
   }, o.pollMs);
   timer.unref();
   return {

@@ -142,8 +142,7 @@ function exitFields(d: Data): string {
   const usage = (typeof d['usage'] === 'object' && d['usage'] !== null ? d['usage'] : {}) as Data;
   const cost = typeof usage['costUsd'] === 'number' ? usd(usage['costUsd']) : undefined;
   const stalled = (typeof d['stalled'] === 'object' && d['stalled'] !== null ? d['stalled'] : undefined) as
-    | Data
-    | undefined;
+    Data | undefined;
   return words({
     spawn: d['spawnId'],
     exit: d['exitCode'],

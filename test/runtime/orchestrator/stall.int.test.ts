@@ -69,9 +69,7 @@ describe('stall watchdog', () => {
       expect((e['stalled'] as { idleMs: number }).idleMs).toBeGreaterThanOrEqual(1000);
     }
     // No process is left: every agent's process group is gone.
-    const pids = log
-      .filter((e) => e.type === 'AgentStarted')
-      .map((e) => (e.data as { pid: number }).pid);
+    const pids = log.filter((e) => e.type === 'AgentStarted').map((e) => (e.data as { pid: number }).pid);
     expect(pids).toHaveLength(2);
     for (const pid of pids) expect(isProcessGroupAlive(pid)).toBe(false);
     // The retry's prompt says the first attempt stalled and what it printed last.

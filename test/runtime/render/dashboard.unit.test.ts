@@ -162,9 +162,11 @@ describe('renderDashboard', () => {
       view(sim, { outputs: { [s2]: { lastLine: 'x', lastOutputAt: now - 30_000 } } }),
       { width: 160, now },
     );
-    expect(header(printed).trim().split(/\s{2,}/)).toEqual([
-      'TASK', 'ROLE', 'TRY', 'ELAPSED', 'IDLE', 'OUTPUT', 'LAST LINE',
-    ]);
+    expect(
+      header(printed)
+        .trim()
+        .split(/\s{2,}/),
+    ).toEqual(['TASK', 'ROLE', 'TRY', 'ELAPSED', 'IDLE', 'OUTPUT', 'LAST LINE']);
     expect(row(printed)[4]).toBe('30s');
     const silent = renderDashboard(view(sim), { width: 160, now });
     // No output at all: idle as long as it has run.

@@ -166,7 +166,9 @@ describe('progressLine', () => {
         outputTail: 'hanging',
         stalled: { idleMs: 1_000, lastOutputLine: 'hanging' },
       }),
-    ).toBe('00:00:00 T2       ■ killed by SIGTERM after 2.0s — stalled: idle 1.0s, stopped; last line: hanging');
+    ).toBe(
+      '00:00:00 T2       ■ killed by SIGTERM after 2.0s — stalled: idle 1.0s, stopped; last line: hanging',
+    );
     const ghost = sim.log.add('AgentLost', { spawnId: 'ghost', reason: 'pid 4000 is gone' });
     expect(progressLine(ghost, sim.state)).toBe('00:00:00 ?        ✗ agent lost: pid 4000 is gone');
   });
