@@ -260,7 +260,6 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
           workspace: cwd,
           timeoutMs: options.stallTimeoutMs,
           pollMs: options.stallPollMs ?? Math.max(50, Math.min(10_000, options.stallTimeoutMs / 4)),
-          clock,
           onStall: (idleMs) => {
             if (stalled !== undefined || timedOut || stopped) return;
             const lastOutputLine = readAgentOutput(logFile, { tailBytes: 0 }).lastLine;
@@ -357,17 +356,18 @@ export async function runAgent(options: StartAgentOptions): Promise<AgentRunResu
 /**
  * The stall watchdog: every `pollMs` it looks at the log's size and, when that has not
  * changed, at the workspace's signature ({@link workspaceSignature}); when neither has
- * changed for `timeoutMs` it calls `onStall` with the idle time (once).
+ * changed for `timeoutMs` it calls `onStall` with the idle time (once). Idle time is measured
+ * on the monotonic clock, so neither a wall clock that jumps nor an injected clock stops an
+ * agent early.
  */
 function watchStall(o: {
   logFile: string;
   workspace: string;
   timeoutMs: number;
   pollMs: number;
-  clock: Clock;
   onStall: (idleMs: number) => void;
 }): { cancel: () => void } {
-  let lastActive = o.clock.now().getTime();
+  let lastActive = performance.now();
   let size = -1;
   let signature: string | undefined;
   let busy = false;
@@ -386,12 +386,12 @@ function watchStall(o: {
       if (signature !== undefined && sig !== signature) grew = true;
       signature = sig;
     }
-    const now = o.clock.now().getTime();
+    const now = performance.now();
     if (grew) lastActive = now;
     else if (now - lastActive >= o.timeoutMs && !cancelled) {
       cancelled = true;
       clearInterval(timer);
-      o.onStall(now - lastActive);
+      o.onStall(Math.round(now - lastActive));
     }
   };
   const timer = setInterval(() => {
