@@ -62,6 +62,12 @@ export interface StartAgentOptions {
   clock?: Clock;
 }
 
+/** Why the stall watchdog stopped an agent: idle this long (ms), and the last line it printed. */
+export interface StallFacts {
+  idleMs: number;
+  lastOutputLine: string;
+}
+
 /** Live figures for a dashboard. */
 export interface AgentProgress {
   outputBytes: number;
@@ -80,7 +86,7 @@ export interface AgentRunResult {
   /** Killed by `stop()`. */
   stopped: boolean;
   /** Killed by the stall watchdog: how long it had been idle, and its last output line then. */
-  stalled?: { idleMs: number; lastOutputLine: string };
+  stalled?: StallFacts;
   /** Processes the agent left behind in its group were killed after it exited. */
   leftoversKilled: boolean;
   /** The wrapper's pid: the leader of the agent's process group. */
@@ -252,14 +258,14 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const output = new OutputFile(logFile, { windowBytes: LAST_LINE_WINDOW_BYTES });
   let seen: OutputGlance | undefined;
   let progress: AgentProgress = { outputBytes: 0, lastLine: '' };
-  let stalled: { idleMs: number; lastOutputLine: string } | undefined;
+  let stalled: StallFacts | undefined;
   const watchdog =
     options.stallTimeoutMs !== undefined && options.stallTimeoutMs > 0
       ? watchStall({
           logFile,
           workspace: cwd,
           timeoutMs: options.stallTimeoutMs,
-          pollMs: options.stallPollMs ?? Math.max(50, Math.min(10_000, options.stallTimeoutMs / 4)),
+          pollMs: options.stallPollMs ?? stallPollMsFor(options.stallTimeoutMs),
           onStall: (idleMs) => {
             if (stalled !== undefined || timedOut || stopped) return;
             const lastOutputLine = readAgentOutput(logFile, { tailBytes: 0 }).lastLine;
@@ -353,6 +359,11 @@ export async function runAgent(options: StartAgentOptions): Promise<AgentRunResu
   return (await startAgent(options)).done;
 }
 
+/** The watchdog's default interval: a quarter of the stall timeout, between 50 ms and 10 s. */
+export function stallPollMsFor(stallTimeoutMs: number): number {
+  return Math.max(50, Math.min(10_000, stallTimeoutMs / 4));
+}
+
 /**
  * The stall watchdog: every `pollMs` it looks at the log's size and, when that has not
  * changed, at the workspace's signature ({@link workspaceSignature}); when neither has
@@ -360,7 +371,7 @@ export async function runAgent(options: StartAgentOptions): Promise<AgentRunResu
  * on the monotonic clock, so neither a wall clock that jumps nor an injected clock stops an
  * agent early.
  */
-function watchStall(o: {
+export function watchStall(o: {
   logFile: string;
   workspace: string;
   timeoutMs: number;

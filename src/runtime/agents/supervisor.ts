@@ -6,7 +6,15 @@ import { agentFor, stallTimeoutMs, type AgentCommand, type OrchestratorConfig } 
 import { streamIds } from '../../core/events.js';
 import type { AgentRecord } from '../../core/state.js';
 import type { Persona } from '../../plan/model.js';
-import { readAgentExit, readAgentOutput, startAgent, type RunningAgent } from './runner.js';
+import {
+  readAgentExit,
+  readAgentOutput,
+  stallPollMsFor,
+  startAgent,
+  watchStall,
+  type RunningAgent,
+  type StallFacts,
+} from './runner.js';
 import type { AgentUsage, RateLimitInfo } from './claude-output.js';
 import { agentKindOf } from './tool-output.js';
 import type { Clock } from '../system/clock.js';
@@ -65,7 +73,7 @@ interface ExitFacts {
   rateLimit?: RateLimitInfo;
   /** Claude Code's session, for `agents.<role>.resume`. */
   sessionId?: string;
-  stalled?: { idleMs: number; lastOutputLine: string };
+  stalled?: StallFacts;
 }
 
 function stallOptions(
@@ -319,24 +327,46 @@ export class AgentSupervisor {
     this.o.track(this.settleEnded(agent, `process ${agent.pid} was gone when orch restarted`));
   }
 
-  /** Re-attaches to a live agent of an earlier run: polls until it ends, then settles it. */
+  /**
+   * Re-attaches to a live agent of an earlier run: polls until it ends, then settles it. The
+   * stall watchdog watches it too, its idle time counted from the re-attachment.
+   */
   private watch(agent: AgentRecord, startTime: string): Promise<void> {
     const pid = agent.pid!;
+    const logFile = agentLogPath(this.o.stateDir, agent.task, agent.attempt);
+    const limit = stallTimeoutMs(this.o.config, this.commandFor(agent.role, agent.task));
+    let stalled: StallFacts | undefined;
+    const stall =
+      limit === undefined
+        ? undefined
+        : watchStall({
+            logFile,
+            workspace: this.o.workspaces.pathFor(agent.task),
+            timeoutMs: limit,
+            pollMs: this.o.stallPollMs ?? stallPollMsFor(limit),
+            onStall: (idleMs) => {
+              stalled = { idleMs, lastOutputLine: readAgentOutput(logFile, { tailBytes: 0 }).lastLine };
+              void killProcessGroup(pid, this.o.killGraceMs);
+            },
+          });
     return new Promise<void>((resolve, reject) => {
       const timer = setInterval(() => {
         if (isSameProcessAlive(pid, startTime)) return;
         clearInterval(timer);
+        stall?.cancel();
         this.watched.delete(agent.spawnId);
         if (this.detached) return resolve();
         this.settleEnded(
           agent,
           `process ${pid} (re-attached after a restart) ended without an exit status`,
+          stalled,
         ).then(resolve, reject);
       }, 100);
       this.watched.set(agent.spawnId, {
         pid,
         cancel: () => {
           clearInterval(timer);
+          stall?.cancel();
           resolve();
         },
       });
@@ -347,7 +377,7 @@ export class AgentSupervisor {
    * An agent of an earlier run whose wrapper has ended: stops what it left in its group, then
    * records its real exit from the `.exit` file, or `AgentLost` with `reason` without one.
    */
-  private async settleEnded(agent: AgentRecord, reason: string): Promise<void> {
+  private async settleEnded(agent: AgentRecord, reason: string, stalled?: StallFacts): Promise<void> {
     // Only processes carrying this spawn's id: the pid itself may have been reused by now.
     await killSpawnProcesses(agent.spawnId, Math.min(this.o.killGraceMs, 2000));
     const logFile = agentLogPath(this.o.stateDir, agent.task, agent.attempt);
@@ -356,7 +386,12 @@ export class AgentSupervisor {
       this.o.log.append(
         streamIds.task(agent.task),
         'AgentLost',
-        { spawnId: agent.spawnId, reason },
+        {
+          spawnId: agent.spawnId,
+          reason: stalled
+            ? `stopped as stalled (idle ${Math.round(stalled.idleMs / 1000)} s); ${reason}`
+            : reason,
+        },
         { expectedVersion: 'any' },
       );
       return;
@@ -379,6 +414,7 @@ export class AgentSupervisor {
       ...(output.usage ? { usage: output.usage } : {}),
       ...(output.rateLimit ? { rateLimit: output.rateLimit } : {}),
       ...(output.claude?.sessionId ? { sessionId: output.claude.sessionId } : {}),
+      ...(stalled ? { stalled } : {}),
     });
   }
 

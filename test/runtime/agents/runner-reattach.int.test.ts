@@ -171,6 +171,29 @@ describe('re-attaching after a restart', () => {
     expect(findProcessesByEnv('ORCH_SPAWN_ID', agent.spawnId)).toEqual([]);
   });
 
+  it('watches a re-attached agent for stalls too: one that hangs is stopped and recorded as stalled', async () => {
+    const { repo } = setup(1);
+    const hang = (stallTimeout: number) =>
+      OrchestratorConfigSchema.parse({
+        maxRetries: 0,
+        retryInterval: 0,
+        stallTimeout,
+        agents: { default: { command: [node, fixtureAgent('hang.mjs')] } },
+      });
+    // The first run never looks for stalls; the second, with stallTimeout 1, does.
+    const agent = await firstRunLeavesAgent(repo, hang(0));
+    const second = new Orchestrator({ repoDir: repo, config: hang(1), pollIntervalMs: 20, stallPollMs: 100 });
+    const outcome = await second.waitForCompletion(20_000);
+    expect(outcome.exitCode).toBe(1);
+    const outcomes = agentOutcomes(repo, agent.spawnId);
+    expect(outcomes.map((e) => e.type)).toEqual(['AgentExited']);
+    expect(outcomes[0]!.data).toMatchObject({
+      stalled: { lastOutputLine: expect.stringMatching(/^hanging \(pid \d+\)$/) },
+    });
+    expect(isProcessGroupAlive(agent.pid)).toBe(false);
+    expect(findProcessesByEnv('ORCH_SPAWN_ID', agent.spawnId)).toEqual([]);
+  });
+
   it('records the exit status of an agent that ended while no orchestrator ran', async () => {
     const { repo, config } = setup(4);
     const agent = await firstRunLeavesAgent(repo, config);
