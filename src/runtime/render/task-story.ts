@@ -9,7 +9,7 @@ import { duration, seconds, terminalSafe, usd } from './format.js';
  */
 
 /**
- * How an attempt's process ended: `exit code 1`, `killed by SIGTERM`, `lost: …`,
+ * How an attempt's process ended: `exit code 1`, `killed by SIGTERM`, `stalled (idle …, last line: …), killed by SIGTERM`, `lost: …`,
  * `spawn failed: …`, or null while it is live.
  *
  * @example
@@ -20,7 +20,11 @@ export function attemptEnd(a: Attempt): string | null {
   if (end === null) return null;
   if (end.kind === 'lost') return `lost: ${end.reason}`;
   if (end.kind === 'spawn_failed') return `spawn failed: ${end.error}`;
-  return end.signal !== null ? `killed by ${end.signal}` : `exit code ${String(end.exitCode)}`;
+  const how = end.signal !== null ? `killed by ${end.signal}` : `exit code ${String(end.exitCode)}`;
+  if (end.stalled === undefined) return how;
+  const last =
+    end.stalled.lastOutputLine === '' ? 'it printed nothing' : `last line: ${end.stalled.lastOutputLine}`;
+  return `stalled (idle ${seconds(end.stalled.idleMs)}, ${last}), ${how}`;
 }
 
 /**

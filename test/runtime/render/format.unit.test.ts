@@ -197,6 +197,24 @@ describe('the task story (orch log --task)', () => {
       [3, 's4', 'exit code 0', 'passed in 4.2s', 'merged as c0ffees4'],
     ]);
     expect(usage(story.attempts[0])).toEqual({ inputTokens: 1200, outputTokens: 800, costUsd: 0.02 });
+    const stalled = {
+      ...story.attempts[0]!,
+      end: {
+        position: 9,
+        at: iso(9),
+        kind: 'exited' as const,
+        exitCode: null,
+        signal: 'SIGTERM',
+        durationMs: 1_500,
+        outputTail: null,
+        usage: null,
+        stalled: { idleMs: 1_000, lastOutputLine: 'Continue? [y/N]' },
+      },
+    };
+    expect(attemptEnd(stalled)).toBe('stalled (idle 1.0s, last line: Continue? [y/N]), killed by SIGTERM');
+    expect(
+      attemptEnd({ ...stalled, end: { ...stalled.end, stalled: { idleMs: 2_000, lastOutputLine: '' } } }),
+    ).toBe('stalled (idle 2.0s, it printed nothing), killed by SIGTERM');
     const text = renderTaskStory(story);
     expect(text).toMatch(/^Task T002: 3 attempts/);
     expect(text).toContain('retry scheduled: attempt 2 not before');
