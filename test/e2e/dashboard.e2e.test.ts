@@ -120,7 +120,7 @@ describe.runIf(TMUX !== null)('orch watch in a terminal', () => {
     expect(busy).toMatch(
       /^orch watch · Calculator · run #1 running since \d\d:\d\d:\d\d \(pid \d+\) · event \d+/m,
     );
-    expect(busy).toMatch(/^Agents running \(\d\)\n {2}TASK +ROLE +TRY +ELAPSED +OUTPUT +LAST LINE$/m);
+    expect(busy).toMatch(/^Agents running \(\d\)\n {2}TASK +ROLE +TRY +ELAPSED +IDLE +OUTPUT +LAST LINE$/m);
     expect(busy).toMatch(/^Claimed: T\d{3} \w+/m);
     expect(busy).toMatch(/^ {2}M1 +\[[#.]{20}\] +\d\/4 +open +Calculator Core$/m);
     expect(busy).toMatch(/^ {4}S001 +\[[#.]{20}\] +\d\/1 /m);
