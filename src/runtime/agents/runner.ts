@@ -77,7 +77,7 @@ export interface AgentProgress {
 }
 
 /** How an attempt ended. */
-export interface AgentRunResult {
+export interface AgentRunResult extends AgentOutput {
   /** Exit code, or null when a signal ended the process. */
   exitCode: number | null;
   signal: NodeJS.Signals | null;
@@ -100,16 +100,6 @@ export interface AgentRunResult {
   promptFile: string;
   /** Where the wrapper wrote the exit status. */
   exitFile: string;
-  outputBytes: number;
-  /** The last `tailBytes` of output (stdout and stderr interleaved). */
-  tail: string;
-  lastLine: string;
-  lastOutputAt?: string;
-  /** Token/cost figures the agent reported (Claude Code JSON). */
-  usage?: AgentUsage;
-  claude?: ClaudeResult;
-  /** Set when the agent stopped because of a usage or rate limit. */
-  rateLimit?: RateLimitInfo;
 }
 
 /** A started agent process. */
@@ -524,11 +514,14 @@ export function readAgentExit(logFile: string, spawnId: string): AgentExitRecord
 /** What an attempt's log file says, read back from its end. */
 export interface AgentOutput {
   outputBytes: number;
+  /** The last `tailBytes` of output (stdout and stderr interleaved). */
   tail: string;
   lastLine: string;
   lastOutputAt?: string;
+  /** Token/cost figures the agent reported (Claude Code's JSON result, or another tool's). */
   usage?: AgentUsage;
   claude?: ClaudeResult;
+  /** Set when the agent stopped because of a usage or rate limit. */
   rateLimit?: RateLimitInfo;
 }
 
