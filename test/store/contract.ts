@@ -1,9 +1,11 @@
 /**
- * The behaviour every EventStore must have, run against the in-memory twin (unit tier) and
- * the SQLite store on real files (int tier).
+ * The behaviour every event store must have, written once with `await` so it runs against
+ * the synchronous stores (the in-memory twin in the unit tier, SQLite on real files) and the
+ * asynchronous ones (the same through `toAsyncStore`, and PostgreSQL on a real server).
  */
 import { describe, expect, it } from 'vitest';
 import type { NewEvent, RecordedEvent } from '../../src/core/envelope.js';
+import type { AsyncEventStore } from '../../src/store/async-event-store.js';
 import {
   ConcurrencyError,
   StoreError,
@@ -12,8 +14,17 @@ import {
   type StoreOptions,
 } from '../../src/store/index.js';
 
+/** Either kind of store: every call is awaited, every read iterated with `for await`. */
+export type AnyStore = EventStore | AsyncEventStore;
+
 /** Makes a fresh, empty store; the contract closes it. */
-export type StoreFactory = (options: StoreOptions) => EventStore;
+export type StoreFactory = (options: StoreOptions) => AnyStore | Promise<AnyStore>;
+
+/** What a store under test supports beyond the common contract. */
+export interface ContractOptions {
+  /** Runs `onAppend` hooks inside the append transaction (the embedded stores do). */
+  onAppend?: boolean;
+}
 
 const FIXED = new Date('2025-03-01T12:00:00.000Z');
 
@@ -21,114 +32,133 @@ export function event(id: string, type = 'Thing', data: unknown = { id }): NewEv
   return { id, type, data };
 }
 
-function errorOf(fn: () => unknown): unknown {
+/** The error `fn` throws or rejects with (a synchronous throw and a rejection alike). */
+async function errorOf(fn: () => unknown): Promise<unknown> {
   try {
-    fn();
+    await fn();
   } catch (err) {
     return err;
   }
   throw new Error('expected a throw');
 }
 
-function all(store: EventStore): RecordedEvent[] {
-  return [...store.readAll()];
+/** Every event of a read, from a sync or async iterator. */
+export async function collect(
+  events: Iterable<RecordedEvent> | AsyncIterable<RecordedEvent>,
+): Promise<RecordedEvent[]> {
+  const out: RecordedEvent[] = [];
+  for await (const e of events) out.push(e);
+  return out;
 }
 
-export function defineStoreContract(name: string, factory: StoreFactory): void {
-  const open = (options: StoreOptions = {}) => factory({ clock: () => FIXED, ...options });
+async function all(store: AnyStore): Promise<RecordedEvent[]> {
+  return collect(store.readAll());
+}
+
+export function defineStoreContract(
+  name: string,
+  factory: StoreFactory,
+  capabilities: ContractOptions = { onAppend: true },
+): void {
+  const open = async (options: StoreOptions = {}): Promise<AnyStore> =>
+    factory({ clock: () => FIXED, ...options });
 
   describe(`${name}: append`, () => {
-    it('gives gapless positions across streams and versions per stream', () => {
-      const store = open();
-      expect(store.append('a', [event('1'), event('2')], { expectedVersion: 'no_stream' })).toEqual({
+    it('gives gapless positions across streams and versions per stream', async () => {
+      const store = await open();
+      expect(await store.append('a', [event('1'), event('2')], { expectedVersion: 'no_stream' })).toEqual({
         streamId: 'a',
         nextExpectedVersion: 2,
         positions: [1, 2],
         alreadyAppended: false,
       });
-      expect(store.append('b', [event('3')]).positions).toEqual([3]);
-      expect(store.append('a', [event('4')], { expectedVersion: 2 })).toMatchObject({
+      expect((await store.append('b', [event('3')])).positions).toEqual([3]);
+      expect(await store.append('a', [event('4')], { expectedVersion: 2 })).toMatchObject({
         nextExpectedVersion: 3,
         positions: [4],
       });
-      expect(all(store).map((e) => [e.position, e.streamId, e.streamVersion, e.id])).toEqual([
+      expect((await all(store)).map((e) => [e.position, e.streamId, e.streamVersion, e.id])).toEqual([
         [1, 'a', 1, '1'],
         [2, 'a', 2, '2'],
         [3, 'b', 1, '3'],
         [4, 'a', 3, '4'],
       ]);
-      expect(store.lastPosition()).toBe(4);
-      expect(store.streamVersion('a')).toBe(3);
-      expect(store.streamVersion('nope')).toBe(0);
-      store.close();
+      expect(await store.lastPosition()).toBe(4);
+      expect(await store.streamVersion('a')).toBe(3);
+      expect(await store.streamVersion('nope')).toBe(0);
+      await store.close();
     });
 
-    it('checks every kind of expected version and writes nothing on a mismatch', () => {
-      const store = open();
-      const conflict = errorOf(() => store.append('s', [event('x')], { expectedVersion: 'exists' }));
+    it('checks every kind of expected version and writes nothing on a mismatch', async () => {
+      const store = await open();
+      const conflict = await errorOf(() => store.append('s', [event('x')], { expectedVersion: 'exists' }));
       expect(conflict).toBeInstanceOf(ConcurrencyError);
       expect(conflict).toMatchObject({ code: 'CONCURRENCY', streamId: 's', expected: 'exists', actual: 0 });
-      expect(store.append('s', [event('1')], { expectedVersion: 0 }).positions).toEqual([1]);
-      expect(errorOf(() => store.append('s', [event('y')], { expectedVersion: 'no_stream' }))).toMatchObject({
+      expect((await store.append('s', [event('1')], { expectedVersion: 0 })).positions).toEqual([1]);
+      expect(
+        await errorOf(() => store.append('s', [event('y')], { expectedVersion: 'no_stream' })),
+      ).toMatchObject({
         code: 'CONCURRENCY',
         actual: 1,
       });
-      const stale = errorOf(() =>
+      const stale = (await errorOf(() =>
         store.append('s', [event('z')], { expectedVersion: 0 }),
-      ) as ConcurrencyError;
+      )) as ConcurrencyError;
       expect(stale.message).toContain('stream s');
       expect(stale.message).toContain('version 0');
       expect(stale.message).toContain('at version 1');
-      expect(store.append('s', [event('2')], { expectedVersion: 'exists' }).positions).toEqual([2]);
-      expect(store.append('s', [event('3')], { expectedVersion: 'any' }).positions).toEqual([3]);
-      expect(store.append('s', [event('4')]).positions).toEqual([4]);
-      expect(all(store).map((e) => e.id)).toEqual(['1', '2', '3', '4']);
-      store.close();
+      expect((await store.append('s', [event('2')], { expectedVersion: 'exists' })).positions).toEqual([2]);
+      expect((await store.append('s', [event('3')], { expectedVersion: 'any' })).positions).toEqual([3]);
+      expect((await store.append('s', [event('4')])).positions).toEqual([4]);
+      expect((await all(store)).map((e) => e.id)).toEqual(['1', '2', '3', '4']);
+      await store.close();
     });
 
-    it('returns the original positions for a retried append, even with a stale expected version', () => {
-      const store = open();
-      store.append('other', [event('o1')]);
-      const first = store.append('s', [event('1'), event('2')], { expectedVersion: 'no_stream' });
-      store.append('s', [event('3')], { expectedVersion: 2 });
-      const retry = store.append('s', [event('1'), event('2')], { expectedVersion: 'no_stream' });
+    it('returns the original positions for a retried append, even with a stale expected version', async () => {
+      const store = await open();
+      await store.append('other', [event('o1')]);
+      const first = await store.append('s', [event('1'), event('2')], { expectedVersion: 'no_stream' });
+      await store.append('s', [event('3')], { expectedVersion: 2 });
+      const retry = await store.append('s', [event('1'), event('2')], { expectedVersion: 'no_stream' });
       expect(retry).toEqual({ ...first, alreadyAppended: true });
       expect(retry.positions).toEqual([2, 3]);
-      expect(store.lastPosition()).toBe(4);
-      store.close();
+      expect(await store.lastPosition()).toBe(4);
+      await store.close();
     });
 
-    it('refuses a batch with some ids present and some not, writing nothing', () => {
-      const store = open();
-      store.append('s', [event('1')]);
-      const err = errorOf(() => store.append('s', [event('1'), event('2')], { expectedVersion: 1 }));
+    it('refuses a batch with some ids present and some not, writing nothing', async () => {
+      const store = await open();
+      await store.append('s', [event('1')]);
+      const err = await errorOf(() => store.append('s', [event('1'), event('2')], { expectedVersion: 1 }));
       expect(err).toBeInstanceOf(StoreError);
       expect(err).toMatchObject({ code: 'PARTIAL_DUPLICATE', details: { present: ['1'], absent: ['2'] } });
-      expect(store.lastPosition()).toBe(1);
-      store.close();
+      expect(await store.lastPosition()).toBe(1);
+      await store.close();
     });
 
-    it('refuses an id already used in another stream, and an id given twice', () => {
-      const store = open();
-      store.append('s', [event('1')]);
-      expect(errorOf(() => store.append('t', [event('1')]))).toMatchObject({ code: 'EVENT_ID_CONFLICT' });
-      expect(errorOf(() => store.append('t', [event('2'), event('2')]))).toMatchObject({
+    it('refuses an id already used in another stream, and an id given twice', async () => {
+      const store = await open();
+      await store.append('s', [event('1')]);
+      expect(await errorOf(() => store.append('t', [event('1')]))).toMatchObject({
+        code: 'EVENT_ID_CONFLICT',
+      });
+      expect(await errorOf(() => store.append('t', [event('2'), event('2')]))).toMatchObject({
         code: 'EVENT_ID_CONFLICT',
       });
       expect(
-        errorOf(() =>
+        await errorOf(() =>
           store.appendBatch([
             { streamId: 'a', events: [event('9')] },
             { streamId: 'b', events: [event('9')] },
           ]),
         ),
       ).toMatchObject({ code: 'EVENT_ID_CONFLICT' });
-      expect(store.lastPosition()).toBe(1);
-      store.close();
+      expect(await store.lastPosition()).toBe(1);
+      await store.close();
     });
 
-    it('rejects invalid arguments with INVALID_ARGUMENT before writing', () => {
-      const store = open();
+    it('rejects invalid arguments with INVALID_ARGUMENT before writing', async () => {
+      const store = await open();
       const bad: [string, () => unknown][] = [
         ['empty stream id', () => store.append('', [event('1')])],
         ['no id', () => store.append('s', [{ type: 'T', data: 1 } as unknown as NewEvent])],
@@ -138,29 +168,29 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
         ['bigint data', () => store.append('s', [event('1', 'T', { n: 1n })])],
         ['array metadata', () => store.append('s', [{ ...event('1'), metadata: [] as never }])],
         ['bad recordedAt', () => store.append('s', [{ ...event('1'), recordedAt: 'yesterday' }])],
-        ['bad range', () => [...store.readAll({ from: -1 })]],
-        ['bad types', () => [...store.readAll({ types: [''] })]],
-        ['bad stream read', () => [...store.readStream('')]],
+        ['bad range', () => collect(store.readAll({ from: -1 }))],
+        ['bad types', () => collect(store.readAll({ types: [''] }))],
+        ['bad stream read', () => collect(store.readStream(''))],
       ];
       for (const [label, fn] of bad) {
-        expect(errorOf(fn), label).toMatchObject({ code: 'INVALID_ARGUMENT' });
+        expect(await errorOf(fn), label).toMatchObject({ code: 'INVALID_ARGUMENT' });
       }
-      expect(store.lastPosition()).toBe(0);
-      store.close();
+      expect(await store.lastPosition()).toBe(0);
+      await store.close();
     });
 
-    it('appends several streams all or nothing', () => {
-      const store = open();
-      store.append('b', [event('b1')]);
-      const err = errorOf(() =>
+    it('appends several streams all or nothing', async () => {
+      const store = await open();
+      await store.append('b', [event('b1')]);
+      const err = await errorOf(() =>
         store.appendBatch([
           { streamId: 'a', events: [event('a1'), event('a2')], expectedVersion: 'no_stream' },
           { streamId: 'b', events: [event('b2')], expectedVersion: 0 },
         ]),
       );
       expect(err).toMatchObject({ code: 'CONCURRENCY', streamId: 'b', expected: 0, actual: 1 });
-      expect(store.streamVersion('a')).toBe(0);
-      const results = store.appendBatch([
+      expect(await store.streamVersion('a')).toBe(0);
+      const results = await store.appendBatch([
         { streamId: 'a', events: [event('a1'), event('a2')], expectedVersion: 'no_stream' },
         { streamId: 'b', events: [event('b2')], expectedVersion: 1 },
         { streamId: 'a', events: [event('a3')], expectedVersion: 2 },
@@ -170,40 +200,40 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
         ['b', [4], 2],
         ['a', [5], 3],
       ]);
-      const retry = store.appendBatch([
+      const retry = await store.appendBatch([
         { streamId: 'a', events: [event('a1'), event('a2')], expectedVersion: 'no_stream' },
         { streamId: 'b', events: [event('b2')], expectedVersion: 0 },
         { streamId: 'a', events: [event('a3')], expectedVersion: 'no_stream' },
       ]);
       expect(retry.map((r) => r.alreadyAppended)).toEqual([true, true, true]);
       expect(retry.map((r) => r.positions)).toEqual([[2, 3], [4], [5]]);
-      store.close();
+      await store.close();
     });
 
-    it('checks the version of an empty append without writing', () => {
-      const store = open();
-      expect(store.append('s', [], { expectedVersion: 'no_stream' })).toMatchObject({
+    it('checks the version of an empty append without writing', async () => {
+      const store = await open();
+      expect(await store.append('s', [], { expectedVersion: 'no_stream' })).toMatchObject({
         positions: [],
         nextExpectedVersion: 0,
       });
-      expect(errorOf(() => store.append('s', [], { expectedVersion: 'exists' }))).toBeInstanceOf(
+      expect(await errorOf(() => store.append('s', [], { expectedVersion: 'exists' }))).toBeInstanceOf(
         ConcurrencyError,
       );
-      store.close();
+      await store.close();
     });
 
-    it('round-trips data and metadata as JSON and fills recordedAt from the clock', () => {
-      const store = open();
+    it('round-trips data and metadata as JSON and fills recordedAt from the clock', async () => {
+      const store = await open();
       const data = {
         nested: { list: [1, 'two', null, true] },
         when: new Date('2024-01-01T00:00:00Z'),
         gone: undefined,
       };
-      store.append('s', [
+      await store.append('s', [
         { id: '1', type: 'T', data, metadata: { runId: 'r1', actor: 'agent:sp1', extra: { a: 1 } } },
         { id: '2', type: 'T', data: undefined, recordedAt: '2020-05-05T05:05:05.000Z' },
       ]);
-      const [first, second] = all(store);
+      const [first, second] = await all(store);
       expect(first).toEqual({
         position: 1,
         id: '1',
@@ -216,68 +246,69 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
       });
       expect(second).toMatchObject({ data: null, metadata: {}, recordedAt: '2020-05-05T05:05:05.000Z' });
       (first!.data as { nested: { list: unknown[] } }).nested.list.push('mutated');
-      expect(all(store)[0]!.data).toEqual({
+      expect((await all(store))[0]!.data).toEqual({
         nested: { list: [1, 'two', null, true] },
         when: '2024-01-01T00:00:00.000Z',
       });
-      store.close();
+      await store.close();
     });
   });
 
   describe(`${name}: reads`, () => {
-    function filled(count: number): EventStore {
-      const store = open();
+    async function filled(count: number): Promise<AnyStore> {
+      const store = await open();
       for (let i = 1; i <= count; i += 100) {
         const events = Array.from({ length: Math.min(100, count - i + 1) }, (_, k) =>
           event(`e${i + k}`, (i + k) % 3 === 0 ? 'Fizz' : 'Other', { n: i + k }),
         );
-        store.appendBatch([{ streamId: `s${(i - 1) % 300 === 0 ? 'x' : 'y'}`, events }]);
+        await store.appendBatch([{ streamId: `s${(i - 1) % 300 === 0 ? 'x' : 'y'}`, events }]);
       }
       return store;
     }
 
-    it('reads ranges of positions and versions, inclusive, and filters by type', () => {
-      const store = open();
-      store.append('a', [event('1', 'A'), event('2', 'B')]);
-      store.append('b', [event('3', 'A')]);
-      store.append('a', [event('4', 'C'), event('5', 'A')]);
-      const ids = (events: Iterable<RecordedEvent>) => [...events].map((e) => e.id);
-      expect(ids(store.readAll({ from: 2, to: 4 }))).toEqual(['2', '3', '4']);
-      expect(ids(store.readAll({ from: 0 }))).toEqual(['1', '2', '3', '4', '5']);
-      expect(ids(store.readAll({ from: 6 }))).toEqual([]);
-      expect(ids(store.readAll({ types: ['A'] }))).toEqual(['1', '3', '5']);
-      expect(ids(store.readAll({ types: ['A', 'C'], from: 2, to: 4 }))).toEqual(['3', '4']);
-      expect(ids(store.readAll({ types: [] }))).toEqual([]);
-      expect(ids(store.readStream('a'))).toEqual(['1', '2', '4', '5']);
-      expect(ids(store.readStream('a', { from: 2, to: 3 }))).toEqual(['2', '4']);
-      expect([...store.readStream('a', { from: 3 })].map((e) => e.streamVersion)).toEqual([3, 4]);
-      expect(ids(store.readStream('missing'))).toEqual([]);
-      store.close();
+    it('reads ranges of positions and versions, inclusive, and filters by type', async () => {
+      const store = await open();
+      await store.append('a', [event('1', 'A'), event('2', 'B')]);
+      await store.append('b', [event('3', 'A')]);
+      await store.append('a', [event('4', 'C'), event('5', 'A')]);
+      const ids = async (events: Iterable<RecordedEvent> | AsyncIterable<RecordedEvent>) =>
+        (await collect(events)).map((e) => e.id);
+      expect(await ids(store.readAll({ from: 2, to: 4 }))).toEqual(['2', '3', '4']);
+      expect(await ids(store.readAll({ from: 0 }))).toEqual(['1', '2', '3', '4', '5']);
+      expect(await ids(store.readAll({ from: 6 }))).toEqual([]);
+      expect(await ids(store.readAll({ types: ['A'] }))).toEqual(['1', '3', '5']);
+      expect(await ids(store.readAll({ types: ['A', 'C'], from: 2, to: 4 }))).toEqual(['3', '4']);
+      expect(await ids(store.readAll({ types: [] }))).toEqual([]);
+      expect(await ids(store.readStream('a'))).toEqual(['1', '2', '4', '5']);
+      expect(await ids(store.readStream('a', { from: 2, to: 3 }))).toEqual(['2', '4']);
+      expect((await collect(store.readStream('a', { from: 3 }))).map((e) => e.streamVersion)).toEqual([3, 4]);
+      expect(await ids(store.readStream('missing'))).toEqual([]);
+      await store.close();
     });
 
-    it('pages lazily: the caller can stop early and write while reading', () => {
-      const store = filled(2500);
+    it('pages lazily: the caller can stop early and write while reading', async () => {
+      const store = await filled(2500);
       const iterator = store.readAll();
       let seen = 0;
-      for (const e of iterator) {
+      for await (const e of iterator) {
         seen++;
         expect(e.position).toBe(seen);
-        if (seen === 1200) store.append('late', [event('late-1')]);
+        if (seen === 1200) await store.append('late', [event('late-1')]);
         if (seen === 1500) break;
       }
       expect(seen).toBe(1500);
-      const everything = all(store);
+      const everything = await all(store);
       expect(everything).toHaveLength(2501);
       expect(everything.at(-1)!.id).toBe('late-1');
-      expect([...store.readAll({ types: ['Fizz'], from: 900, to: 2100 })]).toHaveLength(401);
-      const stream = [...store.readStream('sy')];
+      expect(await collect(store.readAll({ types: ['Fizz'], from: 900, to: 2100 }))).toHaveLength(401);
+      const stream = await collect(store.readStream('sy'));
       expect(stream.map((e) => e.streamVersion)).toEqual(stream.map((_, i) => i + 1));
-      store.close();
+      await store.close();
     });
 
     it('follows the log: existing events after a position, then new ones, until aborted', async () => {
-      const store = open();
-      store.append('s', [event('1', 'A'), event('2', 'B'), event('3', 'A')]);
+      const store = await open();
+      await store.append('s', [event('1', 'A'), event('2', 'B'), event('3', 'A')]);
       const controller = new AbortController();
       const seen: string[] = [];
       const done = (async () => {
@@ -293,77 +324,82 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
       })();
       await new Promise((resolve) => setTimeout(resolve, 30));
       expect(seen).toEqual(['3']);
-      store.append('s', [event('4', 'B'), event('5', 'A'), event('6', 'A')]);
+      await store.append('s', [event('4', 'B'), event('5', 'A'), event('6', 'A')]);
       await done;
       expect(seen).toEqual(['3', '5']);
-      store.close();
+      await store.close();
     });
   });
 
   describe(`${name}: snapshots and hooks`, () => {
-    it('saves, replaces and loads snapshots', () => {
+    it('saves, replaces and loads snapshots', async () => {
       let now = new Date('2025-01-01T00:00:00.000Z');
-      const store = open({ clock: () => now });
-      expect(store.loadSnapshot('status')).toBeUndefined();
-      store.saveSnapshot('status', 0, { tasks: [] });
+      const store = await open({ clock: () => now });
+      expect(await store.loadSnapshot('status')).toBeUndefined();
+      await store.saveSnapshot('status', 0, { tasks: [] });
       now = new Date('2025-01-02T00:00:00.000Z');
-      store.saveSnapshot('status', 7, { tasks: ['T1'] });
-      expect(store.loadSnapshot('status')).toEqual({
+      await store.saveSnapshot('status', 7, { tasks: ['T1'] });
+      expect(await store.loadSnapshot('status')).toEqual({
         name: 'status',
         position: 7,
         data: { tasks: ['T1'] },
         writtenAt: '2025-01-02T00:00:00.000Z',
       });
       // The same snapshot as the JSON text it is kept as, unparsed.
-      expect(store.loadSnapshotText('status')).toEqual({
+      expect(await store.loadSnapshotText('status')).toEqual({
         name: 'status',
         position: 7,
         data: '{"tasks":["T1"]}',
         writtenAt: '2025-01-02T00:00:00.000Z',
       });
-      expect(store.loadSnapshotText('missing')).toBeUndefined();
-      expect(errorOf(() => store.loadSnapshotText(''))).toMatchObject({ code: 'INVALID_ARGUMENT' });
-      expect(errorOf(() => store.saveSnapshot('status', -1, {}))).toMatchObject({ code: 'INVALID_ARGUMENT' });
-      expect(errorOf(() => store.saveSnapshot('', 1, {}))).toMatchObject({ code: 'INVALID_ARGUMENT' });
-      store.close();
+      expect(await store.loadSnapshotText('missing')).toBeUndefined();
+      expect(await errorOf(() => store.loadSnapshotText(''))).toMatchObject({ code: 'INVALID_ARGUMENT' });
+      expect(await errorOf(() => store.saveSnapshot('status', -1, {}))).toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
+      expect(await errorOf(() => store.saveSnapshot('', 1, {}))).toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await store.close();
     });
 
-    it('runs onAppend inside the append: its snapshot commits with the events or not at all', () => {
-      const calls: RecordedEvent[][] = [];
-      const hook: OnAppendHook = (events, context) => {
-        calls.push([...events]);
-        const count = (context.loadSnapshot<number>('count')?.data ?? 0) + events.length;
-        context.saveSnapshot('count', events.at(-1)!.position, count);
-        if (events.some((e) => e.type === 'Poison')) throw new Error('projection refused the event');
-      };
-      const store = open({ onAppend: hook });
-      store.append('s', [event('1'), event('2')]);
-      expect(calls[0]!.map((e) => [e.position, e.streamVersion, e.id])).toEqual([
-        [1, 1, '1'],
-        [2, 2, '2'],
-      ]);
-      expect(store.loadSnapshot('count')).toMatchObject({ position: 2, data: 2 });
-      const err = errorOf(() => store.append('s', [event('3'), event('4', 'Poison')]));
-      expect((err as Error).message).toBe('projection refused the event');
-      expect(store.lastPosition()).toBe(2);
-      expect(store.loadSnapshot('count')).toMatchObject({ position: 2, data: 2 });
-      store.append('s', [event('3')], { expectedVersion: 2 });
-      expect(store.loadSnapshot('count')).toMatchObject({ position: 3, data: 3 });
-      expect(calls).toHaveLength(3);
-      store.append('s', [event('3')]);
-      expect(calls).toHaveLength(3);
-      store.close();
-    });
+    it.runIf(capabilities.onAppend === true)(
+      'runs onAppend inside the append: its snapshot commits with the events or not at all',
+      async () => {
+        const calls: RecordedEvent[][] = [];
+        const hook: OnAppendHook = (events, context) => {
+          calls.push([...events]);
+          const count = (context.loadSnapshot<number>('count')?.data ?? 0) + events.length;
+          context.saveSnapshot('count', events.at(-1)!.position, count);
+          if (events.some((e) => e.type === 'Poison')) throw new Error('projection refused the event');
+        };
+        const store = await open({ onAppend: hook });
+        await store.append('s', [event('1'), event('2')]);
+        expect(calls[0]!.map((e) => [e.position, e.streamVersion, e.id])).toEqual([
+          [1, 1, '1'],
+          [2, 2, '2'],
+        ]);
+        expect(await store.loadSnapshot('count')).toMatchObject({ position: 2, data: 2 });
+        const err = await errorOf(() => store.append('s', [event('3'), event('4', 'Poison')]));
+        expect((err as Error).message).toBe('projection refused the event');
+        expect(await store.lastPosition()).toBe(2);
+        expect(await store.loadSnapshot('count')).toMatchObject({ position: 2, data: 2 });
+        await store.append('s', [event('3')], { expectedVersion: 2 });
+        expect(await store.loadSnapshot('count')).toMatchObject({ position: 3, data: 3 });
+        expect(calls).toHaveLength(3);
+        await store.append('s', [event('3')]);
+        expect(calls).toHaveLength(3);
+        await store.close();
+      },
+    );
   });
 
   describe(`${name}: import and close`, () => {
-    it('imports recorded events that continue the log, refusing gaps and duplicates atomically', () => {
-      const source = open();
-      source.append('a', [event('1'), event('2')]);
-      source.append('b', [event('3')]);
-      const recorded = all(source);
-      const target = open();
-      expect(target.importEvents(recorded.slice(0, 2))).toBe(2);
+    it('imports recorded events that continue the log, refusing gaps and duplicates atomically', async () => {
+      const source = await open();
+      await source.append('a', [event('1'), event('2')]);
+      await source.append('b', [event('3')]);
+      const recorded = await all(source);
+      const target = await open();
+      expect(await target.importEvents(recorded.slice(0, 2))).toBe(2);
       const refusals: [RecordedEvent[], string][] = [
         [[recorded[2]!, { ...recorded[2]!, id: 'x', position: 5, streamVersion: 2 }], 'gap'],
         [[{ ...recorded[2]!, id: '1' }], 'duplicate'],
@@ -371,27 +407,27 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
         [[{ ...recorded[2]!, type: '' }], 'type must be'],
       ];
       for (const [events, reason] of refusals) {
-        const err = errorOf(() => target.importEvents(events)) as StoreError;
+        const err = (await errorOf(() => target.importEvents(events))) as StoreError;
         expect(err.code).toBe('IMPORT_INVALID');
         expect(err.message).toContain(reason);
-        expect(target.lastPosition()).toBe(2);
+        expect(await target.lastPosition()).toBe(2);
       }
-      expect(target.importEvents(recorded.slice(2))).toBe(1);
-      expect(all(target)).toEqual(recorded);
-      source.close();
-      target.close();
+      expect(await target.importEvents(recorded.slice(2))).toBe(1);
+      expect(await all(target)).toEqual(recorded);
+      await source.close();
+      await target.close();
     });
 
-    it('refuses every call after close', () => {
-      const store = open();
-      store.append('s', [event('1')]);
-      store.append('s', [event('2')]);
+    it('refuses every call after close', async () => {
+      const store = await open();
+      await store.append('s', [event('1')]);
+      await store.append('s', [event('2')]);
       const iterator = store.readAll();
-      store.close();
-      expect(errorOf(() => store.append('s', [event('3')]))).toMatchObject({ code: 'LOG_CLOSED' });
-      expect(errorOf(() => store.lastPosition())).toMatchObject({ code: 'LOG_CLOSED' });
-      expect(errorOf(() => store.loadSnapshot('x'))).toMatchObject({ code: 'LOG_CLOSED' });
-      expect(errorOf(() => iterator.next())).toMatchObject({ code: 'LOG_CLOSED' });
+      await store.close();
+      expect(await errorOf(() => store.append('s', [event('3')]))).toMatchObject({ code: 'LOG_CLOSED' });
+      expect(await errorOf(() => store.lastPosition())).toMatchObject({ code: 'LOG_CLOSED' });
+      expect(await errorOf(() => store.loadSnapshot('x'))).toMatchObject({ code: 'LOG_CLOSED' });
+      expect(await errorOf(() => iterator.next())).toMatchObject({ code: 'LOG_CLOSED' });
     });
   });
 }
