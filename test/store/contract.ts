@@ -322,7 +322,10 @@ export function defineStoreContract(
           if (e.id === '5') controller.abort();
         }
       })();
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      // A store on a server may take a moment to start following: wait for the first event.
+      for (let waited = 0; seen.length === 0 && waited < 10_000; waited += 10) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
       expect(seen).toEqual(['3']);
       await store.append('s', [event('4', 'B'), event('5', 'A'), event('6', 'A')]);
       await done;

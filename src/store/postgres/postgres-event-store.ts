@@ -393,7 +393,9 @@ export class PostgresEventStore implements AsyncEventStore {
     };
     this.#listeners.add(onNotify);
     try {
-      await this.#listen().catch(() => undefined); // polling still works without LISTEN
+      // Listening starts beside the first read; once it is in place it wakes this follower,
+      // so an append made before LISTEN took effect is read then, not at the next poll.
+      this.#listen().then(onNotify, () => undefined); // polling still works without LISTEN
       while (!signal?.aborted && !this.#closed) {
         woken = false;
         const end = await this.lastPosition();
@@ -409,7 +411,7 @@ export class PostgresEventStore implements AsyncEventStore {
           next = end + 1;
           continue;
         }
-        if (woken) continue;
+        if (woken || signal?.aborted) continue;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(done, pollIntervalMs);
           function done() {

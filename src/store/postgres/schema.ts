@@ -91,6 +91,7 @@ DECLARE
   v_versions int[] := '{}';
   i int;
   e int := 1;
+  k int;
   n int := coalesce(array_length(p_ids, 1), 0);
 BEGIN
   PERFORM pg_advisory_xact_lock(${APPEND_LOCK_KEY});
@@ -105,15 +106,21 @@ BEGIN
       RAISE EXCEPTION 'orch: stream % is at version %', p_streams[i], v_version
         USING ERRCODE = 'OR001', DETAIL = json_build_object('part', i, 'actual', v_version)::text;
     END IF;
-    WHILE e <= n AND p_part[e] = i LOOP
-      v_position := v_position + 1;
-      v_version := v_version + 1;
-      INSERT INTO orch.events (position, id, stream_id, stream_version, type, data, metadata, recorded_at)
-        VALUES (v_position, p_ids[e], p_streams[i], v_version, p_types[e], p_data[e]::json,
-                p_metadata[e]::json, p_recorded_at[e]);
-      v_positions := v_positions || v_position;
-      e := e + 1;
+    k := e;
+    WHILE k <= n AND p_part[k] = i LOOP
+      k := k + 1;
     END LOOP;
+    IF k > e THEN
+      -- The part's events p_ids[e .. k-1], in one statement.
+      INSERT INTO orch.events (position, id, stream_id, stream_version, type, data, metadata, recorded_at)
+        SELECT v_position + u.o, u.id, p_streams[i], v_version + u.o::int, u.type, u.data::json, u.meta::json, u.rec
+        FROM unnest(p_ids[e:k-1], p_types[e:k-1], p_data[e:k-1], p_metadata[e:k-1], p_recorded_at[e:k-1])
+          WITH ORDINALITY AS u(id, type, data, meta, rec, o);
+      v_positions := v_positions || ARRAY(SELECT generate_series(v_position + 1, v_position + (k - e)));
+      v_position := v_position + (k - e);
+      v_version := v_version + (k - e);
+      e := k;
+    END IF;
     v_versions := v_versions || v_version;
   END LOOP;
   IF n > 0 THEN
