@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { RecordedEvent } from '../core/envelope.js';
 import { ImportError, StoreError } from './errors.js';
+import type { AsyncEventStore } from './async-event-store.js';
 import type { EventStore } from './event-store.js';
 import { readLinesSync } from './line-reader.js';
 
@@ -31,30 +32,70 @@ export function toJsonLine(event: RecordedEvent): string {
  * const count = exportJsonl(store, 'backup/orch.jsonl');
  */
 export function exportJsonl(store: Pick<EventStore, 'readAll'>, file: string): number {
+  const writer = openExport(file);
+  try {
+    for (const event of store.readAll()) writer.write(event);
+  } catch (err) {
+    writer.abort();
+    throw err;
+  }
+  return writer.finish();
+}
+
+/**
+ * {@link exportJsonl} for any store, synchronous or not (PostgreSQL): the same file, byte for
+ * byte, for the same events.
+ *
+ * @example
+ * const count = await exportJsonlAsync(await openPostgresEventStore(url), 'backup/orch.jsonl');
+ */
+export async function exportJsonlAsync(
+  store: Pick<EventStore, 'readAll'> | Pick<AsyncEventStore, 'readAll'>,
+  file: string,
+): Promise<number> {
+  const writer = openExport(file);
+  try {
+    for await (const event of store.readAll()) writer.write(event);
+  } catch (err) {
+    writer.abort();
+    throw err;
+  }
+  return writer.finish();
+}
+
+/** A temporary file filled chunk by chunk, renamed into place only when complete. */
+function openExport(file: string): { write(event: RecordedEvent): void; abort(): void; finish(): number } {
   const target = path.resolve(file);
   const temporary = `${target}.${process.pid}.tmp`;
   const fd = fs.openSync(temporary, 'w');
   let count = 0;
-  try {
-    let chunk = '';
-    for (const event of store.readAll()) {
+  let chunk = '';
+  return {
+    write(event) {
       chunk += toJsonLine(event) + '\n';
       count++;
       if (chunk.length >= FLUSH_AT) {
         fs.writeSync(fd, chunk);
         chunk = '';
       }
-    }
-    fs.writeSync(fd, chunk);
-    fs.fsyncSync(fd);
-  } catch (err) {
-    fs.closeSync(fd);
-    fs.rmSync(temporary, { force: true });
-    throw err;
-  }
-  fs.closeSync(fd);
-  fs.renameSync(temporary, target);
-  return count;
+    },
+    abort() {
+      fs.closeSync(fd);
+      fs.rmSync(temporary, { force: true });
+    },
+    finish() {
+      try {
+        fs.writeSync(fd, chunk);
+        fs.fsyncSync(fd);
+      } catch (err) {
+        this.abort();
+        throw err;
+      }
+      fs.closeSync(fd);
+      fs.renameSync(temporary, target);
+      return count;
+    },
+  };
 }
 
 /**
@@ -67,6 +108,35 @@ export function exportJsonl(store: Pick<EventStore, 'readAll'>, file: string): n
  * importJsonl(store, 'backup/orch.jsonl');
  */
 export function importJsonl(store: Pick<EventStore, 'importEvents'>, file: string): number {
+  const source = checkSource(file);
+  const parsed = parseExport(source);
+  try {
+    return store.importEvents(parsed);
+  } catch (err) {
+    throw lineError(source, err);
+  }
+}
+
+/**
+ * {@link importJsonl} into any store (PostgreSQL included): all or nothing, the same
+ * refusals, naming the line.
+ *
+ * @example
+ * await importJsonlAsync(await openPostgresEventStore(url), 'backup/orch.jsonl');
+ */
+export async function importJsonlAsync(
+  store: Pick<AsyncEventStore, 'importEvents'>,
+  file: string,
+): Promise<number> {
+  const source = checkSource(file);
+  try {
+    return await store.importEvents(parseExport(source));
+  } catch (err) {
+    throw lineError(source, err);
+  }
+}
+
+function checkSource(file: string): string {
   const source = path.resolve(file);
   if (!fs.existsSync(source)) {
     throw new StoreError('LOG_NOT_FOUND', `cannot import ${source}: no such file`, {
@@ -74,32 +144,33 @@ export function importJsonl(store: Pick<EventStore, 'importEvents'>, file: strin
       details: { file: source },
     });
   }
+  return source;
+}
+
+function* parseExport(source: string): Generator<RecordedEvent, void, undefined> {
   let lineNumber = 0;
-  function* parse(): Generator<RecordedEvent, void, undefined> {
-    for (const line of readLinesSync(source)) {
-      lineNumber++;
-      if (line.trim() === '')
-        throw new ImportError(source, lineNumber, 'empty line (one event per line, none blank)');
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch (cause) {
-        throw new ImportError(source, lineNumber, `not valid JSON (${(cause as Error).message})`, cause);
-      }
-      yield value as RecordedEvent;
+  for (const line of readLinesSync(source)) {
+    lineNumber++;
+    if (line.trim() === '')
+      throw new ImportError(source, lineNumber, 'empty line (one event per line, none blank)');
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (cause) {
+      throw new ImportError(source, lineNumber, `not valid JSON (${(cause as Error).message})`, cause);
+    }
+    yield value as RecordedEvent;
+  }
+}
+
+/** The store numbers events from 0; every line holds one event, so line = index + 1. */
+function lineError(source: string, err: unknown): unknown {
+  if (err instanceof StoreError && err.code === 'IMPORT_INVALID' && !(err instanceof ImportError)) {
+    const index = err.details.index;
+    const reason = err.details.reason;
+    if (typeof index === 'number' && typeof reason === 'string') {
+      return new ImportError(source, index + 1, reason, err);
     }
   }
-  try {
-    return store.importEvents(parse());
-  } catch (err) {
-    // The store numbers events from 0; every line holds one event, so line = index + 1.
-    if (err instanceof StoreError && err.code === 'IMPORT_INVALID' && !(err instanceof ImportError)) {
-      const index = err.details.index;
-      const reason = err.details.reason;
-      if (typeof index === 'number' && typeof reason === 'string') {
-        throw new ImportError(source, index + 1, reason, err);
-      }
-    }
-    throw err;
-  }
+  return err;
 }

@@ -4,9 +4,20 @@
  * many writers and a follower that never skips a position, LISTEN waking followers, and a
  * server restart in the middle of appends.
  */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../src/core/envelope.js';
+import {
+  exportJsonl,
+  exportJsonlAsync,
+  importJsonl,
+  importJsonlAsync,
+  openSqliteEventStore,
+} from '../../src/store/index.js';
 import { openPostgresEventStore } from '../../src/store/postgres/open.js';
 import type { PostgresEventStore } from '../../src/store/postgres/postgres-event-store.js';
 import { hasPostgres, startTestPostgres, type TestPostgres } from '../setup/postgres.js';
@@ -208,3 +219,57 @@ describe.runIf(enabled)('postgres store', () => {
     await store.close();
   });
 });
+
+describe.runIf(enabled)('moving a log between SQLite and PostgreSQL', () => {
+  it('round-trips a real run log SQLite → JSONL → PostgreSQL → JSONL → SQLite, positions, ids and bytes intact', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-pg-move-'));
+    try {
+      // A real log: the demo run's, written by the CLI (its plan, agents, merges and CI).
+      const repo = path.join(dir, 'repo');
+      const demo = spawnSync(
+        process.execPath,
+        [path.resolve('bin/run.js'), 'demo', '--dir', repo, '--json'],
+        {
+          encoding: 'utf8',
+          timeout: 120_000,
+        },
+      );
+      const sqliteFile = findLog(dir);
+      expect(sqliteFile, demo.stderr).toBeDefined();
+      const sqlite = openSqliteEventStore(sqliteFile!, { readonly: true });
+      const first = path.join(dir, 'first.jsonl');
+      const count = exportJsonl(sqlite, first);
+      expect(count).toBeGreaterThan(20);
+
+      const url = freshDatabase();
+      const postgres = await openPostgresEventStore(url);
+      expect(await importJsonlAsync(postgres, first)).toBe(count);
+      const second = path.join(dir, 'second.jsonl');
+      expect(await exportJsonlAsync(postgres, second)).toBe(count);
+      expect(fs.readFileSync(second)).toEqual(fs.readFileSync(first));
+
+      // A second import of the same file is refused as a whole: nothing doubles.
+      await expect(importJsonlAsync(postgres, first)).rejects.toMatchObject({
+        code: 'IMPORT_INVALID',
+        line: 1,
+      });
+      expect(await postgres.lastPosition()).toBe(count);
+
+      const back = openSqliteEventStore(path.join(dir, 'back', 'orch.db'));
+      expect(importJsonl(back, second)).toBe(count);
+      expect([...back.readAll()]).toEqual([...sqlite.readAll()]);
+      back.close();
+      sqlite.close();
+      await postgres.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+function findLog(root: string): string | undefined {
+  for (const entry of fs.readdirSync(root, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name === 'orch.db') return path.join(entry.parentPath, entry.name);
+  }
+  return undefined;
+}
