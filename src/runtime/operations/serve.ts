@@ -201,6 +201,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   app.get('/app.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(script));
   app.get('/app.css', async (_request, reply) => reply.type('text/css; charset=utf-8').send(style));
 
+  // Browsers ask for it; there is none.
+  app.get('/favicon.ico', async (_request, reply) => reply.code(204).send());
+
   app.get('/api/status', async (request, reply) => {
     follower.poll();
     const to = positionParam((request.query as Record<string, unknown>)['to'], follower.position);

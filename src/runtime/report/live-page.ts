@@ -188,7 +188,7 @@ function live() {
     label.textContent = 'Position ' + p + ' of ' + (data === null ? p : data.to) + (ev === null ? '' : ': ' + ev[1] + ' ' +
       (ev[3].taskId || ev[3].milestoneId || ev[3].phaseId || (ev[3].spawnId ? 'spawn ' + ev[3].spawnId : '')) + ' at ' + stamp(ev[2])) +
       (p === logPosition ? ' (the end of the log)' : '');
-    extra.textContent = (countBy(doc.tasks, 'status') || 'no plan recorded yet') + '; ' + doc.totals.agents + ' live agent(s); cost $' +
+    extra.textContent = (countBy(doc.tasks, 'status') || 'no plan recorded yet') + '; ' + doc.totals.agents.live + ' live agent(s); cost $' +
       Number(doc.costUsd).toFixed(4) + '; run: ' + (doc.run === null ? 'none yet' : doc.run.status);
     clear(tbody);
     doc.tasks.forEach(function (t) {
