@@ -11,6 +11,7 @@ import {
   tokenMatches,
   type RunningServer,
 } from '../../../src/runtime/operations/serve.js';
+import { orchSignal } from '../../../src/runtime/operations/signal.js';
 import { orchStatus } from '../../../src/runtime/operations/status.js';
 import { acquireLease, readLeaseView } from '../../../src/runtime/system/lease.js';
 import { agentLogPath } from '../../../src/runtime/system/state-paths.js';
@@ -309,6 +310,25 @@ describe('orch serve: controls', () => {
     });
     expect(notJson.statusCode).toBe(400);
     expect(events().length).toBe(before);
+  });
+
+  it('unblock releases a blocked task as orch signal unblock does, the note kept with the person as actor', async () => {
+    // T005's agent reports blocked (on a person), as an agent would.
+    orchSignal(log.stateDir, { kind: 'blocked', spawnId: 's8', runId: 'r1' });
+    const r = await server.app.inject({
+      method: 'POST',
+      url: '/api/tasks/T005/unblock',
+      headers: auth(),
+      payload: { note: 'the key is in the vault' },
+    });
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toMatchObject({ taskId: 'T005', kind: 'unblock', wasBlockedOn: ['person'] });
+    const last = events().at(-1)!;
+    expect([last.type, last.data, last.metadata]).toEqual([
+      'TaskUnblocked',
+      { taskId: 'T005', reason: 'person' },
+      { actor: 'user', summary: 'the key is in the vault' },
+    ]);
   });
 
   it('records a CI result as orch ci does (actor user) and refuses a bad one', async () => {
