@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withLease } from '../../../src/core/status-document.js';
+import { buildReportData } from '../../../src/runtime/report/data.js';
 import { orchReplay } from '../../../src/runtime/operations/replay.js';
 import {
   CONTENT_SECURITY_POLICY,
@@ -170,6 +171,15 @@ describe('orch serve: reading the run', () => {
       all.filter((e) => e.type === 'AgentSpawnRequested').map((e) => e.data['spawnId']),
     );
     expect(data.final.tasks).toHaveLength(5);
+    // The data collected beside the followed log is the report's own, built from zero.
+    const store = openSqliteEventStore(log.file, { readonly: true });
+    try {
+      expect(r.json()).toEqual(
+        JSON.parse(JSON.stringify(buildReportData(store.readAll(), { title: 'orch serve' }))),
+      );
+    } finally {
+      store.close();
+    }
   });
 
   it('GET /api/agents/:spawnId/output shows the end of the output with escapes made visible', async () => {
