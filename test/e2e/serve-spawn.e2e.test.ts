@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -5,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/runtime/operations/serve.js';
 import { openSqliteEventStore } from '../../src/store/index.js';
-import { git, gitRepo, ORCH_BIN } from '../fixtures/agents/e2e-repo.js';
+import { git, gitRepo, ORCH_BIN, orchEnv } from '../fixtures/agents/e2e-repo.js';
 
 /**
  * Starting and stopping `orch spawn` through `orch serve`'s API, with the built CLI (`npm run
@@ -118,4 +119,28 @@ describe('orch spawn from orch serve', () => {
     });
     expect(free.json()).toMatchObject({ spawn: { running: false }, lease: null });
   }, 120_000);
+
+  it('binds 127.0.0.1 by default; another address only with --host, and then it warns', async () => {
+    const run = async (extra: string[]) => {
+      const child = spawn(process.execPath, [ORCH_BIN, 'serve', '--repo', repo, '--port', '0', ...extra], {
+        env: orchEnv(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      for (let i = 0; i < 300 && !/open http/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      return { out, err };
+    };
+    const local = await run([]);
+    expect(local.out).toMatch(/open http:\/\/127\.0\.0\.1:\d+\/#token=[\w-]{43}\n/);
+    expect(local.err).toBe('');
+    const wide = await run(['--host', '0.0.0.0']);
+    expect(wide.out).toMatch(/open http:\/\/0\.0\.0\.0:\d+\/#token=/);
+    expect(wide.err).toMatch(/orch serve binds 0\.0\.0\.0, which other machines may reach/);
+  }, 60_000);
 });
