@@ -22,6 +22,7 @@ const COMMANDS = [
   'plan',
   'replay',
   'report',
+  'serve',
   'signal',
   'spawn',
   'status',
@@ -78,8 +79,9 @@ describe('the orch CLI', () => {
       commands: Record<string, { flags: Record<string, unknown> }>;
     };
     expect(Object.keys(manifest.commands).sort()).toEqual(COMMANDS);
-    // Every command answers --json, except the dashboard (`watch`, the same as `status --watch`).
-    for (const id of COMMANDS.filter((c) => c !== 'watch'))
+    // Every command answers --json, except those that run until stopped: the dashboard
+    // (`watch`, the same as `status --watch`) and the web server (`serve`).
+    for (const id of COMMANDS.filter((c) => c !== 'watch' && c !== 'serve'))
       expect(Object.keys(manifest.commands[id]?.flags ?? {}), id).toContain('json');
   });
 

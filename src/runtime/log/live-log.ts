@@ -48,11 +48,16 @@ export class LiveLog {
    */
   static follow(
     store: EventStore,
-    options: { tail: number; listener?: (event: RecordedEvent, state: OrchState) => void },
+    options: {
+      tail: number;
+      listener?: (event: RecordedEvent, state: OrchState) => void;
+      /** Called for every event folded, before it is folded, with the state before it. */
+      before?: (event: RecordedEvent, state: OrchState) => void;
+    },
   ): FollowedLog {
     const last = store.lastPosition();
     const from = last > options.tail ? loadState(store, { to: last - options.tail }) : undefined;
-    return new LiveLog(store, {}, from, options.listener);
+    return new LiveLog(store, {}, from, options.listener, options.before);
   }
 
   private readonly replayer: Replayer;
@@ -65,6 +70,8 @@ export class LiveLog {
     from?: { state: OrchState; versions: Record<string, number> },
     /** Called for every event folded, in log order, with the state after it. */
     private readonly listener?: (event: RecordedEvent, state: OrchState) => void,
+    /** Called for every event, before it is folded, with the state before it. */
+    private readonly beforeListener?: (event: RecordedEvent, state: OrchState) => void,
   ) {
     this.replayer = new Replayer(from?.state);
     if (from) {
@@ -98,6 +105,7 @@ export class LiveLog {
     if (this.store.lastPosition() === this.position) return [];
     const fresh: RecordedEvent[] = [];
     for (const event of this.store.readAll({ from: this.position + 1 })) {
+      this.beforeListener?.(event, this.replayer.state);
       this.replayer.apply(event);
       this.versions.set(event.streamId, event.streamVersion);
       this.position = event.position;

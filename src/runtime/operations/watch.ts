@@ -212,8 +212,13 @@ class Follower {
 /** Codes of a log that is not there yet, or is being created by `orch spawn` right now. */
 const NOT_YET = new Set(['LOG_NOT_FOUND', 'SCHEMA_OUTDATED', 'NOT_AN_ORCH_LOG']);
 
-/** The log opened read-only, or why it cannot be yet (a later poll tries again). */
-function tryOpen(file: string): SqliteEventStore | string {
+/**
+ * The log opened read-only, or why it cannot be yet (a later poll tries again).
+ *
+ * @example
+ * const opened = tryOpen(`${stateDir}/orch.db`); // a store, or "waiting for the log at …"
+ */
+export function tryOpen(file: string): SqliteEventStore | string {
   // A read-only open never creates the log; before `orch spawn` made it there is nothing to show.
   if (!fs.existsSync(file) || fs.statSync(file).size === 0) return `waiting for the log at ${file}`;
   try {

@@ -3,6 +3,7 @@ import type { Attempt, LogMoment } from '../../core/attempt-history.js';
 import { lastSummary } from '../../core/attempt-history.js';
 import type { RecordedEvent } from '../../core/envelope.js';
 import { Replayer } from '../../core/replayer.js';
+import type { OrchState } from '../../core/state.js';
 import { statusView } from '../../core/status-view.js';
 import type { StatusView } from '../../core/status-view.js';
 import { StateRecorder } from './states.js';
@@ -142,20 +143,48 @@ export function buildReportData(
   options: ReportDataOptions = {},
 ): ReportData {
   const to = options.to ?? Number.POSITIVE_INFINITY;
-  const maxText = options.maxText ?? 500;
   const replayer = new Replayer();
-  const attempts = new AttemptFold();
-  const recorder = new StateRecorder();
-  const kept: RecordedEvent<string, object>[] = [];
-  let epoch: number | null = null;
-  let count = 0;
+  const collector = new ReportCollector();
   for (const event of events) {
     if (event.position > to) break;
-    attempts.apply(event, replayer.state);
+    collector.before(event, replayer.state);
     replayer.apply(event);
-    recorder.record(event, replayer.state);
-    count += 1;
-    epoch ??= Date.parse(event.recordedAt);
+    collector.after(event, replayer.state);
+  }
+  return collector.data(replayer.state, options);
+}
+
+/**
+ * The report's data gathered event by event beside a fold that someone else drives (the
+ * report's own `Replayer`, or a followed log, `LiveLog.follow`): call
+ * {@link ReportCollector.before} with each event and the state before it, then
+ * {@link ReportCollector.after} with the state after it; {@link ReportCollector.data} gives
+ * the page's data at any point, as {@link buildReportData} would for the events so far.
+ *
+ * @example
+ * const collector = new ReportCollector();
+ * collector.before(event, replayer.state);
+ * replayer.apply(event);
+ * collector.after(event, replayer.state);
+ * collector.data(replayer.state).to; // event.position
+ */
+export class ReportCollector {
+  private readonly attempts = new AttemptFold();
+  private readonly recorder = new StateRecorder();
+  private readonly kept: RecordedEvent<string, object>[] = [];
+  private epoch: number | null = null;
+  private count = 0;
+
+  /** Folds the event into the attempts, with orch's state before it (for CI verdicts). */
+  before(event: RecordedEvent, state: OrchState): void {
+    this.attempts.apply(event, state);
+  }
+
+  /** Records what the event changed, with orch's state after it. */
+  after(event: RecordedEvent, state: OrchState): void {
+    this.recorder.record(event, state);
+    this.count += 1;
+    this.epoch ??= Date.parse(event.recordedAt);
     const data = event.data;
     if (
       REPORT_EVENT_TYPES.has(event.type) &&
@@ -163,34 +192,50 @@ export function buildReportData(
       data !== null &&
       !Array.isArray(data)
     )
-      kept.push(event as RecordedEvent<string, object>);
+      this.kept.push(event as RecordedEvent<string, object>);
   }
-  const base = epoch !== null && Number.isFinite(epoch) ? epoch : 0;
-  const time = (recordedAt: string): number | null => {
-    const ms = Date.parse(recordedAt);
-    return Number.isFinite(ms) ? ms - base : null;
-  };
-  const own = new Set<number>();
-  const drawn = attempts.attempts.map((a) => {
-    for (const m of [a.requested, a.started, a.end]) if (m !== null) own.add(m.position);
-    return reportAttempt(a, maxText, time);
-  });
-  const embedded = kept
-    .filter((e) => !(AGENT_EVENTS.has(e.type) && own.has(e.position)))
-    .map((e): ReportEvent => [e.position, e.type, time(e.recordedAt), compactData(e.type, e.data, maxText)]);
-  shareTailBudget(embedded, drawn, options.tailBudget ?? 4_000_000);
-  const final = statusView(replayer.state);
-  return {
-    version: 2,
-    title: options.title ?? `orch report: ${final.plan?.name ?? 'no plan recorded'}`,
-    to: replayer.state.position,
-    eventCount: count,
-    epoch: base,
-    events: embedded,
-    attempts: drawn,
-    states: recorder.states,
-    final,
-  };
+
+  /** The page's data for the events collected so far; `state` is orch's state after the last. */
+  data(state: OrchState, options: Omit<ReportDataOptions, 'to'> = {}): ReportData {
+    const maxText = options.maxText ?? 500;
+    const epoch = this.epoch;
+    const base = epoch !== null && Number.isFinite(epoch) ? epoch : 0;
+    const time = (recordedAt: string): number | null => {
+      const ms = Date.parse(recordedAt);
+      return Number.isFinite(ms) ? ms - base : null;
+    };
+    const own = new Set<number>();
+    const drawn = this.attempts.attempts.map((a) => {
+      for (const m of [a.requested, a.started, a.end]) if (m !== null) own.add(m.position);
+      return reportAttempt(a, maxText, time);
+    });
+    const embedded = this.kept
+      .filter((e) => !(AGENT_EVENTS.has(e.type) && own.has(e.position)))
+      .map((e): ReportEvent => [
+        e.position,
+        e.type,
+        time(e.recordedAt),
+        compactData(e.type, e.data, maxText),
+      ]);
+    shareTailBudget(embedded, drawn, options.tailBudget ?? 4_000_000);
+    const final = statusView(state);
+    return {
+      version: 2,
+      title: options.title ?? `orch report: ${final.plan?.name ?? 'no plan recorded'}`,
+      to: state.position,
+      eventCount: this.count,
+      epoch: base,
+      events: embedded,
+      attempts: drawn,
+      // A copy: the page's data must not change under a caller that keeps it.
+      states: {
+        values: [...this.recorder.states.values],
+        ids: [...this.recorder.states.ids],
+        changes: [...this.recorder.states.changes],
+      },
+      final,
+    };
+  }
 }
 
 function reportAttempt(a: Attempt, maxText: number, time: (at: string) => number | null): ReportAttempt {

@@ -1,17 +1,13 @@
 /**
- * The report page's main script, as browser JavaScript (inside the page's IIFE, after the
- * state lookup, model, timeline and graph): reads the embedded data, fills the summary,
- * draws the timeline and the dependency graph, builds the attempts table, and wires the
- * scrubber (`#scrubber`, a range over log positions 0…to) to orch's states embedded in the
- * page (`makeStateLookup`): on every `input` event the state table (`#state-table`, one
- * `tr[data-task]` per task with `.status` and `.attempts` cells), the lane status dots and
- * the timeline cursor show the state at that position, and `body[data-position]` says
- * which position is shown.
+ * The report page's summary and attempts table, as browser JavaScript (inside the page's
+ * IIFE, after the model): `fillSummary(data, model)`, `fillAttempts(model)` (rows added in
+ * pages on request) and `attemptRow(attempt)`. Shared by the report and `orch serve`'s
+ * live page.
  *
  * @example
- * const page = `(function(){${REPORT_MODEL_JS}…${REPORT_UI_JS}})();`;
+ * const page = `(function(){${REPORT_MODEL_JS}${REPORT_TABLES_JS}…})();`;
  */
-export const REPORT_UI_JS = String.raw`
+export const REPORT_TABLES_JS = String.raw`
 function countBy(items, key) {
   var out = new Map();
   items.forEach(function (i) { out.set(i[key], (out.get(i[key]) || 0) + 1); });
@@ -77,6 +73,24 @@ function attemptRow(a) {
   tr.appendChild(out);
   return tr;
 }
+`;
+
+/**
+ * The report page's main script, as browser JavaScript (inside the page's IIFE, after the
+ * state lookup, model, timeline and graph): reads the embedded data, fills the summary,
+ * draws the timeline and the dependency graph, builds the attempts table, and wires the
+ * scrubber (`#scrubber`, a range over log positions 0…to) to orch's states embedded in the
+ * page (`makeStateLookup`): on every `input` event the state table (`#state-table`, one
+ * `tr[data-task]` per task with `.status` and `.attempts` cells), the lane status dots and
+ * the timeline cursor show the state at that position, and `body[data-position]` says
+ * which position is shown.
+ *
+ * @example
+ * const page = `(function(){${REPORT_MODEL_JS}…${REPORT_UI_JS}})();`;
+ */
+export const REPORT_UI_JS =
+  REPORT_TABLES_JS +
+  String.raw`
 function main() {
   var data = JSON.parse(document.getElementById('orch-data').textContent);
   var events = drawnEvents(data);
