@@ -3,7 +3,7 @@ import { fileLine, seconds, terminalSafe, usd } from './format.js';
 
 /**
  * One line per event for `orch log`: position, time, stream and version, type, actor
- * (when not orch) and the fields that matter for that type.
+ * (when not orch), the way a request came in (`via mcp`) and the fields that matter for that type.
  */
 
 type Data = Record<string, unknown>;
@@ -19,9 +19,10 @@ export function formatEventLine(event: RecordedEvent): string {
     typeof event.metadata.actor === 'string' && event.metadata.actor !== 'orch'
       ? `  by ${event.metadata.actor}`
       : '';
+  const via = typeof event.metadata['via'] === 'string' ? ` via ${event.metadata['via']}` : '';
   const fields = keyFields(event);
   return terminalSafe(
-    `#${event.position}  ${event.recordedAt}  ${event.streamId} v${event.streamVersion}  ${event.type}${actor}${fields === '' ? '' : `  ${fields}`}`,
+    `#${event.position}  ${event.recordedAt}  ${event.streamId} v${event.streamVersion}  ${event.type}${actor}${via}${fields === '' ? '' : `  ${fields}`}`,
   );
 }
 
