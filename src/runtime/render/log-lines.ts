@@ -45,6 +45,25 @@ export function keyFields(event: RecordedEvent): string {
       return pick('spentUsd', 'budget');
     case 'CiCompleted':
       return pick('result', 'ref', 'url');
+    case 'ReviewReceived':
+      return words({
+        milestone: d['milestoneId'],
+        review: d['reviewId'],
+        kind: d['kind'],
+        by: d['author'],
+        on:
+          typeof d['path'] === 'string'
+            ? `${d['path']}${typeof d['line'] === 'number' ? `:${d['line']}` : ''}`
+            : undefined,
+        task: d['taskId'],
+      });
+    case 'ReviewAnswered':
+      return words({
+        milestone: d['milestoneId'],
+        task: d['taskId'],
+        commit: typeof d['commit'] === 'string' ? d['commit'].slice(0, 12) : undefined,
+        reviews: Array.isArray(d['reviewIds']) ? d['reviewIds'].join(',') : undefined,
+      });
     case 'PlanLoaded':
     case 'PlanRevised':
       return planFields(d);
