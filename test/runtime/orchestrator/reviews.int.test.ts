@@ -234,6 +234,51 @@ describe('review feedback on milestone pull requests (pr.reviews)', () => {
     ).toEqual([]);
   });
 
+  it('a run stopped after the reopening is carried on by the next: nothing recorded twice, every fix answered', async () => {
+    const { repo, config, calls, serve } = setup(2);
+    serve(
+      {
+        number: 7,
+        reviews: [],
+        comments: [{ id: 301, author: { login: 'bob' }, body: 'Rename the heading.' }],
+      },
+      [{ id: 201, user: { login: 'alice' }, body: 'Say hello.', path: 'a.txt', line: 1 }],
+    );
+    const first = new Orchestrator({
+      repoDir: repo,
+      config: config(true),
+      pollIntervalMs: 50,
+      onEvent: (event) => {
+        if (event.type === 'TaskReopened') void first.stop('stopped after the reopening');
+      },
+    });
+    expect((await first.run()).exitCode).toBe(130);
+    const stopped = repoEvents(repo);
+    expect(ofType(stopped, 'ReviewReceived')).toHaveLength(2);
+    expect(ofType(stopped, 'TaskReopened').length).toBeGreaterThan(0);
+    expect(ofType(stopped, 'ReviewAnswered')).toEqual([]);
+
+    const second = await new Orchestrator({ repoDir: repo, config: config(true), pollIntervalMs: 50 }).run();
+    expect(second.exitCode, second.reason).toBe(0);
+    const log = repoEvents(repo);
+    expect(ofType(log, 'ReviewReceived').map((e) => (e.data as { reviewId: string }).reviewId)).toEqual([
+      'comment-201',
+      'issue-comment-301',
+      'review-999',
+    ]);
+    expect(
+      ofType(log, 'TaskReopened')
+        .map((e) => (e.data as { taskId: string }).taskId)
+        .sort(),
+    ).toEqual(['T1', 'T2']);
+    expect(
+      ofType(log, 'ReviewAnswered')
+        .map((e) => (e.data as { taskId: string }).taskId)
+        .sort(),
+    ).toEqual(['T1', 'T2']);
+    expect(calls().filter((c) => c[1] === 'comment')).toHaveLength(2);
+  });
+
   it('off by default: no review is read; pr.reviews with the local provider is refused', async () => {
     const { repo, config, calls, serve } = setup(0);
     serve({ number: 7, reviews: [{ id: 1, body: 'no', state: 'CHANGES_REQUESTED' }], comments: [] }, []);
