@@ -158,8 +158,13 @@ export class ReviewWatch {
     const { log } = this.deps;
     for (const [taskId, items] of [...this.queued]) {
       const task = getOwn(log.state.tasks, taskId);
-      if (task === undefined) {
+      if (task === undefined || task.value === 'failed' || task.value === 'cancelled') {
+        // Nothing can take the work any more: the comments stay recorded, unanswered.
         this.queued.delete(taskId);
+        this.deps.warn({
+          code: 'PR_REVIEWS_FAILED',
+          message: `review comment(s) ${items.map((i) => i.feedback.reviewId).join(', ')} went to task ${taskId}, which is ${task?.value ?? 'not in the plan'}: answer them by hand`,
+        });
         continue;
       }
       if (task.value !== 'complete' || task.context.spawnId === null) continue;

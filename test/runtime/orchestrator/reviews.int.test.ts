@@ -5,9 +5,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { OrchestratorConfigSchema } from '../../../src/core/config.js';
 import type { RecordedEvent } from '../../../src/core/envelope.js';
 import { replay } from '../../../src/core/replayer.js';
+import { statusDocument } from '../../../src/core/status-document.js';
 import { statusView } from '../../../src/core/status-view.js';
 import { Orchestrator } from '../../../src/runtime/orchestrator/orchestrator.js';
 import { formatEventLine } from '../../../src/runtime/render/log-lines.js';
+import { renderStatusText } from '../../../src/runtime/render/status-text.js';
 import { git, makePlanRepo, removeDir, repoEvents, tempDir } from '../helpers.js';
 
 /**
@@ -218,6 +220,9 @@ describe('review feedback on milestone pull requests (pr.reviews)', () => {
       open: [],
       answered: 2,
     });
+    expect(renderStatusText(statusDocument(replay(log)), null)).toContain(
+      'M1  First  [complete]  PR https://github.example/acme/repo/pull/7 (milestone/M1)  review: approved (0 open, 2 answered)',
+    );
     expect(formatEventLine(ofType(log, 'ReviewReceived')[1]!)).toContain(
       'ReviewReceived  milestone=M1 review=comment-200 kind=changes_requested by=alice on=a.txt:1 task=T1',
     );
