@@ -137,6 +137,9 @@ describe('orch mcp (built binary, MCP SDK client over stdio)', () => {
     const pid = Number(/pid (\d+)/.exec(text(started))?.[1]);
     expect(pid).toBeGreaterThan(0);
     expect(pid).not.toBe(process.pid);
+    const outputFile = /output goes to (\S+)\. /.exec(text(started))?.[1] ?? '';
+    expect(path.dirname(outputFile)).toBe(path.join(repo, '.state', 'mcp'));
+    expect(fs.readFileSync(path.join(repo, '.state', '.gitignore'), 'utf8')).toContain('Written by orch');
     // T1's agent waits for the gate: the run holds the lease meanwhile.
     const again = await call('spawn');
     expect(again.isError).toBe(true);

@@ -16,7 +16,7 @@ import { renderReport } from '../report/html.js';
 import { LeaseHeldError } from '../system/errors.js';
 import { isSameProcessAlive, processStartTime } from '../system/process-identity.js';
 import { readLease, readLeaseView } from '../system/lease.js';
-import { leaseFilePath } from '../system/state-paths.js';
+import { leaseFilePath, prepareStateDir } from '../system/state-paths.js';
 import { orchCi } from './ci.js';
 import { orchLog } from './log.js';
 import { orchPlan } from './plan.js';
@@ -345,6 +345,8 @@ async function startRun(
   const info = readLease(stateDir);
   if (holder !== null && holder.alive !== false && info !== undefined)
     throw new LeaseHeldError(leaseFilePath(stateDir), info);
+  // The first runtime file: the state directory gets its .gitignore first.
+  prepareStateDir(stateDir);
   const dir = path.join(stateDir, 'mcp');
   fs.mkdirSync(dir, { recursive: true });
   const outputFile = path.join(dir, `spawn-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
