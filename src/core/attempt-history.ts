@@ -115,7 +115,14 @@ export interface Attempt {
   /** The CI result that judged this attempt's merge (only when folded with orch's state). */
   ci: CiVerdict | null;
   /** CI failed after its merge and the task was reopened (`TaskReopened` for this spawn). */
-  reopened: (LogMoment & { reason: string | null; ciLogTail: string | null }) | null;
+  reopened:
+    | (LogMoment & {
+        reason: string | null;
+        ciLogTail: string | null;
+        /** The review comments that reopened it (`pr.reviews`), as text; null when CI did. */
+        review?: string | null;
+      })
+    | null;
   /** Rejected signals, retries and rate limits during or after it (until the next attempt). */
   notes: TaskNote[];
 }
@@ -414,7 +421,13 @@ export class AttemptFold {
         return;
       case 'TaskReopened':
         if (a !== null)
-          a.reopened = { position, at, reason: str(d['reason']), ciLogTail: str(d['ciLogTail']) };
+          a.reopened = {
+            position,
+            at,
+            reason: str(d['reason']),
+            ciLogTail: str(d['ciLogTail']),
+            review: reviewText(d['reviews']),
+          };
         history.timeline.push({
           kind: 'event',
           position: e.position,
@@ -449,4 +462,24 @@ export function taskHistory(log: Iterable<RecordedEvent>, taskId: string): TaskH
     replayer.apply(event);
   }
   return fold.history(taskId);
+}
+
+/**
+ * The review comments of a `TaskReopened` as text, one paragraph each:
+ * `alice on src/a.ts:3:` then the comment; null when there are none.
+ *
+ * @example
+ * reviewText([{ reviewId: 'comment-1', author: 'alice', path: 'a.ts', line: 3, body: 'use const' }]);
+ * // 'alice on a.ts:3:\nuse const'
+ */
+export function reviewText(reviews: unknown): string | null {
+  if (!Array.isArray(reviews) || reviews.length === 0) return null;
+  return reviews
+    .map((r: { author?: unknown; path?: unknown; line?: unknown; body?: unknown }) => {
+      const who = typeof r.author === 'string' ? r.author : 'a reviewer';
+      const where =
+        typeof r.path === 'string' ? ` on ${r.path}${typeof r.line === 'number' ? `:${r.line}` : ''}` : '';
+      return `${who}${where}:\n${typeof r.body === 'string' ? r.body.trim() : ''}`;
+    })
+    .join('\n\n');
 }

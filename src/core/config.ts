@@ -165,8 +165,18 @@ export const OrchestratorConfigSchema = z.strictObject({
     })
     .default({ provider: 'none' }),
   pr: z
-    .strictObject({ provider: z.enum(['local', 'github']).default('local') })
-    .default({ provider: 'local' }),
+    .strictObject({
+      provider: z.enum(['local', 'github']).default('local'),
+      /** Read the reviews of each open milestone pull request and send their feedback back to the work (github only). */
+      reviews: z.boolean().default(false),
+      /** Seconds between two reads of the reviews. */
+      pollInterval: z.number().positive().default(60),
+    })
+    .refine((pr) => !pr.reviews || pr.provider === 'github', {
+      message: 'pr.reviews needs pr.provider "github" (local pull requests have no reviews)',
+      path: ['reviews'],
+    })
+    .default({ provider: 'local', reviews: false, pollInterval: 60 }),
   /** Stop spawning new attempts once the run's reported cost (USD) reaches this. */
   budget: z.number().nonnegative().optional(),
   /** Seconds to wait before retrying an attempt stopped by a rate limit that gave no reset time (doubles per limited attempt of the task, at most 16×). */

@@ -127,6 +127,8 @@ export const EVENT_INFO: Readonly<
   MilestoneCompleted: { stream: 'milestone', writers: ['orch'] },
   PullRequestRequested: { stream: 'milestone', writers: ['orch'] },
   PullRequestOpened: { stream: 'milestone', writers: ['orch'] },
+  ReviewReceived: { stream: 'milestone', writers: ['orch'] },
+  ReviewAnswered: { stream: 'milestone', writers: ['orch'] },
 };
 
 /**

@@ -4,7 +4,7 @@ import type { RecordedEvent } from './envelope.js';
 import type { OrchEvent } from './events.js';
 import { getOwn, setOwn } from './record.js';
 import type { IdRecord } from './record.js';
-import type { AgentRecord, OrchState } from './state.js';
+import type { AgentRecord, OrchState, ReviewRecord } from './state.js';
 import { isLiveAgent } from './state.js';
 
 type Collection = 'milestones' | 'phases' | 'tasks' | 'agents';
@@ -166,6 +166,10 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
       if (next !== current) setOwn(draft.writable('milestones'), e.data.milestoneId, next);
       return;
     }
+    case 'ReviewReceived':
+    case 'ReviewAnswered':
+      foldReview(s, e);
+      return;
     case 'SignalRejected':
       // Recorded for the audit trail only: a rejected report never changes state.
       return;
@@ -182,6 +186,37 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
     default:
       return;
   }
+}
+
+/** A review of a milestone's pull request, or the answer to it: the milestone's {@link ReviewRecord}. */
+function foldReview(
+  s: OrchState,
+  e: Extract<OrchEvent, { type: 'ReviewReceived' | 'ReviewAnswered' }>,
+): void {
+  const id = e.data.milestoneId;
+  const before: ReviewRecord = getOwn(s.reviews ?? {}, id) ?? {
+    received: 0,
+    decision: null,
+    open: [],
+    answered: 0,
+  };
+  let after: ReviewRecord;
+  if (e.type === 'ReviewReceived') {
+    const kind = e.data.kind;
+    after = {
+      received: before.received + 1,
+      decision: kind !== 'commented' || before.decision === null ? kind : before.decision,
+      open: e.data.taskId === undefined ? before.open : [...before.open, e.data.reviewId],
+      answered: before.answered,
+    };
+  } else {
+    const done = new Set(e.data.reviewIds);
+    const open = before.open.filter((r) => !done.has(r));
+    after = { ...before, open, answered: before.answered + (before.open.length - open.length) };
+  }
+  const reviews = { ...(s.reviews ?? {}) };
+  setOwn(reviews, id, after);
+  s.reviews = reviews;
 }
 
 /**

@@ -87,6 +87,20 @@ export interface OrchState {
   mergesSinceCi?: { taskId: string; commit: string }[];
   /** ISO time a usage/rate limit resets; no spawns before it. */
   rateLimitedUntil: string | null;
+  /** Reviews of the milestones' pull requests (`pr.reviews`), by milestone id; absent before the first. */
+  reviews?: IdRecord<ReviewRecord>;
+}
+
+/** What the reviews of one milestone's pull request said, and what is still to be done about them. */
+export interface ReviewRecord {
+  /** Reviews and comments recorded (`ReviewReceived`). */
+  received: number;
+  /** The last approval or change request (a comment only when there was neither). */
+  decision: 'approved' | 'changes_requested' | 'commented' | null;
+  /** Review ids that went to a task and are not answered yet (`ReviewAnswered`). */
+  open: string[];
+  /** Review ids answered. */
+  answered: number;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { MachineState, TaskContext } from '../machines/index.js';
 import { getOwn } from './record.js';
-import type { AgentStatus, OrchState } from './state.js';
+import type { AgentStatus, OrchState, ReviewRecord } from './state.js';
 import { isUnresolvedAgent } from './pending-intents.js';
 
 /** Task status as `orch status` shows it. */
@@ -19,6 +19,8 @@ export interface StatusView {
     title: string;
     status: MilestoneStatus;
     pr: { url: string | null; branch: string } | null;
+    /** The reviews of its pull request (`pr.reviews`), once one was recorded. */
+    review?: ReviewRecord;
   }[];
   phases: { id: string; title: string; milestone: string; status: PhaseStatus; dependsOn: string[] }[];
   tasks: {
@@ -91,11 +93,13 @@ export function statusView(state: OrchState): StatusView {
     plan: plan === null ? null : { name: plan.name, source: plan.source },
     milestones: (plan?.milestones ?? []).map((m) => {
       const entry = getOwn(state.milestones, m.id);
+      const review = getOwn(state.reviews ?? {}, m.id);
       return {
         id: m.id,
         title: m.title,
         status: entry === undefined || entry.value === 'open' || entry.value === 'init' ? 'open' : 'complete',
         pr: entry?.context.pr ?? null,
+        ...(review === undefined ? {} : { review }),
       };
     }),
     phases: (plan?.phases ?? []).map((p) => {

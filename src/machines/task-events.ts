@@ -35,7 +35,7 @@ export type TaskMachineEvent =
   | E<'TaskCompleted', { reason?: string }>
   | E<'TaskFailed', { reason: string }>
   | E<'TaskCancelled', { reason?: string }>
-  | E<'TaskReopened', SpawnRef & { reason: string }>;
+  | E<'TaskReopened', SpawnRef & { reason: string; reviews?: readonly unknown[] }>;
 
 /** The event types of {@link TaskMachineEvent}. */
 export type TaskMachineEventType = TaskMachineEvent['type'];

@@ -9,7 +9,7 @@ export interface TaskInput {
 }
 
 /** Why the last attempt did not produce finished work. */
-export type TaskFailureKind = 'exit' | 'lost' | 'spawn' | 'gate' | 'conflict' | 'limit' | 'ci';
+export type TaskFailureKind = 'exit' | 'lost' | 'spawn' | 'gate' | 'conflict' | 'limit' | 'ci' | 'review';
 
 /** The last failure of a task's attempt loop. */
 export interface TaskFailure {
@@ -194,7 +194,12 @@ export const taskUpdates = {
         }
       : {},
   recordReopen: (_c, e) =>
-    e.type === 'TaskReopened' ? { lastFailure: failure('ci', e.data.reason, e.position), outcome: null } : {},
+    e.type === 'TaskReopened'
+      ? {
+          lastFailure: failure(e.data.reviews === undefined ? 'ci' : 'review', e.data.reason, e.position),
+          outcome: null,
+        }
+      : {},
   recordRetry: (_c, e) => (e.type === 'RetryScheduled' ? { notBefore: e.data.notBefore } : {}),
   recordUnblock: () => ({ blockedOn: null, blockedAt: null }),
   recordOutcome: (_c, e) => {

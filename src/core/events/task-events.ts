@@ -66,19 +66,31 @@ export const TaskFailed = z.object({ taskId: Id, reason: z.string() });
 /** The task was cancelled; a live agent of it is stopped. */
 export const TaskCancelled = z.object({ taskId: Id, reason: z.string().optional() });
 
+/** A review comment that reopened a task (`ReviewReceived`, quoted in the next prompt). */
+export const ReopeningReview = z.object({
+  reviewId: z.string().min(1),
+  author: z.string().optional(),
+  body: z.string(),
+  path: z.string().optional(),
+  line: z.number().int().positive().optional(),
+});
+
 /**
- * CI failed after the task's branch was merged (and before the next pass): the finished
- * task gets a new attempt, whose prompt carries the tail of the CI log.
+ * CI failed after the task's branch was merged (and before the next pass), or a review of
+ * its milestone's pull request asked for changes to its work: the finished task gets a new
+ * attempt, whose prompt carries the tail of the CI log or the review comments.
  */
 export const TaskReopened = z.object({
   taskId: Id,
-  /** The spawn whose merged work CI rejected (the task's current spawn). */
+  /** The spawn whose merged work CI (or the review) rejected (the task's current spawn). */
   spawnId: SpawnId,
   reason: z.string(),
-  /** Position of the failing `CiCompleted`. */
-  ciPosition: z.number().int().positive(),
+  /** Position of the failing `CiCompleted` (absent when a review reopened it). */
+  ciPosition: z.number().int().positive().optional(),
   /** The tail of the CI log (`CiCompleted.logPath`), when there is one. */
   ciLogTail: OutputTail.optional(),
+  /** The review comments that reopened it (`pr.reviews`). */
+  reviews: z.array(ReopeningReview).min(1).optional(),
 });
 
 /** Schemas of the task group. */

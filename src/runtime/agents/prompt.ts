@@ -24,6 +24,8 @@ export interface AttemptHistory {
   gateOutput?: string;
   /** Output of the CI run that failed after it. */
   ciOutput?: string;
+  /** The review comments on the pull request that asked for changes to its merged work. */
+  review?: string;
   /** Files that conflicted when its branch was merged. */
   conflictFiles?: string[];
   /** Anything else orch wants the next attempt to know. */
@@ -59,7 +61,8 @@ export function lessonsOf(attempts: readonly Attempt[]): AttemptHistory[] {
       h.note = `it reported being blocked on ${(blocked.on ?? ['person']).join(', ')}`;
     if (a.gate?.status === 'failed' && a.gate.outputTail !== null) h.gateOutput = a.gate.outputTail;
     if (a.merge?.status === 'conflicted') h.conflictFiles = a.merge.files;
-    if (a.reopened !== null)
+    if (a.reopened !== null && typeof a.reopened.review === 'string') h.review = a.reopened.review;
+    else if (a.reopened !== null)
       h.ciOutput = a.reopened.ciLogTail ?? `${a.reopened.reason} (no CI log was recorded)`;
     return h;
   });
@@ -170,6 +173,13 @@ function historySection(history: AttemptHistory[], outputChars: number, shown: n
     if (h.gateOutput)
       lines.push('The quality gate failed:', '', fence(tailOf(h.gateOutput, outputChars)), '');
     if (h.ciOutput) lines.push('CI failed:', '', fence(tailOf(h.ciOutput, outputChars)), '');
+    if (h.review)
+      lines.push(
+        'After its work was merged, a review of the pull request asked for changes. Address every comment:',
+        '',
+        fence(tailOf(h.review, outputChars)),
+        '',
+      );
     if (h.outputTail) lines.push('The end of its output:', '', fence(tailOf(h.outputTail, outputChars)), '');
   }
   lines.push(

@@ -21,6 +21,8 @@ export interface CiRequest {
   /** A link to the CI run. */
   url?: string;
   actor: 'ci' | 'user';
+  /** The way the result came in (`mcp` for `orch mcp`), kept as `metadata.via`. */
+  via?: string;
 }
 
 /** A recorded CI result. */
@@ -70,6 +72,7 @@ export function recordCi(store: EventStore, request: CiRequest): CiOutcome {
         },
         actor: request.actor,
         runId,
+        ...(request.via === undefined ? {} : { extra: { via: request.via } }),
         expect: 'any',
         answer: (position) => ({
           position,

@@ -31,6 +31,8 @@ export interface SignalRequest {
   taskHint?: string;
   /** `ORCH_RUN_ID`, for the event metadata. */
   runId?: string;
+  /** The way the request came in (`mcp` for `orch mcp`), kept as `metadata.via`. */
+  via?: string;
 }
 
 /** An accepted report. */
@@ -48,6 +50,8 @@ export interface CancelRequest {
   taskId: string;
   /** Why, kept as the event's reason. */
   summary?: string;
+  /** The way the request came in (`mcp` for `orch mcp`), kept as `metadata.via`. */
+  via?: string;
 }
 
 /** A recorded cancellation. */
@@ -65,6 +69,8 @@ export interface UnblockRequest {
   taskId: string;
   /** What the person did or decided, kept in the event's metadata. */
   summary?: string;
+  /** The way the request came in (`mcp` for `orch mcp`), kept as `metadata.via`. */
+  via?: string;
 }
 
 /** A recorded release. */
@@ -108,7 +114,11 @@ export function orchSignal(stateDir: string, command: SignalCommand): SignalResu
 }
 
 function request(command: UnblockRequest | CancelRequest): UnblockRequest & CancelRequest {
-  return { taskId: command.taskId, ...(command.summary === undefined ? {} : { summary: command.summary }) };
+  return {
+    taskId: command.taskId,
+    ...(command.summary === undefined ? {} : { summary: command.summary }),
+    ...(command.via === undefined ? {} : { via: command.via }),
+  };
 }
 
 /**
@@ -138,7 +148,7 @@ export function reportSignal(store: EventStore, request: SignalRequest): SignalO
         actor: 'orch',
         runId,
         correlationId: spawnId,
-        extra: { reportedBy: `agent:${spawnId}` },
+        extra: { reportedBy: `agent:${spawnId}`, ...viaOf(request) },
         expect: 'any',
         answer: (position) => {
           throw new SignalRejectedError(spawnId, reason, position);
@@ -161,6 +171,7 @@ export function reportSignal(store: EventStore, request: SignalRequest): SignalO
       actor: `agent:${spawnId}`,
       runId,
       correlationId: spawnId,
+      ...(request.via === undefined ? {} : { extra: viaOf(request) }),
       answer: (position) => ({ position, streamId, taskId, spawnId, kind, on }),
     };
   });
@@ -224,6 +235,7 @@ export function cancelTask(store: EventStore, request: CancelRequest): CancelOut
       type: 'TaskCancelled',
       data: { taskId, reason: request.summary ?? 'cancelled by a person' },
       actor: 'user',
+      ...(request.via === undefined ? {} : { extra: viaOf(request) }),
       answer: (position) => ({ position, streamId, taskId, kind: 'cancel', was: verdict.was }),
     };
   });
@@ -262,7 +274,14 @@ export function unblockTask(store: EventStore, request: UnblockRequest): Unblock
       type: 'TaskUnblocked',
       data: { taskId, reason: 'person' },
       actor: 'user',
-      ...(request.summary === undefined ? {} : { extra: { summary: request.summary } }),
+      ...(request.summary === undefined && request.via === undefined
+        ? {}
+        : {
+            extra: {
+              ...(request.summary === undefined ? {} : { summary: request.summary }),
+              ...viaOf(request),
+            },
+          }),
       answer: (position) => ({
         position,
         streamId,
@@ -272,4 +291,9 @@ export function unblockTask(store: EventStore, request: UnblockRequest): Unblock
       }),
     };
   });
+}
+
+/** `{ via }` for the event metadata, or nothing. */
+function viaOf(request: { via?: string }): { via?: string } {
+  return request.via === undefined ? {} : { via: request.via };
 }

@@ -31,10 +31,18 @@ export async function runLoop(ctx: RunContext): Promise<RunOutcome> {
       stopCancelledAgents(ctx);
       ctx.planFiles.garden(log.state);
       ctx.planFiles.reloadIfChanged(log);
+      if (ctx.reviews !== null) {
+        await ctx.reviews.tick();
+        log.catchUp();
+      }
       const look = lookAhead(ctx);
       if (look.commands.length > 0) await act(ctx, look.commands);
-      else if (look.status === 'busy') await waitForChange(ctx, look.nextWakeAt);
-      else {
+      else if (look.status === 'busy') await waitForChange(ctx, earliest(look.nextWakeAt, ctx));
+      else if (look.exitCode === 0 && ctx.reviews?.awaiting() === true) {
+        // The work is done but a pull request awaits its review: poll it (pr.reviews).
+        inFlight.throwIfFailed();
+        await waitForChange(ctx, ctx.reviews.nextPollAt());
+      } else {
         inFlight.throwIfFailed();
         return await finish(ctx, look.exitCode, look.reason);
       }
@@ -150,6 +158,13 @@ function stopCancelledAgents(ctx: RunContext): void {
     ctx.stopping.add(spawnId);
     ctx.inFlight.track(ctx.agents.stopSpawn(spawnId));
   }
+}
+
+/** The earlier of the outlook's timer and the next review poll (when reviews are on). */
+function earliest(wakeAt: number | null, ctx: RunContext): number | null {
+  if (ctx.reviews === null) return wakeAt;
+  const poll = ctx.reviews.nextPollAt();
+  return wakeAt === null ? poll : Math.min(wakeAt, poll);
 }
 
 /** Sleeps until an effect ends, the timer is due, another process writes, or the run stops. */

@@ -32,6 +32,7 @@ import type { InFlight } from './in-flight.js';
 import type { OrchestratorOptions } from './options.js';
 import { openPlanFiles, StatusChanges, type PlanWatch } from './plan-watch.js';
 import { reconcile } from './reconcile.js';
+import { createReviewWatch, type ReviewWatch } from './review-watch.js';
 import type { WarningSink } from './warnings.js';
 
 /**
@@ -59,6 +60,8 @@ export interface RunContext {
   readonly planFiles: PlanWatch;
   readonly agents: AgentSupervisor;
   readonly effects: Effects;
+  /** The reviews of milestone pull requests (`pr.reviews`); null when off. */
+  readonly reviews: ReviewWatch | null;
   readonly inFlight: InFlight;
   /** Spawns being stopped because a person cancelled their task. */
   readonly stopping: Set<string>;
@@ -209,6 +212,7 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       planFiles,
       agents,
       effects,
+      reviews: createReviewWatch({ config, repoDir, log, store, router, clock, warn: setup.warn }),
       inFlight,
       stopping: new Set(),
       closed: false,

@@ -20,7 +20,8 @@ export interface WarningProblem {
  */
 export type OrchestratorWarning =
   | { code: 'PLAN_REVISION_REFUSED'; message: string; problems: WarningProblem[] }
-  | { code: 'PLAN_WRITE_BACK_FAILED'; message: string };
+  | { code: 'PLAN_WRITE_BACK_FAILED'; message: string }
+  | { code: 'PR_REVIEWS_FAILED'; message: string };
 
 /** Where the parts of a run send their warnings. */
 export type WarningSink = (warning: OrchestratorWarning) => void;

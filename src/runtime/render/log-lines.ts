@@ -3,7 +3,7 @@ import { fileLine, seconds, terminalSafe, usd } from './format.js';
 
 /**
  * One line per event for `orch log`: position, time, stream and version, type, actor
- * (when not orch) and the fields that matter for that type.
+ * (when not orch), the way a request came in (`via mcp`) and the fields that matter for that type.
  */
 
 type Data = Record<string, unknown>;
@@ -19,9 +19,10 @@ export function formatEventLine(event: RecordedEvent): string {
     typeof event.metadata.actor === 'string' && event.metadata.actor !== 'orch'
       ? `  by ${event.metadata.actor}`
       : '';
+  const via = typeof event.metadata['via'] === 'string' ? ` via ${event.metadata['via']}` : '';
   const fields = keyFields(event);
   return terminalSafe(
-    `#${event.position}  ${event.recordedAt}  ${event.streamId} v${event.streamVersion}  ${event.type}${actor}${fields === '' ? '' : `  ${fields}`}`,
+    `#${event.position}  ${event.recordedAt}  ${event.streamId} v${event.streamVersion}  ${event.type}${actor}${via}${fields === '' ? '' : `  ${fields}`}`,
   );
 }
 
@@ -44,6 +45,25 @@ export function keyFields(event: RecordedEvent): string {
       return pick('spentUsd', 'budget');
     case 'CiCompleted':
       return pick('result', 'ref', 'url');
+    case 'ReviewReceived':
+      return words({
+        milestone: d['milestoneId'],
+        review: d['reviewId'],
+        kind: d['kind'],
+        by: d['author'],
+        on:
+          typeof d['path'] === 'string'
+            ? `${d['path']}${typeof d['line'] === 'number' ? `:${d['line']}` : ''}`
+            : undefined,
+        task: d['taskId'],
+      });
+    case 'ReviewAnswered':
+      return words({
+        milestone: d['milestoneId'],
+        task: d['taskId'],
+        commit: typeof d['commit'] === 'string' ? d['commit'].slice(0, 12) : undefined,
+        reviews: Array.isArray(d['reviewIds']) ? d['reviewIds'].join(',') : undefined,
+      });
     case 'PlanLoaded':
     case 'PlanRevised':
       return planFields(d);

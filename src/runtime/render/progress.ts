@@ -112,6 +112,16 @@ export function progressLine(event: RecordedEvent, state: OrchState): string | n
       return say('milestone', `${String(d['milestoneId'])} complete`);
     case 'PullRequestOpened':
       return say('milestone', `${String(d['milestoneId'])} pull request ${String(d['url'])}`);
+    case 'ReviewReceived':
+      return say(
+        'review',
+        `${String(d['milestoneId'])} ${String(d['kind']).replace('_', ' ')}${typeof d['path'] === 'string' ? ` on ${d['path']}` : ''}${typeof d['taskId'] === 'string' ? ` → ${d['taskId']}` : ''}`,
+      );
+    case 'ReviewAnswered':
+      return say(
+        'review',
+        `${String(d['milestoneId'])} answered: ${String(d['taskId'])} merged as ${String(d['commit']).slice(0, 10)}`,
+      );
     case 'CiCompleted':
       return say(
         'ci',

@@ -111,7 +111,7 @@ function tree(doc: StatusDocument, ids: readonly string[], orphans = true): stri
   for (const m of doc.milestones) {
     if (!wanted.has(m.id)) continue;
     const pr = m.pr === null ? '' : `  PR ${m.pr.url ?? '(requested)'} (${m.pr.branch})`;
-    lines.push(`${m.id}  ${m.title}  [${m.status}]${pr}`);
+    lines.push(`${m.id}  ${m.title}  [${m.status}]${pr}${reviewText(m.review)}`);
     for (const p of phasesOf.get(m.id) ?? []) {
       shownPhases.add(p.id);
       lines.push(...phaseLines(p, tasksOf.get(p.id) ?? [], '  ', doc.usage));
@@ -164,4 +164,11 @@ function group<T>(items: readonly T[], key: (item: T) => string): Map<string, T[
     else list.push(item);
   }
   return out;
+}
+
+/** `  review: changes requested (2 open, 1 answered)`, or '' before any review. */
+function reviewText(review: StatusDocument['milestones'][number]['review']): string {
+  if (review === undefined) return '';
+  const decision = review.decision === null ? 'received' : review.decision.replace('_', ' ');
+  return `  review: ${decision} (${review.open.length} open, ${review.answered} answered)`;
 }

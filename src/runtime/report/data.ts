@@ -114,6 +114,8 @@ const REPORT_EVENT_TYPES: ReadonlySet<string> = new Set([
   'MilestoneCompleted',
   'PullRequestRequested',
   'PullRequestOpened',
+  'ReviewReceived',
+  'ReviewAnswered',
 ]);
 
 // The events of an attempt's request, start and outcome: the attempt carries them. Any

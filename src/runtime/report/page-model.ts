@@ -145,6 +145,12 @@ function buildModel(data, events) {
       case 'PullRequestOpened':
         mark(run, ev, 'pr', 'pull request for ' + d.milestoneId + ': ' + d.url);
         return;
+      case 'ReviewReceived':
+        mark(run, ev, 'pr', 'review of ' + d.milestoneId + ': ' + d.kind + (d.path ? ' on ' + d.path : '') + (d.taskId ? ' (task ' + d.taskId + ')' : ''));
+        return;
+      case 'ReviewAnswered':
+        mark(run, ev, 'pr', 'review of ' + d.milestoneId + ' answered: ' + d.taskId + ' merged as ' + String(d.commit).slice(0, 10));
+        return;
       case 'RunStarted': case 'RunStopped':
         mark(run, ev, 'run', type === 'RunStarted' ? 'run started (pid ' + d.pid + ')' : 'run stopped: ' + d.reason);
         return;
