@@ -202,7 +202,7 @@ export function runDriver(
     if (policy === 'random') outside(step);
     else if (policy === 'mixed') {
       // Half the steps move work along (so milestones finish and pull requests open), half disturb.
-      if (step.pick % 2 === 1 || !cooperate()) outside(step);
+      if (step.pick % 2 === 1 || !cooperate(step)) outside(step);
     } else if (!cooperate() && commands.length === 0) break; // nothing left to do
   }
   return { log: b.events, states, final: state, ticks, reached, config };
@@ -503,7 +503,7 @@ export function runDriver(
   }
 
   /** Does the most helpful outside thing; false when there was nothing to do. */
-  function cooperate(): boolean {
+  function cooperate(step?: Step): boolean {
     const spawning = liveAgents('spawning')[0];
     const running = liveAgents('running')[0];
     const gate = tasksIn('verifying')[0];
@@ -529,7 +529,9 @@ export function runDriver(
         commit: `c${mergeCounter}`,
       });
     } else if ((config.ci?.provider ?? 'none') !== 'none' && (state.mergesSinceCi ?? []).length > 0) {
-      record('CiCompleted', { result: 'pass', ref: mergeCommits.at(-1) ?? 'integration' }, 'ci');
+      // Mixed: CI passes on the latest merge, an older one or an unknown commit (chosen by the step).
+      if (step !== undefined) ciOnCommit({ ...step, code: 0 });
+      else record('CiCompleted', { result: 'pass', ref: mergeCommits.at(-1) ?? 'integration' }, 'ci');
     } else if (pr) {
       record('PullRequestOpened', {
         milestoneId: pr[0],
