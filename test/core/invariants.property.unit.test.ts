@@ -56,7 +56,7 @@ describe('invariants hold under random plans and random outside events', () => {
     const counts = Object.fromEntries(KINDS.map((k) => [k, tally.get(k) ?? 0]));
     console.log(`runs reaching each kind of step (of ${runs.numRuns}):`, counts);
     expect(KINDS.filter((k) => (tally.get(k) ?? 0) === 0)).toEqual([]);
-  });
+  }, 180_000);
 
   it('replaying the log gives the live state, at every prefix, byte for byte (Replayer and evolve)', () => {
     fc.assert(

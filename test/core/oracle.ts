@@ -1,6 +1,7 @@
 import type { RecordedEvent } from '../../src/core/envelope.js';
 import { Replayer } from '../../src/core/replayer.js';
 import type { OrchState } from '../../src/core/state.js';
+import type { MachineEngine } from '../../src/machines/index.js';
 import type { Plan } from '../../src/plan/model.js';
 
 /**
@@ -503,7 +504,8 @@ export class OracleModel {
 const comparable = (s: OrchState) => JSON.stringify({ ...s, position: 0, updatedAt: null });
 
 /**
- * Every rule over a whole log: the first violation of each. `rules` narrows the check.
+ * Every rule over a whole log: the first violation of each. `rules` narrows the check;
+ * `engine` replaces the machines' steppers of the fold that is compared with the model.
  *
  * @example
  * expect(checkHistory(run.log, config)).toEqual([]);
@@ -512,9 +514,11 @@ export function checkHistory(
   log: readonly RecordedEvent[],
   config: OracleConfig,
   rules?: readonly OracleRule[],
+  engine?: MachineEngine,
 ): OracleViolation[] {
   const model = new OracleModel(config);
-  const fold = new Replayer();
+  // The fold under test (its engine is swappable so a test can show a faulty fold is caught).
+  const fold = new Replayer(undefined, engine);
   const found: OracleViolation[] = [];
   const seen = new Set<OracleRule>();
   const report = (rule: OracleRule, position: number, message: string) => {
