@@ -33,7 +33,7 @@ export interface Step {
 
 // Outside happenings, weighted towards the ones that move work along. 16: a plan revision,
 // 17: a CI result naming a commit, 18: a budget raise (a new run with a higher budget).
-const KIND_WEIGHTS = [4, 3, 3, 2, 1, 1, 2, 2, 1, 4, 4, 1, 1, 1, 1, 1, 2, 2, 1];
+const KIND_WEIGHTS = [4, 3, 3, 2, 1, 1, 2, 2, 1, 4, 4, 1, 1, 2, 1, 1, 3, 2, 1];
 const kindArb = fc.oneof(...KIND_WEIGHTS.map((weight, kind) => ({ weight, arbitrary: fc.constant(kind) })));
 
 export const stepArb: fc.Arbitrary<Step> = fc.record({
@@ -48,19 +48,21 @@ export const configArb: fc.Arbitrary<DecideConfig> = fc.record({
   maxConcurrent: fc.integer({ min: 1, max: 3 }),
   maxRetries: fc.integer({ min: 0, max: 3 }),
   retryInterval: fc.constantFrom(0, 5, 30),
-  autoMerge: fc.boolean(),
+  autoMerge: fc.oneof(
+    { weight: 3, arbitrary: fc.constant(true) },
+    { weight: 1, arbitrary: fc.constant(false) },
+  ),
   budget: fc.option(fc.constantFrom(0.5, 2, 5), { nil: undefined }),
   gate: fc.option(fc.constant({ command: ['npm', 'test'] }), { nil: undefined }),
   rateLimitBackoff: fc.option(fc.constantFrom(10, 60), { nil: undefined }),
-  ci: fc.option(
-    fc.constantFrom(
-      { provider: 'local' as const },
-      { provider: 'external' as const },
-      { provider: 'none' as const },
-    ),
-    {
-      nil: undefined,
-    },
+  // CI configured in most runs (so pull requests wait for it), absent or `none` in the others.
+  ci: fc.constantFrom(
+    undefined,
+    { provider: 'none' as const },
+    { provider: 'local' as const },
+    { provider: 'external' as const },
+    { provider: 'local' as const },
+    { provider: 'external' as const },
   ),
 });
 
@@ -416,7 +418,7 @@ export function runDriver(
     const { pick } = step;
     const next = structuredClone(plan);
     let kind: string;
-    switch (pick % 4) {
+    switch (pick % 5) {
       case 0: {
         const phase = pickOf(next.phases, pick >> 2);
         if (phase === undefined) return;
@@ -441,7 +443,7 @@ export function runDriver(
         const running = liveAgents()
           .map((a) => a.task)
           .filter((t) => next.tasks.some((x) => x.id === t));
-        const id = pick % 4 === 2 ? pickOf(running, pick >> 2) : pickOf(next.tasks, pick >> 2)?.id;
+        const id = pick % 5 === 2 ? pickOf(running, pick >> 2) : pickOf(next.tasks, pick >> 2)?.id;
         if (id === undefined) return;
         removeTask(next, id);
         kind = running.includes(id) ? 'revise:removeRunning' : 'revise:remove';
@@ -453,7 +455,10 @@ export function runDriver(
           ['ready', 'in_progress'].includes(state.phases[p.id]?.value ?? ''),
         );
         const from = pickOf(open.length > 0 ? open : next.phases, pick >> 2);
-        const to = pickOf(next.phases, (pick >> 2) + 1 + (step.dt % 5));
+        const unfinished = next.phases.filter(
+          (p) => p.id !== from?.id && state.phases[p.id]?.value !== 'complete',
+        );
+        const to = pickOf(unfinished.length > 0 ? unfinished : next.phases, (pick >> 2) + (step.dt % 5));
         if (from === undefined || to === undefined || from.id === to.id || from.dependsOn.includes(to.id))
           return;
         if (phaseReaches(next, to.id, from.id)) return;
