@@ -161,6 +161,8 @@ export function runDriver(
   let runCounter = 1;
   let mergeCounter = 0;
   let addedCounter = 0;
+  /** Tasks revisions removed (one may be added back). */
+  const removedTasks: Plan['tasks'] = [];
   let now = b.now;
 
   const record = <T extends OrchEventType>(type: T, data: OrchEventData<T>, actor = 'orch') => {
@@ -411,7 +413,7 @@ export function runDriver(
     record('CiCompleted', { result, ref }, 'ci');
   }
 
-  /** Records a revised plan: a task added, a task removed (maybe while its agent runs), or a dependency added. */
+  /** Records a revised plan: a task added (or a removed one back), a task removed (maybe while its agent runs), or a dependency added. */
   function revise(step: Step): void {
     const plan = state.plan;
     if (plan === null) return;
@@ -422,6 +424,20 @@ export function runDriver(
       case 0: {
         const phase = pickOf(next.phases, pick >> 2);
         if (phase === undefined) return;
+        // Now and then a task removed earlier comes back (same id: a fresh task, maybe while its old agent runs).
+        const back =
+          pick % 3 === 0 ? removedTasks.find((t) => !next.tasks.some((x) => x.id === t.id)) : undefined;
+        if (back !== undefined) {
+          const home = next.phases.find((p) => p.id === back.phase) ?? phase;
+          next.tasks.push({
+            ...back,
+            phase: home.id,
+            dependsOn: back.dependsOn.filter((d) => next.tasks.some((x) => x.id === d)),
+          });
+          home.tasks.push(back.id);
+          kind = 'revise:readd';
+          break;
+        }
         addedCounter += 1;
         const id = `N${addedCounter}`;
         const dep = pickOf(next.tasks, pick >> 3);
@@ -445,6 +461,8 @@ export function runDriver(
           .filter((t) => next.tasks.some((x) => x.id === t));
         const id = pick % 5 === 2 ? pickOf(running, pick >> 2) : pickOf(next.tasks, pick >> 2)?.id;
         if (id === undefined) return;
+        const gone = next.tasks.find((t) => t.id === id);
+        if (gone !== undefined) removedTasks.push(gone);
         removeTask(next, id);
         kind = running.includes(id) ? 'revise:removeRunning' : 'revise:remove';
         break;
