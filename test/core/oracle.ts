@@ -67,6 +67,8 @@ interface TaskModel {
   notBefore: number | null;
   /** Earliest spawn time after an attempt stopped by a rate limit with no reset ahead. */
   limitAfter: number | null;
+  /** The last attempt was stopped by a rate limit: while its retry waits, nothing is spawned. */
+  limitedFailure: boolean;
   /** Sequence number of the task's latest merge (null: never merged). */
   mergeSeq: number | null;
   mergeCommit: string | null;
@@ -230,6 +232,7 @@ export class OracleModel {
           retryAfter: null,
           notBefore: null,
           limitAfter: null,
+          limitedFailure: false,
         });
         return;
       }
@@ -288,7 +291,13 @@ export class OracleModel {
         return;
       case 'TaskUnblocked':
         if (task?.loop === 'pending' || task?.loop === 'blocked') {
-          Object.assign(task, { loop: 'idle', retryAfter: null, notBefore: null, limitAfter: null });
+          Object.assign(task, {
+            loop: 'idle',
+            retryAfter: null,
+            notBefore: null,
+            limitAfter: null,
+            limitedFailure: false,
+          });
         }
         return;
       case 'TaskCompleted':
@@ -331,6 +340,7 @@ export class OracleModel {
     // A limited attempt waits for the reset; when none is ahead, for at least one backoff.
     const backoff = at + (this.config.rateLimitBackoff ?? 300) * 1000;
     task.limitAfter = !limited ? null : this.limitReset <= at ? backoff : Math.min(this.limitReset, backoff);
+    task.limitedFailure = limited;
   }
 
   private loadPlan(plan: Plan): void {
@@ -358,6 +368,7 @@ export class OracleModel {
           retryAfter: null,
           notBefore: null,
           limitAfter: null,
+          limitedFailure: false,
           mergeSeq: null,
           mergeCommit: null,
         },
@@ -456,6 +467,22 @@ export class OracleModel {
         'noSpawnBeforeRateLimitReset',
         `agent ${spawnId} was spawned for task ${taskId} at ${iso(at)}, before the backoff after its rate-limited attempt (${iso(task.limitAfter)})`,
       ]);
+    } else {
+      // While a rate-limited attempt's retry waits out its backoff, no task is spawned.
+      for (const [id, other] of this.tasks) {
+        if (
+          other.loop !== 'idle' ||
+          !other.limitedFailure ||
+          other.notBefore === null ||
+          at >= other.notBefore
+        )
+          continue;
+        out.push([
+          'noSpawnBeforeRateLimitReset',
+          `agent ${spawnId} was spawned at ${iso(at)} while task ${id} waits out a rate-limit backoff until ${iso(other.notBefore)}`,
+        ]);
+        break;
+      }
     }
     return out;
   }

@@ -170,6 +170,17 @@ describe('the property oracle catches hand-made bad histories', () => {
     expect(only(c, cfg, 'noSpawnBeforeRateLimitReset')[0]?.message).toBe(
       `agent s2 was spawned for task T1 at ${iso(s(10))}, before the backoff after its rate-limited attempt (${iso(s(60))})`,
     );
+    // Nor may another task start while T1's limited retry waits out its backoff.
+    const g = started();
+    spawn(g, 'T1', 's1');
+    g.add('RateLimited', { spawnId: 's1', resetAt: null });
+    exit(g, 's1', 1);
+    retry(g, 'T1', 2, s(60));
+    g.now = s(10);
+    spawn(g, 'T2', 's2');
+    expect(only(g, { ...config, rateLimitBackoff: 60 }, 'noSpawnBeforeRateLimitReset')[0]?.message).toBe(
+      `agent s2 was spawned at ${iso(s(10))} while task T1 waits out a rate-limit backoff until ${iso(s(60))}`,
+    );
     // The limited attempt does not count against maxRetries.
     expect(only(c, { ...cfg, maxRetries: 0 }, 'attemptsWithinRetries')).toEqual([]);
   });
