@@ -379,8 +379,8 @@ export class OracleModel {
   }
 
   /**
-   * What is wrong with spawning `spawnId` for `taskId` (attempt `attempt`) at time `at`, or
-   * null. Each problem is tagged with its rule.
+   * What is wrong with spawning `spawnId` for `taskId` (attempt `attempt`) at time `at`
+   * (empty: nothing). Each problem is tagged with its rule.
    */
   spawnProblems(taskId: string, spawnId: string, attempt: number, at: number): [OracleRule, string][] {
     const out: [OracleRule, string][] = [];
