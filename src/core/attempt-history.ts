@@ -271,7 +271,7 @@ export class AttemptFold {
       ref,
       url: str(d['url']),
     };
-    for (const merge of merges.slice(0, mergesJudged(merges, ref))) {
+    for (const merge of merges.slice(0, mergesJudged(merges, ref, before.ciJudgedCommits))) {
       const attempts = this.tasks.get(merge.taskId)?.attempts ?? [];
       const merged = attempts.findLast(
         (a) => a.merge?.status === 'merged' && a.merge.commit === merge.commit,

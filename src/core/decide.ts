@@ -30,7 +30,8 @@ export interface DecideOptions {
  * priority order its bookkeeping (unblock, retry or fail, gate, merge), and last the spawns
  * — each preceded by `StartPhase` when its phase is still only ready — within `maxConcurrent`.
  *
- * It never spawns for a task whose phase is blocked or whose dependencies are incomplete,
+ * It never spawns for a task whose phase is blocked or waits for an unfinished phase (a
+ * revised plan may add one to a started phase), or whose dependencies are incomplete,
  * a second agent for a task with a live or unresolved agent, before a retry's `notBefore`
  * or a rate limit's reset, past the budget, or beyond `maxRetries + 1` counted attempts.
  *
@@ -159,15 +160,19 @@ function decideTasks(
   const maxAttempts = config.maxRetries + 1;
   const live = liveTasks(state);
   const candidates: string[] = [];
+  const phaseDeps = new Map<string, boolean>();
   for (const id of index.taskOrder) {
     const entry = getOwn(state.tasks, id);
     const task = index.tasks.get(id);
     if (entry === undefined || task === undefined) continue;
     const ctx = entry.context;
     const phase = getOwn(state.phases, task.phase);
+    // A phase's own dependencies hold its tasks too: a revision may give a ready or started
+    // phase an unfinished dependency (a ready one is blocked this tick, a started one stays started).
     const open =
       phase !== undefined &&
       phase.value !== 'blocked' &&
+      phaseDepsMet(state, index, task.phase, phaseDeps) &&
       task.dependsOn.every((d) => dependencyMet(state, index, d));
     switch (entry.value) {
       case 'pending':
@@ -222,6 +227,20 @@ function decideTasks(
     }
   }
   return candidates;
+}
+
+/** Whether every phase `phaseId` depends on is complete (memoised in `memo` for one tick). */
+function phaseDepsMet(
+  state: OrchState,
+  index: PlanIndex,
+  phaseId: string,
+  memo: Map<string, boolean>,
+): boolean {
+  const known = memo.get(phaseId);
+  if (known !== undefined) return known;
+  const met = (index.phases.get(phaseId)?.dependsOn ?? []).every((d) => isComplete(getOwn(state.phases, d)));
+  memo.set(phaseId, met);
+  return met;
 }
 
 function spawn(

@@ -83,7 +83,8 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
       // The result judges the merge whose commit it tested and every merge before it; merges
       // that landed after that commit wait for a result of their own.
       const merges = s.mergesSinceCi ?? [];
-      const judged = mergesJudged(merges, e.data.ref ?? null);
+      const earlier = s.ciJudgedCommits ?? [];
+      const judged = mergesJudged(merges, e.data.ref ?? null, earlier);
       const covered = merges.slice(0, judged).map((m) => m.taskId);
       s.ci = {
         result: e.data.result,
@@ -97,6 +98,7 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
         toReopen: pass ? [] : [...new Set(covered)],
       };
       s.mergesSinceCi = merges.slice(judged);
+      if (judged > 0) s.ciJudgedCommits = [...earlier, ...merges.slice(0, judged).map((m) => m.commit)];
       return;
     }
     case 'RateLimited': {
@@ -222,14 +224,22 @@ function foldReview(
 /**
  * How many of the merges awaiting CI (`OrchState.mergesSinceCi`, in merge order) a CI
  * result for `ref` judges: the merge whose commit it tested and every merge before it; a
- * result for a ref that is none of them (a branch name, an outside commit) judges them all.
+ * result for a merge commit CI judged already (`earlier`: a late or repeated run) judges
+ * none of the later merges; a result for any other ref (a branch name, an outside commit)
+ * judges them all.
  *
  * @example
  * mergesJudged([{ taskId: 'T1', commit: 'a' }, { taskId: 'T2', commit: 'b' }], 'a'); // 1
+ * mergesJudged([{ taskId: 'T2', commit: 'b' }], 'a', ['a']); // 0
  */
-export function mergesJudged(merges: readonly { commit: string }[], ref: string | null): number {
+export function mergesJudged(
+  merges: readonly { commit: string }[],
+  ref: string | null,
+  earlier: readonly string[] = [],
+): number {
   if (ref !== null) {
     for (let i = merges.length - 1; i >= 0; i--) if (merges[i]?.commit === ref) return i + 1;
+    if (earlier.includes(ref)) return 0;
   }
   return merges.length;
 }

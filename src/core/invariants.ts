@@ -81,7 +81,8 @@ const INVARIANTS: readonly Invariant[] = [
   },
   {
     name: 'spawnOnlyWhenReady',
-    description: 'no agent is spawned for a task whose phase is blocked or whose dependencies are incomplete',
+    description:
+      'no agent is spawned for a task whose phase is blocked or waits for an unfinished phase, or whose dependencies are incomplete',
     monitor: () => ({
       before(s, e) {
         if (e.type !== 'AgentSpawnRequested') return null;
@@ -93,6 +94,13 @@ const INVARIANTS: readonly Invariant[] = [
         const phase = getOwn(s.phases, task.phase);
         if (phase === undefined || phase.value === 'blocked' || phase.value === 'init') {
           return `agent ${str(data(e).spawnId)} was spawned for task ${taskId} while its phase ${task.phase} is blocked`;
+        }
+        // A revised plan may give a started phase a dependency: its tasks wait for it too.
+        const waits = (index?.phases.get(task.phase)?.dependsOn ?? []).filter(
+          (p) => getOwn(s.phases, p)?.value !== 'complete',
+        );
+        if (waits.length > 0) {
+          return `agent ${str(data(e).spawnId)} was spawned for task ${taskId} while its phase ${task.phase} waits for ${waits.join(', ')}`;
         }
         const open = index === undefined ? [] : unmetDependencies(s, index, task);
         return open.length === 0
@@ -347,7 +355,7 @@ const one =
 
 /** Positions are gapless and increasing; every event is a known type with valid data. @example wellFormedLog(log, config) */
 export const wellFormedLog = one('wellFormedLog');
-/** No agent is spawned for a task whose phase is blocked or whose dependencies are incomplete. @example spawnOnlyWhenReady(log, config) */
+/** No agent is spawned for a task whose phase is blocked or waits for an unfinished phase, or whose dependencies are incomplete. @example spawnOnlyWhenReady(log, config) */
 export const spawnOnlyWhenReady = one('spawnOnlyWhenReady');
 /** At most one live agent per task. @example oneLiveAgentPerTask(log, config) */
 export const oneLiveAgentPerTask = one('oneLiveAgentPerTask');

@@ -85,6 +85,11 @@ export interface OrchState {
    * is none of them judges them all.
    */
   mergesSinceCi?: { taskId: string; commit: string }[];
+  /**
+   * Merge commits CI has judged, in order: a late (or repeated) result for one of them
+   * judges none of the merges that came after it.
+   */
+  ciJudgedCommits?: string[];
   /** ISO time a usage/rate limit resets; no spawns before it. */
   rateLimitedUntil: string | null;
   /** Reviews of the milestones' pull requests (`pr.reviews`), by milestone id; absent before the first. */

@@ -146,4 +146,11 @@ describe('mergesJudged', () => {
     expect(mergesJudged(merges, null)).toBe(3);
     expect(mergesJudged([], 'a')).toBe(0);
   });
+
+  it('a result on a merge commit judged already judges none of the later merges', () => {
+    const later = [{ commit: 'c' }, { commit: 'd' }];
+    expect(mergesJudged(later, 'a', ['a', 'b'])).toBe(0);
+    expect(mergesJudged(later, 'd', ['a', 'b'])).toBe(2);
+    expect(mergesJudged(later, 'integration', ['a', 'b'])).toBe(2);
+  });
 });

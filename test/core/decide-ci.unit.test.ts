@@ -134,6 +134,25 @@ describe('milestone pull requests and CI', () => {
     expect(sim.decide()).toContainEqual({ type: 'RequestPullRequest', milestoneId: 'M1' });
   });
 
+  it('a late result on an older, already judged merge commit judges none of the later merges', () => {
+    const sim = new Sim(onePhase(), { ...testConfig, ci: { provider: 'external' } });
+    sim.settle();
+    sim.finish('T1', 'c1');
+    sim.record('CiCompleted', { result: 'pass', ref: 'c1' }, 'ci');
+    sim.finish('T2', 'c2');
+    sim.settle();
+    expect(sim.state.milestones['M1']?.value).toBe('complete');
+    // CI of c1 ran again (or its result came late): it says nothing about T2's merge c2.
+    sim.record('CiCompleted', { result: 'pass', ref: 'c1' }, 'ci');
+    expect(sim.state.mergesSinceCi).toEqual([{ taskId: 'T2', commit: 'c2' }]);
+    expect(sim.decide().some((c) => c.type === 'RequestPullRequest')).toBe(false);
+    // Nor does a late fail of c1 reopen T2 (T1's merge was judged already).
+    sim.record('CiCompleted', { result: 'fail', ref: 'c1' }, 'ci');
+    expect(sim.decide().filter((c) => c.type === 'ReopenTask')).toEqual([]);
+    sim.record('CiCompleted', { result: 'pass', ref: 'c2' }, 'ci');
+    expect(sim.decide()).toContainEqual({ type: 'RequestPullRequest', milestoneId: 'M1' });
+  });
+
   it('without CI (provider none) the PR is requested as soon as the milestone completes', () => {
     const sim = new Sim(onePhase(), { ...testConfig, ci: { provider: 'none' } });
     sim.settle();

@@ -287,4 +287,50 @@ describe('decide', () => {
     sim.record('PlanRevised', { plan: revised, diff: { added: [], removed: [], changed: ['P2'] } });
     expect(sim.decide()).toContainEqual({ type: 'BlockPhase', phaseId: 'P2', reason: 'waits for phase P1' });
   });
+
+  it('spawns nothing more in a started phase a revised plan gave an unfinished dependency (found by the property test)', () => {
+    const phases = (p2deps: string[]) =>
+      makePlan([
+        {
+          id: 'M1',
+          phases: [
+            { id: 'P1', tasks: [{ id: 'T1' }] },
+            { id: 'P2', deps: p2deps, tasks: [{ id: 'T2' }, { id: 'T3', deps: ['T2'] }, { id: 'T4' }] },
+          ],
+        },
+      ]);
+    const sim = new Sim(phases([]), { ...testConfig, maxConcurrent: 2 });
+    expect(spawnsOf(sim.settle())).toEqual(['T2', 'T1']);
+    expect(sim.state.phases['P2']?.value).toBe('in_progress');
+    // P2 now waits for P1 (T1 still running): a free slot must not go to T2's retry or T4.
+    sim.record('PlanRevised', { plan: phases(['P1']), diff: { added: [], removed: [], changed: ['P2'] } });
+    sim.exit('T2', 1);
+    sim.settle();
+    sim.now += 60_000;
+    expect(spawnsOf(sim.settle())).toEqual([]);
+    expect(sim.state.phases['P2']?.value).toBe('in_progress');
+    sim.finish('T1');
+    expect(spawnsOf(sim.settle())).toEqual(['T2', 'T4']);
+  });
+
+  it('does not spawn in a ready phase in the tick that blocks it again', () => {
+    const two = (deps: string[]) =>
+      makePlan([
+        {
+          id: 'M1',
+          phases: [
+            { id: 'P1', tasks: [{ id: 'T1' }, { id: 'T2' }] },
+            { id: 'P2', deps, tasks: [{ id: 'T3' }] },
+          ],
+        },
+      ]);
+    const sim = new Sim(two([]), { ...testConfig, maxConcurrent: 1 });
+    expect(spawnsOf(sim.settle())).toEqual(['T1']);
+    expect(sim.state.phases['P2']?.value).toBe('ready');
+    sim.record('PlanRevised', { plan: two(['P1']), diff: { added: [], removed: [], changed: ['P2'] } });
+    sim.config = { ...sim.config, maxConcurrent: 3 };
+    const cmds = sim.decide();
+    expect(cmds).toContainEqual({ type: 'BlockPhase', phaseId: 'P2', reason: 'waits for phase P1' });
+    expect(spawnsOf(cmds)).toEqual(['T2']);
+  });
 });

@@ -6,7 +6,7 @@ import { decide } from '../../src/core/decide.js';
 import type { RecordedEvent } from '../../src/core/envelope.js';
 import type { OrchEventData, OrchEventType } from '../../src/core/events.js';
 import { evolve } from '../../src/core/evolve.js';
-import { isStaleReport } from '../../src/core/invariants.js';
+import { planDiff } from '../../src/core/plan-revision.js';
 import { initialState, isLiveAgent } from '../../src/core/state.js';
 import type { OrchState } from '../../src/core/state.js';
 import type { Plan } from '../../src/plan/model.js';
@@ -31,8 +31,9 @@ export interface Step {
   keep: number;
 }
 
-// Outside happenings, weighted towards the ones that move work along.
-const KIND_WEIGHTS = [4, 3, 3, 2, 1, 1, 2, 2, 1, 4, 4, 1, 1, 1, 1, 1];
+// Outside happenings, weighted towards the ones that move work along. 16: a plan revision,
+// 17: a CI result naming a commit, 18: a budget raise (a new run with a higher budget).
+const KIND_WEIGHTS = [4, 3, 3, 2, 1, 1, 2, 2, 1, 4, 4, 1, 1, 2, 1, 1, 3, 2, 1];
 const kindArb = fc.oneof(...KIND_WEIGHTS.map((weight, kind) => ({ weight, arbitrary: fc.constant(kind) })));
 
 export const stepArb: fc.Arbitrary<Step> = fc.record({
@@ -47,9 +48,22 @@ export const configArb: fc.Arbitrary<DecideConfig> = fc.record({
   maxConcurrent: fc.integer({ min: 1, max: 3 }),
   maxRetries: fc.integer({ min: 0, max: 3 }),
   retryInterval: fc.constantFrom(0, 5, 30),
-  autoMerge: fc.boolean(),
+  autoMerge: fc.oneof(
+    { weight: 3, arbitrary: fc.constant(true) },
+    { weight: 1, arbitrary: fc.constant(false) },
+  ),
   budget: fc.option(fc.constantFrom(0.5, 2, 5), { nil: undefined }),
   gate: fc.option(fc.constant({ command: ['npm', 'test'] }), { nil: undefined }),
+  rateLimitBackoff: fc.option(fc.constantFrom(10, 60), { nil: undefined }),
+  // CI configured in most runs (so pull requests wait for it), absent or `none` in the others.
+  ci: fc.constantFrom(
+    undefined,
+    { provider: 'none' as const },
+    { provider: 'local' as const },
+    { provider: 'external' as const },
+    { provider: 'local' as const },
+    { provider: 'external' as const },
+  ),
 });
 
 /** Random plans: a DAG of phases over milestones, tasks depending only on earlier tasks. */
@@ -114,42 +128,52 @@ export interface DriverRun {
   /** JSON of the live state after each event (index i: after log[i]). */
   states: string[];
   final: OrchState;
-  /** Stale reports the driver injected whose state changed (must stay empty). */
-  staleChanges: string[];
   /** Commands decide returned, per tick. */
   ticks: Command[][];
+  /** The kinds of step the run reached (revisions, CI results, budget, waits, pull requests). */
+  reached: Set<string>;
+  /** The config of the last run (a budget raise changes `budget`). */
+  config: DecideConfig;
 }
 
-type Policy = 'random' | 'cooperative';
+type Policy = 'random' | 'cooperative' | 'mixed';
 
 /**
  * Runs the simulation. `cooperative` ignores the step kinds and always does the most
- * helpful outside thing (start, exit 0, pass gate, merge, open PR, let time pass).
+ * helpful outside thing (start, exit 0, pass gate, merge, pass CI, open PR, let time pass);
+ * `mixed` does that on half the steps and the step's random happening on the others.
  */
 export function runDriver(
   plan: Plan,
-  config: DecideConfig,
+  initialConfig: DecideConfig,
   steps: readonly Step[],
   policy: Policy = 'random',
 ): DriverRun {
   const b = new LogBuilder();
+  let config = { ...initialConfig };
   let state = initialState();
   const states: string[] = [];
-  const staleChanges: string[] = [];
   const ticks: Command[][] = [];
+  const reached = new Set<string>();
+  /** Every merge commit so far, in order (CI results name them). */
+  const mergeCommits: string[] = [];
   let spawnCounter = 0;
   let runCounter = 1;
+  let mergeCounter = 0;
+  let addedCounter = 0;
+  /** Tasks revisions removed (one may be added back). */
+  const removedTasks: Plan['tasks'] = [];
   let now = b.now;
 
   const record = <T extends OrchEventType>(type: T, data: OrchEventData<T>, actor = 'orch') => {
     b.now = now;
-    const before = state;
     const event = b.add(type, data, actor);
-    const stale = isStaleReport(before, event);
     state = evolve(state, event);
-    const json = JSON.stringify(state);
-    if (stale && comparable(before) !== comparable(state)) staleChanges.push(`${event.position} ${type}`);
-    states.push(json);
+    states.push(JSON.stringify(state));
+    if (type === 'BudgetExhausted') reached.add('budget:exhausted');
+    if (type === 'PullRequestOpened') reached.add('pr:opened');
+    if (type === 'PullRequestRequested' && (config.ci?.provider ?? 'none') !== 'none')
+      reached.add('pr:afterCi');
     return event;
   };
   const startRun = () => {
@@ -171,6 +195,7 @@ export function runDriver(
     // 1. decide and record what the runtime would for each command.
     const commands = decide(state, state.plan, config, now);
     ticks.push(commands);
+    noteWaits(commands);
     const keep = policy === 'cooperative' ? commands.length : Math.min(step.keep, commands.length);
     for (const cmd of commands.slice(0, keep)) recordCommand(cmd);
     if (keep < commands.length) {
@@ -179,9 +204,23 @@ export function runDriver(
     }
     // 2. one outside event.
     if (policy === 'random') outside(step);
-    else if (!cooperate() && commands.length === 0) break; // nothing left to do
+    else if (policy === 'mixed') {
+      // Half the steps move work along (so milestones finish and pull requests open), half disturb.
+      if (step.pick % 2 === 1 || !cooperate(step)) outside(step);
+    } else if (!cooperate() && commands.length === 0) break; // nothing left to do
   }
-  return { log: b.events, states, final: state, staleChanges, ticks };
+  return { log: b.events, states, final: state, ticks, reached, config };
+
+  /** Notes a tick that held a spawn back for a retry's time or a rate limit's reset. */
+  function noteWaits(commands: readonly Command[]): void {
+    if (commands.some((c) => c.type === 'SpawnAgent')) return;
+    const waiting = Object.values(state.tasks).filter((t) => t.value === 'retryWait' || t.value === 'ready');
+    if (waiting.length === 0) return;
+    if (state.rateLimitedUntil !== null && Date.parse(state.rateLimitedUntil) > now)
+      reached.add('wait:rateLimit');
+    if (waiting.some((t) => t.context.notBefore !== null && Date.parse(t.context.notBefore) > now))
+      reached.add('wait:retry');
+  }
 
   function recordCommand(cmd: Command): void {
     const ctx = {
@@ -294,8 +333,11 @@ export function runDriver(
         if (!t) return;
         const [taskId, entry] = t;
         const spawnId = entry.context.spawnId ?? '';
-        if (code === 0 || code === 1) record('BranchMerged', { taskId, spawnId, commit: `c${pick}` });
-        else record('MergeConflicted', { taskId, spawnId, files: ['a.ts'] });
+        if (code === 0 || code === 1) {
+          mergeCounter += 1;
+          mergeCommits.push(`c${mergeCounter}`);
+          record('BranchMerged', { taskId, spawnId, commit: `c${mergeCounter}` });
+        } else record('MergeConflicted', { taskId, spawnId, files: ['a.ts'] });
         return;
       }
       case 11: {
@@ -318,7 +360,11 @@ export function runDriver(
       }
       case 13: {
         const a = pickOf(liveAgents(), pick);
-        if (a) record('RateLimited', { spawnId: a.spawnId, resetAt: iso(now + pick * 1000) });
+        if (a)
+          record('RateLimited', {
+            spawnId: a.spawnId,
+            resetAt: pick % 4 === 0 ? null : iso(now + pick * 1000),
+          });
         return;
       }
       case 14: {
@@ -331,9 +377,116 @@ export function runDriver(
         if (t && pick % 5 === 0) record('TaskCancelled', { taskId: t[0], reason: 'user cancelled' }, 'user');
         return;
       }
+      case 16:
+        revise(step);
+        return;
+      case 17:
+        ciOnCommit(step);
+        return;
+      case 18: {
+        // A person raises the budget (or lifts it) and starts orch again.
+        const budget =
+          pick % 5 === 0 ? undefined : Math.max(config.budget ?? 0, state.costUsd) + 0.5 + (pick % 3);
+        config = { ...config, budget };
+        reached.add('budget:raise');
+        startRun();
+        return;
+      }
       default:
         now += pick * 60_000; // a long quiet spell
     }
+  }
+
+  /** A CI result naming a commit: the latest merge, an older merge, or one orch never merged. */
+  function ciOnCommit(step: Step): void {
+    const result = step.code === 0 || step.code === 1 ? 'pass' : 'fail';
+    const which = step.pick % 3;
+    const ref =
+      which === 0
+        ? mergeCommits.at(-1)
+        : which === 1
+          ? mergeCommits[step.pick % Math.max(1, mergeCommits.length - 1)]
+          : `unknown${step.pick}`;
+    if (ref === undefined) return;
+    reached.add(`ci:${result}`);
+    reached.add(which === 0 ? 'ci:latestCommit' : which === 1 ? 'ci:olderCommit' : 'ci:unknownCommit');
+    record('CiCompleted', { result, ref }, 'ci');
+  }
+
+  /** Records a revised plan: a task added (or a removed one back), a task removed (maybe while its agent runs), or a dependency added. */
+  function revise(step: Step): void {
+    const plan = state.plan;
+    if (plan === null) return;
+    const { pick } = step;
+    const next = structuredClone(plan);
+    let kind: string;
+    switch (pick % 5) {
+      case 0: {
+        const phase = pickOf(next.phases, pick >> 2);
+        if (phase === undefined) return;
+        // Now and then a task removed earlier comes back (same id: a fresh task, maybe while its old agent runs).
+        const back =
+          pick % 3 === 0 ? removedTasks.find((t) => !next.tasks.some((x) => x.id === t.id)) : undefined;
+        if (back !== undefined) {
+          const home = next.phases.find((p) => p.id === back.phase) ?? phase;
+          next.tasks.push({
+            ...back,
+            phase: home.id,
+            dependsOn: back.dependsOn.filter((d) => next.tasks.some((x) => x.id === d)),
+          });
+          home.tasks.push(back.id);
+          kind = 'revise:readd';
+          break;
+        }
+        addedCounter += 1;
+        const id = `N${addedCounter}`;
+        const dep = pickOf(next.tasks, pick >> 3);
+        next.tasks.push({
+          id,
+          title: `Task ${id}`,
+          role: 'implementer',
+          phase: phase.id,
+          dependsOn: dep && pick % 8 < 4 ? [dep.id] : [],
+          status: 'not_started',
+          source: { file: 'plan.yaml', line: 1 },
+        });
+        phase.tasks.push(id);
+        kind = 'revise:add';
+        break;
+      }
+      case 1:
+      case 2: {
+        const running = liveAgents()
+          .map((a) => a.task)
+          .filter((t) => next.tasks.some((x) => x.id === t));
+        const id = pick % 5 === 2 ? pickOf(running, pick >> 2) : pickOf(next.tasks, pick >> 2)?.id;
+        if (id === undefined) return;
+        const gone = next.tasks.find((t) => t.id === id);
+        if (gone !== undefined) removedTasks.push(gone);
+        removeTask(next, id);
+        kind = running.includes(id) ? 'revise:removeRunning' : 'revise:remove';
+        break;
+      }
+      default: {
+        // A phase gets a dependency on another phase (or a task on another task), kept acyclic.
+        const open = next.phases.filter((p) =>
+          ['ready', 'in_progress'].includes(state.phases[p.id]?.value ?? ''),
+        );
+        const from = pickOf(open.length > 0 ? open : next.phases, pick >> 2);
+        const unfinished = next.phases.filter(
+          (p) => p.id !== from?.id && state.phases[p.id]?.value !== 'complete',
+        );
+        const to = pickOf(unfinished.length > 0 ? unfinished : next.phases, (pick >> 2) + (step.dt % 5));
+        if (from === undefined || to === undefined || from.id === to.id || from.dependsOn.includes(to.id))
+          return;
+        if (phaseReaches(next, to.id, from.id)) return;
+        from.dependsOn.push(to.id);
+        const waits = ['ready', 'in_progress'].includes(state.phases[from.id]?.value ?? '');
+        kind = waits && state.phases[to.id]?.value !== 'complete' ? 'revise:block' : 'revise:addDep';
+      }
+    }
+    reached.add(kind);
+    record('PlanRevised', { plan: next, diff: planDiff(plan, next) });
   }
 
   function staleReport(step: Step): void {
@@ -373,7 +526,7 @@ export function runDriver(
   }
 
   /** Does the most helpful outside thing; false when there was nothing to do. */
-  function cooperate(): boolean {
+  function cooperate(step?: Step): boolean {
     const spawning = liveAgents('spawning')[0];
     const running = liveAgents('running')[0];
     const gate = tasksIn('verifying')[0];
@@ -390,9 +543,19 @@ export function runDriver(
         outputTail: '',
       });
     } else if (gate) record('GatePassed', { taskId: gate[0], spawnId: gate[1].context.spawnId ?? '' });
-    else if (merge)
-      record('BranchMerged', { taskId: merge[0], spawnId: merge[1].context.spawnId ?? '', commit: 'abc' });
-    else if (pr) {
+    else if (merge) {
+      mergeCounter += 1;
+      mergeCommits.push(`c${mergeCounter}`);
+      record('BranchMerged', {
+        taskId: merge[0],
+        spawnId: merge[1].context.spawnId ?? '',
+        commit: `c${mergeCounter}`,
+      });
+    } else if ((config.ci?.provider ?? 'none') !== 'none' && (state.mergesSinceCi ?? []).length > 0) {
+      // Mixed: CI passes on the latest merge, an older one or an unknown commit (chosen by the step).
+      if (step !== undefined) ciOnCommit({ ...step, code: 0 });
+      else record('CiCompleted', { result: 'pass', ref: mergeCommits.at(-1) ?? 'integration' }, 'ci');
+    } else if (pr) {
       record('PullRequestOpened', {
         milestoneId: pr[0],
         url: `https://pr/${pr[0]}`,
@@ -404,3 +567,25 @@ export function runDriver(
 }
 
 export const comparable = (s: OrchState) => JSON.stringify({ ...s, position: 0, updatedAt: null });
+
+/** Drops a task from a plan, and from its phase and every dependency list. */
+function removeTask(plan: Plan, id: string): void {
+  plan.tasks = plan.tasks.filter((t) => t.id !== id);
+  for (const t of plan.tasks) t.dependsOn = t.dependsOn.filter((d) => d !== id);
+  for (const p of plan.phases) p.tasks = p.tasks.filter((t) => t !== id);
+}
+
+/** Whether phase `from` depends on phase `to`, directly or not. */
+function phaseReaches(plan: Plan, from: string, to: string): boolean {
+  const deps = new Map(plan.phases.map((p) => [p.id, p.dependsOn]));
+  const seen = new Set<string>();
+  const stack = [from];
+  while (stack.length > 0) {
+    const id = stack.pop() as string;
+    if (id === to) return true;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    stack.push(...(deps.get(id) ?? []));
+  }
+  return false;
+}

@@ -104,6 +104,32 @@ describe('invariants catch hand-made violating logs', () => {
     ok.add('TaskUnblocked', { taskId: 'T2', reason: 'dependencies' });
     spawn(ok, 'T2', 's2');
     expect(spawnOnlyWhenReady(ok.events, testConfig)).toBeNull();
+    // A revision gives the started phase P2 a dependency on the unfinished P1.
+    const revised = (deps: string[]) =>
+      makePlan([
+        {
+          id: 'M1',
+          phases: [
+            { id: 'P1', tasks: [{ id: 'T1' }] },
+            { id: 'P2', deps, tasks: [{ id: 'T3' }, { id: 'T4' }] },
+          ],
+        },
+      ]);
+    const r = new LogBuilder();
+    r.add('RunStarted', { runId: r.runId, pid: 1, startedAt: '2025-01-01T00:00:00.000Z', config: {} });
+    r.add('PlanLoaded', { plan: revised([]) });
+    r.add('PhaseUnblocked', { phaseId: 'P2' });
+    r.add('PhaseStarted', { phaseId: 'P2' });
+    r.add('TaskUnblocked', { taskId: 'T3', reason: 'dependencies' });
+    r.add('TaskUnblocked', { taskId: 'T4', reason: 'dependencies' });
+    spawn(r, 'T3', 's1');
+    r.add('PlanRevised', { plan: revised(['P1']), diff: { added: [], removed: [], changed: ['P2'] } });
+    spawn(r, 'T4', 's2');
+    expect(spawnOnlyWhenReady(r.events, testConfig)).toEqual({
+      invariant: 'spawnOnlyWhenReady',
+      position: 9,
+      message: 'agent s2 was spawned for task T4 while its phase P2 waits for P1',
+    });
   });
 
   it('oneLiveAgentPerTask: a second agent while the blocked one still runs', () => {

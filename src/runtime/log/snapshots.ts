@@ -21,7 +21,9 @@ import { statusDocument } from '../../core/status-document.js';
 // 4: the status document has `targets` and each task its `target`.
 // 5: CI judges merges by commit (`mergesSinceCi`).
 // 6: `status-v<N>` holds the status document itself (was a JSON string wrapped in JSON).
-export const FOLD_VERSION = 7;
+// 7: milestones carry their pull request's review state (`review`).
+// 8: a late CI result on an already judged merge commit judges no later merge (`ciJudgedCommits`).
+export const FOLD_VERSION = 8;
 /** Name of the state snapshot. */
 export const STATE_SNAPSHOT = `state-v${FOLD_VERSION}`;
 /** Name of the status document snapshot. */
