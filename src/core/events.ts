@@ -6,6 +6,7 @@ import { planEventSchemas } from './events/plan-events.js';
 import { runEventSchemas } from './events/run-events.js';
 import { structureEventSchemas } from './events/structure-events.js';
 import { taskEventSchemas } from './events/task-events.js';
+import { workspaceEventSchemas } from './events/workspace-events.js';
 
 /**
  * The event catalog: every event type orch writes, with its zod schema, its stream and
@@ -17,6 +18,7 @@ export const EVENT_SCHEMAS = {
   ...agentEventSchemas,
   ...taskEventSchemas,
   ...structureEventSchemas,
+  ...workspaceEventSchemas,
 } as const;
 
 /** Every event type of the catalog. */
@@ -127,6 +129,8 @@ export const EVENT_INFO: Readonly<
   MilestoneCompleted: { stream: 'milestone', writers: ['orch'] },
   PullRequestRequested: { stream: 'milestone', writers: ['orch'] },
   PullRequestOpened: { stream: 'milestone', writers: ['orch'] },
+  WorkspaceSetUp: { stream: 'task', writers: ['orch'] },
+  PortsAssigned: { stream: 'task', writers: ['orch'] },
 };
 
 /**

@@ -5,6 +5,7 @@ import { commandEvent } from '../../core/commands.js';
 import { agentFor, stallTimeoutMs, type AgentCommand, type OrchestratorConfig } from '../../core/config.js';
 import { streamIds } from '../../core/events.js';
 import type { AgentRecord } from '../../core/state.js';
+import { isLiveAgent } from '../../core/state.js';
 import type { Persona } from '../../plan/model.js';
 import {
   readAgentExit,
@@ -26,6 +27,7 @@ import { agentLogPath } from '../system/state-paths.js';
 import type { TaskWorkspace } from '../git/workspace.js';
 import { withAgentFileFlags, type AgentFilePersona } from '../project/agent-files.js';
 import { isClaudeCommand } from './command.js';
+import { freePortBlock, needsPreparing, portEnv, prepareWorkspace } from './workspace-prep.js';
 
 /** Where a task's agent works and with what (the main repository, or a target's; see TaskRouter). */
 export interface AgentRouting {
@@ -58,7 +60,12 @@ export interface AgentSupervisorOptions {
   agentCommand?: readonly string[];
   /** Hands a background effect to the orchestrator's loop. */
   track: (effect: Promise<unknown>) => void;
+  /** The main repository: where `workspace.copy` copies from (default: no copies). */
+  mainRepo?: string;
 }
+
+/** The first port of the first block when `workspace.portBase` is not set. */
+export const DEFAULT_PORT_BASE = 20000;
 
 /** Bytes of an attempt's output kept in the log (the whole output is in its log file). */
 const TAIL_IN_LOG = 8000;
@@ -96,6 +103,8 @@ function stallOptions(
 export class AgentSupervisor {
   private readonly running = new Map<string, RunningAgent>();
   private readonly watched = new Map<string, { pid: number; cancel: () => void }>();
+  /** Port blocks by spawn, as recorded (`PortsAssigned`); filled from the log for spawns of earlier runs. */
+  private readonly portBlocks = new Map<string, { base: number; count: number } | null>();
   private detached = false;
 
   constructor(private readonly o: AgentSupervisorOptions) {}
@@ -133,8 +142,56 @@ export class AgentSupervisor {
       workspace,
     });
     this.o.log.append(ev.streamId, ev.type, ev.data);
-    this.o.track(this.launch(command, spawnId, agent, agentFile));
+    const ports = this.assignPorts(command.taskId, spawnId);
+    this.o.track(this.launch(command, spawnId, agent, agentFile, ports));
     return spawnId;
+  }
+
+  /**
+   * `workspace.ports`: gives the new spawn the lowest block of ports no other live spawn
+   * holds and records it (`PortsAssigned`), so a later run knows which blocks its re-attached
+   * agents hold; a spawn's block is free again once it is no longer live. Null when off, or
+   * (told in the prompt's log as a spawn failure) when every block is taken.
+   */
+  private assignPorts(taskId: string, spawnId: string): { base: number; count: number } | null {
+    const count = this.o.config.workspace?.ports;
+    if (count === undefined) return null;
+    const base = this.o.config.workspace?.portBase ?? DEFAULT_PORT_BASE;
+    const held: { base: number; count: number }[] = [];
+    for (const a of Object.values(this.o.log.state.agents)) {
+      if (a.spawnId === spawnId || !isLiveAgent(a)) continue;
+      const block = this.portBlockOf(a.task, a.spawnId);
+      if (block !== null) held.push(block);
+    }
+    const start = freePortBlock(base, count, held);
+    if (start === null) {
+      this.portBlocks.set(spawnId, null);
+      return null;
+    }
+    const block = { base: start, count };
+    this.portBlocks.set(spawnId, block);
+    this.o.log.append(
+      streamIds.task(taskId),
+      'PortsAssigned',
+      { spawnId, taskId, base: start, count },
+      { expectedVersion: 'any' },
+    );
+    return block;
+  }
+
+  /** The port block a spawn holds, from memory or its task's stream. */
+  private portBlockOf(taskId: string, spawnId: string): { base: number; count: number } | null {
+    const known = this.portBlocks.get(spawnId);
+    if (known !== undefined) return known;
+    let found: { base: number; count: number } | null = null;
+    for (const e of this.o.log.store.readStream(streamIds.task(taskId))) {
+      if (e.type !== 'PortsAssigned') continue;
+      const d = e.data as { spawnId?: unknown; base?: unknown; count?: unknown };
+      if (d.spawnId === spawnId && typeof d.base === 'number' && typeof d.count === 'number')
+        found = { base: d.base, count: d.count };
+    }
+    this.portBlocks.set(spawnId, found);
+    return found;
   }
 
   /**
@@ -170,6 +227,7 @@ export class AgentSupervisor {
     spawnId: string,
     agent: (AgentCommand & { resumedSession?: string }) | undefined,
     agentFile: AgentFilePersona | Error | undefined,
+    ports: { base: number; count: number } | null,
   ): Promise<void> {
     const { log } = this.o;
     const stream = streamIds.task(command.taskId);
@@ -181,8 +239,16 @@ export class AgentSupervisor {
           `no agent is configured for role ${command.role} and there is no default agent (add agents.${command.role} or agents.default to orch.config.json)`,
         );
       }
+      if (this.o.config.workspace?.ports !== undefined && ports === null) {
+        throw new Error(
+          `workspace.ports: no free block of ${this.o.config.workspace.ports} ports is left above ${this.o.config.workspace.portBase ?? DEFAULT_PORT_BASE} (lower workspace.portBase or workspace.ports)`,
+        );
+      }
       const workspace = await this.o.workspaces.ensureWorkspace(command.taskId);
       const targetEnv = this.o.workspaces.envFor?.(command.taskId) ?? {};
+      const portVars = ports === null ? {} : portEnv(ports.base, ports.count);
+      const prepared = await this.prepare(command, spawnId, workspace, portVars);
+      const env = { ...agent.env, ...portVars };
       running = await startAgent({
         command: agent.command,
         prompt: this.prompt(command, workspace, agentFile?.persona, agent.resumedSession),
@@ -196,7 +262,8 @@ export class AgentSupervisor {
           workspace: workspace.path,
           targetEnv,
         },
-        ...(agent.env ? { env: agent.env } : {}),
+        ...(Object.keys(env).length > 0 ? { env } : {}),
+        ...(prepared ? { appendLog: true } : {}),
         ...(agent.timeout ? { timeoutMs: agent.timeout * 1000 } : {}),
         ...stallOptions(stallTimeoutMs(this.o.config, agent), this.o.stallPollMs),
         killGraceMs: this.o.killGraceMs,
@@ -225,6 +292,59 @@ export class AgentSupervisor {
       ...result,
       ...(result.claude?.sessionId ? { sessionId: result.claude.sessionId } : {}),
     });
+  }
+
+  /**
+   * `workspace.copy` and `workspace.setup` in a worktree not yet prepared: records
+   * `WorkspaceSetUp`; a failed set-up throws (the spawn fails with the end of its output,
+   * which the next attempt's prompt quotes). True when it ran (its output opens the log).
+   */
+  private async prepare(
+    command: SpawnAgentCommand,
+    spawnId: string,
+    workspace: TaskWorkspace,
+    portVars: Record<string, string>,
+  ): Promise<boolean> {
+    const prep = this.o.config.workspace;
+    if (prep === undefined || (prep.setup === undefined && (prep.copy ?? []).length === 0)) return false;
+    if (!(await needsPreparing(workspace.path))) return false;
+    const outcome = await prepareWorkspace({
+      worktree: workspace.path,
+      mainRepo: this.o.mainRepo ?? workspace.path,
+      config: this.o.mainRepo === undefined ? { ...prep, copy: [] } : prep,
+      logFile: agentLogPath(this.o.stateDir, command.taskId, command.attempt),
+      env: {
+        ORCH_TASK_ID: command.taskId,
+        ORCH_SPAWN_ID: spawnId,
+        ORCH_STATE_DIR: this.o.stateDir,
+        ORCH_WORKSPACE: workspace.path,
+        ...portVars,
+      },
+    });
+    this.o.log.append(
+      streamIds.task(command.taskId),
+      'WorkspaceSetUp',
+      {
+        spawnId,
+        taskId: command.taskId,
+        copied: outcome.copied,
+        command: outcome.command,
+        exitCode: outcome.exitCode,
+        ...(outcome.timedOut ? { timedOut: true } : {}),
+        durationMs: outcome.durationMs,
+        outputTail: outcome.tail.slice(-TAIL_IN_LOG),
+      },
+      { expectedVersion: 'any' },
+    );
+    if (outcome.exitCode !== 0) {
+      const how = outcome.timedOut
+        ? `timed out after ${prep.setupTimeout} s`
+        : `failed (exit ${outcome.exitCode ?? 'none'})`;
+      throw new Error(
+        `workspace.setup ${JSON.stringify(outcome.command)} ${how}; the end of its output:\n${outcome.tail.slice(-4000)}`,
+      );
+    }
+    return true;
   }
 
   private recordExit(taskId: string, spawnId: string, r: ExitFacts): void {

@@ -157,6 +157,7 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       ...(options.stallPollMs === undefined ? {} : { stallPollMs: options.stallPollMs }),
       ...(options.agentCommand ? { agentCommand: options.agentCommand } : {}),
       track: inFlight.track,
+      mainRepo: workspaces.repoRoot,
     });
     const effects = createEffects({
       runId,
