@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AGENT_PRESETS, presetCommand, type AgentPreset } from './agent-presets.js';
+import { notifyTargetProblem } from './notify.js';
 
 /**
  * `OrchestratorConfig`: the settings from `orch.config.json` / `orch.config.yaml`
@@ -169,6 +170,34 @@ export const WorkspaceConfigSchema = z.strictObject({
 /** @see WorkspaceConfigSchema */
 export type WorkspaceConfig = z.infer<typeof WorkspaceConfigSchema>;
 
+/**
+ * One `notify` rule: for each event it is `on` (event types or aliases, see
+ * `src/core/notify.ts`), `command` runs with the event as JSON on stdin.
+ */
+export const NotifyRuleSchema = z.strictObject({
+  on: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .superRefine((name, ctx) => {
+          const problem = notifyTargetProblem(name);
+          if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+    )
+    .min(1),
+  /** An argv (no shell); the event is its stdin. */
+  command: z.array(z.string()).min(1),
+  /** Seconds before one attempt's process group is killed (default 30). */
+  timeout: z.number().positive().optional(),
+  /** Attempts after the first before the delivery is given up (default 5). */
+  retries: z.number().int().nonnegative().optional(),
+  /** Seconds before the first retry, doubled for each later one (default 5, at most 1 hour). */
+  backoff: z.number().nonnegative().optional(),
+});
+/** @see NotifyRuleSchema */
+export type NotifyRule = z.infer<typeof NotifyRuleSchema>;
+
 /** The default agent: Claude Code in print mode. */
 export const CLAUDE_DEFAULT_COMMAND = ['claude', '-p', '--dangerously-skip-permissions', '{prompt}'];
 
@@ -206,6 +235,8 @@ export const OrchestratorConfigSchema = z.strictObject({
   targets: z.record(TargetIdSchema, TargetSchema).optional(),
   /** Preparing new task worktrees: a set-up command, copied files, port blocks (off when absent). */
   workspace: WorkspaceConfigSchema.optional(),
+  /** Commands run for events of the log (webhooks, chat messages); off when absent. */
+  notify: z.array(NotifyRuleSchema).optional(),
   /** The target of every task that names none (a target at the main repository changes nothing but the target's settings). */
   defaultTarget: TargetIdSchema.optional(),
 });

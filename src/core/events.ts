@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { NewEvent, RecordedEvent } from './envelope.js';
 import { EventValidationError } from './errors.js';
 import { agentEventSchemas } from './events/agent-events.js';
+import { notifyEventSchemas } from './events/notify-events.js';
 import { planEventSchemas } from './events/plan-events.js';
 import { runEventSchemas } from './events/run-events.js';
 import { structureEventSchemas } from './events/structure-events.js';
@@ -19,6 +20,7 @@ export const EVENT_SCHEMAS = {
   ...taskEventSchemas,
   ...structureEventSchemas,
   ...workspaceEventSchemas,
+  ...notifyEventSchemas,
 } as const;
 
 /** Every event type of the catalog. */
@@ -131,6 +133,8 @@ export const EVENT_INFO: Readonly<
   PullRequestOpened: { stream: 'milestone', writers: ['orch'] },
   WorkspaceSetUp: { stream: 'task', writers: ['orch'] },
   PortsAssigned: { stream: 'task', writers: ['orch'] },
+  NotificationDelivered: { stream: 'run', writers: ['orch'] },
+  NotificationFailed: { stream: 'run', writers: ['orch'] },
 };
 
 /**

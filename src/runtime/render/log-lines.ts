@@ -128,6 +128,16 @@ export function keyFields(event: RecordedEvent): string {
             ? `${d['base']}-${d['base'] + d['count'] - 1}`
             : undefined,
       });
+    case 'NotificationDelivered':
+      return words({ event: `#${String(d['position'])}`, type: d['eventType'], attempts: d['attempts'] });
+    case 'NotificationFailed':
+      return words({
+        event: `#${String(d['position'])}`,
+        type: d['eventType'],
+        attempt: d['attempt'],
+        final: d['final'],
+        error: d['error'],
+      });
     default:
       return genericFields(d);
   }
