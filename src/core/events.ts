@@ -135,6 +135,7 @@ export const EVENT_INFO: Readonly<
   PortsAssigned: { stream: 'task', writers: ['orch'] },
   NotificationDelivered: { stream: 'run', writers: ['orch'] },
   NotificationFailed: { stream: 'run', writers: ['orch'] },
+  RunForked: { stream: 'run', writers: ['orch', 'user'] },
 };
 
 /**

@@ -27,6 +27,7 @@ import { agentLogPath } from '../system/state-paths.js';
 import type { TaskWorkspace } from '../git/workspace.js';
 import { withAgentFileFlags, type AgentFilePersona } from '../project/agent-files.js';
 import { isClaudeCommand } from './command.js';
+import { gitResult } from '../git/git.js';
 import { freePortBlock, needsPreparing, portEnv, prepareWorkspace } from './workspace-prep.js';
 
 /** Where a task's agent works and with what (the main repository, or a target's; see TaskRouter). */
@@ -81,6 +82,8 @@ interface ExitFacts {
   /** Claude Code's session, for `agents.<role>.resume`. */
   sessionId?: string;
   stalled?: StallFacts;
+  /** The worktree's HEAD when the agent ended. */
+  head?: string;
 }
 
 function stallOptions(
@@ -288,8 +291,10 @@ export class AgentSupervisor {
     const result = await running.done;
     this.running.delete(spawnId);
     if (this.detached) return;
+    const head = await headOf(this.o.workspaces.pathFor(command.taskId));
     this.recordExit(command.taskId, spawnId, {
       ...result,
+      ...(head === undefined ? {} : { head }),
       ...(result.claude?.sessionId ? { sessionId: result.claude.sessionId } : {}),
     });
   }
@@ -370,6 +375,7 @@ export class AgentSupervisor {
         ...(r.usage ? { usage: r.usage } : {}),
         ...(r.sessionId ? { sessionId: r.sessionId } : {}),
         ...(r.stalled ? { stalled: r.stalled } : {}),
+        ...(r.head ? { head: r.head } : {}),
       },
       { expectedVersion: 'any' },
     );
@@ -526,6 +532,7 @@ export class AgentSupervisor {
     });
     const started = agent.startedAt === null ? NaN : Date.parse(agent.startedAt);
     const ended = Date.parse(status.endedAt);
+    const head = await headOf(this.o.workspaces.pathFor(agent.task));
     this.recordExit(agent.task, agent.spawnId, {
       exitCode: status.exitCode,
       signal: status.signal,
@@ -535,6 +542,7 @@ export class AgentSupervisor {
       ...(output.rateLimit ? { rateLimit: output.rateLimit } : {}),
       ...(output.claude?.sessionId ? { sessionId: output.claude.sessionId } : {}),
       ...(stalled ? { stalled } : {}),
+      ...(head === undefined ? {} : { head }),
     });
   }
 
@@ -580,6 +588,17 @@ export class AgentSupervisor {
     for (const a of this.running.values()) a.detach();
     for (const w of this.watched.values()) w.cancel();
     this.watched.clear();
+  }
+}
+
+/** The commit checked out in a worktree, or undefined when there is none to read. */
+async function headOf(worktree: string): Promise<string | undefined> {
+  try {
+    const r = await gitResult(worktree, ['rev-parse', '--verify', '-q', 'HEAD']);
+    const sha = r.stdout.trim();
+    return r.exitCode === 0 && sha !== '' ? sha : undefined;
+  } catch {
+    return undefined;
   }
 }
 
