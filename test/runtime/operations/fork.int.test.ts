@@ -103,7 +103,14 @@ describe('orch replay --fork', () => {
         repo: fork.repo,
       },
     });
-    expect((await orchStatus(dir)).position).toBe(t1Exit.position + 1);
+    const forkStatus = await orchStatus(dir);
+    expect(forkStatus.position).toBe(t1Exit.position + 1);
+    expect(forkStatus.extras.fork).toEqual({
+      stateDir,
+      runId: original[0]!.metadata.runId,
+      position: t1Exit.position,
+    });
+    expect((await orchStatus(stateDir)).extras).toEqual({});
     // Go on from there in the fork, with another agent set-up.
     const outcome = await new Orchestrator({
       repoDir: fork.repo,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OrchestratorConfigSchema, type OrchestratorConfigInput } from '../../../src/core/config.js';
 import type { RecordedEvent } from '../../../src/core/envelope.js';
+import { orchStatus } from '../../../src/runtime/operations/status.js';
 import { Orchestrator } from '../../../src/runtime/orchestrator/orchestrator.js';
 import { fixtureAgent, makePlanRepo, removeDir, repoEvents, tempDir } from '../helpers.js';
 
@@ -125,6 +126,12 @@ describe('notify', () => {
     });
     expect(ofType(repoEvents(repo), 'NotificationDelivered')).toEqual([]);
     expect(lines(out)).toEqual([]);
+    // orch status tells it.
+    expect((await orchStatus(path.join(repo, '.state'))).extras.notifications).toEqual({
+      delivered: 0,
+      retrying: 0,
+      givenUp: 1,
+    });
   }, 60_000);
 
   it('delivers after a restart what an earlier run recorded but could not deliver, and nothing twice', async () => {
@@ -160,6 +167,11 @@ describe('notify', () => {
     // Each run's RunStarted once: run 1's was not delivered again by run 2.
     const runStarts = ofType(repoEvents(repo), 'RunStarted').map((e) => e.position);
     expect(lines(started).map((g) => g.position)).toEqual(runStarts);
+    expect((await orchStatus(path.join(repo, '.state'))).extras.notifications).toEqual({
+      delivered: 3,
+      retrying: 0,
+      givenUp: 0,
+    });
   }, 60_000);
 
   it('a notifier that is still busy does not hold the run back', async () => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OrchestratorConfigSchema, type OrchestratorConfigInput } from '../../../src/core/config.js';
 import type { RecordedEvent } from '../../../src/core/envelope.js';
+import { orchStatus } from '../../../src/runtime/operations/status.js';
 import { Orchestrator } from '../../../src/runtime/orchestrator/orchestrator.js';
 import { agentLogPath, promptFilePath } from '../../../src/runtime/system/state-paths.js';
 import { fixtureAgent, git, makePlanRepo, removeDir, repoEvents, sleep, tempDir } from '../helpers.js';
@@ -183,6 +184,10 @@ describe('workspace set-up', () => {
     expect((await firstRun).exitCode).toBe(130);
     const held = ofType(repoEvents(repo), 'PortsAssigned');
     expect(held).toEqual([expect.objectContaining({ taskId: 'T1', base: 32000, count: 2 })]);
+    // orch status shows the block the still running agent holds.
+    expect((await orchStatus(path.join(repo, '.state'))).extras.ports).toEqual([
+      expect.objectContaining({ taskId: 'T1', base: 32000, count: 2 }),
+    ]);
     // Run 2 re-attaches to T1's agent and spawns T2, which must get another block.
     const second = new Orchestrator({ repoDir: repo, config, tasks: ['T2'], killGraceMs: 500 });
     const secondRun = second.run();
