@@ -175,8 +175,8 @@ function planFork(
     const before = Math.min(...live.map((a) => requested.get(a.spawnId) ?? position)) - 1;
     const after = Math.max(...live.map((a) => ends.get(a.spawnId) ?? Number.POSITIVE_INFINITY));
     throw new ForkRefusedError(
-      `at position ${position} ${live.map((a) => `task ${a.task} has a live agent (attempt ${a.attempt}, spawn ${a.spawnId.slice(0, 8)})`).join(', ')}: what its worktree held there is not known`,
-      `fork where no agent runs: at ${before} (before it was spawned)${Number.isFinite(after) ? ` or from ${after} (once it ended; check that no other agent runs there)` : ''}`,
+      `at position ${position} ${live.map((a) => `task ${a.task} has a live agent (attempt ${a.attempt}, spawn ${a.spawnId.slice(0, 8)})`).join(', ')}: what ${live.length === 1 ? 'its worktree' : 'their worktrees'} held there is not known`,
+      `fork where no agent runs: at ${before} (before ${live.length === 1 ? 'it was' : 'they were'} spawned)${Number.isFinite(after) ? ` or from ${after} (once ${live.length === 1 ? 'it' : 'they'} ended; check that no other agent runs there)` : ''}`,
       { position, live: live.map((a) => ({ task: a.task, spawnId: a.spawnId })) },
     );
   }
