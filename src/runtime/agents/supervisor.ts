@@ -154,7 +154,7 @@ export class AgentSupervisor {
    * `workspace.ports`: gives the new spawn the lowest block of ports no other live spawn
    * holds and records it (`PortsAssigned`), so a later run knows which blocks its re-attached
    * agents hold; a spawn's block is free again once it is no longer live. Null when off, or
-   * (told in the prompt's log as a spawn failure) when every block is taken.
+   * when every block is taken (the spawn then fails, saying so).
    */
   private assignPorts(taskId: string, spawnId: string): { base: number; count: number } | null {
     const count = this.o.config.workspace?.ports;
