@@ -26,6 +26,7 @@ export default class Replay extends BaseCommand {
     '<%= config.bin %> replay --verify',
     '<%= config.bin %> replay --verify --pure-limit 100000',
     '<%= config.bin %> replay --html report.html --to 120',
+    '<%= config.bin %> replay --to 120 --fork ../fork-120',
   ];
 
   static override flags = {
@@ -43,11 +44,32 @@ export default class Replay extends BaseCommand {
     'pure-limit': Flags.string({
       description: 'with --verify: how many events (from the first) the pure evolve re-folds (default 5000)',
     }),
+    fork: Flags.string({
+      description:
+        'write a new state directory DIR whose log is this one up to the point, with a clone of the repository (DIR/repo) whose branches are as they were there; then run orch spawn --repo DIR/repo --state-dir DIR',
+      exclusive: ['verify', 'html'],
+    }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Replay);
     const { repoDir, stateDir } = this.resolveDirs(flags);
+    if (flags.fork !== undefined) {
+      const { orchFork } = await import('../runtime/operations/fork.js');
+      const fork = await orchFork({
+        repoDir,
+        stateDir,
+        dir: flags.fork,
+        ...(flags.to === undefined ? {} : { to: flags.to }),
+        ...(flags.at === undefined ? {} : { at: flags.at }),
+      });
+      if (this.jsonEnabled()) this.printJson(fork);
+      else
+        this.log(
+          `forked ${fork.events} events (up to position ${fork.position}) into ${fork.stateDir}; go on with: orch spawn --repo ${fork.repo} --state-dir ${fork.stateDir}`,
+        );
+      return;
+    }
     if (flags.html !== undefined) {
       const { writeReport } = await import('../runtime/operations/report.js');
       const written = writeReport(stateDir, flags.html, {

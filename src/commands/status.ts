@@ -49,11 +49,18 @@ export default class Status extends BaseCommand {
     }
     const { orchStatus } = await import('../runtime/operations/status.js');
     const status = await orchStatus(stateDir);
+    const hasExtras = Object.keys(status.extras).length > 0;
     if (this.jsonEnabled()) {
-      this.printJson(status.json);
+      this.printJson(
+        hasExtras ? `${status.json.slice(0, -1)},"extras":${JSON.stringify(status.extras)}}` : status.json,
+      );
       return;
     }
     const { renderStatusText } = await import('../runtime/render/status-text.js');
     this.log(renderStatusText(JSON.parse(status.documentJson) as StatusDocument, status.lease));
+    if (hasExtras) {
+      const { statusExtrasLines } = await import('../runtime/render/status-extras.js');
+      this.log(statusExtrasLines(status.extras).join('\n'));
+    }
   }
 }

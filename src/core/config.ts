@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AGENT_PRESETS, presetCommand, type AgentPreset } from './agent-presets.js';
+import { notifyTargetProblem } from './notify.js';
 
 /**
  * `OrchestratorConfig`: the settings from `orch.config.json` / `orch.config.yaml`
@@ -140,6 +141,63 @@ export const TargetIdSchema = z
     'a target id is a letter or digit, then letters, digits, _ or - (at most 40)',
   );
 
+/**
+ * `workspace`: how each new task worktree is prepared (docs/cli.md, "Workspace set-up").
+ * `copy` paths are relative to the main repository and may not leave it; `ports` gives each
+ * live agent a block of that many ports from `portBase` up.
+ */
+export const WorkspaceConfigSchema = z.strictObject({
+  /** An argv run once in each new worktree before its first attempt (`npm ci`, code generation). */
+  setup: z.array(z.string()).min(1).optional(),
+  /** Seconds before the set-up command's process group is killed (a failed set-up). */
+  setupTimeout: z.number().positive().optional(),
+  /** Files of the main repository copied into each new worktree (and never committed by orch). */
+  copy: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..') && !/^[A-Za-z]:/.test(p), {
+          message: 'a path relative to the repository that stays inside it (no leading /, no ..)',
+        }),
+    )
+    .optional(),
+  /** A block of this many ports per live agent (`ORCH_PORT_BASE`, `ORCH_PORTS`). */
+  ports: z.number().int().positive().max(1000).optional(),
+  /** The first port of the first block (default 20000). */
+  portBase: z.number().int().min(1024).max(65535).optional(),
+});
+/** @see WorkspaceConfigSchema */
+export type WorkspaceConfig = z.infer<typeof WorkspaceConfigSchema>;
+
+/**
+ * One `notify` rule: for each event it is `on` (event types or aliases, see
+ * `src/core/notify.ts`), `command` runs with the event as JSON on stdin.
+ */
+export const NotifyRuleSchema = z.strictObject({
+  on: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .superRefine((name, ctx) => {
+          const problem = notifyTargetProblem(name);
+          if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+    )
+    .min(1),
+  /** An argv (no shell); the event is its stdin. */
+  command: z.array(z.string()).min(1),
+  /** Seconds before one attempt's process group is killed (default 30). */
+  timeout: z.number().positive().optional(),
+  /** Attempts after the first before the delivery is given up (default 5). */
+  retries: z.number().int().nonnegative().optional(),
+  /** Seconds before the first retry, doubled for each later one (default 5, at most 1 hour). */
+  backoff: z.number().nonnegative().optional(),
+});
+/** @see NotifyRuleSchema */
+export type NotifyRule = z.infer<typeof NotifyRuleSchema>;
+
 /** The default agent: Claude Code in print mode. */
 export const CLAUDE_DEFAULT_COMMAND = ['claude', '-p', '--dangerously-skip-permissions', '{prompt}'];
 
@@ -185,6 +243,10 @@ export const OrchestratorConfigSchema = z.strictObject({
   stallTimeout: z.number().nonnegative().default(900),
   /** Other repositories, by target id (also read from `config/targets.yaml`). */
   targets: z.record(TargetIdSchema, TargetSchema).optional(),
+  /** Preparing new task worktrees: a set-up command, copied files, port blocks (off when absent). */
+  workspace: WorkspaceConfigSchema.optional(),
+  /** Commands run for events of the log (webhooks, chat messages); off when absent. */
+  notify: z.array(NotifyRuleSchema).optional(),
   /** The target of every task that names none (a target at the main repository changes nothing but the target's settings). */
   defaultTarget: TargetIdSchema.optional(),
 });

@@ -2,10 +2,12 @@ import type { z } from 'zod';
 import type { NewEvent, RecordedEvent } from './envelope.js';
 import { EventValidationError } from './errors.js';
 import { agentEventSchemas } from './events/agent-events.js';
+import { notifyEventSchemas } from './events/notify-events.js';
 import { planEventSchemas } from './events/plan-events.js';
 import { runEventSchemas } from './events/run-events.js';
 import { structureEventSchemas } from './events/structure-events.js';
 import { taskEventSchemas } from './events/task-events.js';
+import { workspaceEventSchemas } from './events/workspace-events.js';
 
 /**
  * The event catalog: every event type orch writes, with its zod schema, its stream and
@@ -17,6 +19,8 @@ export const EVENT_SCHEMAS = {
   ...agentEventSchemas,
   ...taskEventSchemas,
   ...structureEventSchemas,
+  ...workspaceEventSchemas,
+  ...notifyEventSchemas,
 } as const;
 
 /** Every event type of the catalog. */
@@ -129,6 +133,11 @@ export const EVENT_INFO: Readonly<
   PullRequestOpened: { stream: 'milestone', writers: ['orch'] },
   ReviewReceived: { stream: 'milestone', writers: ['orch'] },
   ReviewAnswered: { stream: 'milestone', writers: ['orch'] },
+  WorkspaceSetUp: { stream: 'task', writers: ['orch'] },
+  PortsAssigned: { stream: 'task', writers: ['orch'] },
+  NotificationDelivered: { stream: 'run', writers: ['orch'] },
+  NotificationFailed: { stream: 'run', writers: ['orch'] },
+  RunForked: { stream: 'run', writers: ['orch', 'user'] },
 };
 
 /**

@@ -44,6 +44,8 @@ export const AgentExited = z.object({
   sessionId: z.string().min(1).optional(),
   /** Set when orch stopped the agent as stalled: no output and no change in its worktree for `idleMs`; its last output line. */
   stalled: z.object({ idleMs: z.number().nonnegative(), lastOutputLine: z.string() }).optional(),
+  /** The commit the task's worktree had checked out when the agent ended (what `orch replay --fork` recreates its branch from). */
+  head: z.string().min(1).optional(),
 });
 
 /** The agent process is gone without a recorded exit (found dead after a crash, pid reused, ...). */

@@ -34,5 +34,24 @@ export const CiCompleted = z.object({
   durationMs: z.number().nonnegative().optional(),
 });
 
+/**
+ * This log was forked (`orch replay --to P --fork DIR`): every event before this one is the
+ * source log's first `position` events, copied as they were. Work goes on in `repo`, a clone
+ * whose branches were set to `branches` (name → commit), their heads at that position.
+ */
+export const RunForked = z.object({
+  /** The fork's own id (the stream of this event). */
+  runId: Id,
+  from: z.object({
+    stateDir: z.string().min(1),
+    /** The run that was current at `position` (null before any run). */
+    runId: z.string().min(1).nullable(),
+    position: z.number().int().nonnegative(),
+  }),
+  repo: z.string().min(1),
+  branches: z.record(z.string(), z.string().min(1)),
+  forkedAt: IsoTime,
+});
+
 /** Schemas of the run group. */
-export const runEventSchemas = { RunStarted, RunStopped, BudgetExhausted, CiCompleted } as const;
+export const runEventSchemas = { RunStarted, RunStopped, BudgetExhausted, CiCompleted, RunForked } as const;

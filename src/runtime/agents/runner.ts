@@ -53,6 +53,8 @@ export interface StartAgentOptions {
   logFile?: string;
   /** Default `<state-dir>/prompts/<task>/<attempt>.md`. */
   promptFile?: string;
+  /** Append to the log instead of starting it afresh (it already holds the worktree set-up's output). */
+  appendLog?: boolean;
   /** Longer prompts are not put into argv; `{prompt}` then points at the prompt file. Default 100 000 bytes. */
   maxArgPromptBytes?: number;
   /** Parse Claude Code's JSON result; default: when argv[0] is Claude Code. */
@@ -212,7 +214,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   // A status left by an earlier spawn of the same attempt must not be read as this one's.
   fs.rmSync(exitFile, { force: true });
-  const logFd = fs.openSync(logFile, 'w');
+  const logFd = fs.openSync(logFile, options.appendLog === true ? 'a' : 'w');
   const startedAtDate = clock.now();
   let child;
   try {

@@ -5,6 +5,7 @@ import { commandEvent } from '../../core/commands.js';
 import { agentFor, stallTimeoutMs, type AgentCommand, type OrchestratorConfig } from '../../core/config.js';
 import { streamIds } from '../../core/events.js';
 import type { AgentRecord } from '../../core/state.js';
+import { isLiveAgent } from '../../core/state.js';
 import type { Persona } from '../../plan/model.js';
 import {
   readAgentExit,
@@ -26,6 +27,8 @@ import { agentLogPath } from '../system/state-paths.js';
 import type { TaskWorkspace } from '../git/workspace.js';
 import { withAgentFileFlags, type AgentFilePersona } from '../project/agent-files.js';
 import { isClaudeCommand } from './command.js';
+import { gitResult } from '../git/git.js';
+import { freePortBlock, needsPreparing, portEnv, prepareWorkspace } from './workspace-prep.js';
 
 /** Where a task's agent works and with what (the main repository, or a target's; see TaskRouter). */
 export interface AgentRouting {
@@ -58,7 +61,12 @@ export interface AgentSupervisorOptions {
   agentCommand?: readonly string[];
   /** Hands a background effect to the orchestrator's loop. */
   track: (effect: Promise<unknown>) => void;
+  /** The main repository: where `workspace.copy` copies from (default: no copies). */
+  mainRepo?: string;
 }
+
+/** The first port of the first block when `workspace.portBase` is not set. */
+export const DEFAULT_PORT_BASE = 20000;
 
 /** Bytes of an attempt's output kept in the log (the whole output is in its log file). */
 const TAIL_IN_LOG = 8000;
@@ -74,6 +82,8 @@ interface ExitFacts {
   /** Claude Code's session, for `agents.<role>.resume`. */
   sessionId?: string;
   stalled?: StallFacts;
+  /** The worktree's HEAD when the agent ended. */
+  head?: string;
 }
 
 function stallOptions(
@@ -96,6 +106,8 @@ function stallOptions(
 export class AgentSupervisor {
   private readonly running = new Map<string, RunningAgent>();
   private readonly watched = new Map<string, { pid: number; cancel: () => void }>();
+  /** Port blocks by spawn, as recorded (`PortsAssigned`); filled from the log for spawns of earlier runs. */
+  private readonly portBlocks = new Map<string, { base: number; count: number } | null>();
   private detached = false;
 
   constructor(private readonly o: AgentSupervisorOptions) {}
@@ -133,8 +145,56 @@ export class AgentSupervisor {
       workspace,
     });
     this.o.log.append(ev.streamId, ev.type, ev.data);
-    this.o.track(this.launch(command, spawnId, agent, agentFile));
+    const ports = this.assignPorts(command.taskId, spawnId);
+    this.o.track(this.launch(command, spawnId, agent, agentFile, ports));
     return spawnId;
+  }
+
+  /**
+   * `workspace.ports`: gives the new spawn the lowest block of ports no other live spawn
+   * holds and records it (`PortsAssigned`), so a later run knows which blocks its re-attached
+   * agents hold; a spawn's block is free again once it is no longer live. Null when off, or
+   * when every block is taken (the spawn then fails, saying so).
+   */
+  private assignPorts(taskId: string, spawnId: string): { base: number; count: number } | null {
+    const count = this.o.config.workspace?.ports;
+    if (count === undefined) return null;
+    const base = this.o.config.workspace?.portBase ?? DEFAULT_PORT_BASE;
+    const held: { base: number; count: number }[] = [];
+    for (const a of Object.values(this.o.log.state.agents)) {
+      if (a.spawnId === spawnId || !isLiveAgent(a)) continue;
+      const block = this.portBlockOf(a.task, a.spawnId);
+      if (block !== null) held.push(block);
+    }
+    const start = freePortBlock(base, count, held);
+    if (start === null) {
+      this.portBlocks.set(spawnId, null);
+      return null;
+    }
+    const block = { base: start, count };
+    this.portBlocks.set(spawnId, block);
+    this.o.log.append(
+      streamIds.task(taskId),
+      'PortsAssigned',
+      { spawnId, taskId, base: start, count },
+      { expectedVersion: 'any' },
+    );
+    return block;
+  }
+
+  /** The port block a spawn holds, from memory or its task's stream. */
+  private portBlockOf(taskId: string, spawnId: string): { base: number; count: number } | null {
+    const known = this.portBlocks.get(spawnId);
+    if (known !== undefined) return known;
+    let found: { base: number; count: number } | null = null;
+    for (const e of this.o.log.store.readStream(streamIds.task(taskId))) {
+      if (e.type !== 'PortsAssigned') continue;
+      const d = e.data as { spawnId?: unknown; base?: unknown; count?: unknown };
+      if (d.spawnId === spawnId && typeof d.base === 'number' && typeof d.count === 'number')
+        found = { base: d.base, count: d.count };
+    }
+    this.portBlocks.set(spawnId, found);
+    return found;
   }
 
   /**
@@ -170,6 +230,7 @@ export class AgentSupervisor {
     spawnId: string,
     agent: (AgentCommand & { resumedSession?: string }) | undefined,
     agentFile: AgentFilePersona | Error | undefined,
+    ports: { base: number; count: number } | null,
   ): Promise<void> {
     const { log } = this.o;
     const stream = streamIds.task(command.taskId);
@@ -181,8 +242,16 @@ export class AgentSupervisor {
           `no agent is configured for role ${command.role} and there is no default agent (add agents.${command.role} or agents.default to orch.config.json)`,
         );
       }
+      if (this.o.config.workspace?.ports !== undefined && ports === null) {
+        throw new Error(
+          `workspace.ports: no free block of ${this.o.config.workspace.ports} ports is left above ${this.o.config.workspace.portBase ?? DEFAULT_PORT_BASE} (lower workspace.portBase or workspace.ports)`,
+        );
+      }
       const workspace = await this.o.workspaces.ensureWorkspace(command.taskId);
       const targetEnv = this.o.workspaces.envFor?.(command.taskId) ?? {};
+      const portVars = ports === null ? {} : portEnv(ports.base, ports.count);
+      const prepared = await this.prepare(command, spawnId, workspace, portVars);
+      const env = { ...agent.env, ...portVars };
       running = await startAgent({
         command: agent.command,
         prompt: this.prompt(command, workspace, agentFile?.persona, agent.resumedSession),
@@ -196,7 +265,8 @@ export class AgentSupervisor {
           workspace: workspace.path,
           targetEnv,
         },
-        ...(agent.env ? { env: agent.env } : {}),
+        ...(Object.keys(env).length > 0 ? { env } : {}),
+        ...(prepared ? { appendLog: true } : {}),
         ...(agent.timeout ? { timeoutMs: agent.timeout * 1000 } : {}),
         ...stallOptions(stallTimeoutMs(this.o.config, agent), this.o.stallPollMs),
         killGraceMs: this.o.killGraceMs,
@@ -221,10 +291,65 @@ export class AgentSupervisor {
     const result = await running.done;
     this.running.delete(spawnId);
     if (this.detached) return;
+    const head = await headOf(this.o.workspaces.pathFor(command.taskId));
     this.recordExit(command.taskId, spawnId, {
       ...result,
+      ...(head === undefined ? {} : { head }),
       ...(result.claude?.sessionId ? { sessionId: result.claude.sessionId } : {}),
     });
+  }
+
+  /**
+   * `workspace.copy` and `workspace.setup` in a worktree not yet prepared: records
+   * `WorkspaceSetUp`; a failed set-up throws (the spawn fails with the end of its output,
+   * which the next attempt's prompt quotes). True when it ran (its output opens the log).
+   */
+  private async prepare(
+    command: SpawnAgentCommand,
+    spawnId: string,
+    workspace: TaskWorkspace,
+    portVars: Record<string, string>,
+  ): Promise<boolean> {
+    const prep = this.o.config.workspace;
+    if (prep === undefined || (prep.setup === undefined && (prep.copy ?? []).length === 0)) return false;
+    if (!(await needsPreparing(workspace.path))) return false;
+    const outcome = await prepareWorkspace({
+      worktree: workspace.path,
+      mainRepo: this.o.mainRepo ?? workspace.path,
+      config: this.o.mainRepo === undefined ? { ...prep, copy: [] } : prep,
+      logFile: agentLogPath(this.o.stateDir, command.taskId, command.attempt),
+      env: {
+        ORCH_TASK_ID: command.taskId,
+        ORCH_SPAWN_ID: spawnId,
+        ORCH_STATE_DIR: this.o.stateDir,
+        ORCH_WORKSPACE: workspace.path,
+        ...portVars,
+      },
+    });
+    this.o.log.append(
+      streamIds.task(command.taskId),
+      'WorkspaceSetUp',
+      {
+        spawnId,
+        taskId: command.taskId,
+        copied: outcome.copied,
+        command: outcome.command,
+        exitCode: outcome.exitCode,
+        ...(outcome.timedOut ? { timedOut: true } : {}),
+        durationMs: outcome.durationMs,
+        outputTail: outcome.tail.slice(-TAIL_IN_LOG),
+      },
+      { expectedVersion: 'any' },
+    );
+    if (outcome.exitCode !== 0) {
+      const how = outcome.timedOut
+        ? `timed out after ${prep.setupTimeout} s`
+        : `failed (exit ${outcome.exitCode ?? 'none'})`;
+      throw new Error(
+        `workspace.setup ${JSON.stringify(outcome.command)} ${how}; the end of its output:\n${outcome.tail.slice(-4000)}`,
+      );
+    }
+    return true;
   }
 
   private recordExit(taskId: string, spawnId: string, r: ExitFacts): void {
@@ -250,6 +375,7 @@ export class AgentSupervisor {
         ...(r.usage ? { usage: r.usage } : {}),
         ...(r.sessionId ? { sessionId: r.sessionId } : {}),
         ...(r.stalled ? { stalled: r.stalled } : {}),
+        ...(r.head ? { head: r.head } : {}),
       },
       { expectedVersion: 'any' },
     );
@@ -406,6 +532,7 @@ export class AgentSupervisor {
     });
     const started = agent.startedAt === null ? NaN : Date.parse(agent.startedAt);
     const ended = Date.parse(status.endedAt);
+    const head = await headOf(this.o.workspaces.pathFor(agent.task));
     this.recordExit(agent.task, agent.spawnId, {
       exitCode: status.exitCode,
       signal: status.signal,
@@ -415,6 +542,7 @@ export class AgentSupervisor {
       ...(output.rateLimit ? { rateLimit: output.rateLimit } : {}),
       ...(output.claude?.sessionId ? { sessionId: output.claude.sessionId } : {}),
       ...(stalled ? { stalled } : {}),
+      ...(head === undefined ? {} : { head }),
     });
   }
 
@@ -460,6 +588,17 @@ export class AgentSupervisor {
     for (const a of this.running.values()) a.detach();
     for (const w of this.watched.values()) w.cancel();
     this.watched.clear();
+  }
+}
+
+/** The commit checked out in a worktree, or undefined when there is none to read. */
+async function headOf(worktree: string): Promise<string | undefined> {
+  try {
+    const r = await gitResult(worktree, ['rev-parse', '--verify', '-q', 'HEAD']);
+    const sha = r.stdout.trim();
+    return r.exitCode === 0 && sha !== '' ? sha : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,6 +1,8 @@
 import { withLease, type LeaseView } from '../../core/status-document.js';
 import { loadStatus, type StatusSource } from '../log/load-status.js';
 import { openLog } from '../log/open.js';
+import type { EventStore } from '../../store/event-store.js';
+import type { StatusExtras } from '../render/status-extras.js';
 import { readLeaseView } from '../system/lease.js';
 
 /**
@@ -21,6 +23,8 @@ export interface StatusResult {
   position: number;
   /** Where the document came from: the status cache, the state snapshot plus the tail, or a fold from zero. */
   source: StatusSource;
+  /** A fork's origin, `notify` deliveries, live agents' ports: only what is in use (read by type, indexed). */
+  extras: StatusExtras;
 }
 
 /**
@@ -33,8 +37,10 @@ export interface StatusResult {
 export async function orchStatus(stateDir: string): Promise<StatusResult> {
   const store = openLog(stateDir);
   let loaded: Awaited<ReturnType<typeof loadStatus>>;
+  let extras: StatusExtras;
   try {
     loaded = await loadStatus(store);
+    extras = statusExtras(store, loaded.json);
   } finally {
     store.close();
   }
@@ -45,5 +51,51 @@ export async function orchStatus(stateDir: string): Promise<StatusResult> {
     lease,
     position: loaded.position,
     source: loaded.source,
+    extras,
   };
+}
+
+/**
+ * The extras of a log: its `RunForked`, its notification outcomes (per event and rule: the
+ * last word), and the `PortsAssigned` of the live agents of the status document.
+ */
+function statusExtras(store: EventStore, documentJson: string): StatusExtras {
+  const extras: StatusExtras = {};
+  for (const e of store.readAll({ types: ['RunForked'] })) {
+    const from = (e.data as { from: { stateDir: string; runId: string | null; position: number } }).from;
+    extras.fork = { stateDir: from.stateDir, runId: from.runId, position: from.position };
+  }
+  const last = new Map<string, 'delivered' | 'retrying' | 'givenUp'>();
+  for (const e of store.readAll({ types: ['NotificationDelivered', 'NotificationFailed'] })) {
+    const d = e.data as { position: number; rule: string; final?: boolean };
+    const key = `${d.position}|${d.rule}`;
+    if (last.get(key) === 'delivered') continue;
+    last.set(
+      key,
+      e.type === 'NotificationDelivered' ? 'delivered' : d.final === true ? 'givenUp' : 'retrying',
+    );
+  }
+  if (last.size > 0) {
+    const count = (what: string) => [...last.values()].filter((v) => v === what).length;
+    extras.notifications = {
+      delivered: count('delivered'),
+      retrying: count('retrying'),
+      givenUp: count('givenUp'),
+    };
+  }
+  const live = new Set(
+    (JSON.parse(documentJson) as { agents?: { spawnId: string; status: string }[] }).agents
+      ?.filter((a) => a.status === 'spawning' || a.status === 'running')
+      .map((a) => a.spawnId) ?? [],
+  );
+  if (live.size > 0) {
+    const ports: NonNullable<StatusExtras['ports']> = [];
+    for (const e of store.readAll({ types: ['PortsAssigned'] })) {
+      const d = e.data as { spawnId: string; taskId: string; base: number; count: number };
+      if (live.has(d.spawnId))
+        ports.push({ taskId: d.taskId, spawnId: d.spawnId, base: d.base, count: d.count });
+    }
+    if (ports.length > 0) extras.ports = ports;
+  }
+  return extras;
 }

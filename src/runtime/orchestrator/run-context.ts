@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { OrchestratorConfig } from '../../core/config.js';
+import type { RecordedEvent } from '../../core/envelope.js';
 import { streamIds } from '../../core/events.js';
 import {
   goalSelection,
@@ -26,7 +27,9 @@ import { loadConfig } from '../project/config.js';
 import { recordPlan } from '../project/plan-recording.js';
 import type { Clock } from '../system/clock.js';
 import { acquireLease, type Lease } from '../system/lease.js';
+import { notifyRuleKey } from '../../core/notify.js';
 import { createEffects, type Effects } from './effects.js';
+import { Notifier } from './notifier.js';
 import { selectionError } from './errors.js';
 import type { InFlight } from './in-flight.js';
 import type { OrchestratorOptions } from './options.js';
@@ -65,6 +68,8 @@ export interface RunContext {
   readonly inFlight: InFlight;
   /** Spawns being stopped because a person cancelled their task. */
   readonly stopping: Set<string>;
+  /** `notify`: the deliveries of this run (null when no rule is configured). */
+  readonly notifier: Notifier | null;
   /** Set once the store is closed and the lease released. */
   closed: boolean;
 }
@@ -112,7 +117,14 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       ...(options.durability ? { durability: options.durability } : {}),
     });
     const changes = new StatusChanges();
-    const log = openLog(store, runId, changes, options.onEvent);
+    const notifyTap: { notifier: Notifier | null } = { notifier: null };
+    const log = openLog(
+      store,
+      runId,
+      changes,
+      options.onEvent,
+      config.notify?.length ? (event) => notifyTap.notifier?.offer(event) : undefined,
+    );
     const { plan, watch: planFiles } = openPlanFiles({
       repoDir,
       config,
@@ -160,6 +172,7 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       ...(options.stallPollMs === undefined ? {} : { stallPollMs: options.stallPollMs }),
       ...(options.agentCommand ? { agentCommand: options.agentCommand } : {}),
       track: inFlight.track,
+      mainRepo: workspaces.repoRoot,
     });
     const effects = createEffects({
       runId,
@@ -185,6 +198,7 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
         ...(selection.tasks ? { tasks: [...selection.tasks] } : {}),
         ...(options.role ? { role: options.role } : {}),
         ...(options.goal === undefined ? {} : { goal: options.goal }),
+        ...(config.notify?.length ? { notify: config.notify.map(notifyRuleKey) } : {}),
       },
     });
     log.catchUp();
@@ -196,6 +210,10 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       merge: effects.merge,
       openPr: effects.openPr,
     });
+    if (config.notify?.length) {
+      notifyTap.notifier = new Notifier({ log, rules: config.notify, runId, repoDir, stateDir });
+      notifyTap.notifier.start();
+    }
     return {
       runId,
       repoDir,
@@ -215,6 +233,7 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       reviews: createReviewWatch({ config, repoDir, log, store, router, clock, warn: setup.warn }),
       inFlight,
       stopping: new Set(),
+      notifier: notifyTap.notifier,
       closed: false,
     };
   } catch (err) {
@@ -234,6 +253,7 @@ function openLog(
   runId: string,
   changes: StatusChanges,
   onEvent: OrchestratorOptions['onEvent'],
+  tap?: (event: RecordedEvent) => void,
 ): LiveLog {
   const snapshot = loadStateSnapshot(store);
   let replaying = true;
@@ -243,7 +263,9 @@ function openLog(
     snapshot ? { state: snapshot.data.state, versions: snapshot.data.versions } : undefined,
     (event, state) => {
       changes.note(event);
-      if (!replaying) onEvent?.(event, state);
+      if (replaying) return;
+      onEvent?.(event, state);
+      tap?.(event);
     },
   );
   log.catchUp();
@@ -276,12 +298,18 @@ export async function closeRun(ctx: RunContext, reason: string): Promise<void> {
       { expectedVersion: 'any' },
     );
     log.catchUp();
+    // Deliveries due (`RunStopped` among them) get a grace; what is left, the next run delivers.
+    await ctx.notifier?.close(NOTIFY_GRACE_MS);
+    log.catchUp();
     ctx.planFiles.garden(log.state);
     saveSnapshot(ctx.store, log.state, log.streamVersions());
   } finally {
     releaseRun(ctx);
   }
 }
+
+/** How long a stopping run lets `notify` deliveries finish (ms). */
+export const NOTIFY_GRACE_MS = 10_000;
 
 /** Closes the store and releases the lease (without recording anything). */
 function releaseRun(ctx: RunContext): void {

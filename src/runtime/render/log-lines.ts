@@ -132,6 +132,32 @@ export function keyFields(event: RecordedEvent): string {
         spawn: d['spawnId'],
         files: Array.isArray(d['files']) ? d['files'].join(',') : undefined,
       });
+    case 'WorkspaceSetUp':
+      return words({
+        spawn: d['spawnId'],
+        copied: Array.isArray(d['copied']) && d['copied'].length > 0 ? d['copied'].join(',') : undefined,
+        exit: Array.isArray(d['command']) ? d['exitCode'] : undefined,
+        timedOut: d['timedOut'],
+        duration: secondsOf(d['durationMs']),
+      });
+    case 'PortsAssigned':
+      return words({
+        spawn: d['spawnId'],
+        ports:
+          typeof d['base'] === 'number' && typeof d['count'] === 'number'
+            ? `${d['base']}-${d['base'] + d['count'] - 1}`
+            : undefined,
+      });
+    case 'NotificationDelivered':
+      return words({ event: `#${String(d['position'])}`, type: d['eventType'], attempts: d['attempts'] });
+    case 'NotificationFailed':
+      return words({
+        event: `#${String(d['position'])}`,
+        type: d['eventType'],
+        attempt: d['attempt'],
+        final: d['final'],
+        error: d['error'],
+      });
     default:
       return genericFields(d);
   }

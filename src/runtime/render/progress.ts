@@ -132,6 +132,20 @@ export function progressLine(event: RecordedEvent, state: OrchState): string | n
         'budget',
         `spent ${usd(Number(d['spentUsd']), 2)} of ${usd(Number(d['budget']), 2)}: no new attempts`,
       );
+    case 'WorkspaceSetUp':
+      return d['exitCode'] === 0
+        ? null
+        : say(
+            task(d['spawnId']),
+            `✗ workspace.setup ${d['timedOut'] === true ? 'timed out' : `failed (exit ${String(d['exitCode'])})`}`,
+          );
+    case 'NotificationFailed':
+      return d['final'] === true
+        ? say(
+            'notify',
+            `gave up on #${String(d['position'])} ${String(d['eventType'])} after ${String(d['attempt'])} attempts: ${String(d['error'])}`,
+          )
+        : null;
     default:
       return null;
   }

@@ -35,6 +35,10 @@ export async function runCommand(
     timeoutMs?: number;
     env?: Record<string, string>;
     tailBytes?: number;
+    /** Given to the command on stdin (default: no stdin). */
+    input?: string;
+    /** Aborting it kills the command's process group (as a timeout does, without `timedOut`). */
+    signal?: AbortSignal;
   },
 ): Promise<CommandOutcome> {
   const started = Date.now();
@@ -54,7 +58,7 @@ export async function runCommand(
     detached: true,
     buffer: false,
     encoding: 'buffer',
-    stdin: 'ignore',
+    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
     reject: false,
     cleanup: false,
   });
@@ -72,7 +76,13 @@ export async function runCommand(
           timedOut = true;
           void killProcessGroup(child.pid!, 5000);
         }, options.timeoutMs);
+  const abort = () => {
+    if (child.pid !== undefined) void killProcessGroup(child.pid, 1000);
+  };
+  if (options.signal?.aborted) abort();
+  else options.signal?.addEventListener('abort', abort, { once: true });
   const result = await child;
+  options.signal?.removeEventListener('abort', abort);
   if (timer) clearTimeout(timer);
   if (child.pid !== undefined) await killProcessGroup(child.pid, 1000);
   if (result.failed && result.exitCode === undefined && result.signal === undefined) {
