@@ -133,7 +133,7 @@ export const EVENT_INFO: Readonly<
   PullRequestOpened: { stream: 'milestone', writers: ['orch'] },
   ReviewReceived: { stream: 'milestone', writers: ['orch'] },
   ReviewAnswered: { stream: 'milestone', writers: ['orch'] },
-  WorkspaceSetUp: { stream: 'task', writers: ['orch'] },
+  WorkspacePrepared: { stream: 'task', writers: ['orch'] },
   PortsAssigned: { stream: 'task', writers: ['orch'] },
   NotificationDelivered: { stream: 'run', writers: ['orch'] },
   NotificationFailed: { stream: 'run', writers: ['orch'] },

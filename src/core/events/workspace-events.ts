@@ -12,7 +12,7 @@ import { Id, OutputTail, SpawnId } from './fields.js';
  * (or null: killed, timed out, could not start) is followed by that spawn's
  * `AgentSpawnFailed`, a failed attempt.
  */
-export const WorkspaceSetUp = z.object({
+export const WorkspacePrepared = z.object({
   spawnId: SpawnId,
   taskId: Id,
   copied: z.array(z.string()),
@@ -32,4 +32,4 @@ export const PortsAssigned = z.object({
 });
 
 /** Schemas of the workspace group. */
-export const workspaceEventSchemas = { WorkspaceSetUp, PortsAssigned } as const;
+export const workspaceEventSchemas = { WorkspacePrepared, PortsAssigned } as const;

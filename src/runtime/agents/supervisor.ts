@@ -301,7 +301,7 @@ export class AgentSupervisor {
 
   /**
    * `workspace.copy` and `workspace.setup` in a worktree not yet prepared: records
-   * `WorkspaceSetUp`; a failed set-up throws (the spawn fails with the end of its output,
+   * `WorkspacePrepared`; a failed set-up throws (the spawn fails with the end of its output,
    * which the next attempt's prompt quotes). True when it ran (its output opens the log).
    */
   private async prepare(
@@ -328,7 +328,7 @@ export class AgentSupervisor {
     });
     this.o.log.append(
       streamIds.task(command.taskId),
-      'WorkspaceSetUp',
+      'WorkspacePrepared',
       {
         spawnId,
         taskId: command.taskId,

@@ -14,7 +14,7 @@ import { runCommand } from '../system/run-command.js';
 /** The marker file in a worktree's git directory once it was prepared. */
 export const PREPARED_MARKER = 'orch-prepared';
 
-/** How a preparation ended, for `WorkspaceSetUp`. */
+/** How a preparation ended, for `WorkspacePrepared`. */
 export interface PrepOutcome {
   copied: string[];
   command: string[] | null;

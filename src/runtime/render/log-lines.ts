@@ -132,7 +132,7 @@ export function keyFields(event: RecordedEvent): string {
         spawn: d['spawnId'],
         files: Array.isArray(d['files']) ? d['files'].join(',') : undefined,
       });
-    case 'WorkspaceSetUp':
+    case 'WorkspacePrepared':
       return words({
         spawn: d['spawnId'],
         copied: Array.isArray(d['copied']) && d['copied'].length > 0 ? d['copied'].join(',') : undefined,

@@ -132,7 +132,7 @@ export function progressLine(event: RecordedEvent, state: OrchState): string | n
         'budget',
         `spent ${usd(Number(d['spentUsd']), 2)} of ${usd(Number(d['budget']), 2)}: no new attempts`,
       );
-    case 'WorkspaceSetUp':
+    case 'WorkspacePrepared':
       return d['exitCode'] === 0
         ? null
         : say(

@@ -73,12 +73,12 @@ describe('workspace set-up', () => {
     expect(outcome.exitCode).toBe(0);
     expect(report(echoDir, 'T1').files).toContain('generated.txt');
     const log = repoEvents(repo);
-    const setups = ofType(log, 'WorkspaceSetUp');
+    const setups = ofType(log, 'WorkspacePrepared');
     expect(setups).toHaveLength(1);
     expect(setups[0]).toMatchObject({ taskId: 'T1', exitCode: 0, copied: [] });
     expect(setups[0]?.['outputTail']).toContain('setup ran');
     // Set-up before the agent started; the attempt's log holds both outputs.
-    const setUpAt = log.findIndex((e) => e.type === 'WorkspaceSetUp');
+    const setUpAt = log.findIndex((e) => e.type === 'WorkspacePrepared');
     const startedAt = log.findIndex((e) => e.type === 'AgentStarted');
     expect(setUpAt).toBeGreaterThan(-1);
     expect(setUpAt).toBeLessThan(startedAt);
@@ -103,7 +103,7 @@ describe('workspace set-up', () => {
     }).run();
     expect(outcome.exitCode).toBe(0);
     const log = repoEvents(repo);
-    const setups = ofType(log, 'WorkspaceSetUp');
+    const setups = ofType(log, 'WorkspacePrepared');
     expect(setups.map((s) => s['exitCode'])).toEqual([3, 0]);
     const failed = ofType(log, 'AgentSpawnFailed');
     expect(failed).toHaveLength(1);
@@ -130,7 +130,7 @@ describe('workspace set-up', () => {
     expect(outcome.exitCode).toBe(0);
     for (const t of ['T1', 'T2'])
       expect(report(echoDir, t).files).toEqual(expect.arrayContaining(['.env', 'conf']));
-    expect(ofType(repoEvents(repo), 'WorkspaceSetUp').map((s) => s['copied'])).toEqual([
+    expect(ofType(repoEvents(repo), 'WorkspacePrepared').map((s) => s['copied'])).toEqual([
       ['.env', 'conf/local.json'],
       ['.env', 'conf/local.json'],
     ]);
