@@ -19,7 +19,7 @@ import type { AgentUsage, RateLimitInfo } from './claude-output.js';
 import { agentKindOf } from './tool-output.js';
 import type { Clock } from '../system/clock.js';
 import type { LiveLog } from '../log/live-log.js';
-import { findProcessesByEnv } from '../system/find-processes.js';
+import { killSpawnProcesses } from '../system/find-processes.js';
 import { isSameProcessAlive, killProcessGroup } from '../system/process-identity.js';
 import { buildPrompt, lessonsOf } from './prompt.js';
 import { agentLogPath } from '../system/state-paths.js';
@@ -200,6 +200,7 @@ export class AgentSupervisor {
         ...(agent.timeout ? { timeoutMs: agent.timeout * 1000 } : {}),
         ...stallOptions(stallTimeoutMs(this.o.config, agent), this.o.stallPollMs),
         killGraceMs: this.o.killGraceMs,
+        logMaxBytes: Math.round(this.o.config.agentLogMaxMB * 1024 * 1024),
         clock: this.o.clock,
       });
     } catch (err) {
@@ -461,20 +462,4 @@ export class AgentSupervisor {
     for (const w of this.watched.values()) w.cancel();
     this.watched.clear();
   }
-}
-
-/** Finds processes carrying `ORCH_SPAWN_ID=<spawnId>` and stops their groups. */
-async function killSpawnProcesses(spawnId: string, graceMs: number): Promise<number> {
-  const pids = findProcessesByEnv('ORCH_SPAWN_ID', spawnId);
-  for (const pid of pids) {
-    // The agent leads its own group; anything else found (a grandchild) is killed by pid.
-    if ((await killProcessGroup(pid, graceMs)) === 'not-running') {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
-  }
-  return pids.length;
 }
