@@ -263,11 +263,17 @@ async function main(): Promise<number> {
   const stalled = events.filter(
     (e) => e.type === 'AgentExited' && (e.data as { stalled?: unknown }).stalled !== undefined,
   ).length;
+  // What the agent did, by the line it printed (recorded in each end's output tail).
+  const tails = events
+    .filter((e) => e.type === 'AgentExited')
+    .map((e) => (e.data as { outputTail: string }).outputTail);
+  const did = (text: string) => tails.filter((t) => t.includes(text)).length;
   console.log(
     [
       `soak: ${o.tasks} tasks, ${notDone.length === 0 ? 'all' : o.tasks - notDone.length} complete, in ${wallS.toFixed(0)} s`,
       `  runs ${runs}, kill -9 ${kills}, events ${events.length}, spawns ${spawnIds.length}`,
-      `  exits ${count('AgentExited')} (stalled ${stalled}), lost ${count('AgentLost')}, spawn failures ${count('AgentSpawnFailed')}`,
+      `  exits ${count('AgentExited')} (failed on purpose ${did('fails on purpose')}, stalled ${stalled}, ` +
+        `deleted their worktree ${did('deletes its own worktree')}), lost ${count('AgentLost')}, spawn failures ${count('AgentSpawnFailed')}`,
       `  merges on integration: ${[...merges.values()].reduce((a, b) => a + b, 0)}, replay --verify exit ${verify.code}`,
       `  processes left: ${left.length}`,
       `  orch peak RSS: ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
