@@ -129,7 +129,7 @@ export interface RunningAgent {
   detach(): void;
 }
 
-/** How long the wrapper waits for the agent's pipes to close after it exited. */
+/** How long the wrapper waits for the agent's output socket to close after it exited. */
 const DRAIN_MS = 1000;
 
 /** An attempt's log is rotated at this size unless told otherwise (64 MiB). */
@@ -139,13 +139,12 @@ export const DEFAULT_LOG_MAX_BYTES = 64 * 1024 * 1024;
  * The wrapper every agent runs under:
  * `node -e <this> -- <exitFile> <spawnId> <logFile> <logMaxBytes> <file> <args…>`.
  * It starts the agent with its stdout and stderr on one stream socket (their order kept) and
- * copies what comes into the log file
- * (synchronous writes: a flooding agent is slowed to the disk's pace, never buffered in
- * memory). When the log reaches `logMaxBytes` (`0`: never) it is renamed to `<log>.1`
+ * copies what comes into the log file (synchronous writes: a flooding agent is slowed to the
+ * disk's pace, never buffered in memory). When the log reaches `logMaxBytes` (`0`: never) it is renamed to `<log>.1`
  * (replacing the one before) and a fresh log is started, so an attempt keeps at most twice
  * that on disk. A write that fails (disk full) drops that output, never the agent. When the
  * agent has exited it waits for the socket to close (at most {@link DRAIN_MS}: a process it
- * left running may hold them) and writes the exit status and the bytes printed atomically to
+ * left running may hold it open) and writes the exit status and the bytes printed atomically to
  * `exitFile`, so the status survives the death of orch. It ignores SIGTERM/SIGINT/SIGHUP (a
  * signal to the group still reaches the agent, which gets default handlers) so it outlives
  * the agent long enough to record how it ended. The agent's argv is data (`process.argv`),
