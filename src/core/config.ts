@@ -241,6 +241,8 @@ export const OrchestratorConfigSchema = z.strictObject({
   rateLimitBackoff: z.number().nonnegative().default(300),
   /** Seconds an agent may print nothing and change nothing in its worktree before it is stopped as stalled (`0`: never); `agents.<role>.stallTimeout` overrides it. */
   stallTimeout: z.number().nonnegative().default(900),
+  /** MiB an attempt's output file may reach before it is rotated to `<attempt>.log.1` (an attempt keeps at most twice this on disk); `0`: never rotated. */
+  agentLogMaxMB: z.number().nonnegative().default(64),
   /** Other repositories, by target id (also read from `config/targets.yaml`). */
   targets: z.record(TargetIdSchema, TargetSchema).optional(),
   /** Preparing new task worktrees: a set-up command, copied files, port blocks (off when absent). */

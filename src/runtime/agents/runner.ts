@@ -20,6 +20,7 @@ import { agentKindOf, parseToolUsage, type AgentKind } from './tool-output.js';
 import { systemClock, type Clock } from '../system/clock.js';
 import { AgentSpawnError } from '../system/errors.js';
 import { lastLineOf, OutputFile, readFileEnd, type OutputGlance } from '../system/output-tail.js';
+import { killSpawnProcesses } from '../system/find-processes.js';
 import { killProcessGroup, processStartTime } from '../system/process-identity.js';
 import { agentLogPath, promptFilePath } from '../system/state-paths.js';
 
@@ -49,6 +50,12 @@ export interface StartAgentOptions {
   killGraceMs?: number;
   /** Bytes of output read back from the end of the log for the next prompt. Default 64 KiB. */
   tailBytes?: number;
+  /**
+   * Rotate the log at this many bytes: it becomes `<log>.1` (replacing the one before) and a
+   * fresh log starts, so an attempt keeps at most twice this on disk. `0`: never. Default
+   * {@link DEFAULT_LOG_MAX_BYTES}.
+   */
+  logMaxBytes?: number;
   /** Default `<state-dir>/logs/<task>/<attempt>.log`; the exit status goes next to it (`.exit`). */
   logFile?: string;
   /** Default `<state-dir>/prompts/<task>/<attempt>.md`. */
@@ -89,7 +96,7 @@ export interface AgentRunResult extends AgentOutput {
   stopped: boolean;
   /** Killed by the stall watchdog: how long it had been idle, and its last output line then. */
   stalled?: StallFacts;
-  /** Processes the agent left behind in its group were killed after it exited. */
+  /** Processes the agent left behind (in its group, or carrying its `ORCH_SPAWN_ID`) were killed after it exited. */
   leftoversKilled: boolean;
   /** The wrapper's pid: the leader of the agent's process group. */
   pid: number;
@@ -124,39 +131,113 @@ export interface RunningAgent {
   detach(): void;
 }
 
+/** How long the wrapper waits for the agent's output socket to close after it exited. */
+const DRAIN_MS = 1000;
+
+/** An attempt's log is rotated at this size unless told otherwise (64 MiB). */
+export const DEFAULT_LOG_MAX_BYTES = 64 * 1024 * 1024;
+
 /**
- * The wrapper every agent runs under: `node -e <this> -- <exitFile> <spawnId> <file> <args…>`.
- * It starts the agent with the same stdio (the log file), waits for it, and writes its exit
- * status atomically to `exitFile`, so the status survives the death of orch. It ignores
- * SIGTERM/SIGINT/SIGHUP (a signal to the group still reaches the agent, which gets default
- * handlers) so it outlives the agent long enough to record how it ended. The agent's argv
- * is data (`process.argv`), never source text, and no shell is involved.
+ * The wrapper every agent runs under:
+ * `node -e <this> -- <exitFile> <spawnId> <logFile> <logMaxBytes> <file> <args…>`.
+ * It starts the agent with its stdout and stderr on one stream socket (their order kept) and
+ * copies what comes into the log file (synchronous writes: a flooding agent is slowed to the
+ * disk's pace, never buffered in memory). When the log reaches `logMaxBytes` (`0`: never) it is renamed to `<log>.1`
+ * (replacing the one before) and a fresh log is started, so an attempt keeps at most twice
+ * that on disk. A write that fails (disk full) drops that output, never the agent. When the
+ * agent has exited it waits for the socket to close (at most {@link DRAIN_MS}: a process it
+ * left running may hold it open) and writes the exit status and the bytes printed atomically to
+ * `exitFile`, so the status survives the death of orch. It ignores SIGTERM/SIGINT/SIGHUP (a
+ * signal to the group still reaches the agent, which gets default handlers) so it outlives
+ * the agent long enough to record how it ended. The agent's argv is data (`process.argv`),
+ * never source text, and no shell is involved.
  */
 const WRAPPER = `'use strict';
 const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
 const { spawn } = require('node:child_process');
-const [exitFile, spawnId, file, ...args] = process.argv.slice(1);
+const [exitFile, spawnId, logFile, maxText, file, ...args] = process.argv.slice(1);
+const maxBytes = Number(maxText) > 0 ? Number(maxText) : Infinity;
+let fd = fs.openSync(logFile, 'a');
+let size = fs.fstatSync(fd).size;
+let total = 0;
+let dropped = 0;
+let rotations = 0;
+function rotate() {
+  try {
+    fs.closeSync(fd);
+    fs.renameSync(logFile, logFile + '.1');
+  } catch {}
+  fd = fs.openSync(logFile, 'w');
+  size = 0;
+  rotations++;
+}
+function write(buf) {
+  total += buf.length;
+  let off = 0;
+  try {
+    while (off < buf.length) {
+      if (size >= maxBytes) rotate();
+      const n = fs.writeSync(fd, buf, off, Math.min(buf.length - off, maxBytes - size));
+      off += n;
+      size += n;
+    }
+  } catch {
+    dropped += buf.length - off;
+  }
+}
 let finished = false;
 function finish(exitCode, signal, error) {
   if (finished) return;
   finished = true;
-  const record = { spawnId, exitCode, signal, endedAt: new Date().toISOString() };
+  const record = { spawnId, exitCode, signal, endedAt: new Date().toISOString(), outputBytes: total };
+  if (rotations > 0) record.rotations = rotations;
+  if (dropped > 0) record.droppedBytes = dropped;
   if (error) record.error = error;
   const tmp = exitFile + '.' + process.pid + '.tmp';
-  const fd = fs.openSync(tmp, 'w');
-  fs.writeSync(fd, JSON.stringify(record) + '\\n');
-  fs.fsyncSync(fd);
-  fs.closeSync(fd);
+  const out = fs.openSync(tmp, 'w');
+  fs.writeSync(out, JSON.stringify(record) + '\\n');
+  fs.fsyncSync(out);
+  fs.closeSync(out);
   fs.renameSync(tmp, exitFile);
   process.exit(exitCode === null ? 128 : exitCode);
 }
 for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(s, () => {});
-const child = spawn(file, args, { stdio: 'inherit' });
-child.on('error', (err) => {
-  process.stderr.write('orch: could not start ' + file + ': ' + err.message + '\\n');
-  finish(127, null, err.message);
+// One stream socket is both the agent's stdout and its stderr, so their order is kept.
+const name =
+  process.platform === 'linux'
+    ? '\\0orch-agent-' + process.pid + '-' + spawnId
+    : path.join(os.tmpdir(), 'orch-agent-' + process.pid + '.sock');
+let status;
+let drained = false;
+const server = net.createServer((sock) => {
+  server.close();
+  sock.on('data', write);
+  sock.on('error', () => {});
+  sock.on('close', () => {
+    drained = true;
+    if (status) finish(status[0], status[1]);
+  });
 });
-child.on('exit', (code, signal) => finish(code, signal));
+server.on('error', (err) => finish(127, null, 'could not open the output socket: ' + err.message));
+server.listen(name, () => {
+  const out = net.connect(name, () => {
+    if (process.platform !== 'linux') fs.rmSync(name, { force: true });
+    const child = spawn(file, args, { stdio: ['ignore', out, out] });
+    out.destroy();
+    child.on('error', (err) => {
+      write(Buffer.from('orch: could not start ' + file + ': ' + err.message + '\\n'));
+      finish(127, null, err.message);
+    });
+    child.on('exit', (code, signal) => {
+      status = [code, signal];
+      if (drained) finish(code, signal);
+      else setTimeout(() => finish(code, signal), ${DRAIN_MS});
+    });
+  });
+});
 `;
 
 /**
@@ -212,17 +293,22 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   if (problem) throw new AgentSpawnError(file, cwd, problem);
 
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
-  // A status left by an earlier spawn of the same attempt must not be read as this one's.
+  // A status or rotated output left by an earlier spawn of the same attempt is not this one's.
   fs.rmSync(exitFile, { force: true });
+  fs.rmSync(rotatedLogFile(logFile), { force: true });
+  // Appending: the workspace set-up's output is already at the top of the attempt's log.
   const logFd = fs.openSync(logFile, options.appendLog === true ? 'a' : 'w');
+  const logMax = options.logMaxBytes ?? DEFAULT_LOG_MAX_BYTES;
   const startedAtDate = clock.now();
   let child;
   try {
-    child = spawn(process.execPath, ['-e', WRAPPER, '--', exitFile, identity.spawnId, ...argv], {
+    const wrapperArgs = [exitFile, identity.spawnId, logFile, String(logMax), ...argv];
+    // The wrapper's own stderr (a crash of the wrapper itself) goes to the log as first opened.
+    child = spawn(process.execPath, ['-e', WRAPPER, '--', ...wrapperArgs], {
       cwd,
       env,
       detached: true,
-      stdio: ['ignore', logFd, logFd],
+      stdio: ['ignore', 'ignore', logFd],
     });
   } finally {
     // The wrapper has its own copy; orch follows the file by name.
@@ -277,8 +363,10 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     const signal = status ? status.signal : wrapper.signal;
     // The injected clock, like startedAt: the file's endedAt is for re-attaching after a restart.
     const endedAt = clock.now();
-    // Whatever the agent started and left running dies with it.
+    // Whatever the agent started and left running dies with it: its process group, then any
+    // process still carrying its ORCH_SPAWN_ID (a daemon that left the group and session).
     const leftovers = await killProcessGroup(pid, Math.min(graceMs, 2000));
+    const escaped = await killSpawnProcesses(identity.spawnId, Math.min(graceMs, 2000));
     const output = readAgentOutput(logFile, {
       tailBytes,
       claudeJson,
@@ -286,13 +374,15 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
       exitCode,
       now: endedAt,
     });
+    // Everything printed, rotated away or not (the wrapper counts it).
+    if (status?.outputBytes !== undefined) output.outputBytes = status.outputBytes;
     return {
       exitCode,
       signal,
       timedOut,
       stopped,
       ...(stalled ? { stalled } : {}),
-      leftoversKilled: leftovers !== 'not-running',
+      leftoversKilled: leftovers !== 'not-running' || escaped > 0,
       pid,
       startTime,
       startedAt: startedAtDate.toISOString(),
@@ -474,6 +564,12 @@ export interface AgentExitRecord {
   endedAt: string;
   /** Set when the command could not be started at all. */
   error?: string;
+  /** Bytes the agent printed in all (absent in files of older versions). */
+  outputBytes?: number;
+  /** How many times the log was rotated ({@link StartAgentOptions.logMaxBytes}). */
+  rotations?: number;
+  /** Output that could not be written to the log (a full disk). */
+  droppedBytes?: number;
 }
 
 /**
@@ -510,6 +606,10 @@ export function readAgentExit(logFile: string, spawnId: string): AgentExitRecord
     endedAt: r['endedAt'],
   };
   if (typeof r['error'] === 'string') out.error = r['error'];
+  for (const key of ['outputBytes', 'rotations', 'droppedBytes'] as const) {
+    const v = r[key];
+    if (typeof v === 'number' && Number.isFinite(v) && v >= 0) out[key] = v;
+  }
   return out;
 }
 
@@ -557,10 +657,14 @@ export function readAgentOutput(
   }
   const parsing = options.claudeJson === true || options.usageOf !== undefined;
   const window = Math.max(options.tailBytes, 4096, parsing ? CLAUDE_WINDOW_BYTES : 0);
-  const end = readFileEnd(logFile, st.size, window);
+  const end = readLogEnd(logFile, st.size, window);
   const tail = end.subarray(Math.max(0, end.length - options.tailBytes));
   const lastLine = lastLineOf(end.subarray(Math.max(0, end.length - LAST_LINE_WINDOW_BYTES)));
-  const out: AgentOutput = { outputBytes: st.size, tail: tail.toString('utf8'), lastLine };
+  const out: AgentOutput = {
+    outputBytes: st.size + rotatedSize(logFile),
+    tail: tail.toString('utf8'),
+    lastLine,
+  };
   if (st.size > 0) out.lastOutputAt = st.mtime.toISOString();
   const exitCode = options.exitCode ?? 0;
   const now = options.now ?? new Date();
@@ -584,4 +688,39 @@ export function readAgentOutput(
     if (limit) out.rateLimit = limit;
   }
   return out;
+}
+
+/**
+ * Where a rotated log goes: `…/3.log` → `…/3.log.1` (see {@link StartAgentOptions.logMaxBytes}).
+ *
+ * @example
+ * rotatedLogFile('/repo/.state/logs/T1/3.log'); // '/repo/.state/logs/T1/3.log.1'
+ */
+export function rotatedLogFile(logFile: string): string {
+  return `${logFile}.1`;
+}
+
+function rotatedSize(logFile: string): number {
+  try {
+    return fs.statSync(rotatedLogFile(logFile)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The last `bytes` bytes of an attempt's output: the end of its log (`size` bytes long),
+ * preceded by the end of the rotated log when the current one is shorter than that.
+ */
+function readLogEnd(logFile: string, size: number, bytes: number): Buffer {
+  const current = readFileEnd(logFile, size, bytes);
+  if (current.length >= bytes) return current;
+  const older = rotatedSize(logFile);
+  if (older === 0) return current;
+  try {
+    return Buffer.concat([readFileEnd(rotatedLogFile(logFile), older, bytes - current.length), current]);
+  } catch {
+    // Rotated away again meanwhile: the current log is the newest output anyway.
+    return current;
+  }
 }

@@ -20,7 +20,7 @@ import type { AgentUsage, RateLimitInfo } from './claude-output.js';
 import { agentKindOf } from './tool-output.js';
 import type { Clock } from '../system/clock.js';
 import type { LiveLog } from '../log/live-log.js';
-import { findProcessesByEnv } from '../system/find-processes.js';
+import { killSpawnProcesses } from '../system/find-processes.js';
 import { isSameProcessAlive, killProcessGroup } from '../system/process-identity.js';
 import { buildPrompt, lessonsOf } from './prompt.js';
 import { agentLogPath } from '../system/state-paths.js';
@@ -270,6 +270,7 @@ export class AgentSupervisor {
         ...(agent.timeout ? { timeoutMs: agent.timeout * 1000 } : {}),
         ...stallOptions(stallTimeoutMs(this.o.config, agent), this.o.stallPollMs),
         killGraceMs: this.o.killGraceMs,
+        logMaxBytes: Math.round(this.o.config.agentLogMaxMB * 1024 * 1024),
         clock: this.o.clock,
       });
     } catch (err) {
@@ -602,18 +603,3 @@ async function headOf(worktree: string): Promise<string | undefined> {
   }
 }
 
-/** Finds processes carrying `ORCH_SPAWN_ID=<spawnId>` and stops their groups. */
-async function killSpawnProcesses(spawnId: string, graceMs: number): Promise<number> {
-  const pids = findProcessesByEnv('ORCH_SPAWN_ID', spawnId);
-  for (const pid of pids) {
-    // The agent leads its own group; anything else found (a grandchild) is killed by pid.
-    if ((await killProcessGroup(pid, graceMs)) === 'not-running') {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
-  }
-  return pids.length;
-}

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { killProcessGroup } from './process-identity.js';
 
 /**
  * The pids of processes whose environment holds `name=value` (Linux `/proc/<pid>/environ`;
@@ -30,4 +31,35 @@ export function findProcessesByEnv(name: string, value: string): number[] {
     }
   }
   return out;
+}
+
+/**
+ * Stops every process carrying `ORCH_SPAWN_ID=<spawnId>`: what an agent left behind, also
+ * outside its process group (a daemon that double-forked into a new session). A process
+ * that leads its own group has that group stopped (SIGTERM, SIGKILL after `graceMs`); any
+ * other is killed by pid. It looks again until none is left (a process may fork while it is
+ * being stopped), at most `rounds` times. Resolves to how many processes were found.
+ * A process that cleared its environment cannot be found this way.
+ *
+ * @example
+ * await killSpawnProcesses(spawnId, 2000); // 1: a daemon the agent left was stopped
+ */
+export async function killSpawnProcesses(spawnId: string, graceMs: number, rounds = 5): Promise<number> {
+  let found = 0;
+  for (let round = 0; round < rounds; round++) {
+    const pids = findProcessesByEnv('ORCH_SPAWN_ID', spawnId);
+    if (pids.length === 0) break;
+    found += pids.length;
+    await Promise.all(
+      pids.map(async (pid) => {
+        if ((await killProcessGroup(pid, graceMs)) !== 'not-running') return;
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }),
+    );
+  }
+  return found;
 }

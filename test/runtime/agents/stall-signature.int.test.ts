@@ -61,13 +61,14 @@ describe('startAgent with stallTimeoutMs', () => {
       prompt: 'p',
       identity: { runId: 'r', taskId: 'T1', spawnId: 's1', role: 'dev', attempt: 1, stateDir, workspace: r },
       env: { IGNORE_TERM: '1' },
-      stallTimeoutMs: 500,
+      // Long enough for two Node processes to start on a loaded machine and print a line.
+      stallTimeoutMs: 2000,
       stallPollMs: 50,
       killGraceMs: 300,
     });
     const result = await Promise.race([agent.done, sleep(8_000).then(() => undefined)]);
     if (result === undefined) await agent.stop();
-    expect(result?.stalled?.idleMs).toBeGreaterThanOrEqual(500);
+    expect(result?.stalled?.idleMs).toBeGreaterThanOrEqual(2000);
     expect(result?.stalled?.lastOutputLine).toMatch(/^hanging \(pid \d+\)$/);
     expect(result?.timedOut).toBe(false);
     expect(isProcessGroupAlive(agent.pid)).toBe(false);
