@@ -9,7 +9,7 @@ import { Orchestrator } from '../src/runtime/orchestrator/orchestrator.js';
 import type { BenchModule, BenchResult } from './types.js';
 
 /**
- * The orchestrator loop's own cost (issue 13), each figure beside a baseline measured in the
+ * The orchestrator loop's own cost, each figure beside a baseline measured in the
  * same run, back to back:
  *
  * - `spawn.<n>-commit-tasks.c20`: N tasks whose agent commits one file, maxConcurrent 20,
