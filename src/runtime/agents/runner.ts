@@ -1,6 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
   agentEnv,
@@ -124,28 +123,43 @@ export interface RunningAgent {
 }
 
 /**
- * The wrapper every agent runs under: `/bin/sh -c <this> orch-agent <exitFile> <prefix> <file> <args…>`.
- * It runs the agent with the same stdio (the log file), waits for it, and writes its exit
- * status to `exitFile` (`<prefix>,"status":N}`, `prefix` being the JSON `{"spawnId":…`
- * built by orch), so the status survives the death of orch. It traps SIGTERM/SIGINT/SIGHUP
- * with a no-op handler (not "ignore", which the agent would inherit: a signal to the group
- * still reaches the agent with default handlers) so it outlives the agent long enough to
- * record how it ended. The agent's argv is data (`"$@"`), never parsed as shell text. A
- * POSIX shell starts in about a millisecond, where a whole Node start costs ~40 ms of CPU.
- * Like any shell, it sees an agent killed by signal N as status 128+N ({@link readAgentExit}
- * reads it back as that signal).
+ * The wrapper every agent runs under: `node -e <this> -- <exitFile> <spawnId> <file> <args…>`.
+ * It starts the agent with the same stdio (the log file), waits for it, and writes its exit
+ * status atomically to `exitFile`, so the status survives the death of orch. It ignores
+ * SIGTERM/SIGINT/SIGHUP (a signal to the group still reaches the agent, which gets default
+ * handlers) so it outlives the agent long enough to record how it ended. The agent's argv
+ * is data (`process.argv`), never source text, and no shell is involved.
  */
-const WRAPPER = `trap : TERM INT HUP
-exitfile=$1; prefix=$2; shift 2
-"$@"
-status=$?
-printf '%s,"status":%d}\\n' "$prefix" "$status" > "$exitfile"
-exit "$status"
+const WRAPPER = `'use strict';
+const fs = require('node:fs');
+const { spawn } = require('node:child_process');
+const [exitFile, spawnId, file, ...args] = process.argv.slice(1);
+let finished = false;
+function finish(exitCode, signal, error) {
+  if (finished) return;
+  finished = true;
+  const record = { spawnId, exitCode, signal, endedAt: new Date().toISOString() };
+  if (error) record.error = error;
+  const tmp = exitFile + '.' + process.pid + '.tmp';
+  const fd = fs.openSync(tmp, 'w');
+  fs.writeSync(fd, JSON.stringify(record) + '\\n');
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  fs.renameSync(tmp, exitFile);
+  process.exit(exitCode === null ? 128 : exitCode);
+}
+for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(s, () => {});
+const child = spawn(file, args, { stdio: 'inherit' });
+child.on('error', (err) => {
+  process.stderr.write('orch: could not start ' + file + ': ' + err.message + '\\n');
+  finish(127, null, err.message);
+});
+child.on('exit', (code, signal) => finish(code, signal));
 `;
 
 /**
  * Starts an agent: writes the prompt file, substitutes the argv (never through a shell),
- * and runs it under a small shell wrapper, detached in its own process group, in the task's
+ * and runs it under a small Node wrapper, detached in its own process group, in the task's
  * workspace with the `ORCH_*` variables. stdout and stderr go straight to the log file (no
  * pipe to orch, so the agent does not die of SIGPIPE when orch is killed); the wrapper
  * writes the exit status to `<attempt>.exit`. Throws {@link AgentSpawnError} if the
@@ -202,8 +216,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const startedAtDate = clock.now();
   let child;
   try {
-    const prefix = JSON.stringify({ spawnId: identity.spawnId }).slice(0, -1);
-    child = spawn('/bin/sh', ['-c', WRAPPER, 'orch-agent', exitFile, prefix, ...argv], {
+    child = spawn(process.execPath, ['-e', WRAPPER, '--', exitFile, identity.spawnId, ...argv], {
       cwd,
       env,
       detached: true,
@@ -451,11 +464,7 @@ function executableProblem(file: string, cwd: string, pathVar: string): string |
     : `${file} was not found on PATH or is not executable`;
 }
 
-/**
- * What the wrapper wrote when the agent ended (`<state-dir>/logs/<task>/<attempt>.exit`):
- * `{"spawnId":…,"status":N}` (N above 128: killed by signal N-128), `endedAt` being the
- * file's modification time.
- */
+/** What the wrapper wrote when the agent ended (`<state-dir>/logs/<task>/<attempt>.exit`). */
 export interface AgentExitRecord {
   spawnId: string;
   exitCode: number | null;
@@ -483,32 +492,15 @@ export function agentExitFile(logFile: string): string {
  * const status = readAgentExit(result.logFile, spawnId); // { exitCode: 0, signal: null, endedAt, spawnId }
  */
 export function readAgentExit(logFile: string, spawnId: string): AgentExitRecord | undefined {
-  const file = agentExitFile(logFile);
   let parsed: unknown;
-  let mtime: Date;
   try {
-    const text = fs.readFileSync(file, 'utf8');
-    mtime = fs.statSync(file).mtime;
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(fs.readFileSync(agentExitFile(logFile), 'utf8'));
   } catch {
     return undefined;
   }
   if (typeof parsed !== 'object' || parsed === null) return undefined;
   const r = parsed as Record<string, unknown>;
-  if (r['spawnId'] !== spawnId) return undefined;
-  const status = r['status'];
-  if (typeof status === 'number') {
-    // The shell wrapper's record: a status, ended when the file was written.
-    const signal = status > 128 ? signalName(status - 128) : undefined;
-    return {
-      spawnId,
-      exitCode: signal ? null : status,
-      signal: signal ?? null,
-      endedAt: mtime.toISOString(),
-    };
-  }
-  // The record of the Node wrapper of earlier versions (an agent they started may be re-attached).
-  if (typeof r['endedAt'] !== 'string') return undefined;
+  if (r['spawnId'] !== spawnId || typeof r['endedAt'] !== 'string') return undefined;
   const out: AgentExitRecord = {
     spawnId,
     exitCode: typeof r['exitCode'] === 'number' ? r['exitCode'] : null,
@@ -517,14 +509,6 @@ export function readAgentExit(logFile: string, spawnId: string): AgentExitRecord
   };
   if (typeof r['error'] === 'string') out.error = r['error'];
   return out;
-}
-
-/** The name of signal `n` (`15` → `SIGTERM`), or undefined for a number no signal has. */
-function signalName(n: number): NodeJS.Signals | undefined {
-  for (const [name, value] of Object.entries(os.constants.signals)) {
-    if (value === n) return name as NodeJS.Signals;
-  }
-  return undefined;
 }
 
 /** What an attempt's log file says, read back from its end. */

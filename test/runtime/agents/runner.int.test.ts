@@ -4,8 +4,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { presetCommand, type AgentPreset } from '../../../src/core/agent-presets.js';
 import type { AgentIdentity } from '../../../src/runtime/agents/command.js';
 import {
-  agentExitFile,
-  readAgentExit,
   readAgentOutput,
   runAgent,
   startAgent,
@@ -146,49 +144,6 @@ describe('argv, environment and files', () => {
     expect(result.exitCode).toBeNull();
     expect(result.signal).toBe('SIGKILL');
     expect(result.tail).toContain('about to crash');
-  });
-
-  it('records the exit status in the .exit file through the shell wrapper, with no Node start', async () => {
-    const result = await runAgent({
-      command: ['sh', '-c', 'echo "$1"; exit 7', 'agent', 'it is "quoted" $HOME `x`'],
-      prompt: 'x',
-      identity: identity({ spawnId: 'spawn-"7"' }),
-    });
-    expect(result.exitCode).toBe(7);
-    expect(result.lastLine).toBe('it is "quoted" $HOME `x`');
-    expect(JSON.parse(fs.readFileSync(result.exitFile, 'utf8'))).toEqual({ spawnId: 'spawn-"7"', status: 7 });
-    expect(readAgentExit(result.logFile, 'spawn-"7"')).toMatchObject({ exitCode: 7, signal: null });
-    expect(readAgentExit(result.logFile, 'another spawn')).toBeUndefined();
-  });
-
-  it('runs the agent under /bin/sh (the group leader), not a second Node process', async () => {
-    const agent = await start({ command: ['sleep', '2'], prompt: 'x', identity: identity() });
-    const cmdline = fs.readFileSync(`/proc/${agent.pid}/cmdline`, 'utf8').split('\0');
-    expect(cmdline[0]).toBe('/bin/sh');
-    expect(cmdline.slice(-2, -1)).toEqual(['2']);
-    await agent.stop();
-  });
-
-  it('reads a signal from the shell status (128+N) and the record of the old Node wrapper', () => {
-    const logFile = path.join(stateDir, 'logs', 'T9', '1.log');
-    fs.mkdirSync(path.dirname(logFile), { recursive: true });
-    fs.writeFileSync(agentExitFile(logFile), '{"spawnId":"s","status":143}\n');
-    const before = Date.now();
-    const killed = readAgentExit(logFile, 's');
-    expect(killed).toMatchObject({ spawnId: 's', exitCode: null, signal: 'SIGTERM' });
-    expect(Math.abs(Date.parse(killed!.endedAt) - before)).toBeLessThan(60_000);
-    fs.writeFileSync(
-      agentExitFile(logFile),
-      JSON.stringify({ spawnId: 's', exitCode: 2, signal: null, endedAt: '2026-01-02T03:04:05.000Z' }),
-    );
-    expect(readAgentExit(logFile, 's')).toEqual({
-      spawnId: 's',
-      exitCode: 2,
-      signal: null,
-      endedAt: '2026-01-02T03:04:05.000Z',
-    });
-    fs.writeFileSync(agentExitFile(logFile), '{"spawnId":"s","status":1');
-    expect(readAgentExit(logFile, 's')).toBeUndefined();
   });
 
   it('throws AGENT_SPAWN_FAILED when the command does not exist', async () => {
