@@ -1,20 +1,70 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { OrchestratorConfigSchema } from '../src/core/config.js';
+import { WorkspaceManager } from '../src/runtime/git/workspace.js';
 import { Orchestrator } from '../src/runtime/orchestrator/orchestrator.js';
-import type { BenchModule } from './types.js';
+import type { BenchModule, BenchResult } from './types.js';
 
 /**
- * `orch spawn` throughput: N tasks whose agent is a no-op command (`true`), maxConcurrent
- * 20, through the whole orchestrator — the log (synchronous=FULL), a git worktree per
- * task, the gate step (none configured) and a merge per task. Baseline, same run: a raw
- * execa loop starting the same N processes with the same concurrency. Goal: <= 1.5x.
+ * The orchestrator loop's own cost, each figure beside a baseline measured in the
+ * same run, back to back:
+ *
+ * - `spawn.<n>-commit-tasks.c20`: N tasks whose agent commits one file, maxConcurrent 20,
+ *   through the whole orchestrator (log, worktree per task, merge per task). Baseline: a
+ *   minimal shell script doing the same git work per task at the same concurrency
+ *   (`git worktree add -b` under one `flock` — concurrent `worktree add`s race in git — the
+ *   agent's `add` + `commit`, `merge --no-ff` in an integration worktree under another). Wall and CPU (orch: this process plus its waited
+ *   children; the script: its children's times). Goals: <= 1.3x wall, <= 1.5x CPU.
+ * - `spawn.<n>-noop-tasks.c20`: agents that do nothing (`true`) against a raw execa loop
+ *   starting the same processes (information: the floor of starting a process).
+ * - `live.<n>-agents`: N agents live at once (each sleeps 5 s, then commits), maxConcurrent
+ *   N: wall against the script at the same concurrency, the time from the first agent's start
+ *   to the N-th's (each agent stamps its start), and orch's own CPU (this process only).
+ * - `linear.<n>-tasks.c50`: CPU per task (no-op agents) at 200 tasks; 1,000 and 2,000 with
+ *   `ORCH_BENCH_LARGE=1` (they take minutes on a small machine).
+ * - `merge.<n>-ready-branches`: merging N branches that each add one file, through
+ *   `WorkspaceManager.mergeTask`, against a plain `git merge --no-ff` loop.
  */
 
 const CONCURRENCY = 20;
+const CLK_TCK = 100;
+
+/** CPU seconds used so far by this process (self) and by its waited-for children (cumulative). */
+function cpuNow(): { self: number; children: number } {
+  const u = process.cpuUsage();
+  let children = 0;
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 16 and 17 of /proc/<pid>/stat (cutime, cstime); `rest` starts at field 3.
+    children = (Number(rest[13]) + Number(rest[14])) / CLK_TCK;
+  } catch {
+    children = Number.NaN; // not Linux: the CPU figures say NaN rather than lie
+  }
+  return { self: (u.user + u.system) / 1e6, children };
+}
+
+interface Measured {
+  wallMs: number;
+  cpuS: number;
+  selfCpuS: number;
+}
+
+async function measure(fn: () => Promise<void>): Promise<Measured> {
+  const c0 = cpuNow();
+  const t0 = performance.now();
+  await fn();
+  const wallMs = performance.now() - t0;
+  const c1 = cpuNow();
+  return {
+    wallMs,
+    cpuS: c1.self - c0.self + (c1.children - c0.children),
+    selfCpuS: c1.self - c0.self,
+  };
+}
 
 function makeRepo(n: number): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-bench-spawn-'));
@@ -22,9 +72,11 @@ function makeRepo(n: number): string {
   git('init', '-q', '-b', 'main');
   git('config', 'user.name', 'bench');
   git('config', 'user.email', 'bench@orch.invalid');
+  git('config', 'gc.auto', '0');
+  git('config', 'maintenance.auto', 'false');
   const tasks = Array.from(
     { length: n },
-    (_, i) => `          - { id: T${i + 1}, title: no-op ${i + 1}, role: dev }`,
+    (_, i) => `          - { id: T${i + 1}, title: task ${i + 1}, role: dev }`,
   );
   fs.writeFileSync(
     path.join(dir, 'plan.yaml'),
@@ -34,6 +86,92 @@ function makeRepo(n: number): string {
   git('add', '-A');
   git('commit', '-q', '-m', 'bench plan');
   return dir;
+}
+
+/** The agent's work in shell: optionally stamp the start and sleep, then commit one file. */
+function agentScript(o: { stamps?: string; sleepS?: number }): string {
+  const parts: string[] = [];
+  if (o.stamps) parts.push(`date +%s%N > '${o.stamps}'/"$ORCH_TASK_ID"`);
+  if (o.sleepS) parts.push(`sleep ${o.sleepS}`);
+  parts.push(
+    'echo "$ORCH_TASK_ID" > "f-$ORCH_TASK_ID" && git add -- "f-$ORCH_TASK_ID" && git commit -q -m "$ORCH_TASK_ID"',
+  );
+  return parts.join('; ');
+}
+
+/**
+ * The fair baseline: the same git work per task, in shell. Each task: a worktree on a new
+ * branch from the integration branch, the agent's commit, and a `--no-ff` merge in an
+ * integration worktree under a lock; `xargs -P` keeps `concurrency` tasks going. The
+ * script's CPU is what bash's `times` reports for its children.
+ */
+const SCRIPT = `
+set -e
+repo=$1; n=$2; c=$3; sleeps=$4; stamps=$5
+cd "$repo"
+git branch integration main
+mkdir -p .state/sandbox
+git worktree add -q .state/sandbox/.integration integration
+one() {
+  set -e
+  i=$1
+  wt=.state/sandbox/T$i
+  flock .state/worktree.lock git worktree add -q --no-track -b "orch/T$i" "$wt" integration
+  (
+    cd "$wt"
+    export ORCH_TASK_ID=T$i
+    if [ -n "$stamps" ]; then date +%s%N > "$stamps/T$i"; fi
+    if [ "$sleeps" != 0 ]; then sleep "$sleeps"; fi
+    echo "$ORCH_TASK_ID" > "f-$ORCH_TASK_ID" && git add -- "f-$ORCH_TASK_ID" && git commit -q -m "$ORCH_TASK_ID"
+  )
+  flock .state/merge.lock git -C .state/sandbox/.integration merge -q --no-ff --no-edit -m "Merge T$i" "orch/T$i"
+}
+export -f one
+export sleeps stamps
+seq 1 "$n" | xargs -P "$c" -I{} bash -c 'one {}'
+times
+`;
+
+/** bash's `times`: the second line is the children's user and system time. */
+function parseTimes(out: string): number {
+  const lines = out.trim().split('\n');
+  const last = lines[lines.length - 1] ?? '';
+  const secs = [...last.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  if (secs.length !== 2) throw new Error(`unexpected output of times: ${out}`);
+  return secs[0]! + secs[1]!;
+}
+
+async function scriptRun(
+  n: number,
+  concurrency: number,
+  o: { sleepS?: number; stamps?: string } = {},
+): Promise<Measured> {
+  const repo = makeRepo(0);
+  try {
+    const t0 = performance.now();
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(
+        'bash',
+        ['-c', SCRIPT, 'bench', repo, String(n), String(concurrency), String(o.sleepS ?? 0), o.stamps ?? ''],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('exit', (code) =>
+        code === 0 ? resolve(stdout) : reject(new Error(`baseline script exited ${code}: ${stderr}`)),
+      );
+    });
+    const wallMs = performance.now() - t0;
+    const merged = execFileSync('git', ['rev-list', '--count', '--merges', 'integration'], { cwd: repo })
+      .toString()
+      .trim();
+    if (Number(merged) !== n) throw new Error(`baseline script merged ${merged} of ${n}`);
+    return { wallMs, cpuS: parseTimes(out), selfCpuS: 0 };
+  } finally {
+    fs.rmSync(repo, { recursive: true, force: true });
+  }
 }
 
 async function rawLoop(n: number): Promise<number> {
@@ -49,44 +187,258 @@ async function rawLoop(n: number): Promise<number> {
   return performance.now() - start;
 }
 
-async function orchRun(n: number): Promise<number> {
+async function orchRun(
+  n: number,
+  concurrency: number,
+  command: string[],
+  check: 'merged' | 'done' = 'done',
+): Promise<Measured> {
   const repo = makeRepo(n);
   try {
     const config = OrchestratorConfigSchema.parse({
       planDir: 'plan.yaml',
-      maxConcurrent: CONCURRENCY,
+      maxConcurrent: concurrency,
       retryInterval: 0,
-      agents: { default: { command: ['true'] } },
+      agents: { default: { command } },
     });
-    const start = performance.now();
-    const outcome = await new Orchestrator({ repoDir: repo, config }).run();
-    const ms = performance.now() - start;
-    if (outcome.exitCode !== 0) throw new Error(`bench run did not complete: ${outcome.reason}`);
-    return ms;
+    let exit = 0;
+    let reason = '';
+    const m = await measure(async () => {
+      const outcome = await new Orchestrator({ repoDir: repo, config }).run();
+      exit = outcome.exitCode;
+      reason = String(outcome.reason);
+    });
+    if (exit !== 0) throw new Error(`bench run did not complete: ${reason}`);
+    if (check === 'merged') {
+      const merged = execFileSync('git', ['rev-list', '--count', '--merges', 'integration'], { cwd: repo })
+        .toString()
+        .trim();
+      if (Number(merged) !== n) throw new Error(`orch merged ${merged} of ${n}`);
+    }
+    return m;
   } finally {
     fs.rmSync(repo, { recursive: true, force: true });
   }
 }
 
+/** Milliseconds from the first stamp to the last (each agent's start, `date +%s%N`). */
+function spread(stamps: string, n: number): number {
+  const ns = fs.readdirSync(stamps).map((f) => BigInt(fs.readFileSync(path.join(stamps, f), 'utf8').trim()));
+  if (ns.length !== n) throw new Error(`${ns.length} of ${n} agents stamped their start`);
+  const min = ns.reduce((a, b) => (a < b ? a : b));
+  const max = ns.reduce((a, b) => (a > b ? a : b));
+  return Number(max - min) / 1e6;
+}
+
+/** A repository with `n` branches `orch/T<i>` off main, each adding one file (git fast-import). */
+function makeBranches(n: number): string {
+  const repo = makeRepo(0);
+  const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo }).toString().trim();
+  const blocks: string[] = [];
+  for (let i = 1; i <= n; i++) {
+    const body = `T${i}\n`;
+    blocks.push(
+      `commit refs/heads/orch/T${i}\ncommitter bench <bench@orch.invalid> 1700000000 +0000\ndata ${body.length}\n${body}from ${head}\nM 100644 inline f-T${i}\ndata ${body.length}\n${body}\n`,
+    );
+  }
+  execFileSync('git', ['fast-import', '--quiet'], { cwd: repo, input: blocks.join('') });
+  execFileSync('git', ['branch', 'integration', 'main'], { cwd: repo });
+  return repo;
+}
+
+async function mergeOrch(n: number): Promise<Measured> {
+  const repo = makeBranches(n);
+  try {
+    return await measure(async () => {
+      const ws = await WorkspaceManager.open({
+        repoDir: repo,
+        sandboxDir: '.state/sandbox',
+        integrationBranch: 'integration',
+        baseBranch: 'main',
+      });
+      for (let i = 1; i <= n; i++) {
+        const r = await ws.mergeTask(`T${i}`, `Merge T${i}`);
+        if (r.status !== 'merged') throw new Error(`T${i}: ${r.status}`);
+      }
+    });
+  } finally {
+    fs.rmSync(repo, { recursive: true, force: true });
+  }
+}
+
+async function mergeLoop(n: number): Promise<Measured> {
+  const repo = makeBranches(n);
+  try {
+    return await measure(async () => {
+      await execa(
+        'bash',
+        [
+          '-c',
+          `set -e; git worktree add -q .state/sandbox/.integration integration; cd .state/sandbox/.integration
+           for i in $(seq 1 ${n}); do git merge -q --no-ff --no-edit -m "Merge T$i" "orch/T$i"; done`,
+        ],
+        { cwd: repo },
+      );
+    });
+  } finally {
+    fs.rmSync(repo, { recursive: true, force: true });
+  }
+}
+
+const ratio = (a: number, b: number) => a / b;
+
 const bench: BenchModule = async ({ quick }) => {
   const n = quick ? 40 : 200;
+  const results: BenchResult[] = [];
+  const commit = ['sh', '-c', agentScript({})];
+
+  // 1. The fair baseline: same git work per task, same concurrency.
+  process.stderr.write(`  ${n} commit tasks: script, then orch\n`);
+  await scriptRun(5, CONCURRENCY); // warm caches
+  const script = await scriptRun(n, CONCURRENCY);
+  const orch = await orchRun(n, CONCURRENCY, commit, 'merged');
+  const baselineName = `shell script: worktree add -b, the agent's commit, flock'd merge --no-ff; xargs -P ${CONCURRENCY}`;
+  results.push(
+    {
+      name: `spawn.${n}-commit-tasks.c${CONCURRENCY}.wall`,
+      unit: 'ms',
+      value: orch.wallMs,
+      baseline: script.wallMs,
+      ratio: ratio(orch.wallMs, script.wallMs),
+      better: 'lower',
+      goal: '<= 1.3x script',
+      met: ratio(orch.wallMs, script.wallMs) <= 1.3,
+      baselineName,
+    },
+    {
+      name: `spawn.${n}-commit-tasks.c${CONCURRENCY}.cpu`,
+      unit: 's',
+      value: orch.cpuS,
+      baseline: script.cpuS,
+      ratio: ratio(orch.cpuS, script.cpuS),
+      better: 'lower',
+      goal: '<= 1.5x script',
+      met: ratio(orch.cpuS, script.cpuS) <= 1.5,
+      baselineName: `${baselineName} (CPU: orch process + children; script's children)`,
+    },
+    {
+      name: `spawn.${n}-commit-tasks.c${CONCURRENCY}.orch-self-cpu`,
+      unit: 's',
+      value: orch.selfCpuS,
+      baseline: orch.cpuS,
+      ratio: ratio(orch.selfCpuS, orch.cpuS),
+      better: 'lower',
+      baselineName: 'orch total CPU (self + children), same run',
+    },
+  );
+
+  // 2. Information: no-op agents against starting the same processes raw.
+  process.stderr.write(`  ${n} no-op tasks: raw execa loop, then orch\n`);
   await rawLoop(10);
   const raw = await rawLoop(n);
-  const orch = await orchRun(n);
-  const ratio = orch / raw;
-  return [
-    {
-      name: `spawn.${n}-noop-tasks.c${CONCURRENCY}`,
+  const noop = await orchRun(n, CONCURRENCY, ['true']);
+  results.push({
+    name: `spawn.${n}-noop-tasks.c${CONCURRENCY}`,
+    unit: 'ms',
+    value: noop.wallMs,
+    baseline: raw,
+    ratio: ratio(noop.wallMs, raw),
+    better: 'lower',
+    baselineName: `raw execa loop, ${n} × true, concurrency ${CONCURRENCY} (information)`,
+  });
+
+  // 3. N agents live at once.
+  process.stderr.write(`  ${n} agents live at once (sleep 5 s, commit): script, then orch\n`);
+  const stampsScript = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-bench-stamps-'));
+  const stampsOrch = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-bench-stamps-'));
+  try {
+    const liveScript = await scriptRun(n, n, { sleepS: 5, stamps: stampsScript });
+    const liveOrch = await orchRun(
+      n,
+      n,
+      ['sh', '-c', agentScript({ stamps: stampsOrch, sleepS: 5 })],
+      'merged',
+    );
+    const sScript = spread(stampsScript, n);
+    const sOrch = spread(stampsOrch, n);
+    results.push(
+      {
+        name: `live.${n}-agents.wall`,
+        unit: 'ms',
+        value: liveOrch.wallMs,
+        baseline: liveScript.wallMs,
+        ratio: ratio(liveOrch.wallMs, liveScript.wallMs),
+        better: 'lower',
+        baselineName: `the shell script, xargs -P ${n}`,
+      },
+      {
+        name: `live.${n}-agents.first-to-last-start`,
+        unit: 'ms',
+        value: sOrch,
+        baseline: sScript,
+        ratio: ratio(sOrch, sScript),
+        better: 'lower',
+        baselineName: `the shell script, xargs -P ${n}`,
+      },
+      {
+        name: `live.${n}-agents.orch-self-cpu`,
+        unit: 's',
+        value: liveOrch.selfCpuS,
+        baseline: liveScript.cpuS,
+        ratio: ratio(liveOrch.selfCpuS, liveScript.cpuS),
+        better: 'lower',
+        baselineName: 'the shell script, total CPU of its children',
+      },
+    );
+  } finally {
+    fs.rmSync(stampsScript, { recursive: true, force: true });
+    fs.rmSync(stampsOrch, { recursive: true, force: true });
+  }
+
+  // 4. Linear cost: CPU per task as the plan grows.
+  const sizes = quick ? [40] : process.env['ORCH_BENCH_LARGE'] === '1' ? [200, 1000, 2000] : [200];
+  let first: number | null = null;
+  for (const size of sizes) {
+    process.stderr.write(`  linear: ${size} no-op tasks, c50\n`);
+    const m = await orchRun(size, 50, ['true']);
+    const perTask = (m.cpuS / size) * 1000;
+    first ??= perTask;
+    results.push({
+      name: `linear.${size}-noop-tasks.c50.cpu-per-task (self ${((m.selfCpuS / size) * 1000).toFixed(1)} ms)`,
       unit: 'ms',
-      value: orch,
-      baseline: raw,
-      ratio,
+      value: perTask,
+      baseline: first,
+      ratio: ratio(perTask, first),
       better: 'lower',
-      goal: '<= 1.5x raw execa loop',
-      met: ratio <= 1.5,
-      baselineName: `raw execa loop, ${n} × true, concurrency ${CONCURRENCY}`,
+      baselineName: `CPU per task at ${sizes[0]} tasks, same run`,
+    });
+  }
+
+  // 5. Merging N ready branches.
+  process.stderr.write(`  merging ${n} ready branches: git loop, then orch\n`);
+  const loop = await mergeLoop(n);
+  const merged = await mergeOrch(n);
+  results.push(
+    {
+      name: `merge.${n}-ready-branches.wall`,
+      unit: 'ms',
+      value: merged.wallMs,
+      baseline: loop.wallMs,
+      ratio: ratio(merged.wallMs, loop.wallMs),
+      better: 'lower',
+      baselineName: 'bash loop of git merge --no-ff in a worktree of the integration branch',
     },
-  ];
+    {
+      name: `merge.${n}-ready-branches.cpu`,
+      unit: 's',
+      value: merged.cpuS,
+      baseline: loop.cpuS,
+      ratio: ratio(merged.cpuS, loop.cpuS),
+      better: 'lower',
+      baselineName: 'bash loop of git merge --no-ff (CPU of bash and its children)',
+    },
+  );
+  return results;
 };
 
 export default bench;

@@ -15,7 +15,7 @@ export interface StatusTotals {
   tasks: Record<TaskStatus, number>;
   /** Attempts (spawns) over all tasks. */
   attempts: number;
-  /** Agents: live (spawning or running) and all spawns ever. */
+  /** Agents: live (spawning or running) and all spawns ever (`agents[]` lists only the live ones and each task's last). */
   agents: { live: number; total: number };
   costUsd: number;
 }
@@ -79,7 +79,12 @@ export function statusDocument(state: OrchState): StatusDocument {
   return {
     ...view,
     tasks: rows,
-    totals: { tasks, attempts, agents: { live, total: view.agents.length }, costUsd: state.costUsd },
+    totals: {
+      tasks,
+      attempts,
+      agents: { live, total: Object.keys(state.agents).length },
+      costUsd: state.costUsd,
+    },
     usage,
     targets: targetGroups(state, rows, usage),
   };

@@ -1,6 +1,6 @@
 import type { MachineState, TaskContext } from '../machines/index.js';
 import { getOwn } from './record.js';
-import type { AgentStatus, OrchState, ReviewRecord } from './state.js';
+import type { AgentRecord, AgentStatus, OrchState, ReviewRecord } from './state.js';
 import { isUnresolvedAgent } from './pending-intents.js';
 
 /** Task status as `orch status` shows it. */
@@ -81,7 +81,9 @@ export function taskStatus(entry: MachineState<TaskContext>): TaskStatus {
 
 /**
  * The read model of `orch status`: plan entities in plan order with their live status,
- * and every agent in spawn order.
+ * and the agents that matter now, in spawn order: every live one (spawning or running) and
+ * the last spawn of each task. Its size is bounded by the plan, not by the history (every
+ * spawn ever is in `orch log` and `orch replay`).
  *
  * @example
  * console.log(JSON.stringify(statusView(replay(store.readAll())), null, 2));
@@ -123,7 +125,7 @@ export function statusView(state: OrchState): StatusView {
         lastFailure: entry?.context.lastFailure?.detail ?? null,
       };
     }),
-    agents: Object.values(state.agents).map((a) => ({
+    agents: shownAgents(state).map((a) => ({
       spawnId: a.spawnId,
       task: a.task,
       attempt: a.attempt,
@@ -139,4 +141,12 @@ export function statusView(state: OrchState): StatusView {
         : { runId: state.run.runId, status: state.run.status, startedAt: state.run.startedAt },
     costUsd: state.costUsd,
   };
+}
+
+/** Live agents and the last spawn of each task, in spawn order. */
+function shownAgents(state: OrchState): AgentRecord[] {
+  const all = Object.values(state.agents);
+  const last = new Map<string, AgentRecord>();
+  for (const a of all) last.set(a.task, a);
+  return all.filter((a) => a.status === 'spawning' || a.status === 'running' || last.get(a.task) === a);
 }

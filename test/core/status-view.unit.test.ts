@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Replayer } from '../../src/core/replayer.js';
+import { statusDocument } from '../../src/core/status-document.js';
 import { statusView } from '../../src/core/status-view.js';
 import { initialState } from '../../src/core/state.js';
 import { makePlan, testConfig } from './fixtures.js';
@@ -64,9 +65,12 @@ describe('statusView', () => {
     sim.now += 1000;
     sim.perform(sim.decide());
     const next = statusView(sim.state);
-    expect(next.agents[1]).toMatchObject({ spawnId: 's2', status: 'spawning', unresolved: false });
+    // The document is bounded by the plan: T1's earlier spawn s1 gives way to its last, s2.
+    expect(next.agents).toHaveLength(1);
+    expect(statusDocument(sim.state).totals.agents).toEqual({ live: 1, total: 2 });
+    expect(next.agents[0]).toMatchObject({ spawnId: 's2', status: 'spawning', unresolved: false });
     sim.restart();
-    expect(statusView(sim.state).agents[1]).toMatchObject({ spawnId: 's2', unresolved: true });
+    expect(statusView(sim.state).agents[0]).toMatchObject({ spawnId: 's2', unresolved: true });
     // Plain JSON all the way.
     expect(JSON.parse(JSON.stringify(next))).toEqual(next);
   });

@@ -8,8 +8,8 @@ import {
   NotAGitRepoError,
   WorkspaceConflictError,
 } from '../system/errors.js';
-import { git, gitResult, listWorktrees, samePath, type WorktreeEntry } from './git.js';
-import { mergeTaskBranch, type MergeResult } from './merge.js';
+import { fallbackIdentity, git, gitResult, listWorktrees, samePath, type WorktreeEntry } from './git.js';
+import { mergeTaskBranch, mergeWithoutCheckout, type MergeResult } from './merge.js';
 import { encodeTaskId, taskBranch } from '../system/safe-id.js';
 import { ensureGitignored, SANDBOX_GITIGNORE } from '../system/state-paths.js';
 
@@ -62,6 +62,8 @@ export class WorkspaceManager {
     readonly sandboxDir: string,
     readonly integrationBranch: string,
     readonly baseBranch: string,
+    /** The repository's common git directory (`git rev-parse --git-common-dir`), absolute. */
+    private readonly commonDir: string,
   ) {}
 
   /**
@@ -89,7 +91,14 @@ export class WorkspaceManager {
       if (!ok) throw new InvalidBranchNameError(name, key);
     }
     const sandboxDir = path.resolve(repoRoot, options.sandboxDir);
-    const manager = new WorkspaceManager(repoRoot, sandboxDir, options.integrationBranch, options.baseBranch);
+    const commonDir = path.resolve(repoRoot, (await git(repoRoot, ['rev-parse', '--git-common-dir'])).trim());
+    const manager = new WorkspaceManager(
+      repoRoot,
+      sandboxDir,
+      options.integrationBranch,
+      options.baseBranch,
+      commonDir,
+    );
     await manager.serial(() => manager.prepare());
     return manager;
   }
@@ -181,6 +190,24 @@ export class WorkspaceManager {
     const wanted = this.pathFor(taskId);
     return this.serial(async () => {
       ensureGitignored(this.sandboxDir, SANDBOX_GITIGNORE);
+      // The common case, a first attempt: one `git worktree add -b`. It fails, changing
+      // nothing, when the branch or the path exists already; the checks below handle those.
+      if (!fs.existsSync(wanted)) {
+        const added = await gitResult(this.repoRoot, [
+          'worktree',
+          'add',
+          '-q',
+          '--no-track',
+          '-b',
+          branch,
+          '--',
+          wanted,
+          `refs/heads/${this.integrationBranch}`,
+        ]);
+        if (added.exitCode === 0) {
+          return { taskId, path: wanted, branch, created: true, head: await this.branchHead(branch, wanted) };
+        }
+      }
       let worktrees = await listWorktrees(this.repoRoot);
       const onBranch = worktrees.find((w) => w.branch === `refs/heads/${branch}`);
       if (onBranch && (await this.isUsable(onBranch))) {
@@ -260,6 +287,19 @@ export class WorkspaceManager {
     const branch = taskBranch(taskId);
     return this.serial(async () => {
       try {
+        // No worktree has the integration branch: merge without a checkout (the common case,
+        // orch's own runs). One has it (the user's checkout, or `integrationPath()`'s): merge
+        // there, so its files follow the branch.
+        if (this.integrationCheckedOut() === undefined) {
+          this.identity ??= await fallbackIdentity(this.repoRoot);
+          return await mergeWithoutCheckout(
+            this.repoRoot,
+            this.integrationBranch,
+            branch,
+            message,
+            this.identity,
+          );
+        }
         return await mergeTaskBranch(this.repoRoot, await this.integrationWorktree(), branch, message);
       } catch (err) {
         // Whatever failed, the next merge checks the integration worktree from scratch.
@@ -267,6 +307,49 @@ export class WorkspaceManager {
         throw err;
       }
     });
+  }
+
+  /** `-c user.*` for orch's merge commits (see {@link fallbackIdentity}), looked up at the first merge. */
+  private identity: string[] | undefined;
+
+  /**
+   * The worktree that has the integration branch checked out, if any: read from the HEAD
+   * files of the main worktree and of each linked one (`<common-dir>/worktrees/<name>/HEAD`),
+   * the way git itself finds a checked-out branch, without starting a process.
+   */
+  private integrationCheckedOut(): string | undefined {
+    const wanted = `ref: refs/heads/${this.integrationBranch}`;
+    const heads = [path.join(this.commonDir, 'HEAD')];
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(path.join(this.commonDir, 'worktrees'));
+    } catch {
+      // No linked worktrees.
+    }
+    for (const name of names) heads.push(path.join(this.commonDir, 'worktrees', name, 'HEAD'));
+    for (const head of heads) {
+      let text: string;
+      try {
+        text = fs.readFileSync(head, 'utf8');
+      } catch {
+        continue; // a worktree being created or removed
+      }
+      if (text.trim() === wanted) return path.dirname(head);
+    }
+    return undefined;
+  }
+
+  /** The commit a branch points at: its loose ref file when there is one, else `git rev-parse` in `worktree`. */
+  private async branchHead(branch: string, worktree: string): Promise<string> {
+    try {
+      const oid = fs
+        .readFileSync(path.join(this.commonDir, 'refs', 'heads', ...branch.split('/')), 'utf8')
+        .trim();
+      if (/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(oid)) return oid;
+    } catch {
+      // Packed, or another ref backend.
+    }
+    return this.head(worktree);
   }
 
   /**
@@ -345,9 +428,12 @@ export class WorkspaceManager {
     const entry = (await listWorktrees(this.repoRoot)).find(
       (w) => w.branch === `refs/heads/${this.integrationBranch}`,
     );
-    if (entry && (await this.isUsable(entry))) {
-      if (samePath(entry.path, path.join(this.sandboxDir, INTEGRATION_WORKTREE)))
-        await recoverOwnWorktree(entry.path);
+    if (entry && samePath(entry.path, path.join(this.sandboxDir, INTEGRATION_WORKTREE))) {
+      // orch's own checkout of the integration branch (made by earlier versions for their
+      // merges, or by integrationPath()) holds nothing but merges, a crash's half-done one at
+      // most: removed, so that merges need no checkout.
+      await this.dropWorktree(entry.path);
+    } else if (entry && (await this.isUsable(entry))) {
       await this.assertClean(entry.path);
     }
     ensureGitignored(this.sandboxDir, SANDBOX_GITIGNORE);

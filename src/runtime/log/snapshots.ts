@@ -23,7 +23,8 @@ import { statusDocument } from '../../core/status-document.js';
 // 6: `status-v<N>` holds the status document itself (was a JSON string wrapped in JSON).
 // 7: milestones carry their pull request's review state (`review`).
 // 8: a late CI result on an already judged merge commit judges no later merge (`ciJudgedCommits`).
-export const FOLD_VERSION = 8;
+// 9: the status document lists live agents and each task's last spawn, not every spawn.
+export const FOLD_VERSION = 9;
 /** Name of the state snapshot. */
 export const STATE_SNAPSHOT = `state-v${FOLD_VERSION}`;
 /** Name of the status document snapshot. */

@@ -74,24 +74,26 @@ describe('mergeTask', () => {
     const result = await ws.mergeTask('B', 'Merge B');
     expect(result).toEqual({ status: 'conflict', files: ['README.md', 'shared/x.txt'] });
     expect(git(repo, 'rev-parse', 'integration')).toBe(head);
-    const integration = path.join(ws.sandboxDir, INTEGRATION_WORKTREE);
-    expect(git(integration, 'status', '--porcelain')).toBe('');
-    expect(fs.existsSync(path.join(git(integration, 'rev-parse', '--absolute-git-dir'), 'MERGE_HEAD'))).toBe(
-      false,
-    );
+    // No checkout was involved: nothing to roll back, nothing left half merged.
+    expect(fs.existsSync(path.join(ws.sandboxDir, INTEGRATION_WORKTREE))).toBe(false);
+    expect(git(repo, 'status', '--porcelain', '--untracked-files=no')).toBe('');
+    expect(fs.existsSync(path.join(git(repo, 'rev-parse', '--absolute-git-dir'), 'MERGE_HEAD'))).toBe(false);
     // A later merge still works.
     const c = await ws.ensureWorkspace('C');
     commitFile(c.path, 'c.txt', 'c\n');
     expect((await ws.mergeTask('C', 'Merge C')).status).toBe('merged');
   });
 
-  it('rolls back a merge a crash left half done in its own worktree', async () => {
+  it('removes its own integration checkout at open, a merge a crash left half done in it included', async () => {
     const a = await ws.ensureWorkspace('A');
     const b = await ws.ensureWorkspace('B');
     commitFile(a.path, 'README.md', 'A\n');
     commitFile(b.path, 'README.md', 'B\n');
     await ws.mergeTask('A', 'Merge A');
-    const integration = path.join(ws.sandboxDir, INTEGRATION_WORKTREE);
+    // Earlier versions merged in <sandbox>/.integration; integrationPath() still makes it.
+    const integration = await ws.integrationPath();
+    expect(integration).toBe(path.join(ws.sandboxDir, INTEGRATION_WORKTREE));
+    const merged = git(repo, 'rev-parse', 'integration');
     // What a crash between "git merge" and "git merge --abort" leaves behind.
     expect(() => git(integration, 'merge', '--no-ff', '-m', 'crash', '--', 'orch/B')).toThrow();
     expect(git(integration, 'status', '--porcelain')).toContain('UU README.md');
@@ -101,7 +103,9 @@ describe('mergeTask', () => {
       integrationBranch: 'integration',
       baseBranch: 'main',
     });
-    expect(git(integration, 'status', '--porcelain')).toBe('');
+    expect(fs.existsSync(integration)).toBe(false);
+    expect(git(repo, 'worktree', 'list')).not.toContain(INTEGRATION_WORKTREE);
+    expect(git(repo, 'rev-parse', 'integration')).toBe(merged);
     const c = await reopened.ensureWorkspace('C');
     commitFile(c.path, 'c.txt', 'c\n');
     expect((await reopened.mergeTask('C', 'Merge C')).status).toBe('merged');
@@ -120,6 +124,35 @@ describe('mergeTask', () => {
     expect(fs.readFileSync(path.join(repo, 'd.txt'), 'utf8')).toBe('d\n');
     expect(fs.existsSync(path.join(ws.sandboxDir, INTEGRATION_WORKTREE))).toBe(false);
     expect(await ws.integrationPath()).toBe(repo);
+  });
+
+  it('merges without a checkout, and still merges a branch whose commits cancel out', async () => {
+    const w = await ws.ensureWorkspace('T010');
+    commitFile(w.path, 'x.txt', 'x\n');
+    git(w.path, 'rm', '-q', '--', 'x.txt');
+    git(w.path, 'commit', '-q', '-m', 'undo x');
+    const tip = git(w.path, 'rev-parse', 'HEAD');
+    const before = git(repo, 'rev-parse', 'integration');
+    const result = await ws.mergeTask('T010', 'Merge T010');
+    expect(result.status).toBe('merged');
+    const commit = (result as { commit: string }).commit;
+    expect(parents(commit)).toEqual([before, tip]);
+    expect(git(repo, 'rev-parse', `${commit}^{tree}`)).toBe(git(repo, 'rev-parse', `${before}^{tree}`));
+    expect(fs.existsSync(path.join(ws.sandboxDir, INTEGRATION_WORKTREE))).toBe(false);
+    expect(git(repo, 'worktree', 'list', '--porcelain')).not.toContain('branch refs/heads/integration');
+    expect(await ws.mergeTask('T010', 'Merge T010')).toEqual({ status: 'already-merged', commit });
+  });
+
+  it('merges in a worktree that checked the integration branch out after open, so its files follow', async () => {
+    const w = await ws.ensureWorkspace('T011');
+    commitFile(w.path, 'y.txt', 'y\n');
+    const elsewhere = path.join(dir, 'elsewhere');
+    git(repo, 'worktree', 'add', '-q', '--', elsewhere, 'integration');
+    const result = await ws.mergeTask('T011', 'Merge T011');
+    expect(result.status).toBe('merged');
+    expect(git(elsewhere, 'rev-parse', 'HEAD')).toBe((result as { commit: string }).commit);
+    expect(fs.readFileSync(path.join(elsewhere, 'y.txt'), 'utf8')).toBe('y\n');
+    expect(git(elsewhere, 'status', '--porcelain')).toBe('');
   });
 
   it('fails clearly for a task branch that does not exist', async () => {
