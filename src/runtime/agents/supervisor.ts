@@ -602,4 +602,3 @@ async function headOf(worktree: string): Promise<string | undefined> {
     return undefined;
   }
 }
-
