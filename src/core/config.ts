@@ -173,6 +173,14 @@ export const OrchestratorConfigSchema = z.strictObject({
   rateLimitBackoff: z.number().nonnegative().default(300),
   /** Seconds an agent may print nothing and change nothing in its worktree before it is stopped as stalled (`0`: never); `agents.<role>.stallTimeout` overrides it. */
   stallTimeout: z.number().nonnegative().default(900),
+  /**
+   * Settings per role (the plan's task roles): `bestOf` (1..16) runs that many agents at once
+   * for each attempt of the role's tasks, the first whose gate passes merged; a task's own
+   * `bestOf` wins over it.
+   */
+  roles: z
+    .record(z.string(), z.strictObject({ bestOf: z.number().int().min(1).max(16).optional() }))
+    .optional(),
   /** Other repositories, by target id (also read from `config/targets.yaml`). */
   targets: z.record(TargetIdSchema, TargetSchema).optional(),
   /** The target of every task that names none (a target at the main repository changes nothing but the target's settings). */
@@ -205,4 +213,18 @@ export function stallTimeoutMs(
 ): number | undefined {
   const seconds = agent?.stallTimeout ?? config.stallTimeout;
   return seconds > 0 ? seconds * 1000 : undefined;
+}
+
+/**
+ * How many lanes (agents at once) each attempt of a task runs: the task's own `bestOf`,
+ * else its role's `roles.<role>.bestOf`, else 1.
+ *
+ * @example
+ * bestOfFor({ roles: { dev: { bestOf: 3 } } }, { role: 'dev' }); // 3
+ */
+export function bestOfFor(
+  config: { roles?: OrchestratorConfig['roles'] | undefined },
+  task: { role: string; bestOf?: number | undefined },
+): number {
+  return task.bestOf ?? config.roles?.[task.role]?.bestOf ?? 1;
 }
