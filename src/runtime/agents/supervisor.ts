@@ -29,8 +29,9 @@ import { isClaudeCommand } from './command.js';
 
 /** Where a task's agent works and with what (the main repository, or a target's; see TaskRouter). */
 export interface AgentRouting {
-  pathFor(taskId: string): string;
-  ensureWorkspace(taskId: string): Promise<TaskWorkspace>;
+  /** A best-of-N `lane` has its own worktree and branch. */
+  pathFor(taskId: string, lane?: number): string;
+  ensureWorkspace(taskId: string, lane?: number): Promise<TaskWorkspace>;
   /** The agent for a task's role; absent → the run's agents. */
   agentFor?(taskId: string, role: string): AgentCommand | undefined;
   /** Extra `TARGET_*` variables. */
@@ -125,7 +126,7 @@ export class AgentSupervisor {
         command: withAgentFileFlags(agent.command, agentFile, isClaudeCommand(agent.command)),
       };
     }
-    const workspace = this.o.workspaces.pathFor(command.taskId);
+    const workspace = this.o.workspaces.pathFor(command.taskId, command.lane);
     const ev = commandEvent(command, {
       runId: this.o.runId,
       spawnId,
@@ -181,7 +182,7 @@ export class AgentSupervisor {
           `no agent is configured for role ${command.role} and there is no default agent (add agents.${command.role} or agents.default to orch.config.json)`,
         );
       }
-      const workspace = await this.o.workspaces.ensureWorkspace(command.taskId);
+      const workspace = await this.o.workspaces.ensureWorkspace(command.taskId, command.lane);
       const targetEnv = this.o.workspaces.envFor?.(command.taskId) ?? {};
       running = await startAgent({
         command: agent.command,
@@ -192,6 +193,7 @@ export class AgentSupervisor {
           spawnId,
           role: command.role,
           attempt: command.attempt,
+          ...(command.lane === undefined ? {} : { lane: command.lane, lanes: command.lanes ?? command.lane }),
           stateDir: this.o.stateDir,
           workspace: workspace.path,
           targetEnv,
@@ -333,7 +335,7 @@ export class AgentSupervisor {
    */
   private watch(agent: AgentRecord, startTime: string): Promise<void> {
     const pid = agent.pid!;
-    const logFile = agentLogPath(this.o.stateDir, agent.task, agent.attempt);
+    const logFile = agentLogPath(this.o.stateDir, agent.task, agent.attempt, agent.lane);
     const limit = stallTimeoutMs(this.o.config, this.commandFor(agent.role, agent.task));
     let stalled: StallFacts | undefined;
     const stall =
@@ -341,7 +343,7 @@ export class AgentSupervisor {
         ? undefined
         : watchStall({
             logFile,
-            workspace: this.o.workspaces.pathFor(agent.task),
+            workspace: this.o.workspaces.pathFor(agent.task, agent.lane),
             timeoutMs: limit,
             pollMs: this.o.stallPollMs ?? stallPollMsFor(limit),
             onStall: (idleMs) => {
@@ -380,7 +382,7 @@ export class AgentSupervisor {
   private async settleEnded(agent: AgentRecord, reason: string, stalled?: StallFacts): Promise<void> {
     // Only processes carrying this spawn's id: the pid itself may have been reused by now.
     await killSpawnProcesses(agent.spawnId, Math.min(this.o.killGraceMs, 2000));
-    const logFile = agentLogPath(this.o.stateDir, agent.task, agent.attempt);
+    const logFile = agentLogPath(this.o.stateDir, agent.task, agent.attempt, agent.lane);
     const status = readAgentExit(logFile, agent.spawnId);
     if (!status) {
       this.o.log.append(

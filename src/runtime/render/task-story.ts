@@ -109,7 +109,9 @@ export function renderTaskStory(history: TaskHistory): string {
       continue;
     }
     const a = entry.attempt;
-    lines.push(`Attempt ${a.attempt}  spawn ${a.spawnId}${a.role === null ? '' : `  (${a.role})`}`);
+    // Best of N: each lane is its own entry, `Attempt 2 lane 1/3`, with its state.
+    const lane = a.lane ? ` lane ${a.lane.lane}/${a.lane.lanes} (${laneState(a)})` : '';
+    lines.push(`Attempt ${a.attempt}${lane}  spawn ${a.spawnId}${a.role === null ? '' : `  (${a.role})`}`);
     const started =
       a.started === null
         ? 'not started'
@@ -131,6 +133,10 @@ export function renderTaskStory(history: TaskHistory): string {
     const usage = a.end?.kind === 'exited' ? a.end.usage : null;
     if (gate !== null) lines.push(`  gate: ${gate}`);
     if (merge !== null) lines.push(`  merge: ${merge}`);
+    if (a.superseded)
+      lines.push(
+        `  superseded ${a.superseded.at}${a.superseded.winnerLane === null ? '' : ` by lane ${a.superseded.winnerLane}`}`,
+      );
     if (ci !== null) lines.push(`  ci: ${ci}`);
     if (usage !== null) lines.push(`  usage: ${usageText(usage)}`);
     for (const note of a.notes) lines.push(`  ${noteText(note)}`);
@@ -144,4 +150,21 @@ function usageText(u: AttemptUsage): string {
   if (u.outputTokens !== null) parts.push(`${u.outputTokens} output tokens`);
   if (u.costUsd !== null) parts.push(usd(u.costUsd));
   return parts.length === 0 ? 'none reported' : parts.join(', ');
+}
+
+/**
+ * What a best-of-N lane came to: `merged`, `won` (its gate passed), `superseded`, `failed`,
+ * or `running` while it runs.
+ *
+ * @example
+ * laneState(attempt); // 'superseded'
+ */
+export function laneState(a: Attempt): string {
+  if (a.merge?.status === 'merged') return 'merged';
+  if (a.superseded) return 'superseded';
+  if (a.gate?.status === 'passed') return 'won';
+  if (a.gate?.status === 'failed') return 'failed';
+  if (a.end === null) return 'running';
+  if (a.end.kind !== 'exited' || a.end.exitCode !== 0 || a.end.signal !== null) return 'failed';
+  return 'exited';
 }
