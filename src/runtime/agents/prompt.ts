@@ -75,6 +75,8 @@ export interface PromptInput {
   persona?: Persona;
   /** 1-based number of the attempt this prompt is for. */
   attempt: number;
+  /** Best of N: this agent's lane and how many lanes the attempt runs. */
+  lane?: { lane: number; lanes: number };
   maxAttempts?: number;
   /** Earlier attempts, oldest first. */
   history?: AttemptHistory[];
@@ -131,10 +133,14 @@ function roleSection({ persona, task }: PromptInput): string {
   return lines.join('\n');
 }
 
-function taskSection({ task, phase, milestone, attempt, maxAttempts }: PromptInput): string {
+function taskSection({ task, phase, milestone, attempt, maxAttempts, lane }: PromptInput): string {
   const lines = [`# Task ${task.id}: ${task.title}`, ''];
   const of = maxAttempts === undefined ? '' : ` of at most ${maxAttempts}`;
   lines.push(`- Attempt: ${attempt}${of}`);
+  if (lane !== undefined)
+    lines.push(
+      `- Lane: ${lane.lane} of ${lane.lanes} (best of ${lane.lanes}: ${lane.lanes} agents do this task at once, each in its own worktree; the first whose work passes the quality gate is merged and the others are stopped)`,
+    );
   if (milestone) lines.push(`- Milestone: ${milestone.id} — ${milestone.title}`);
   lines.push(`- Phase: ${phase ? `${phase.id} — ${phase.title}` : task.phase}`);
   if (task.dependsOn.length > 0) lines.push(`- Builds on tasks: ${task.dependsOn.join(', ')} (already done)`);

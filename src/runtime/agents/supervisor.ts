@@ -286,6 +286,9 @@ export class AgentSupervisor {
       ...(persona ? { persona } : {}),
       ...(resumedSession === undefined ? {} : { resumedSession }),
       attempt: command.attempt,
+      ...(command.lane === undefined
+        ? {}
+        : { lane: { lane: command.lane, lanes: command.lanes ?? command.lane } }),
       maxAttempts: config.maxRetries + 1,
       history,
       workspace: {

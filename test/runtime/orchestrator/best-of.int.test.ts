@@ -164,6 +164,7 @@ describe('best of N', () => {
     const prompt = fs.readFileSync(promptFilePath(path.join(repo, '.state'), 'T1', 2, 1), 'utf8');
     expect(prompt).toContain('### Attempt 1, lane 1: failed with exit code 1');
     expect(prompt).toContain('### Attempt 1, lane 2: failed with exit code 1');
+    expect(prompt).toContain('- Lane: 1 of 2 (best of 2:');
     const state = replay(log);
     expect(state.costUsd).toBeCloseTo(0.02 * 3 + 0.1234, 6);
     expect(checkInvariants(log, { maxConcurrent: 3, maxRetries: 1 })).toEqual([]);
