@@ -21,7 +21,8 @@ import { statusDocument } from '../../core/status-document.js';
 // 4: the status document has `targets` and each task its `target`.
 // 5: CI judges merges by commit (`mergesSinceCi`).
 // 6: `status-v<N>` holds the status document itself (was a JSON string wrapped in JSON).
-export const FOLD_VERSION = 6;
+// 7: best of N: tasks keep their lanes (`lanes`, `laneTotal`), agents their `lane`.
+export const FOLD_VERSION = 7;
 /** Name of the state snapshot. */
 export const STATE_SNAPSHOT = `state-v${FOLD_VERSION}`;
 /** Name of the status document snapshot. */
