@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Command } from '../../src/core/commands.js';
 import { checkInvariants } from '../../src/core/invariants.js';
@@ -6,6 +7,7 @@ import type { MachineEngine } from '../../src/machines/index.js';
 import type { Plan } from '../../src/plan/model.js';
 import { makePlan, testConfig as baseConfig } from './fixtures.js';
 import { Sim } from './sim.js';
+import { configArb, planArb, runDriver, stepArb } from './driver.js';
 
 const testConfig = { ...baseConfig, maxConcurrent: 4, retryInterval: 0 };
 
@@ -197,5 +199,29 @@ describe('best of N in decide and the task machine', () => {
         message: `task T1 was merged a second time (spawn ${s2})`,
       }),
     ]);
+  });
+
+  it('random worlds with races keep every invariant, and races happen: lanes superseded, races lost whole', () => {
+    const samples = fc.sample(
+      fc.record({
+        plan: planArb,
+        config: configArb,
+        steps: fc.array(stepArb, { minLength: 50, maxLength: 200 }),
+      }),
+      { numRuns: 60, seed: 7 },
+    );
+    let superseded = 0;
+    let lost = 0;
+    for (const { plan, config, steps } of samples) {
+      const run = runDriver(plan, config, steps);
+      expect(checkInvariants(run.log, config)).toEqual([]);
+      superseded += run.log.filter((e) => e.type === 'LaneSuperseded').length;
+      lost += run.log.filter(
+        (e) =>
+          e.type === 'RetryScheduled' && String((e.data as { reason: string }).reason).startsWith('all '),
+      ).length;
+    }
+    expect(superseded).toBeGreaterThan(0);
+    expect(lost).toBeGreaterThan(0);
   });
 });
