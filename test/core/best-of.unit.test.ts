@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Command } from '../../src/core/commands.js';
 import { checkInvariants } from '../../src/core/invariants.js';
+import { outlook } from '../../src/core/outlook.js';
 import { compiledEngine, countedAttempts } from '../../src/machines/index.js';
 import type { MachineEngine } from '../../src/machines/index.js';
 import type { Plan } from '../../src/plan/model.js';
@@ -223,5 +224,20 @@ describe('best of N in decide and the task machine', () => {
     }
     expect(superseded).toBeGreaterThan(0);
     expect(lost).toBeGreaterThan(0);
+  });
+
+  it('a race waiting for a slot during a rate limit sleeps until the reset instead of giving up', () => {
+    const config = { ...testConfig, maxConcurrent: 1 };
+    const sim = new Sim(planOf(2), config);
+    expect(spawns(sim.settle())).toEqual([[1, 1, 2]]);
+    const reset = new Date(sim.now + 600_000).toISOString();
+    sim.record('RateLimited', { spawnId: laneSpawn(sim, 1), resetAt: reset });
+    exitLane(sim, 1, 1);
+    expect(sim.decide()).toEqual([]);
+    const look = outlook(sim.state, sim.state.plan, config, sim.now);
+    expect(look.status).toBe('busy');
+    expect(look.nextWakeAt).toBe(Date.parse(reset));
+    sim.now = Date.parse(reset) + 1;
+    expect(spawns(sim.settle())).toEqual([[1, 2, 2]]);
   });
 });
