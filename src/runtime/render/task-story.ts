@@ -101,8 +101,11 @@ export function noteText(n: TaskNote): string {
  * console.log(renderTaskStory(taskHistory(store.readAll(), 'T1')));
  */
 export function renderTaskStory(history: TaskHistory): string {
-  const n = history.attempts.length;
-  const lines = [`Task ${history.taskId}: ${n} attempt${n === 1 ? '' : 's'}`];
+  // Best of N: the lanes of one attempt are one attempt, each its own entry below.
+  const n = new Set(history.attempts.map((a) => a.attempt)).size;
+  const agents = history.attempts.length;
+  const lanes = agents > n ? `, ${agents} agents` : '';
+  const lines = [`Task ${history.taskId}: ${n} attempt${n === 1 ? '' : 's'}${lanes}`];
   for (const entry of history.timeline) {
     if (entry.kind !== 'attempt') {
       lines.push(noteText(entry));

@@ -135,6 +135,7 @@ describe('best of N', () => {
     const listing = orchLog({ stateDir: path.join(repo, '.state'), task: 'T1' });
     try {
       const story = renderTaskStory(listing.story()!);
+      expect(story).toContain('Task T1: 1 attempt, 3 agents');
       expect(story).toContain('Attempt 1 lane 1/3 (failed)');
       expect(story).toContain('Attempt 1 lane 2/3 (superseded)');
       expect(story).toContain('Attempt 1 lane 3/3 (merged)');
