@@ -9,6 +9,7 @@ import { orchLog } from '../../../src/runtime/operations/log.js';
 import { orchStatus } from '../../../src/runtime/operations/status.js';
 import { Orchestrator } from '../../../src/runtime/orchestrator/orchestrator.js';
 import { renderStatusText } from '../../../src/runtime/render/status-text.js';
+import { buildReportData } from '../../../src/runtime/report/data.js';
 import { renderTaskStory } from '../../../src/runtime/render/task-story.js';
 import { isProcessGroupAlive } from '../../../src/runtime/system/process-identity.js';
 import { promptFilePath } from '../../../src/runtime/system/state-paths.js';
@@ -130,6 +131,13 @@ describe('best of N', () => {
     expect(text).toMatch(/lane 1 {2}failed {2}\$0\.02/);
     expect(text).toMatch(/lane 2 {2}superseded/);
     expect(text).toMatch(/lane 3 {2}won {2}\$0\.12 {2}1200 in \/ 345 out tokens/);
+
+    // The HTML report's attempts: each lane and what it came to.
+    expect(buildReportData(log).attempts.map((a) => [a.attempt, a.lane])).toEqual([
+      [1, 'lane 1/3 failed'],
+      [1, 'lane 2/3 superseded'],
+      [1, 'lane 3/3 merged'],
+    ]);
 
     // orch log --task: each lane, what it came to.
     const listing = orchLog({ stateDir: path.join(repo, '.state'), task: 'T1' });
