@@ -111,7 +111,9 @@ export class AgentSupervisor {
   /** Records the spawn intent and starts the agent in the background; returns the spawn id. */
   async spawn(command: SpawnAgentCommand): Promise<string> {
     const spawnId = randomUUID();
-    let agent = this.resumed(command, this.commandFor(command.role, command.taskId));
+    // Best of N: lanes are fresh agents (N lanes cannot all continue one Claude Code session).
+    const configured = this.commandFor(command.role, command.taskId);
+    let agent = command.lane === undefined ? this.resumed(command, configured) : configured;
     // An agent file's persona, and its model and tools for Claude Code; an unreadable one
     // fails this attempt (AgentSpawnFailed) with the error naming the file and its key.
     let agentFile: AgentFilePersona | Error | undefined;
