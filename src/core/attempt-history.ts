@@ -125,6 +125,10 @@ export interface Attempt {
     | null;
   /** Rejected signals, retries and rate limits during or after it (until the next attempt). */
   notes: TaskNote[];
+  /** Best of N: the spawn's lane and the attempt's lanes (null: a one-agent attempt). */
+  lane?: { lane: number; lanes: number } | null;
+  /** Best of N: another lane won first (`LaneSuperseded`), so this lane's work was not merged. */
+  superseded?: (LogMoment & { winnerLane: number | null }) | null;
 }
 
 /** A task's history. */
@@ -253,6 +257,9 @@ export class AttemptFold {
       ci: null,
       reopened: null,
       notes: [],
+      lane:
+        num(d['lane']) === null ? null : { lane: num(d['lane']) ?? 1, lanes: num(d['lanes']) ?? 1 },
+      superseded: null,
     };
     history.attempts.push(attempt);
     history.timeline.push({ kind: 'attempt', attempt });
@@ -418,6 +425,9 @@ export class AttemptFold {
         return;
       case 'RateLimited':
         this.note(history, { kind: 'rateLimited', position: e.position, resetAt: str(d['resetAt']) }, a);
+        return;
+      case 'LaneSuperseded':
+        if (a !== null && !a.superseded) a.superseded = { position, at, winnerLane: num(d['winnerLane']) };
         return;
       case 'TaskReopened':
         if (a !== null)

@@ -14,6 +14,22 @@ export interface SpawnAgentCommand {
   phaseId: string;
   attempt: number;
   role: string;
+  /** Best of N: the lane (1..lanes) this spawn runs; absent for a one-agent attempt. */
+  lane?: number;
+  /** Best of N: how many lanes the attempt runs (2..16). */
+  lanes?: number;
+}
+/**
+ * Best of N: another lane won, so stop this lane's agent (if live) → `LaneSuperseded`, then
+ * the runtime kills its process group.
+ */
+export interface SupersedeLaneCommand {
+  type: 'SupersedeLane';
+  taskId: string;
+  spawnId: string;
+  lane: number;
+  winner: string;
+  winnerLane: number;
 }
 /** Plan the next attempt of a task whose attempt failed → `RetryScheduled`. */
 export interface ScheduleRetryCommand {
@@ -112,7 +128,8 @@ export type Command =
   | CompleteMilestoneCommand
   | RequestPullRequestCommand
   | HaltForBudgetCommand
-  | ReopenTaskCommand;
+  | ReopenTaskCommand
+  | SupersedeLaneCommand;
 
 /** What only the runtime can supply when recording a command. */
 export interface CommandEventContext {
@@ -169,6 +186,21 @@ export function commandEvent(cmd: Command, ctx: CommandEventContext): CommandEve
           role: cmd.role,
           command: need(ctx.agentCommand, cmd.type, 'agentCommand'),
           workspace: need(ctx.workspace, cmd.type, 'workspace'),
+          ...(cmd.lanes !== undefined && cmd.lanes > 1 && cmd.lane !== undefined
+            ? { lane: cmd.lane, lanes: cmd.lanes }
+            : {}),
+        },
+      };
+    case 'SupersedeLane':
+      return {
+        streamId: streamIds.task(cmd.taskId),
+        type: 'LaneSuperseded',
+        data: {
+          taskId: cmd.taskId,
+          spawnId: cmd.spawnId,
+          lane: cmd.lane,
+          winner: cmd.winner,
+          winnerLane: cmd.winnerLane,
         },
       };
     case 'ScheduleRetry':

@@ -243,6 +243,14 @@ export const OrchestratorConfigSchema = z.strictObject({
   stallTimeout: z.number().nonnegative().default(900),
   /** MiB an attempt's output file may reach before it is rotated to `<attempt>.log.1` (an attempt keeps at most twice this on disk); `0`: never rotated. */
   agentLogMaxMB: z.number().nonnegative().default(64),
+  /**
+   * Settings per role (the plan's task roles): `bestOf` (1..16) runs that many agents at once
+   * for each attempt of the role's tasks, the first whose gate passes merged; a task's own
+   * `bestOf` wins over it.
+   */
+  roles: z
+    .record(z.string(), z.strictObject({ bestOf: z.number().int().min(1).max(16).optional() }))
+    .optional(),
   /** Other repositories, by target id (also read from `config/targets.yaml`). */
   targets: z.record(TargetIdSchema, TargetSchema).optional(),
   /** Preparing new task worktrees: a set-up command, copied files, port blocks (off when absent). */
@@ -279,4 +287,18 @@ export function stallTimeoutMs(
 ): number | undefined {
   const seconds = agent?.stallTimeout ?? config.stallTimeout;
   return seconds > 0 ? seconds * 1000 : undefined;
+}
+
+/**
+ * How many lanes (agents at once) each attempt of a task runs: the task's own `bestOf`,
+ * else its role's `roles.<role>.bestOf`, else 1.
+ *
+ * @example
+ * bestOfFor({ roles: { dev: { bestOf: 3 } } }, { role: 'dev' }); // 3
+ */
+export function bestOfFor(
+  config: { roles?: OrchestratorConfig['roles'] | undefined },
+  task: { role: string; bestOf?: number | undefined },
+): number {
+  return task.bestOf ?? config.roles?.[task.role]?.bestOf ?? 1;
 }

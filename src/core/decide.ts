@@ -3,6 +3,7 @@ import { countedAttempts } from '../machines/index.js';
 import type { Plan } from '../plan/model.js';
 import type { Command, SpawnAgentCommand } from './commands.js';
 import type { OrchestratorConfig } from './config.js';
+import { bestOfFor } from './config.js';
 import { dependencyMet, planIndex } from './plan-index.js';
 import type { PlanIndex } from './plan-index.js';
 import { getOwn } from './record.js';
@@ -14,7 +15,7 @@ export type DecideConfig = Pick<
   OrchestratorConfig,
   'maxConcurrent' | 'maxRetries' | 'retryInterval' | 'autoMerge' | 'budget' | 'gate'
 > &
-  Partial<Pick<OrchestratorConfig, 'rateLimitBackoff' | 'ci'>>;
+  Partial<Pick<OrchestratorConfig, 'rateLimitBackoff' | 'ci' | 'roles'>>;
 
 /** Optional narrowing of what `decide` may spawn. */
 export interface DecideOptions {
@@ -34,6 +35,12 @@ export interface DecideOptions {
  * revised plan may add one to a started phase), or whose dependencies are incomplete,
  * a second agent for a task with a live or unresolved agent, before a retry's `notBefore`
  * or a rate limit's reset, past the budget, or beyond `maxRetries + 1` counted attempts.
+ *
+ * Best of N (a task's `bestOf`, else `roles.<role>.bestOf`): an attempt spawns N lanes, each
+ * a live agent within `maxConcurrent` (lanes that find no free slot are spawned as slots
+ * free up); each lane that exits cleanly gets its own gate; once one lane's gate passed, every
+ * other lane is superseded (`SupersedeLane`) and the winner is merged. All N failing fails
+ * the attempt once (one attempt against `maxRetries`).
  *
  * Rate limits: an attempt whose agent reported a usage/rate limit (`RateLimited`) is not
  * counted against `maxRetries`. Its retry waits for the reported reset (`rateLimitedUntil`),
@@ -174,9 +181,23 @@ function decideTasks(
       phase.value !== 'blocked' &&
       phaseDepsMet(state, index, task.phase, phaseDeps) &&
       task.dependsOn.every((d) => dependencyMet(state, index, d));
+    supersede(state, id, ctx, out);
     switch (entry.value) {
       case 'pending':
         if (open) out.push({ type: 'UnblockTask', taskId: id, reason: 'dependencies' });
+        break;
+      case 'racing':
+        for (const lane of ctx.lanes ?? []) {
+          if (lane.state === 'exited')
+            out.push({
+              type: 'RunGate',
+              taskId: id,
+              spawnId: lane.spawnId,
+              command: config.gate?.command ?? null,
+            });
+        }
+        // Lanes not spawned yet (no free slot, or a crash between two lanes' requests).
+        if ((ctx.lanes?.length ?? 0) < (ctx.laneTotal ?? 0)) candidates.push(id);
         break;
       case 'blocked': {
         const reason = blockResolved(state, index, entry);
@@ -264,15 +285,46 @@ function spawn(
       out.push({ type: 'StartPhase', phaseId: task.phase });
       started.add(task.phase);
     }
-    const command: SpawnAgentCommand = {
-      type: 'SpawnAgent',
-      taskId: id,
-      phaseId: task.phase,
-      attempt: entry.context.attempts + 1,
-      role: task.role,
-    };
-    out.push(command);
-    slots -= 1;
+    const ctx = entry.context;
+    // A race keeps the lane count it started with; a new attempt takes the plan's and config's.
+    const racing = entry.value === 'racing';
+    const lanes = racing ? (ctx.laneTotal ?? 1) : bestOfFor(config, task);
+    const attempt = racing ? ctx.attempts : ctx.attempts + 1;
+    for (let lane = racing ? (ctx.lanes?.length ?? 0) + 1 : 1; lane <= lanes && slots > 0; lane++) {
+      const command: SpawnAgentCommand = {
+        type: 'SpawnAgent',
+        taskId: id,
+        phaseId: task.phase,
+        attempt,
+        role: task.role,
+        ...(lanes > 1 ? { lane, lanes } : {}),
+      };
+      out.push(command);
+      slots -= 1;
+    }
+  }
+}
+
+/**
+ * Best of N: every lane the task machine superseded (another lane's gate passed first) whose
+ * agent is not yet marked superseded gets `SupersedeLane` (its live agent is stopped).
+ */
+function supersede(state: OrchState, taskId: string, ctx: TaskContext, out: Command[]): void {
+  const lanes = ctx.lanes ?? null;
+  if (lanes === null) return;
+  const winner = lanes.find((l) => l.state === 'won');
+  if (winner === undefined) return;
+  for (const lane of lanes) {
+    if (lane.state !== 'superseded' || getOwn(state.agents, lane.spawnId)?.superseded === true) continue;
+    if (getOwn(state.agents, lane.spawnId) === undefined) continue;
+    out.push({
+      type: 'SupersedeLane',
+      taskId,
+      spawnId: lane.spawnId,
+      lane: lane.lane,
+      winner: winner.spawnId,
+      winnerLane: winner.lane,
+    });
   }
 }
 

@@ -124,6 +124,7 @@ export const EVENT_INFO: Readonly<
   TaskFailed: { stream: 'task', writers: ['orch', 'user'] },
   TaskCancelled: { stream: 'task', writers: ['orch', 'user'] },
   TaskReopened: { stream: 'task', writers: ['orch'] },
+  LaneSuperseded: { stream: 'task', writers: ['orch'] },
   PhaseUnblocked: { stream: 'phase', writers: ['orch'] },
   PhaseBlocked: { stream: 'phase', writers: ['orch'] },
   PhaseStarted: { stream: 'phase', writers: ['orch'] },

@@ -142,6 +142,13 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
         s.ci = { ...s.ci, toReopen: s.ci.toReopen.filter((id) => id !== e.data.taskId) };
       return;
     }
+    case 'LaneSuperseded': {
+      // Marks the lane's agent; the task machine superseded the lane when its winner passed.
+      const agent = getOwn(s.agents, e.data.spawnId);
+      if (agent === undefined || agent.task !== e.data.taskId || agent.superseded === true) return;
+      setOwn(draft.writable('agents'), agent.spawnId, { ...agent, superseded: true });
+      return;
+    }
     case 'RetryScheduled':
     case 'TaskUnblocked':
     case 'TaskCompleted':
@@ -265,7 +272,11 @@ function foldSpawn(draft: StateDraft, e: OrchEvent<'AgentSpawnRequested'>, engin
   const current = getOwn(s.tasks, taskId);
   if (current === undefined) return;
   const next = engine.task.step(current, e);
-  if (next === current || next.value !== 'spawning' || next.context.spawnId !== spawnId) return;
+  const started =
+    next.value === 'spawning'
+      ? next.context.spawnId === spawnId
+      : next.value === 'racing' && (next.context.lanes ?? []).some((l) => l.spawnId === spawnId);
+  if (next === current || !started) return;
   setOwn(draft.writable('tasks'), taskId, next);
   const agent: AgentRecord = {
     spawnId,
@@ -284,6 +295,7 @@ function foldSpawn(draft: StateDraft, e: OrchEvent<'AgentSpawnRequested'>, engin
     costUsd: null,
     inputTokens: null,
     outputTokens: null,
+    ...(next.value === 'racing' && e.data.lane !== undefined ? { lane: e.data.lane } : {}),
   };
   setOwn(draft.writable('agents'), spawnId, agent);
 }

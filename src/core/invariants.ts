@@ -54,6 +54,7 @@ export type InvariantName =
   | 'phaseCompletesAfterTasks'
   | 'milestoneCompletesAfterPhases'
   | 'pullRequestOnce'
+  | 'oneMergePerTask'
   | 'staleReportsChangeNothing';
 
 type Data = Record<string, unknown>;
@@ -111,14 +112,29 @@ const INVARIANTS: readonly Invariant[] = [
   },
   {
     name: 'oneLiveAgentPerTask',
-    description: 'a task never has two live agents',
+    description:
+      'a task never has two live agents, but the lanes of one best-of-N attempt: never more than its N, all of that attempt',
     monitor: () => ({
-      before(_s, e, live) {
+      before(s, e, live) {
         if (e.type !== 'AgentSpawnRequested') return null;
-        const taskId = str(data(e).taskId);
-        return (live.byTask.get(taskId) ?? 0) > 0
-          ? `agent ${str(data(e).spawnId)} was spawned for task ${taskId} while another agent of it is live`
-          : null;
+        const d = data(e);
+        const taskId = str(d.taskId);
+        const n = live.byTask.get(taskId) ?? 0;
+        if (n === 0) return null;
+        const lanes = typeof d.lanes === 'number' ? d.lanes : 1;
+        const ctx = getOwn(s.tasks, taskId)?.context;
+        // Live agents of the task are all lanes of this very race (its lanes in context).
+        const sameRace =
+          lanes > 1 &&
+          ctx?.lanes != null &&
+          ctx.attempts === d.attempt &&
+          Object.values(s.agents).every(
+            (a) => a.task !== taskId || !isLiveAgent(a) || ctx.lanes?.some((l) => l.spawnId === a.spawnId),
+          );
+        if (sameRace && n < lanes) return null;
+        return sameRace
+          ? `lane ${String(d.lane)} of task ${taskId} was spawned while ${n} of its ${lanes} lanes are live`
+          : `agent ${str(d.spawnId)} was spawned for task ${taskId} while another agent of it is live`;
       },
     }),
   },
@@ -197,6 +213,36 @@ const INVARIANTS: readonly Invariant[] = [
     },
   },
   {
+    name: 'oneMergePerTask',
+    description:
+      'a task is merged at most once (until CI reopens it): one lane of a best-of-N attempt, never two',
+    monitor: () => {
+      const merged = new Set<string>();
+      let taken = false;
+      return {
+        before(s, e) {
+          // A merge the fold takes: its task was waiting for exactly that spawn's merge.
+          const task = getOwn(s.tasks, str(data(e).taskId));
+          taken =
+            e.type === 'BranchMerged' &&
+            (task?.value === 'awaitingMerge' || task?.value === 'merging') &&
+            task.context.spawnId === str(data(e).spawnId);
+          return null;
+        },
+        after(s, e) {
+          const taskId = str(data(e).taskId);
+          if (e.type === 'TaskReopened' && getOwn(s.tasks, taskId)?.value !== 'complete')
+            merged.delete(taskId);
+          if (!taken) return null;
+          if (merged.has(taskId))
+            return `task ${taskId} was merged a second time (spawn ${str(data(e).spawnId)})`;
+          merged.add(taskId);
+          return null;
+        },
+      };
+    },
+  },
+  {
     name: 'staleReportsChangeNothing',
     description: 'a report naming a stale or unknown spawn changes nothing but the log position',
     monitor: () => {
@@ -251,7 +297,13 @@ export function isStaleReport(state: OrchState, event: RecordedEvent): boolean {
     );
   }
   if (LOOP_OUTCOMES.has(event.type)) {
-    return getOwn(state.tasks, str(data(event).taskId))?.context.spawnId !== spawnId;
+    const task = getOwn(state.tasks, str(data(event).taskId));
+    // Best of N: a gate outcome for a lane still in the race is not stale.
+    if (task?.value === 'racing' && event.type.startsWith('Gate'))
+      return !(task.context.lanes ?? []).some(
+        (l) => l.spawnId === spawnId && (l.state === 'exited' || l.state === 'verifying'),
+      );
+    return task?.context.spawnId !== spawnId;
   }
   if (event.type === 'RateLimited') return agent === undefined;
   return false;
@@ -369,6 +421,8 @@ export const phaseCompletesAfterTasks = one('phaseCompletesAfterTasks');
 export const milestoneCompletesAfterPhases = one('milestoneCompletesAfterPhases');
 /** A milestone's pull request is requested at most once. @example pullRequestOnce(log, config) */
 export const pullRequestOnce = one('pullRequestOnce');
+/** A task is merged at most once until CI reopens it. @example oneMergePerTask(log, config) */
+export const oneMergePerTask = one('oneMergePerTask');
 /** A report with a stale or unknown spawn id changes nothing but the position. @example staleReportsChangeNothing(log, config) */
 export const staleReportsChangeNothing = one('staleReportsChangeNothing');
 

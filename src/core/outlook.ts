@@ -134,6 +134,9 @@ function nextTimer(state: OrchState, entries: readonly Entry[], now: number): nu
       consider(state.rateLimitedUntil);
     }
     if (entry?.value === 'ready') consider(state.rateLimitedUntil);
+    // Best of N: a race whose lanes are not all spawned waits for the reset like a ready task.
+    if (entry?.value === 'racing' && (entry.context.lanes?.length ?? 0) < (entry.context.laneTotal ?? 0))
+      consider(state.rateLimitedUntil);
   }
   return next;
 }

@@ -42,6 +42,11 @@ export function pendingIntents(state: OrchState): PendingIntents {
     if (isUnresolvedAgent(state, agent)) out.agents.push(agent);
   for (const taskId of Object.keys(state.tasks)) {
     const entry = getOwn(state.tasks, taskId);
+    // Best of N: each lane's gate that started without a result.
+    if (entry?.value === 'racing') {
+      for (const lane of entry.context.lanes ?? [])
+        if (lane.state === 'verifying') out.gates.push({ taskId, spawnId: lane.spawnId });
+    }
     const spawnId = entry?.context.spawnId;
     if (entry === undefined || spawnId == null) continue;
     if (entry.value === 'verifying') out.gates.push({ taskId, spawnId });

@@ -25,6 +25,10 @@ export interface AgentRecord {
   /** Tokens the agent reported on exit (null: none reported, or folded before tokens were kept). */
   inputTokens?: number | null;
   outputTokens?: number | null;
+  /** Best of N: the spawn's lane of its attempt (absent: a one-agent attempt). */
+  lane?: number;
+  /** Best of N: another lane won and this one was stopped (`LaneSuperseded`). */
+  superseded?: boolean;
 }
 
 /** The latest orchestrator run. */

@@ -35,6 +35,8 @@ export interface StatusView {
     detail: string;
     blockedOn: string[] | null;
     lastFailure: string | null;
+    /** Best of N: the lanes of the latest attempt (absent for a one-agent attempt). */
+    lanes?: StatusLane[];
   }[];
   agents: {
     spawnId: string;
@@ -46,9 +48,24 @@ export interface StatusView {
     signal: string | null;
     /** Live, but spawned by an earlier run: waiting for the runtime to reconcile it. */
     unresolved: boolean;
+    /** Best of N: the spawn's lane, and whether another lane superseded it. */
+    lane?: number;
+    superseded?: boolean;
   }[];
   run: { runId: string; status: 'running' | 'stopped'; startedAt: string } | null;
   costUsd: number;
+}
+
+/** One lane of a best-of-N attempt as `orch status` shows it: its state and its agent's usage. */
+export interface StatusLane {
+  lane: number;
+  spawnId: string;
+  /** `running`, `exited` (gate due), `verifying`, `failed`, `won` or `superseded`. */
+  state: string;
+  failure: string | null;
+  costUsd: number | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
 }
 
 const TASK_STATUS: Record<string, TaskStatus> = {
@@ -63,6 +80,7 @@ const TASK_STATUS: Record<string, TaskStatus> = {
   merging: 'running',
   retrying: 'running',
   retryWait: 'running',
+  racing: 'running',
   blocked: 'blocked',
   complete: 'complete',
   failed: 'failed',
@@ -123,6 +141,7 @@ export function statusView(state: OrchState): StatusView {
         detail: entry?.value ?? 'pending',
         blockedOn: entry?.context.blockedOn ?? null,
         lastFailure: entry?.context.lastFailure?.detail ?? null,
+        ...(entry?.context.lanes ? { lanes: statusLanes(state, entry.context) } : {}),
       };
     }),
     agents: shownAgents(state).map((a) => ({
@@ -134,6 +153,7 @@ export function statusView(state: OrchState): StatusView {
       exitCode: a.exitCode,
       signal: a.signal,
       unresolved: isUnresolvedAgent(state, a),
+      ...(a.lane === undefined ? {} : { lane: a.lane, superseded: a.superseded === true }),
     })),
     run:
       state.run === null
@@ -149,4 +169,25 @@ function shownAgents(state: OrchState): AgentRecord[] {
   const last = new Map<string, AgentRecord>();
   for (const a of all) last.set(a.task, a);
   return all.filter((a) => a.status === 'spawning' || a.status === 'running' || last.get(a.task) === a);
+}
+
+/**
+ * The lanes of a task's latest best-of-N attempt with each lane's usage (from its agent).
+ *
+ * @example
+ * statusLanes(state, state.tasks['T1'].context); // [{ lane: 1, state: 'won', costUsd: 0.4, ... }]
+ */
+export function statusLanes(state: OrchState, ctx: TaskContext): StatusLane[] {
+  return (ctx.lanes ?? []).map((l) => {
+    const agent = getOwn(state.agents, l.spawnId);
+    return {
+      lane: l.lane,
+      spawnId: l.spawnId,
+      state: l.state,
+      failure: l.failure,
+      costUsd: agent?.costUsd ?? null,
+      inputTokens: agent?.inputTokens ?? null,
+      outputTokens: agent?.outputTokens ?? null,
+    };
+  });
 }

@@ -14,7 +14,7 @@ interface SpawnRef {
 
 /** Every event the task machine handles. */
 export type TaskMachineEvent =
-  | E<'AgentSpawnRequested', SpawnRef & { attempt: number }>
+  | E<'AgentSpawnRequested', SpawnRef & { attempt: number; lane?: number; lanes?: number }>
   | E<'AgentStarted', SpawnRef>
   | E<'AgentExited', SpawnRef & { exitCode: number | null; signal?: string | null }>
   | E<'AgentLost', SpawnRef & { reason: string }>

@@ -9,7 +9,23 @@ export interface TaskInput {
 }
 
 /** Why the last attempt did not produce finished work. */
-export type TaskFailureKind = 'exit' | 'lost' | 'spawn' | 'gate' | 'conflict' | 'limit' | 'ci' | 'review';
+export type TaskFailureKind = 'exit' | 'lost' | 'spawn' | 'gate' | 'conflict' | 'limit' | 'ci' | 'review' | 'lanes';
+
+/**
+ * Where one lane of a best-of-N attempt is: its agent `running` (or being spawned), `exited`
+ * cleanly (its gate is due), its gate `verifying`, `failed` (exit, loss, spawn failure or
+ * gate), `won` (its gate passed first: it is merged) or `superseded` (another lane won).
+ */
+export type TaskLaneState = 'running' | 'exited' | 'verifying' | 'failed' | 'won' | 'superseded';
+
+/** One lane of a best-of-N attempt. */
+export interface TaskLane {
+  lane: number;
+  spawnId: string;
+  state: TaskLaneState;
+  /** Why it failed (one line, like `TaskFailure.detail`); null unless `failed`. */
+  failure: string | null;
+}
 
 /** The last failure of a task's attempt loop. */
 export interface TaskFailure {
@@ -53,6 +69,12 @@ export interface TaskContext {
   conflictFiles: string[] | null;
   /** Why the task ended outside the loop (TaskFailed / TaskCancelled / TaskCompleted reason). */
   outcome: string | null;
+  /**
+   * Best of N: the lanes of the latest attempt, in lane order, and how many it runs
+   * (`laneTotal`); null for a one-agent attempt (and in contexts folded before lanes existed).
+   */
+  lanes?: TaskLane[] | null;
+  laneTotal?: number | null;
 }
 
 /**
@@ -79,6 +101,8 @@ export function initialTaskContext(input: TaskInput): TaskContext {
     mergeCommit: null,
     conflictFiles: null,
     outcome: null,
+    lanes: null,
+    laneTotal: null,
   };
 }
 
@@ -103,6 +127,78 @@ const spawnIdOf = (e: TaskMachineEvent): string | undefined => (e.data as { spaw
 const isCurrentSpawn: Guard = (c, e) => c.spawnId !== null && spawnIdOf(e) === c.spawnId;
 const reportKind = (e: TaskMachineEvent) => (e.type === 'BreakpointReported' ? e.data.kind : undefined);
 
+const LANE_EVENTS = new Set([
+  'AgentExited',
+  'AgentLost',
+  'AgentSpawnFailed',
+  'GateStarted',
+  'GatePassed',
+  'GateFailed',
+]);
+
+/**
+ * The lanes after a report about one of them, or null when the event changes no lane (not
+ * a lane report, an unknown spawn, or a lane not in a state the report applies to): an
+ * agent ends (`running` → `exited` on a clean exit, else `failed`), its gate starts
+ * (`exited` → `verifying`) or fails (→ `failed`). A passing gate is `recordWinner`'s.
+ */
+function lanesAfter(c: TaskContext, e: TaskMachineEvent): TaskLane[] | null {
+  const lanes = c.lanes ?? null;
+  if (lanes === null || !LANE_EVENTS.has(e.type)) return null;
+  const spawnId = spawnIdOf(e);
+  const i = lanes.findIndex((l) => l.spawnId === spawnId);
+  const lane = lanes[i];
+  if (lane === undefined) return null;
+  let next: TaskLane | null = null;
+  const fail = (failure: string): TaskLane => ({ ...lane, state: 'failed', failure });
+  switch (e.type) {
+    case 'AgentExited':
+      if (lane.state !== 'running') return null;
+      if (e.data.exitCode === 0 && !e.data.signal) next = { ...lane, state: 'exited' };
+      else next = fail(e.data.signal ? `killed by ${e.data.signal}` : `exit code ${String(e.data.exitCode)}`);
+      break;
+    case 'AgentLost':
+      if (lane.state !== 'running') return null;
+      next = fail(`agent lost: ${e.data.reason}`);
+      break;
+    case 'AgentSpawnFailed':
+      if (lane.state !== 'running') return null;
+      next = fail(`spawn failed: ${e.data.error}`);
+      break;
+    case 'GateStarted':
+      if (lane.state !== 'exited') return null;
+      next = { ...lane, state: 'verifying' };
+      break;
+    case 'GateFailed':
+      if (lane.state !== 'exited' && lane.state !== 'verifying') return null;
+      next = fail(`quality gate failed${e.data.exitCode == null ? '' : ` (exit code ${e.data.exitCode})`}`);
+      break;
+    default:
+      return null;
+  }
+  return lanes.map((l, k) => (k === i ? next : l));
+}
+
+/** Every lane of the attempt was spawned and every one failed. */
+const allLanesFailed = (c: TaskContext, lanes: readonly TaskLane[] | null): boolean =>
+  lanes !== null && lanes.length === (c.laneTotal ?? 0) && lanes.every((l) => l.state === 'failed');
+
+/** The lane a spawn runs, if it is a lane of the current attempt. */
+const laneOf = (c: TaskContext, e: TaskMachineEvent): TaskLane | undefined =>
+  (c.lanes ?? []).find((l) => l.spawnId === spawnIdOf(e));
+
+/**
+ * One line per lane: what each lane of a failed best-of-N attempt ended with (for the
+ * next prompt and `orch log`).
+ *
+ * @example
+ * laneFailureSummary([{ lane: 1, spawnId: 's1', state: 'failed', failure: 'exit code 1' }]);
+ * // 'all 1 lanes failed: lane 1: exit code 1'
+ */
+export function laneFailureSummary(lanes: readonly TaskLane[]): string {
+  return `all ${lanes.length} lanes failed: ${lanes.map((l) => `lane ${l.lane}: ${l.failure ?? l.state}`).join('; ')}`;
+}
+
 /** Named guards of the task machine. */
 export const taskGuards = {
   declaredComplete: (c) => c.declaredComplete,
@@ -112,6 +208,27 @@ export const taskGuards = {
   exitedCleanly: (c, e) =>
     isCurrentSpawn(c, e) && e.type === 'AgentExited' && e.data.exitCode === 0 && !e.data.signal,
   reportsBlocked: (c, e) => isCurrentSpawn(c, e) && reportKind(e) === 'blocked',
+  // Best of N: the first lane's request starts a race of `lanes` agents for the next attempt.
+  startsRace: (c, e) =>
+    e.type === 'AgentSpawnRequested' &&
+    e.data.attempt === c.attempts + 1 &&
+    (e.data.lanes ?? 1) > 1 &&
+    e.data.lane === 1,
+  // The next lane of the running race: same attempt, the next lane number, within its lanes.
+  isNextLane: (c, e) =>
+    e.type === 'AgentSpawnRequested' &&
+    e.data.attempt === c.attempts &&
+    c.lanes != null &&
+    e.data.lane === c.lanes.length + 1 &&
+    e.data.lane <= (c.laneTotal ?? 0),
+  isLaneReport: (c, e) => lanesAfter(c, e) !== null,
+  lastLaneFails: (c, e) => allLanesFailed(c, lanesAfter(c, e)),
+  // A lane's gate passed while it was due or running: it wins the race.
+  laneGatePassed: (c, e) => {
+    const lane = e.type === 'GatePassed' ? laneOf(c, e) : undefined;
+    return lane !== undefined && (lane.state === 'exited' || lane.state === 'verifying');
+  },
+  isLiveLane: (c, e) => laneOf(c, e)?.state === 'running',
 } satisfies Record<string, Guard>;
 
 const failure = (kind: TaskFailureKind, detail: string, position: number): TaskFailure => ({
@@ -132,8 +249,56 @@ export const taskUpdates = {
           blockedAt: null,
           notBefore: null,
           summary: null,
+          lanes: null,
+          laneTotal: null,
         }
       : {},
+  // Best of N: the race's first lane. No lane is the current spawn until one wins.
+  recordRaceSpawn: (_c, e) =>
+    e.type === 'AgentSpawnRequested'
+      ? {
+          attempts: e.data.attempt,
+          spawnId: null,
+          lastExit: null,
+          blockedOn: null,
+          blockedAt: null,
+          notBefore: null,
+          summary: null,
+          lanes: [{ lane: 1, spawnId: e.data.spawnId, state: 'running' as const, failure: null }],
+          laneTotal: e.data.lanes ?? 1,
+        }
+      : {},
+  recordLaneSpawn: (c, e) =>
+    e.type === 'AgentSpawnRequested' && e.data.lane !== undefined
+      ? {
+          lanes: [
+            ...(c.lanes ?? []),
+            { lane: e.data.lane, spawnId: e.data.spawnId, state: 'running' as const, failure: null },
+          ],
+        }
+      : {},
+  recordLaneReport: (c, e) => {
+    const lanes = lanesAfter(c, e);
+    if (lanes === null) return {};
+    if (!allLanesFailed(c, lanes)) return { lanes };
+    return { lanes, lastFailure: failure('lanes', laneFailureSummary(lanes), e.position) };
+  },
+  // The winner becomes the current spawn (merged like any attempt); every other lane still
+  // in the race is superseded (decide has the live ones stopped).
+  recordWinner: (c, e) => {
+    const winner = laneOf(c, e);
+    if (winner === undefined) return {};
+    return {
+      spawnId: winner.spawnId,
+      lanes: (c.lanes ?? []).map((l) =>
+        l.spawnId === winner.spawnId
+          ? { ...l, state: 'won' as const }
+          : l.state === 'failed'
+            ? l
+            : { ...l, state: 'superseded' as const },
+      ),
+    };
+  },
   recordExit: (_c, e) =>
     e.type === 'AgentExited' ? { lastExit: { code: e.data.exitCode, signal: e.data.signal ?? null } } : {},
   recordExitFailure: (c, e) => {
@@ -220,4 +385,5 @@ export const taskEffects = [
   'requestGate', // awaitingGate → RunGate
   'requestMerge', // awaitingMerge → RequestMerge
   'awaitUnblock', // blocked → UnblockTask when what it waits for happened
+  'offerLanes', // racing → SpawnAgent for lanes not yet spawned, RunGate for lanes that exited
 ] as const;

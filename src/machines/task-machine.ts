@@ -18,6 +18,10 @@ import { initialTaskContext, taskEffects, taskGuards, taskUpdates } from './task
  * spawning/running ─BreakpointReported(blocked)→ blocked ─TaskUnblocked→ ready
  * any live state ─TaskCancelled→ cancelled · ─TaskCompleted→ complete (outside the loop)
  * complete ─TaskReopened→ retrying      (CI failed after its merge: a new attempt)
+ * ready/retryWait ─AgentSpawnRequested(lane 1 of N)→ racing   (best of N: N lanes)
+ * racing: more lanes requested, lanes exit, their gates run (state in context.lanes)
+ * racing ─GatePassed(a lane)→ awaitingMerge   (that lane is the current spawn; the rest superseded)
+ * racing ─the last lane fails→ retrying       (one attempt, however many lanes)
  * ```
  *
  * Every report about a spawn is guarded by `isCurrentSpawn`: a stale or unknown
@@ -62,7 +66,41 @@ export const taskMachineConfig = {
     pending: { on: { TaskUnblocked: [t('ready', undefined, 'recordUnblock')], ...ends } },
     ready: {
       entry: ['offerSpawn'],
-      on: { AgentSpawnRequested: [t('spawning', 'isNextAttempt', 'recordSpawn')], ...ends },
+      on: {
+        AgentSpawnRequested: [
+          t('racing', 'startsRace', 'recordRaceSpawn'),
+          t('spawning', 'isNextAttempt', 'recordSpawn'),
+        ],
+        ...ends,
+      },
+    },
+    // Best of N: the attempt's lanes run at once; the first gate to pass wins.
+    racing: {
+      entry: ['offerLanes'],
+      on: {
+        AgentSpawnRequested: [t(undefined, 'isNextLane', 'recordLaneSpawn')],
+        AgentExited: [
+          t('retrying', 'lastLaneFails', 'recordLaneReport'),
+          t(undefined, 'isLaneReport', 'recordLaneReport'),
+        ],
+        AgentLost: [
+          t('retrying', 'lastLaneFails', 'recordLaneReport'),
+          t(undefined, 'isLaneReport', 'recordLaneReport'),
+        ],
+        AgentSpawnFailed: [
+          t('retrying', 'lastLaneFails', 'recordLaneReport'),
+          t(undefined, 'isLaneReport', 'recordLaneReport'),
+        ],
+        // A lane's breakpoint is kept as its report; a lane cannot block the race.
+        BreakpointReported: [t(undefined, 'isLiveLane', 'recordReport')],
+        GateStarted: [t(undefined, 'isLaneReport', 'recordLaneReport')],
+        GatePassed: [t('awaitingMerge', 'laneGatePassed', 'recordWinner')],
+        GateFailed: [
+          t('retrying', 'lastLaneFails', 'recordLaneReport'),
+          t(undefined, 'isLaneReport', 'recordLaneReport'),
+        ],
+        ...ends,
+      },
     },
     spawning: {
       entry: ['launchAgent'],
@@ -110,7 +148,13 @@ export const taskMachineConfig = {
     },
     retryWait: {
       entry: ['offerSpawn'],
-      on: { AgentSpawnRequested: [t('spawning', 'isNextAttempt', 'recordSpawn')], ...ends },
+      on: {
+        AgentSpawnRequested: [
+          t('racing', 'startsRace', 'recordRaceSpawn'),
+          t('spawning', 'isNextAttempt', 'recordSpawn'),
+        ],
+        ...ends,
+      },
     },
     blocked: {
       entry: ['awaitUnblock'],

@@ -32,6 +32,12 @@ export const TaskSchema = z.object({
   description: z.string().optional(),
   /** Multi-repo target id (the `targets` of the config); absent means the main repository. */
   target: z.string().optional(),
+  /**
+   * Best of N: run this many agents at once for each attempt, each in its own worktree
+   * (lane); the first whose gate passes is merged (1..16, checked by validation; over the
+   * role's `roles.<role>.bestOf` of the config).
+   */
+  bestOf: z.number().optional(),
   source: SourceSchema,
   /** Where the status bytes live (the checkbox line, the YAML status field), for write-back. */
   statusSource: SourceSchema.optional(),

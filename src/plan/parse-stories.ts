@@ -155,6 +155,7 @@ function readTasks(file: string, phaseId: string, body: MdLine[], defaultRole: s
       dependsOn: parsed.dependsOn,
       status: checkboxStatus(item.checkbox ?? ''),
       ...(parsed.target !== undefined ? { target: parsed.target } : {}),
+      ...(parsed.bestOf !== undefined ? { bestOf: parsed.bestOf } : {}),
       source: { file, line: line.n },
       statusSource: { file, line: line.n },
     };

@@ -141,6 +141,8 @@ function readPhase(r: Reader, pNode: MapNode, milestone: string, tasks: Task[]):
     if (d !== undefined) task.description = d;
     const target = r.str(tNode, twhat, 'target');
     if (target !== undefined) task.target = target;
+    const bestOf = r.str(tNode, twhat, 'bestOf', 'best_of');
+    if (bestOf !== undefined) task.bestOf = Number(bestOf.trim() || 'NaN');
     mine.push(task);
   }
   tasks.push(...mine);

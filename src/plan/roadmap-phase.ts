@@ -178,6 +178,7 @@ function buildTasks(
       dependsOn: parsed.dependsOn,
       status: checkboxStatus(it.checkbox ?? ''),
       ...(parsed.target !== undefined ? { target: parsed.target } : {}),
+      ...(parsed.bestOf !== undefined ? { bestOf: parsed.bestOf } : {}),
       source: { file, line: it.line.n },
       statusSource: { file, line: it.line.n },
     };

@@ -11,12 +11,15 @@ export interface TaskLine {
   dependsOn: string[];
   /** From `| target:api` (the multi-repo target the task works in). */
   target?: string;
+  /** From `| bestOf:3` (validation checks it is a whole number 1..16). */
+  bestOf?: number;
   /** Other `| …` parts, kept as description. */
   notes: string[];
 }
 
 const ROLE_KEYS = new Set(['role', 'roles', 'assigned to', 'assignee', 'agent', 'owner']);
 const TARGET_KEYS = new Set(['target']);
+const BEST_OF_KEYS = new Set(['bestof', 'best of']);
 const DEP_KEYS = new Set(['depends', 'depends on', 'deps', 'dependencies', 'after', 'needs', 'requires']);
 
 /**
@@ -34,6 +37,7 @@ export function parseTaskLine(text: string, withId: boolean): TaskLine {
   const dependsOn: string[] = [];
   const notes: string[] = [];
   let target: string | undefined;
+  let bestOf: number | undefined;
   for (const part of parts.slice(1)) {
     const m = /^([A-Za-z][A-Za-z ]{0,20}?)\s*[:=]\s*(.*)$/.exec(part.trim());
     const key = m?.[1]?.toLowerCase().trim();
@@ -44,6 +48,8 @@ export function parseTaskLine(text: string, withId: boolean): TaskLine {
       dependsOn.push(...parseRefList(m[2] ?? ''));
     } else if (m && key !== undefined && TARGET_KEYS.has(key) && targetName(m[2] ?? '') !== undefined) {
       target = targetName(m[2] ?? '');
+    } else if (m && key !== undefined && BEST_OF_KEYS.has(key)) {
+      bestOf = Number(stripInline(m[2] ?? '').trim() || 'NaN');
     } else if (part.trim() !== '') {
       notes.push(part.trim());
     }
@@ -66,6 +72,7 @@ export function parseTaskLine(text: string, withId: boolean): TaskLine {
     dependsOn,
     notes,
     ...(target !== undefined ? { target } : {}),
+    ...(bestOf !== undefined ? { bestOf } : {}),
   };
 }
 

@@ -161,3 +161,25 @@ export function membershipProblems(plan: Plan, graph: PlanGraph, problems: PlanP
     }
   }
 }
+
+/** Most lanes a best-of-N attempt may run (`bestOf`). */
+export const MAX_BEST_OF = 16;
+
+/**
+ * Tasks whose `bestOf` is not a whole number from 1 to {@link MAX_BEST_OF}.
+ *
+ * @example
+ * bestOfProblems(plan, problems);
+ */
+export function bestOfProblems(plan: Plan, problems: PlanProblem[]): void {
+  for (const t of plan.tasks) {
+    if (t.bestOf === undefined) continue;
+    if (Number.isInteger(t.bestOf) && t.bestOf >= 1 && t.bestOf <= MAX_BEST_OF) continue;
+    problems.push(
+      at(
+        t.source,
+        `task ${t.id} has bestOf ${String(t.bestOf)}: write a whole number from 1 to ${MAX_BEST_OF} (the agents run at once for each attempt)`,
+      ),
+    );
+  }
+}

@@ -4,7 +4,7 @@ import type { Plan, Task } from './model.js';
 import type { ParsedPlan } from './parse-directory.js';
 import { blocksProblems, cycleProblems, unknownDependencyProblems } from './validate-dependencies.js';
 import { unknownTargetProblems } from './targets.js';
-import { duplicateProblems, membershipProblems } from './validate-structure.js';
+import { bestOfProblems, duplicateProblems, membershipProblems } from './validate-structure.js';
 
 /** What validation needs besides the plan. */
 export interface ValidateOptions {
@@ -40,6 +40,7 @@ export function validatePlan(plan: Plan, options: ValidateOptions = {}): PlanPro
   const graph = options.graph ?? buildPlanGraph(plan);
   const problems: PlanProblem[] = [];
   duplicateProblems(plan, problems);
+  bestOfProblems(plan, problems);
   membershipProblems(plan, graph, problems);
   unknownDependencyProblems(plan, graph, problems);
   cycleProblems(plan, graph, problems);

@@ -120,7 +120,19 @@ export const planArb: fc.Arbitrary<Plan> = fc
       });
     });
     return makePlan(defs);
-  });
+  })
+  // Best of N: some tasks race 2 or 3 lanes per attempt.
+  .chain((plan) =>
+    fc
+      .array(fc.constantFrom(undefined, undefined, undefined, 2, 3), {
+        minLength: plan.tasks.length,
+        maxLength: plan.tasks.length,
+      })
+      .map((bestOf) => ({
+        ...plan,
+        tasks: plan.tasks.map((t, i) => (bestOf[i] === undefined ? t : { ...t, bestOf: bestOf[i] })),
+      })),
+  );
 
 /** What a driver run produced. */
 export interface DriverRun {
@@ -320,10 +332,18 @@ export function runDriver(
         startRun();
         return;
       case 9: {
-        const t = pickOf([...tasksIn('verifying'), ...tasksIn('awaitingGate')], pick);
+        // A gate result: of a one-agent attempt, or of a racing lane whose gate is due or running.
+        const lanes = tasksIn('racing').flatMap(([taskId, e]) =>
+          (e.context.lanes ?? [])
+            .filter((l) => l.state === 'exited' || l.state === 'verifying')
+            .map((l) => [taskId, l.spawnId] as const),
+        );
+        const single = [...tasksIn('verifying'), ...tasksIn('awaitingGate')].map(
+          ([taskId, e]) => [taskId, e.context.spawnId ?? ''] as const,
+        );
+        const t = pickOf([...single, ...lanes], pick);
         if (!t) return;
-        const [taskId, entry] = t;
-        const spawnId = entry.context.spawnId ?? '';
+        const [taskId, spawnId] = t;
         if (code === 0) record('GatePassed', { taskId, spawnId });
         else record('GateFailed', { taskId, spawnId, exitCode: code, outputTail: 'FAIL' });
         return;
@@ -530,6 +550,9 @@ export function runDriver(
     const spawning = liveAgents('spawning')[0];
     const running = liveAgents('running')[0];
     const gate = tasksIn('verifying')[0];
+    const laneGate = tasksIn('racing')
+      .flatMap(([taskId, e]) => (e.context.lanes ?? []).map((l) => ({ taskId, l })))
+      .find(({ l }) => l.state === 'verifying');
     const merge = tasksIn('merging')[0];
     const pr = Object.entries(state.milestones).find(([, e]) => e.value === 'prRequested');
     if (spawning)
@@ -543,6 +566,7 @@ export function runDriver(
         outputTail: '',
       });
     } else if (gate) record('GatePassed', { taskId: gate[0], spawnId: gate[1].context.spawnId ?? '' });
+    else if (laneGate) record('GatePassed', { taskId: laneGate.taskId, spawnId: laneGate.l.spawnId });
     else if (merge) {
       mergeCounter += 1;
       mergeCommits.push(`c${mergeCounter}`);

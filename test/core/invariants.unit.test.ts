@@ -63,7 +63,7 @@ describe('invariants catch hand-made violating logs', () => {
     completeT1(b);
     b.add('TaskUnblocked', { taskId: 'T2', reason: 'dependencies' });
     expect(checkInvariants(b.events, testConfig)).toEqual([]);
-    expect(INVARIANT_DESCRIPTIONS).toHaveLength(9);
+    expect(INVARIANT_DESCRIPTIONS).toHaveLength(10);
   });
 
   it('wellFormedLog: a gap in positions, an invalid event, an unknown type', () => {

@@ -24,8 +24,14 @@ const at = (type: string, data: Record<string, unknown>) => ({
   recordedAt: '2025-01-01T00:00:00.000Z',
 });
 
+/** Events worth trying in a task state: one-agent attempts and best-of-2 races. */
+const taskEvents = (snapshot: { context: TaskContext }) => [
+  ...singleAgentEvents(snapshot),
+  ...laneEvents(snapshot.context),
+];
+
 /** Events worth trying in a task state: for the current spawn, the next attempt, and a stale spawn. */
-function taskEvents(snapshot: { context: TaskContext }) {
+function singleAgentEvents(snapshot: { context: TaskContext }) {
   const c = snapshot.context;
   const cur = c.spawnId ?? 's1';
   const taskId = c.taskId;
@@ -61,6 +67,28 @@ function taskEvents(snapshot: { context: TaskContext }) {
     at('TaskCancelled', { taskId }),
     at('TaskReopened', { taskId, spawnId: cur, reason: 'CI failed after its merge' }),
     at('TaskReopened', { taskId, spawnId: 'stale', reason: 'CI failed after its merge' }),
+  ];
+}
+
+/** Best of N (2 lanes): a race's first and next lane, and each lane's reports and gates. */
+function laneEvents(c: TaskContext) {
+  const taskId = c.taskId;
+  const lanes = c.lanes ?? [];
+  const race = (lane: number, attempt: number) =>
+    at('AgentSpawnRequested', { spawnId: `r${attempt}.${lane}`, taskId, attempt, lane, lanes: 2 });
+  return [
+    race(1, c.attempts + 1),
+    race(lanes.length + 1, c.attempts),
+    ...lanes.flatMap(({ spawnId }) => [
+      at('AgentExited', { spawnId, exitCode: 0, signal: null }),
+      at('AgentExited', { spawnId, exitCode: 1, signal: null }),
+      at('AgentLost', { spawnId, reason: 'gone' }),
+      at('AgentSpawnFailed', { spawnId, error: 'ENOENT' }),
+      at('BreakpointReported', { spawnId, kind: 'complete', summary: 'lane done' }),
+      at('GateStarted', { taskId, spawnId }),
+      at('GatePassed', { taskId, spawnId }),
+      at('GateFailed', { taskId, spawnId, exitCode: 1 }),
+    ]),
   ];
 }
 const phaseEvents = () =>
@@ -114,8 +142,13 @@ const cases: Case[] = [
 ];
 
 // The value, and whether a spawn is current (a finished task can be reopened only then).
-const byValue = (snapshot: { value: unknown; context?: { spawnId?: string | null } }) =>
-  JSON.stringify([snapshot.value, (snapshot.context?.spawnId ?? null) !== null]);
+// Best of N: and the lanes' states (a race is a different node per lane state).
+const byValue = (snapshot: { value: unknown; context?: Partial<TaskContext> }) =>
+  JSON.stringify([
+    snapshot.value,
+    (snapshot.context?.spawnId ?? null) !== null,
+    (snapshot.context?.lanes ?? []).map((l) => l.state),
+  ]);
 
 describe.each(cases)('the $name machine', ({ machine, spec, events, inputs }) => {
   const stableStates = Object.keys(spec.config.states).filter((s) => s !== 'init');
@@ -198,8 +231,9 @@ describe('task machine paths', () => {
   });
 
   it('every simple path to `failed` goes through an attempt failure or an explicit TaskFailed', () => {
+    // One-agent attempts only: races multiply the simple paths beyond counting.
     const paths = getSimplePaths(taskMachine as unknown as AnyStateMachine, {
-      events: taskEvents as never,
+      events: singleAgentEvents as never,
       input,
       serializeState: byValue,
       toState: (s) => (s as { value: string }).value === 'failed',

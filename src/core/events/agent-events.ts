@@ -14,6 +14,10 @@ export const AgentSpawnRequested = z.object({
   role: z.string().min(1),
   command: z.array(z.string()),
   workspace: z.string(),
+  /** Best of N: this spawn's lane (1..lanes) of the attempt; absent for a one-agent attempt. */
+  lane: z.number().int().min(1).max(16).optional(),
+  /** Best of N: how many lanes the attempt runs (2..16). */
+  lanes: z.number().int().min(2).max(16).optional(),
 });
 
 /** The agent process is running, with the identity crash recovery uses to find it again. */

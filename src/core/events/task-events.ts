@@ -93,6 +93,20 @@ export const TaskReopened = z.object({
   reviews: z.array(ReopeningReview).min(1).optional(),
 });
 
+/**
+ * Best of N: another lane of the attempt passed its gate first (`winner`), so this lane's
+ * work will not be merged; a live agent of it is stopped (its process group killed). Its
+ * usage still counts (its `AgentExited` follows).
+ */
+export const LaneSuperseded = z.object({
+  taskId: Id,
+  spawnId: SpawnId,
+  lane: z.number().int().min(1).max(16),
+  /** The spawn whose gate passed first. */
+  winner: SpawnId,
+  winnerLane: z.number().int().min(1).max(16),
+});
+
 /** Schemas of the task group. */
 export const taskEventSchemas = {
   GateStarted,
@@ -107,4 +121,5 @@ export const taskEventSchemas = {
   TaskFailed,
   TaskCancelled,
   TaskReopened,
+  LaneSuperseded,
 } as const;

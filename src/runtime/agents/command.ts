@@ -22,6 +22,9 @@ export interface AgentIdentity {
   spawnId: string;
   role: string;
   attempt: number;
+  /** Best of N: the agent's lane (`ORCH_LANE`) and the attempt's lanes (`ORCH_LANES`). */
+  lane?: number;
+  lanes?: number;
   stateDir: string;
   workspace: string;
   /** Multi-repo targets: the `TARGET_*` variables of this task (see `targetEnv` in targets.ts). */
@@ -103,6 +106,7 @@ export function agentEnv(id: AgentIdentity): Record<string, string> {
     ORCH_STATE_DIR: id.stateDir,
     ORCH_WORKSPACE: id.workspace,
     ORCH_CLI,
+    ...(id.lane === undefined ? {} : { ORCH_LANE: String(id.lane), ORCH_LANES: String(id.lanes ?? id.lane) }),
   };
   // Only TARGET_* names: a target's variables can never shadow the ORCH_* identity.
   for (const [name, value] of Object.entries(id.targetEnv ?? {})) {

@@ -11,6 +11,8 @@ import type { Milestone, Persona, Phase, Task } from '../../plan/model.js';
 /** What one earlier attempt of the task left for the next one. */
 export interface AttemptHistory {
   attempt: number;
+  /** Best of N: the lane of the attempt this entry is (each lane of a failed race has one). */
+  lane?: number;
   exitCode?: number | null;
   signal?: string | null;
   timedOut?: boolean;
@@ -43,7 +45,7 @@ export interface AttemptHistory {
  */
 export function lessonsOf(attempts: readonly Attempt[]): AttemptHistory[] {
   return attempts.map((a) => {
-    const h: AttemptHistory = { attempt: a.attempt };
+    const h: AttemptHistory = { attempt: a.attempt, ...(a.lane ? { lane: a.lane.lane } : {}) };
     const end = a.end;
     if (end?.kind === 'exited') {
       h.exitCode = end.exitCode;
@@ -76,6 +78,8 @@ export interface PromptInput {
   persona?: Persona;
   /** 1-based number of the attempt this prompt is for. */
   attempt: number;
+  /** Best of N: this agent's lane and how many lanes the attempt runs. */
+  lane?: { lane: number; lanes: number };
   maxAttempts?: number;
   /** Earlier attempts, oldest first. */
   history?: AttemptHistory[];
@@ -132,10 +136,14 @@ function roleSection({ persona, task }: PromptInput): string {
   return lines.join('\n');
 }
 
-function taskSection({ task, phase, milestone, attempt, maxAttempts }: PromptInput): string {
+function taskSection({ task, phase, milestone, attempt, maxAttempts, lane }: PromptInput): string {
   const lines = [`# Task ${task.id}: ${task.title}`, ''];
   const of = maxAttempts === undefined ? '' : ` of at most ${maxAttempts}`;
   lines.push(`- Attempt: ${attempt}${of}`);
+  if (lane !== undefined)
+    lines.push(
+      `- Lane: ${lane.lane} of ${lane.lanes} (best of ${lane.lanes}: ${lane.lanes} agents do this task at once, each in its own worktree; the first whose work passes the quality gate is merged and the others are stopped)`,
+    );
   if (milestone) lines.push(`- Milestone: ${milestone.id} — ${milestone.title}`);
   lines.push(`- Phase: ${phase ? `${phase.id} — ${phase.title}` : task.phase}`);
   if (task.dependsOn.length > 0) lines.push(`- Builds on tasks: ${task.dependsOn.join(', ')} (already done)`);
@@ -153,12 +161,16 @@ function taskSection({ task, phase, milestone, attempt, maxAttempts }: PromptInp
 function historySection(history: AttemptHistory[], outputChars: number, shown: number): string {
   if (history.length === 0) return '';
   const lines = ['## What earlier attempts left', ''];
+  // Best of N: every lane of the latest attempt is shown in full (each failed its own way).
+  const last = history.at(-1)?.attempt;
+  shown = Math.max(shown, history.filter((h) => h.attempt === last).length);
   const older = history.slice(0, Math.max(0, history.length - shown));
+  const name = (h: AttemptHistory) => `Attempt ${h.attempt}${h.lane === undefined ? '' : `, lane ${h.lane}`}`;
   for (const h of older)
-    lines.push(`- Attempt ${h.attempt}: ${outcome(h)}${h.summary ? ` — ${oneLine(h.summary)}` : ''}`);
+    lines.push(`- ${name(h)}: ${outcome(h)}${h.summary ? ` — ${oneLine(h.summary)}` : ''}`);
   if (older.length > 0) lines.push('');
   for (const h of history.slice(-shown)) {
-    lines.push(`### Attempt ${h.attempt}: ${outcome(h)}`, '');
+    lines.push(`### ${name(h)}: ${outcome(h)}`, '');
     if (h.summary) lines.push(`Its summary: ${h.summary.trim()}`, '');
     if (h.stalled) lines.push(stallNote(h.stalled), '');
     if (h.note) lines.push(h.note.trim(), '');

@@ -262,10 +262,11 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const clock = options.clock ?? systemClock;
   const graceMs = options.killGraceMs ?? 5000;
   const tailBytes = options.tailBytes ?? 64 * 1024;
-  const logFile = options.logFile ?? agentLogPath(identity.stateDir, identity.taskId, identity.attempt);
+  const logFile =
+    options.logFile ?? agentLogPath(identity.stateDir, identity.taskId, identity.attempt, identity.lane);
   const exitFile = agentExitFile(logFile);
   const promptFile =
-    options.promptFile ?? promptFilePath(identity.stateDir, identity.taskId, identity.attempt);
+    options.promptFile ?? promptFilePath(identity.stateDir, identity.taskId, identity.attempt, identity.lane);
   const cwd = identity.workspace;
 
   fs.mkdirSync(path.dirname(promptFile), { recursive: true });

@@ -32,8 +32,9 @@ import { freePortBlock, needsPreparing, portEnv, prepareWorkspace } from './work
 
 /** Where a task's agent works and with what (the main repository, or a target's; see TaskRouter). */
 export interface AgentRouting {
-  pathFor(taskId: string): string;
-  ensureWorkspace(taskId: string): Promise<TaskWorkspace>;
+  /** A best-of-N `lane` has its own worktree and branch. */
+  pathFor(taskId: string, lane?: number): string;
+  ensureWorkspace(taskId: string, lane?: number): Promise<TaskWorkspace>;
   /** The agent for a task's role; absent → the run's agents. */
   agentFor?(taskId: string, role: string): AgentCommand | undefined;
   /** Extra `TARGET_*` variables. */
@@ -122,7 +123,9 @@ export class AgentSupervisor {
   /** Records the spawn intent and starts the agent in the background; returns the spawn id. */
   async spawn(command: SpawnAgentCommand): Promise<string> {
     const spawnId = randomUUID();
-    let agent = this.resumed(command, this.commandFor(command.role, command.taskId));
+    // Best of N: lanes are fresh agents (N lanes cannot all continue one Claude Code session).
+    const configured = this.commandFor(command.role, command.taskId);
+    let agent = command.lane === undefined ? this.resumed(command, configured) : configured;
     // An agent file's persona, and its model and tools for Claude Code; an unreadable one
     // fails this attempt (AgentSpawnFailed) with the error naming the file and its key.
     let agentFile: AgentFilePersona | Error | undefined;
@@ -137,7 +140,7 @@ export class AgentSupervisor {
         command: withAgentFileFlags(agent.command, agentFile, isClaudeCommand(agent.command)),
       };
     }
-    const workspace = this.o.workspaces.pathFor(command.taskId);
+    const workspace = this.o.workspaces.pathFor(command.taskId, command.lane);
     const ev = commandEvent(command, {
       runId: this.o.runId,
       spawnId,
@@ -247,7 +250,7 @@ export class AgentSupervisor {
           `workspace.ports: no free block of ${this.o.config.workspace.ports} ports is left above ${this.o.config.workspace.portBase ?? DEFAULT_PORT_BASE} (lower workspace.portBase or workspace.ports)`,
         );
       }
-      const workspace = await this.o.workspaces.ensureWorkspace(command.taskId);
+      const workspace = await this.o.workspaces.ensureWorkspace(command.taskId, command.lane);
       const targetEnv = this.o.workspaces.envFor?.(command.taskId) ?? {};
       const portVars = ports === null ? {} : portEnv(ports.base, ports.count);
       const prepared = await this.prepare(command, spawnId, workspace, portVars);
@@ -261,6 +264,7 @@ export class AgentSupervisor {
           spawnId,
           role: command.role,
           attempt: command.attempt,
+          ...(command.lane === undefined ? {} : { lane: command.lane, lanes: command.lanes ?? command.lane }),
           stateDir: this.o.stateDir,
           workspace: workspace.path,
           targetEnv,
@@ -411,6 +415,9 @@ export class AgentSupervisor {
       ...(persona ? { persona } : {}),
       ...(resumedSession === undefined ? {} : { resumedSession }),
       attempt: command.attempt,
+      ...(command.lane === undefined
+        ? {}
+        : { lane: { lane: command.lane, lanes: command.lanes ?? command.lane } }),
       maxAttempts: config.maxRetries + 1,
       history,
       workspace: {
@@ -460,7 +467,7 @@ export class AgentSupervisor {
    */
   private watch(agent: AgentRecord, startTime: string): Promise<void> {
     const pid = agent.pid!;
-    const logFile = agentLogPath(this.o.stateDir, agent.task, agent.attempt);
+    const logFile = agentLogPath(this.o.stateDir, agent.task, agent.attempt, agent.lane);
     const limit = stallTimeoutMs(this.o.config, this.commandFor(agent.role, agent.task));
     let stalled: StallFacts | undefined;
     const stall =
@@ -468,7 +475,7 @@ export class AgentSupervisor {
         ? undefined
         : watchStall({
             logFile,
-            workspace: this.o.workspaces.pathFor(agent.task),
+            workspace: this.o.workspaces.pathFor(agent.task, agent.lane),
             timeoutMs: limit,
             pollMs: this.o.stallPollMs ?? stallPollMsFor(limit),
             onStall: (idleMs) => {
@@ -507,7 +514,7 @@ export class AgentSupervisor {
   private async settleEnded(agent: AgentRecord, reason: string, stalled?: StallFacts): Promise<void> {
     // Only processes carrying this spawn's id: the pid itself may have been reused by now.
     await killSpawnProcesses(agent.spawnId, Math.min(this.o.killGraceMs, 2000));
-    const logFile = agentLogPath(this.o.stateDir, agent.task, agent.attempt);
+    const logFile = agentLogPath(this.o.stateDir, agent.task, agent.attempt, agent.lane);
     const status = readAgentExit(logFile, agent.spawnId);
     if (!status) {
       this.o.log.append(

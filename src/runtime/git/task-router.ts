@@ -79,20 +79,20 @@ export class TaskRouter {
     return this.workspacesOf(this.targetIdOf(taskId));
   }
 
-  pathFor(taskId: string): string {
-    return this.workspaces(taskId).pathFor(taskId);
+  pathFor(taskId: string, lane?: number): string {
+    return this.workspaces(taskId).pathFor(taskId, lane);
   }
 
-  branchFor(taskId: string): string {
-    return this.workspaces(taskId).branchFor(taskId);
+  branchFor(taskId: string, lane?: number): string {
+    return this.workspaces(taskId).branchFor(taskId, lane);
   }
 
-  ensureWorkspace(taskId: string): Promise<TaskWorkspace> {
-    return this.workspaces(taskId).ensureWorkspace(taskId);
+  ensureWorkspace(taskId: string, lane?: number): Promise<TaskWorkspace> {
+    return this.workspaces(taskId).ensureWorkspace(taskId, lane);
   }
 
-  mergeTask(taskId: string, message: string): Promise<MergeResult> {
-    return this.workspaces(taskId).mergeTask(taskId, message);
+  mergeTask(taskId: string, message: string, lane?: number): Promise<MergeResult> {
+    return this.workspaces(taskId).mergeTask(taskId, message, lane);
   }
 
   /** The agent command for a task's role in its repository. */

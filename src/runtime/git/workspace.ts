@@ -10,7 +10,7 @@ import {
 } from '../system/errors.js';
 import { fallbackIdentity, git, gitResult, listWorktrees, samePath, type WorktreeEntry } from './git.js';
 import { mergeTaskBranch, mergeWithoutCheckout, type MergeResult } from './merge.js';
-import { encodeTaskId, taskBranch } from '../system/safe-id.js';
+import { taskBranch, workspaceKey } from '../system/safe-id.js';
 import { ensureGitignored, SANDBOX_GITIGNORE } from '../system/state-paths.js';
 
 /** Where task workspaces live and which branches they come from. */
@@ -109,8 +109,8 @@ export class WorkspaceManager {
    * @example
    * ws.pathFor('../x'); // '<sandbox>/+2E+2E+2Fx'
    */
-  pathFor(taskId: string): string {
-    return path.join(this.sandboxDir, encodeTaskId(taskId));
+  pathFor(taskId: string, lane?: number): string {
+    return path.join(this.sandboxDir, workspaceKey(taskId, lane));
   }
 
   /**
@@ -119,8 +119,8 @@ export class WorkspaceManager {
    * @example
    * ws.branchFor('T001'); // 'orch/T001'
    */
-  branchFor(taskId: string): string {
-    return taskBranch(taskId);
+  branchFor(taskId: string, lane?: number): string {
+    return taskBranch(taskId, lane);
   }
 
   /**
@@ -179,15 +179,16 @@ export class WorkspaceManager {
 
   /**
    * Creates the task's worktree, or reuses the existing worktree/branch (retry, crash recovery).
+   * A best-of-N `lane` has its own (`<sandbox>/<task>+lane<k>` on `orch/<task>+lane<k>`).
    * Call it only when no agent runs in the workspace: a stale `index.lock` left by a killed
    * agent's git command is removed.
    *
    * @example
    * const { path, created } = await ws.ensureWorkspace('T001');
    */
-  async ensureWorkspace(taskId: string): Promise<TaskWorkspace> {
-    const branch = taskBranch(taskId);
-    const wanted = this.pathFor(taskId);
+  async ensureWorkspace(taskId: string, lane?: number): Promise<TaskWorkspace> {
+    const branch = taskBranch(taskId, lane);
+    const wanted = this.pathFor(taskId, lane);
     return this.serial(async () => {
       ensureGitignored(this.sandboxDir, SANDBOX_GITIGNORE);
       // The common case, a first attempt: one `git worktree add -b`. It fails, changing
@@ -275,7 +276,8 @@ export class WorkspaceManager {
   }
 
   /**
-   * Merges `orch/<taskId>` into the integration branch with `--no-ff` and `message`.
+   * Merges `orch/<taskId>` (a best-of-N lane's `orch/<taskId>+lane<k>`) into the integration
+   * branch with `--no-ff` and `message`.
    * On conflict the merge is aborted (the integration branch is never left conflicted) and
    * the conflicting files are returned; an already merged branch is not merged twice.
    *
@@ -283,8 +285,8 @@ export class WorkspaceManager {
    * const r = await ws.mergeTask('T001', 'Merge T001');
    * if (r.status === 'conflict') console.log(r.files);
    */
-  async mergeTask(taskId: string, message: string): Promise<MergeResult> {
-    const branch = taskBranch(taskId);
+  async mergeTask(taskId: string, message: string, lane?: number): Promise<MergeResult> {
+    const branch = taskBranch(taskId, lane);
     return this.serial(async () => {
       try {
         // No worktree has the integration branch: merge without a checkout (the common case,

@@ -172,7 +172,11 @@ class Follower {
     const outputs: IdRecord<AgentOutput> = {};
     for (const a of Object.values(state.agents)) {
       if (!isLiveAgent(a)) continue;
-      setOwn(outputs, a.spawnId, this.output(a.spawnId, agentLogPath(this.stateDir, a.task, a.attempt)));
+      setOwn(
+        outputs,
+        a.spawnId,
+        this.output(a.spawnId, agentLogPath(this.stateDir, a.task, a.attempt, a.lane)),
+      );
     }
     const view: DashboardView = {
       state,

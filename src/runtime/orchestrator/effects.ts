@@ -111,10 +111,18 @@ export function createEffects(deps: EffectDeps): Effects {
       log.append(stream, 'GatePassed', { taskId, spawnId, skipped: true }, { expectedVersion: 'any' });
       return;
     }
-    const attempt = getOwn(log.state.agents, spawnId)?.attempt ?? 0;
+    const agent = getOwn(log.state.agents, spawnId);
+    const attempt = agent?.attempt ?? 0;
+    // Best of N: each lane's gate runs in the lane's own worktree.
+    const lane = agent?.lane;
     const result = await runCommand(gate.command, {
-      cwd: router.pathFor(taskId),
-      logFile: path.join(stateDir, 'logs', encodeTaskId(taskId), `${attempt}.gate.log`),
+      cwd: router.pathFor(taskId, lane),
+      logFile: path.join(
+        stateDir,
+        'logs',
+        encodeTaskId(taskId),
+        `${attempt}${lane === undefined ? '' : `.lane${lane}`}.gate.log`,
+      ),
       ...(gate.timeout ? { timeoutMs: gate.timeout * 1000 } : {}),
     });
     const outputTail = result.tail.slice(-8000);
@@ -166,9 +174,11 @@ export function createEffects(deps: EffectDeps): Effects {
   const merge = async (taskId: string, spawnId: string): Promise<void> => {
     const stream = streamIds.task(taskId);
     const task = log.state.plan?.tasks.find((t) => t.id === taskId);
-    const message = `orch: merge task ${taskId}${task ? ` (${task.title})` : ''}\n\nSpawn: ${spawnId}\nRun: ${runId}`;
+    // Best of N: the winning lane's branch is the one merged.
+    const lane = getOwn(log.state.agents, spawnId)?.lane;
+    const message = `orch: merge task ${taskId}${task ? ` (${task.title})` : ''}\n\nSpawn: ${spawnId}${lane === undefined ? '' : `\nLane: ${lane}`}\nRun: ${runId}`;
     const workspaces = router.workspaces(taskId);
-    const result = await workspaces.mergeTask(taskId, message);
+    const result = await workspaces.mergeTask(taskId, message, lane);
     if (result.status === 'conflict') {
       log.append(
         stream,
@@ -206,7 +216,8 @@ export function createEffects(deps: EffectDeps): Effects {
       track(runGate(command.taskId, command.spawnId));
     },
     RequestMerge: async (command) => {
-      const ev = commandEvent(command, { runId, branch: router.branchFor(command.taskId) });
+      const lane = getOwn(log.state.agents, command.spawnId)?.lane;
+      const ev = commandEvent(command, { runId, branch: router.branchFor(command.taskId, lane) });
       log.append(ev.streamId, ev.type, ev.data);
       track(merge(command.taskId, command.spawnId));
     },

@@ -148,13 +148,17 @@ export async function spawnNow(ctx: RunContext, role: string, taskId: string): P
   return ctx.agents.spawn({ ...spawn, role });
 }
 
-/** A person cancelled a task (`orch signal cancel`) while its agent runs: stop that agent. */
+/**
+ * A person cancelled a task (`orch signal cancel`) while its agent runs, or another lane of a
+ * best-of-N attempt won (`LaneSuperseded`, also one recorded before a crash and re-attached
+ * since): stop that agent (its process group).
+ */
 function stopCancelledAgents(ctx: RunContext): void {
   const { state } = ctx.log;
   for (const spawnId of ctx.agents.spawnIds()) {
     const agent = getOwn(state.agents, spawnId);
     if (agent === undefined || ctx.stopping.has(spawnId)) continue;
-    if (getOwn(state.tasks, agent.task)?.value !== 'cancelled') continue;
+    if (agent.superseded !== true && getOwn(state.tasks, agent.task)?.value !== 'cancelled') continue;
     ctx.stopping.add(spawnId);
     ctx.inFlight.track(ctx.agents.stopSpawn(spawnId));
   }

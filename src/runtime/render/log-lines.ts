@@ -94,7 +94,13 @@ export function keyFields(event: RecordedEvent): string {
     case 'PlanDraftFailed':
       return words({ attempts: d['attempts'], reason: d['reason'] });
     case 'AgentSpawnRequested':
-      return words({ spawn: d['spawnId'], task: d['taskId'], attempt: d['attempt'], role: d['role'] });
+      return words({
+        spawn: d['spawnId'],
+        task: d['taskId'],
+        attempt: d['attempt'],
+        lane: typeof d['lane'] === 'number' ? `${d['lane']}/${Number(d['lanes'])}` : undefined,
+        role: d['role'],
+      });
     case 'AgentStarted':
       return words({ spawn: d['spawnId'], pid: d['pid'] });
     case 'AgentExited':

@@ -45,7 +45,8 @@ export function progressLine(event: RecordedEvent, state: OrchState): string | n
     }
     case 'AgentSpawnRequested': {
       const s = d as OrchEventData<'AgentSpawnRequested'>;
-      return say(s.taskId, `▶ attempt ${s.attempt} (${s.role}) spawn ${short(s.spawnId)}`);
+      const lane = s.lane === undefined ? '' : ` lane ${s.lane}/${s.lanes ?? s.lane}`;
+      return say(s.taskId, `▶ attempt ${s.attempt}${lane} (${s.role}) spawn ${short(s.spawnId)}`);
     }
     case 'AgentStarted':
       return say(task(d['spawnId']), `  running as pid ${String(d['pid'])}`);
@@ -91,6 +92,11 @@ export function progressLine(event: RecordedEvent, state: OrchState): string | n
       );
     case 'TaskReopened':
       return say(String(d['taskId']), `↺ reopened: ${String(d['reason'])}`);
+    case 'LaneSuperseded':
+      return say(
+        String(d['taskId']),
+        `  lane ${String(d['lane'])} superseded: lane ${String(d['winnerLane'])} passed its gate first`,
+      );
     case 'RetryScheduled':
       return say(
         String(d['taskId']),

@@ -136,8 +136,21 @@ function phaseLines(
   const deps = p.dependsOn.length > 0 ? `  ← ${p.dependsOn.join(', ')}` : '';
   return [
     `${indent}${p.id}  ${p.title}  [${p.status}]${costText(usage.phases, p.id)}${deps}`,
-    ...tasks.map((t) => `${indent}  ${taskLine(t, costText(usage.tasks, t.id))}`),
+    ...tasks.flatMap((t) => [
+      `${indent}  ${taskLine(t, costText(usage.tasks, t.id))}`,
+      ...(t.lanes ?? []).map((l) => `${indent}    ${laneLine(l)}`),
+    ]),
   ];
+}
+
+/** Best of N: `lane 2  superseded  $0.12  1.2k in / 300 out`, and why a failed lane failed. */
+function laneLine(l: NonNullable<Task['lanes']>[number]): string {
+  const cost = l.costUsd === null ? '' : `  ${usd(l.costUsd, 2)}`;
+  const tokens =
+    l.inputTokens === null && l.outputTokens === null
+      ? ''
+      : `  ${l.inputTokens ?? 0} in / ${l.outputTokens ?? 0} out tokens`;
+  return `lane ${l.lane}  ${l.state}${cost}${tokens}${l.failure === null ? '' : `  ${l.failure}`}`;
 }
 
 /** `  $0.25` when agents reported a cost for the entity, else nothing. */

@@ -101,15 +101,20 @@ export function noteText(n: TaskNote): string {
  * console.log(renderTaskStory(taskHistory(store.readAll(), 'T1')));
  */
 export function renderTaskStory(history: TaskHistory): string {
-  const n = history.attempts.length;
-  const lines = [`Task ${history.taskId}: ${n} attempt${n === 1 ? '' : 's'}`];
+  // Best of N: the lanes of one attempt are one attempt, each its own entry below.
+  const n = new Set(history.attempts.map((a) => a.attempt)).size;
+  const agents = history.attempts.length;
+  const lanes = agents > n ? `, ${agents} agents` : '';
+  const lines = [`Task ${history.taskId}: ${n} attempt${n === 1 ? '' : 's'}${lanes}`];
   for (const entry of history.timeline) {
     if (entry.kind !== 'attempt') {
       lines.push(noteText(entry));
       continue;
     }
     const a = entry.attempt;
-    lines.push(`Attempt ${a.attempt}  spawn ${a.spawnId}${a.role === null ? '' : `  (${a.role})`}`);
+    // Best of N: each lane is its own entry, `Attempt 2 lane 1/3`, with its state.
+    const lane = a.lane ? ` lane ${a.lane.lane}/${a.lane.lanes} (${laneState(a)})` : '';
+    lines.push(`Attempt ${a.attempt}${lane}  spawn ${a.spawnId}${a.role === null ? '' : `  (${a.role})`}`);
     const started =
       a.started === null
         ? 'not started'
@@ -131,6 +136,10 @@ export function renderTaskStory(history: TaskHistory): string {
     const usage = a.end?.kind === 'exited' ? a.end.usage : null;
     if (gate !== null) lines.push(`  gate: ${gate}`);
     if (merge !== null) lines.push(`  merge: ${merge}`);
+    if (a.superseded)
+      lines.push(
+        `  superseded ${a.superseded.at}${a.superseded.winnerLane === null ? '' : ` by lane ${a.superseded.winnerLane}`}`,
+      );
     if (ci !== null) lines.push(`  ci: ${ci}`);
     if (usage !== null) lines.push(`  usage: ${usageText(usage)}`);
     for (const note of a.notes) lines.push(`  ${noteText(note)}`);
@@ -144,4 +153,21 @@ function usageText(u: AttemptUsage): string {
   if (u.outputTokens !== null) parts.push(`${u.outputTokens} output tokens`);
   if (u.costUsd !== null) parts.push(usd(u.costUsd));
   return parts.length === 0 ? 'none reported' : parts.join(', ');
+}
+
+/**
+ * What a best-of-N lane came to: `merged`, `won` (its gate passed), `superseded`, `failed`,
+ * or `running` while it runs.
+ *
+ * @example
+ * laneState(attempt); // 'superseded'
+ */
+export function laneState(a: Attempt): string {
+  if (a.merge?.status === 'merged') return 'merged';
+  if (a.superseded) return 'superseded';
+  if (a.gate?.status === 'passed') return 'won';
+  if (a.gate?.status === 'failed') return 'failed';
+  if (a.end === null) return 'running';
+  if (a.end.kind !== 'exited' || a.end.exitCode !== 0 || a.end.signal !== null) return 'failed';
+  return 'exited';
 }

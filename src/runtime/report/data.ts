@@ -8,6 +8,7 @@ import { statusView } from '../../core/status-view.js';
 import type { StatusView } from '../../core/status-view.js';
 import { StateRecorder } from './states.js';
 import type { ReportStates } from './states.js';
+import { laneState } from '../render/task-story.js';
 
 /**
  * The data the post-mortem report embeds, gathered in one pass of orch's own fold: the
@@ -31,6 +32,8 @@ export interface ReportAttempt {
   spawnId: string;
   task: string;
   attempt: number;
+  /** Best of N: `lane 2/3 superseded` (the lane, the attempt's lanes, what the lane came to). */
+  lane?: string;
   role?: string;
   requested: ReportMoment;
   started?: ReportMoment;
@@ -249,6 +252,7 @@ function reportAttempt(a: Attempt, maxText: number, time: (at: string) => number
     requested: moment(a.requested),
   };
   if (a.role !== null) out.role = capText('role', a.role, maxText);
+  if (a.lane) out.lane = `lane ${a.lane.lane}/${a.lane.lanes} ${laneState(a)}`;
   if (a.started !== null) out.started = moment(a.started);
   const end = a.end;
   if (end !== null) {

@@ -92,7 +92,7 @@ function buildModel(data, events) {
   data.states.changes.forEach(function (c) { if (c[1] === 1) plans.set(c[0], c[2]); });
   var attempts = data.attempts.map(function (r) {
     var ended = r.ended === undefined ? null : r.ended;
-    return { spawnId: r.spawnId, task: r.task, attempt: r.attempt, role: r.role === undefined ? null : r.role,
+    return { spawnId: r.spawnId, task: r.task, attempt: r.lane ? r.attempt + ' · ' + r.lane : r.attempt, role: r.role === undefined ? null : r.role,
       requested: { pos: r.requested[0], at: when(data, r.requested[1]) },
       started: r.started === undefined ? null : { pos: r.started[0], at: when(data, r.started[1]) },
       end: r.end === undefined ? null : r.end, endAt: ended === null ? null : when(data, ended[1]), endPos: ended === null ? null : ended[0],

@@ -85,8 +85,20 @@ export function decodeTaskId(encoded: string): string {
  * @example
  * taskBranch('T001'); // 'orch/T001'
  */
-export function taskBranch(taskId: string): string {
-  return TASK_BRANCH_PREFIX + encodeTaskId(taskId);
+export function taskBranch(taskId: string, lane?: number): string {
+  return TASK_BRANCH_PREFIX + workspaceKey(taskId, lane);
+}
+
+/**
+ * The encoded id a task's worktree and branch are named by; a best-of-N lane's adds
+ * `+lane<k>` (never the encoding of another id: `+` is always escaped as `+HH` there).
+ *
+ * @example
+ * workspaceKey('T001'); // 'T001'
+ * workspaceKey('T001', 2); // 'T001+lane2'
+ */
+export function workspaceKey(taskId: string, lane?: number): string {
+  return encodeTaskId(taskId) + (lane === undefined ? '' : `+lane${lane}`);
 }
 
 /**

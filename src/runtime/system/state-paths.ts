@@ -8,14 +8,19 @@ import { encodeTaskId } from './safe-id.js';
  */
 
 /**
- * `<state-dir>/logs/<task>/<attempt>.log`: everything an attempt printed.
+ * `<state-dir>/logs/<task>/<attempt>.log`: everything an attempt printed; a best-of-N lane's
+ * is `<attempt>.lane<k>.log`.
  *
  * @example
  * agentLogPath('/repo/.state', 'T001', 2); // '/repo/.state/logs/T001/2.log'
+ * agentLogPath('/repo/.state', 'T001', 2, 3); // '/repo/.state/logs/T001/2.lane3.log'
  */
-export function agentLogPath(stateDir: string, taskId: string, attempt: number): string {
-  return path.join(stateDir, 'logs', encodeTaskId(taskId), `${attempt}.log`);
+export function agentLogPath(stateDir: string, taskId: string, attempt: number, lane?: number): string {
+  return path.join(stateDir, 'logs', encodeTaskId(taskId), `${attempt}${laneSuffix(lane)}.log`);
 }
+
+/** `.lane<k>` for a best-of-N lane, '' otherwise. */
+const laneSuffix = (lane: number | undefined) => (lane === undefined ? '' : `.lane${lane}`);
 
 /**
  * `<state-dir>/prompts/<task>/<attempt>.md`: the prompt an attempt was given (`{promptFile}`).
@@ -23,8 +28,8 @@ export function agentLogPath(stateDir: string, taskId: string, attempt: number):
  * @example
  * promptFilePath('/repo/.state', 'T001', 1); // '/repo/.state/prompts/T001/1.md'
  */
-export function promptFilePath(stateDir: string, taskId: string, attempt: number): string {
-  return path.join(stateDir, 'prompts', encodeTaskId(taskId), `${attempt}.md`);
+export function promptFilePath(stateDir: string, taskId: string, attempt: number, lane?: number): string {
+  return path.join(stateDir, 'prompts', encodeTaskId(taskId), `${attempt}${laneSuffix(lane)}.md`);
 }
 
 /**
