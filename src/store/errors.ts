@@ -13,6 +13,7 @@ export type StoreErrorCode =
   | 'LOG_NOT_FOUND'
   | 'LOG_READ_ONLY'
   | 'LOG_BUSY'
+  | 'LOG_FULL'
   | 'LOG_CLOSED'
   | 'INVALID_ARGUMENT'
   | 'EVENT_ID_CONFLICT'

@@ -1,0 +1,151 @@
+import Database from 'better-sqlite3';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { git, gitRepo, ORCH_BIN, orchEnv, runOrch } from '../fixtures/agents/e2e-repo.js';
+
+// Faults that are not about agent processes, through the built CLI (`npm run build` first):
+// a log that cannot grow, a corrupt snapshot row. Real SQLite files, real git repositories,
+// real agent processes (test/fixtures/agents/work.mjs).
+
+const WORK = fileURLToPath(new URL('../fixtures/agents/work.mjs', import.meta.url));
+const PLAN = `name: Faults
+milestones:
+  - id: M1
+    title: One
+    phases:
+      - id: P1
+        title: First
+        tasks:
+          - { id: T1, title: Make a, role: dev }
+          - { id: T2, title: Make b, role: dev, dependsOn: [T1] }
+          - { id: T3, title: Make c, role: dev, dependsOn: [T2] }
+          - { id: T4, title: Make d, role: dev, dependsOn: [T3] }
+`;
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function tempRoot(prefix: string): string {
+  const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `orch-${prefix}-`)));
+  dirs.push(root);
+  return root;
+}
+
+/** A repo with PLAN and the work.mjs agent for role dev. */
+function planRepo(root: string): string {
+  const repo = gitRepo(path.join(root, 'repo'));
+  fs.writeFileSync(path.join(repo, 'plan.yaml'), PLAN);
+  fs.writeFileSync(
+    path.join(repo, 'orch.config.json'),
+    JSON.stringify({
+      planDir: 'plan.yaml',
+      retryInterval: 0,
+      agents: { dev: { command: [process.execPath, WORK], env: { WORK_MS: '50' } } },
+    }),
+  );
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-q', '-m', 'plan');
+  return repo;
+}
+
+/** Whether this machine lets us mount a small tmpfs in a private mount namespace. */
+function canMountTmpfs(): boolean {
+  const r = spawnSync(
+    'unshare',
+    ['-rm', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs "$1"', 'sh', os.tmpdir()],
+    {
+      stdio: 'ignore',
+    },
+  );
+  return r.status === 0;
+}
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+describe('the log cannot grow (a full disk)', () => {
+  // The log lives on a real tmpfs of a few hundred KB (a private mount namespace, so nothing
+  // outside the test sees it): SQLite gets SQLITE_FULL from the file system mid-run. The
+  // state directory itself is on the ordinary disk; only orch.db (a symlink) is on the tmpfs,
+  // so the agents' output logs do not fill it.
+  it.skipIf(!canMountTmpfs())(
+    'says what, where and what to do, exits 1, loses nothing, and the next run resumes when there is room',
+    () => {
+      const root = tempRoot('full');
+      const repo = planRepo(root);
+      const stateDir = path.join(root, 'state');
+      const small = path.join(root, 'small');
+      fs.mkdirSync(stateDir);
+      fs.mkdirSync(small);
+      const out = (name: string) => path.join(root, name);
+      const orch = (args: string, name: string) =>
+        `${shellQuote(process.execPath)} ${shellQuote(ORCH_BIN)} ${args} --repo ${shellQuote(repo)} --state-dir ${shellQuote(stateDir)} >${shellQuote(out(`${name}.out`))} 2>${shellQuote(out(`${name}.err`))}; echo $? >${shellQuote(out(`${name}.rc`))}`;
+      // The log and its WAL as they are now (the tmpfs goes away with the namespace).
+      const copyLog = (name: string) =>
+        ['', '-wal']
+          .map(
+            (ext) =>
+              `[ -f ${shellQuote(path.join(small, `orch.db${ext}`))} ] && cp ${shellQuote(path.join(small, `orch.db${ext}`))} ${shellQuote(out(`${name}.db${ext}`))}`,
+          )
+          .join('; ') + '; true';
+      const script = [
+        `mount -t tmpfs -o size=170k tmpfs ${shellQuote(small)}`,
+        `ln -s ${shellQuote(path.join(small, 'orch.db'))} ${shellQuote(path.join(stateDir, 'orch.db'))}`,
+        orch('spawn', 'first'),
+        copyLog('after-first'),
+        `mount -o remount,size=64m ${shellQuote(small)}`,
+        orch('spawn', 'second'),
+        orch('replay --verify', 'verify'),
+        orch('status --json', 'status'),
+        copyLog('final'),
+      ].join('\n');
+      const r = spawnSync('unshare', ['-rm', 'sh', '-c', script], {
+        env: orchEnv(),
+        encoding: 'utf8',
+        timeout: 150_000,
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const read = (name: string) => fs.readFileSync(out(name), 'utf8');
+
+      // The first run: one clear error naming the log, exit 1.
+      expect(read('first.rc').trim(), read('first.err')).toBe('1');
+      const err = read('first.err');
+      expect(err).toContain(`the orch log ${path.join(stateDir, 'orch.db')} failed: the log cannot grow`);
+      expect(err).toContain('SQLITE_FULL');
+      expect(err).toMatch(
+        /Hint: free space on the disk that holds .*orch\.db.*then run the same command again/,
+      );
+      expect(err).not.toMatch(/at .*\.js:\d+/); // no stack trace
+
+      // The second run, with room: it completes, and the log verifies.
+      expect(read('second.rc').trim(), read('second.err')).toBe('0');
+      expect(read('second.out')).toContain('done: all 4 task(s) complete');
+      expect(read('verify.rc').trim(), read('verify.out') + read('verify.err')).toBe('0');
+      expect(read('verify.out')).toMatch(/^verified \d+ events/);
+      const status = JSON.parse(read('status.out')) as { tasks: { id: string; status: string }[] };
+      expect(status.tasks.map((t) => t.status)).toEqual(['complete', 'complete', 'complete', 'complete']);
+
+      // Nothing recorded by the first run was lost: its events are the start of the final log, unchanged.
+      const rows = (file: string) => {
+        const db = new Database(file, { readonly: true });
+        try {
+          return db.prepare('SELECT position, id, type, data FROM events ORDER BY position').all();
+        } finally {
+          db.close();
+        }
+      };
+      const before = rows(out('after-first.db'));
+      const after = rows(out('final.db'));
+      // It stopped mid-run: some events were recorded by the first run, the rest by the second.
+      expect(before.length).toBeGreaterThan(3);
+      expect(after.length).toBeGreaterThan(before.length);
+      expect(after.slice(0, before.length)).toEqual(before);
+    },
+    180_000,
+  );
+});
