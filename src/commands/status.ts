@@ -49,6 +49,7 @@ export default class Status extends BaseCommand {
     }
     const { orchStatus } = await import('../runtime/operations/status.js');
     const status = await orchStatus(stateDir);
+    for (const warning of status.warnings) process.stderr.write(`orch: ${warning}\n`);
     if (this.jsonEnabled()) {
       this.printJson(status.json);
       return;

@@ -149,3 +149,57 @@ describe('the log cannot grow (a full disk)', () => {
     180_000,
   );
 });
+
+describe('a corrupt snapshot row', () => {
+  it('is ignored with one warning: status and spawn work from the log, and the next run rewrites it', async () => {
+    const root = tempRoot('snap');
+    const repo = planRepo(root);
+    const first = await runOrch(['spawn', '--repo', repo]);
+    expect(first.code, first.stderr).toBe(0);
+    const file = path.join(repo, '.state', 'orch.db');
+    const db = new Database(file);
+    try {
+      const names = db.prepare('SELECT name FROM snapshots ORDER BY name').all() as { name: string }[];
+      expect(names.map((n) => n.name)).toEqual([
+        expect.stringMatching(/^state-v\d+$/),
+        expect.stringMatching(/^status-v\d+$/),
+      ]);
+      // Garbage over both caches (the column is STRICT TEXT: garbage text, no JSON).
+      db.prepare("UPDATE snapshots SET data = ? WHERE name LIKE 'state-%'").run('\u0001garbage{"state":');
+      db.prepare("UPDATE snapshots SET data = ? WHERE name LIKE 'status-%'").run('\u00ff\u0000\u0013garbage');
+    } finally {
+      db.close();
+    }
+
+    const status = await runOrch(['status', '--json', '--repo', repo]);
+    expect(status.code, status.stderr).toBe(0);
+    const warnings = status.stderr.split('\n').filter((l) => l.startsWith('orch: '));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /^orch: the snapshot \S+ \(a cache beside the log, at position \d+\) is unusable: .*it is ignored and the state folded from the log \(nothing is lost\)/,
+    );
+    const doc = JSON.parse(status.stdout) as { tasks: { status: string }[] };
+    expect(doc.tasks.map((t) => t.status)).toEqual(['complete', 'complete', 'complete', 'complete']);
+    // Also the text form, and `orch log`.
+    const text = await runOrch(['status', '--repo', repo]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain('4 complete');
+    // `replay --verify` reports the damaged cache (it checks the caches).
+    const verify = await runOrch(['replay', '--verify', '--repo', repo]);
+    expect(verify.code).not.toBe(0);
+    expect(verify.stdout + verify.stderr).toContain('is unusable');
+
+    // `orch spawn` works from the log (nothing to do: all complete), says it once, rewrites the caches.
+    const again = await runOrch(['spawn', '--repo', repo]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('all 4 task(s) complete');
+    expect(again.stderr.split('\n').filter((l) => l.startsWith('orch: '))).toEqual([
+      expect.stringMatching(/^orch: the snapshot state-v\d+ .* is unusable/),
+    ]);
+    const after = await runOrch(['status', '--json', '--repo', repo]);
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stderr).toBe('');
+    const verified = await runOrch(['replay', '--verify', '--repo', repo]);
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+  });
+});

@@ -21,6 +21,8 @@ export interface StatusResult {
   position: number;
   /** Where the document came from: the status cache, the state snapshot plus the tail, or a fold from zero. */
   source: StatusSource;
+  /** What was noticed and gone on from (an unusable snapshot), one line each; the CLI prints them on stderr. */
+  warnings: string[];
 }
 
 /**
@@ -33,8 +35,9 @@ export interface StatusResult {
 export async function orchStatus(stateDir: string): Promise<StatusResult> {
   const store = openLog(stateDir);
   let loaded: Awaited<ReturnType<typeof loadStatus>>;
+  const warnings: string[] = [];
   try {
-    loaded = await loadStatus(store);
+    loaded = await loadStatus(store, (message) => warnings.push(message));
   } finally {
     store.close();
   }
@@ -45,5 +48,6 @@ export async function orchStatus(stateDir: string): Promise<StatusResult> {
     lease,
     position: loaded.position,
     source: loaded.source,
+    warnings,
   };
 }

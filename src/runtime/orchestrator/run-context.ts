@@ -109,7 +109,7 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       ...(options.durability ? { durability: options.durability } : {}),
     });
     const changes = new StatusChanges();
-    const log = openLog(store, runId, changes, options.onEvent);
+    const log = openLog(store, runId, changes, options.onEvent, setup.warn);
     const { plan, watch: planFiles } = openPlanFiles({
       repoDir,
       config,
@@ -222,7 +222,8 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
 
 /**
  * The live log of a run, from the state snapshot (a cache `replay --verify` checks) with
- * the tail folded. Events folded from here on are passed to `onEvent` — not the history
+ * the tail folded (an unusable snapshot is ignored with a warning: the log is folded from
+ * zero). Events folded from here on are passed to `onEvent` — not the history
  * folded now, which is no progress of this run — and noted for the gardener.
  */
 function openLog(
@@ -230,8 +231,9 @@ function openLog(
   runId: string,
   changes: StatusChanges,
   onEvent: OrchestratorOptions['onEvent'],
+  warn: WarningSink,
 ): LiveLog {
-  const snapshot = loadStateSnapshot(store);
+  const snapshot = loadStateSnapshot(store, (message) => warn({ code: 'SNAPSHOT_IGNORED', message }));
   let replaying = true;
   const log = new LiveLog(
     store,

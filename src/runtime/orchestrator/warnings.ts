@@ -14,13 +14,17 @@ export interface WarningProblem {
  *   `PlanRevisionRefused`).
  * - `PLAN_WRITE_BACK_FAILED`: statuses could not be written back into the plan files;
  *   the files are a view of the log, so the work goes on.
+ * - `SNAPSHOT_IGNORED`: the state snapshot (a cache beside the log) could not be used
+ *   (garbage in its row); the state was folded from the log instead, and the snapshot is
+ *   rewritten when the run ends.
  *
  * @example
  * new Orchestrator({ onWarning: (w) => console.warn(`${w.code}: ${w.message}`) });
  */
 export type OrchestratorWarning =
   | { code: 'PLAN_REVISION_REFUSED'; message: string; problems: WarningProblem[] }
-  | { code: 'PLAN_WRITE_BACK_FAILED'; message: string };
+  | { code: 'PLAN_WRITE_BACK_FAILED'; message: string }
+  | { code: 'SNAPSHOT_IGNORED'; message: string };
 
 /** Where the parts of a run send their warnings. */
 export type WarningSink = (warning: OrchestratorWarning) => void;
