@@ -24,7 +24,7 @@ import { LiveLog } from '../log/live-log.js';
 import { loadStateSnapshot, saveSnapshot } from '../log/snapshots.js';
 import { loadConfig } from '../project/config.js';
 import { recordPlan } from '../project/plan-recording.js';
-import type { Clock } from '../system/clock.js';
+import { steadyClock, type Clock } from '../system/clock.js';
 import { acquireLease, type Lease } from '../system/lease.js';
 import { createEffects, type Effects } from './effects.js';
 import { selectionError } from './errors.js';
@@ -45,6 +45,12 @@ export interface RunContext {
   readonly stateDir: string;
   readonly config: OrchestratorConfig;
   readonly clock: Clock;
+  /**
+   * What decisions and timers go by (a retry's `notBefore`, the wait for it): `clock`'s
+   * time at the start of the run advanced by its monotonic clock (see `steadyClock`), so a
+   * wall clock set back or forward mid-run neither holds a retry back nor fires it early.
+   */
+  readonly timers: Clock;
   /** Which tasks the run may spawn agents for. */
   readonly selection: TaskSelection;
   /** With `goal`: what the goal chose and why (null without a goal). */
@@ -199,6 +205,7 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       stateDir,
       config,
       clock,
+      timers: steadyClock(clock),
       selection,
       goal,
       pollIntervalMs: options.pollIntervalMs ?? 100,
