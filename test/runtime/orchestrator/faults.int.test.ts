@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { OrchestratorConfigSchema, type OrchestratorConfigInput } from '../../../src/core/config.js';
+import type { RecordedEvent } from '../../../src/core/envelope.js';
+import { Orchestrator } from '../../../src/runtime/orchestrator/orchestrator.js';
+import { fixtureAgent, git, makePlanRepo, removeDir, repoEvents, tempDir } from '../helpers.js';
+
+/**
+ * Faults a person causes while a run goes on, through the real Orchestrator: real git
+ * repositories, real agent processes (test/fixtures/agents/fault.mjs plays the person).
+ */
+
+const FAULT = fixtureAgent('fault.mjs');
+const PLAN = `name: Faults
+milestones:
+  - id: M1
+    title: One
+    phases:
+      - id: P1
+        title: First
+        dependsOn: []
+        tasks:
+          - { id: T1, title: Make a, role: dev }
+          - { id: T2, title: Make b, role: dev, dependsOn: [T1] }
+          - { id: T3, title: Make c, role: dev, dependsOn: [T2] }
+`;
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) removeDir(d);
+});
+
+/** A repo with PLAN, the fault agent for every role, and `script` as its FAULT_SCRIPT (built from the repo path). */
+function setUp(script: (repo: string) => Record<string, unknown>, extra: OrchestratorConfigInput = {}) {
+  const root = tempDir('faults');
+  dirs.push(root);
+  const repo = makePlanRepo(root, PLAN);
+  const scriptFile = path.join(root, 'script.json');
+  fs.writeFileSync(scriptFile, JSON.stringify(script(repo)));
+  const config = OrchestratorConfigSchema.parse({
+    planDir: 'plan.yaml',
+    retryInterval: 0,
+    maxRetries: 2,
+    maxConcurrent: 1,
+    agents: { dev: { command: [FAULT], env: { FAULT_SCRIPT: scriptFile } } },
+    ...extra,
+  });
+  const orch = new Orchestrator({ repoDir: repo, config });
+  return { repo, orch };
+}
+
+const ofType = (log: RecordedEvent[], type: string) => log.filter((e) => e.type === type);
+
+describe('a plan file replaced by binary garbage mid-run', () => {
+  for (const noNul of [false, true]) {
+    it(`is refused as a revision, said once, and the run goes on with the last good plan (${noNul ? 'no NUL bytes, not UTF-8' : 'with NUL bytes'})`, async () => {
+      const { repo, orch } = setUp((r) => ({ T1: { garbage: { file: path.join(r, 'plan.yaml'), noNul } } }));
+      const outcome = await orch.waitForCompletion(90_000);
+      expect(outcome.exitCode, outcome.reason).toBe(0);
+      expect(outcome.status.tasks.map((t) => [t.id, t.status])).toEqual([
+        ['T1', 'complete'],
+        ['T2', 'complete'],
+        ['T3', 'complete'],
+      ]);
+      const warnings = orch.warnings();
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ code: 'PLAN_REVISION_REFUSED' });
+      expect(warnings[0]?.message).toMatch(/plan\.yaml is not a text file/);
+      const log = repoEvents(repo);
+      expect(ofType(log, 'PlanRevisionRefused')).toHaveLength(1);
+      expect(ofType(log, 'PlanRevised')).toHaveLength(0);
+      // The garbage is left as the person wrote it (the gardener does not write over a file it cannot read).
+      expect(fs.readFileSync(path.join(repo, 'plan.yaml')).length).toBe(4096);
+    }, 120_000);
+  }
+});
