@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { AttemptFold } from '../../core/attempt-history.js';
 import type { SpawnAgentCommand } from '../../core/commands.js';
 import { commandEvent } from '../../core/commands.js';
@@ -58,6 +60,8 @@ export interface AgentSupervisorOptions {
   agentCommand?: readonly string[];
   /** Hands a background effect to the orchestrator's loop. */
   track: (effect: Promise<unknown>) => void;
+  /** Told when an agent's worktree was deleted while it ran (one line; the run goes on). */
+  onWorkspaceDeleted?: (message: string) => void;
 }
 
 /** Bytes of an attempt's output kept in the log (the whole output is in its log file). */
@@ -174,6 +178,7 @@ export class AgentSupervisor {
     const { log } = this.o;
     const stream = streamIds.task(command.taskId);
     let running: RunningAgent;
+    let workspace: TaskWorkspace;
     try {
       if (agentFile instanceof Error) throw agentFile;
       if (!agent) {
@@ -181,7 +186,7 @@ export class AgentSupervisor {
           `no agent is configured for role ${command.role} and there is no default agent (add agents.${command.role} or agents.default to orch.config.json)`,
         );
       }
-      const workspace = await this.o.workspaces.ensureWorkspace(command.taskId);
+      workspace = await this.o.workspaces.ensureWorkspace(command.taskId);
       const targetEnv = this.o.workspaces.envFor?.(command.taskId) ?? {};
       running = await startAgent({
         command: agent.command,
@@ -221,6 +226,19 @@ export class AgentSupervisor {
     const result = await running.done;
     this.running.delete(spawnId);
     if (this.detached) return;
+    if (!fs.existsSync(path.join(workspace.path, '.git'))) {
+      // A person deleted the worktree while the agent ran: whatever it did there is gone
+      // (its commits, if any, are on the branch). The attempt is lost; the retry gets the
+      // worktree recreated from the branch (`ensureWorkspace`).
+      const how =
+        result.exitCode === null ? `signal ${result.signal ?? '?'}` : `exit code ${result.exitCode}`;
+      const reason =
+        `its worktree ${workspace.path} was deleted while it ran (the agent ended with ${how}); ` +
+        `the next attempt gets it recreated from branch ${workspace.branch}`;
+      this.o.onWorkspaceDeleted?.(`task ${command.taskId}: ${reason}`);
+      log.append(stream, 'AgentLost', { spawnId, reason }, { expectedVersion: 'any' });
+      return;
+    }
     this.recordExit(command.taskId, spawnId, {
       ...result,
       ...(result.claude?.sessionId ? { sessionId: result.claude.sessionId } : {}),

@@ -112,8 +112,24 @@ export function createEffects(deps: EffectDeps): Effects {
       return;
     }
     const attempt = getOwn(log.state.agents, spawnId)?.attempt ?? 0;
+    const cwd = router.pathFor(taskId);
+    if (!fs.existsSync(cwd)) {
+      // A person deleted the worktree after the agent ended: nothing to check; the retry recreates it.
+      log.append(
+        stream,
+        'GateFailed',
+        {
+          taskId,
+          spawnId,
+          exitCode: null,
+          outputTail: `the gate did not run: the task's worktree ${cwd} was deleted (the next attempt gets it recreated from its branch)`,
+        },
+        { expectedVersion: 'any' },
+      );
+      return;
+    }
     const result = await runCommand(gate.command, {
-      cwd: router.pathFor(taskId),
+      cwd,
       logFile: path.join(stateDir, 'logs', encodeTaskId(taskId), `${attempt}.gate.log`),
       ...(gate.timeout ? { timeoutMs: gate.timeout * 1000 } : {}),
     });

@@ -163,6 +163,7 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       ...(options.stallPollMs === undefined ? {} : { stallPollMs: options.stallPollMs }),
       ...(options.agentCommand ? { agentCommand: options.agentCommand } : {}),
       track: inFlight.track,
+      onWorkspaceDeleted: (message) => setup.warn({ code: 'WORKSPACE_DELETED', message }),
     });
     const effects = createEffects({
       runId,

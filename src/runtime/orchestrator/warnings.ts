@@ -17,6 +17,9 @@ export interface WarningProblem {
  * - `SNAPSHOT_IGNORED`: the state snapshot (a cache beside the log) could not be used
  *   (garbage in its row); the state was folded from the log instead, and the snapshot is
  *   rewritten when the run ends.
+ * - `WORKSPACE_DELETED`: a task's worktree was deleted while its agent ran; the attempt
+ *   is recorded as lost (`AgentLost` with the reason) and the retry gets the worktree
+ *   recreated from the task's branch.
  *
  * @example
  * new Orchestrator({ onWarning: (w) => console.warn(`${w.code}: ${w.message}`) });
@@ -24,7 +27,8 @@ export interface WarningProblem {
 export type OrchestratorWarning =
   | { code: 'PLAN_REVISION_REFUSED'; message: string; problems: WarningProblem[] }
   | { code: 'PLAN_WRITE_BACK_FAILED'; message: string }
-  | { code: 'SNAPSHOT_IGNORED'; message: string };
+  | { code: 'SNAPSHOT_IGNORED'; message: string }
+  | { code: 'WORKSPACE_DELETED'; message: string };
 
 /** Where the parts of a run send their warnings. */
 export type WarningSink = (warning: OrchestratorWarning) => void;

@@ -75,3 +75,29 @@ describe('a plan file replaced by binary garbage mid-run', () => {
     }, 120_000);
   }
 });
+
+describe("a task's worktree deleted by a person while its agent runs", () => {
+  it('is said, the attempt recorded as lost with the reason, the worktree recreated from the branch for the retry', async () => {
+    const { repo, orch } = setUp(() => ({ T2: { deleteWorktree: true } }));
+    const outcome = await orch.waitForCompletion(90_000);
+    expect(outcome.exitCode, outcome.reason).toBe(0);
+    expect(outcome.status.tasks.every((t) => t.status === 'complete')).toBe(true);
+    const warnings = orch.warnings();
+    expect(warnings.map((w) => w.code)).toEqual(['WORKSPACE_DELETED']);
+    expect(warnings[0]?.message).toMatch(
+      /^task T2: its worktree .*T2 was deleted while it ran \(the agent ended with exit code 0\)/,
+    );
+    const log = repoEvents(repo);
+    const lost = ofType(log, 'AgentLost');
+    expect(lost).toHaveLength(1);
+    expect(lost[0]?.streamId).toBe('task-T2');
+    expect((lost[0]?.data as { reason: string }).reason).toContain('recreated from branch orch/T2');
+    // T2 ran twice, in the same place; the second attempt's work is merged.
+    const spawns = ofType(log, 'AgentSpawnRequested').filter((e) => e.streamId === 'task-T2');
+    expect(spawns).toHaveLength(2);
+    const worktree = path.join(repo, '.state', 'sandbox', 'T2');
+    expect(fs.existsSync(path.join(worktree, '.git'))).toBe(true);
+    expect(git(repo, 'show', 'integration:work/T2.md')).toBe('T2 attempt 2');
+    expect(ofType(log, 'BranchMerged').map((e) => e.streamId)).toEqual(['task-T1', 'task-T2', 'task-T3']);
+  }, 120_000);
+});
