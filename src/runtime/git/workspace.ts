@@ -127,6 +127,26 @@ export class WorkspaceManager {
   }
 
   /**
+   * Which of `commits` the integration branch no longer contains (a person reset or
+   * rewrote it): each is checked with `git merge-base --is-ancestor`; a commit git no
+   * longer has at all counts as missing.
+   *
+   * @example
+   * const dropped = await ws.missingFromIntegration(['3f2a…', '9b1c…']); // [] when all are there
+   */
+  async missingFromIntegration(commits: readonly string[]): Promise<string[]> {
+    return this.serial(async () => {
+      const missing: string[] = [];
+      const ref = `refs/heads/${this.integrationBranch}`;
+      for (const commit of commits) {
+        const r = await gitResult(this.repoRoot, ['merge-base', '--is-ancestor', commit, ref]);
+        if (r.exitCode !== 0) missing.push(commit);
+      }
+      return missing;
+    });
+  }
+
+  /**
    * A clean worktree with the integration branch checked out (the user's checkout if it has
    * that branch, else `<sandbox>/.integration`, created if needed): where local CI runs.
    *

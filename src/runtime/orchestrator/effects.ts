@@ -12,6 +12,7 @@ import type { TaskRouter } from '../git/task-router.js';
 import type { WorkspaceManager } from '../git/workspace.js';
 import type { LiveLog } from '../log/live-log.js';
 import { runCommand } from '../system/run-command.js';
+import { checkIntegrationKept } from './integration-guard.js';
 import { encodeTaskId } from '../system/safe-id.js';
 
 /** The command types whose recording starts an effect (the rest are facts). */
@@ -222,6 +223,8 @@ export function createEffects(deps: EffectDeps): Effects {
       track(runGate(command.taskId, command.spawnId));
     },
     RequestMerge: async (command) => {
+      // Merged work is never dropped silently: a rewritten integration branch stops the run first.
+      await checkIntegrationKept(log.state, router, router.workspaces(command.taskId));
       const ev = commandEvent(command, { runId, branch: router.branchFor(command.taskId) });
       log.append(ev.streamId, ev.type, ev.data);
       track(merge(command.taskId, command.spawnId));

@@ -31,6 +31,7 @@ import { selectionError } from './errors.js';
 import type { InFlight } from './in-flight.js';
 import type { OrchestratorOptions } from './options.js';
 import { openPlanFiles, StatusChanges, type PlanWatch } from './plan-watch.js';
+import { checkIntegrationKept } from './integration-guard.js';
 import { reconcile } from './reconcile.js';
 import type { WarningSink } from './warnings.js';
 
@@ -175,6 +176,8 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       agents,
       track: inFlight.track,
     });
+    // A person may have reset the integration branch while no run was going: say so before anything is merged.
+    await checkIntegrationKept(log.state, router);
     recordPlan(log, plan);
     log.append(streamIds.run(runId), 'RunStarted', {
       runId,

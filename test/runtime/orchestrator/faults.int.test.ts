@@ -101,3 +101,46 @@ describe("a task's worktree deleted by a person while its agent runs", () => {
     expect(ofType(log, 'BranchMerged').map((e) => e.streamId)).toEqual(['task-T1', 'task-T2', 'task-T3']);
   }, 120_000);
 });
+
+describe('the integration branch reset by a person mid-run', () => {
+  it('stops with INTEGRATION_REWRITTEN before merging on top; refuses to start until the merges are back; then completes', async () => {
+    const { repo, orch } = setUp((r) => ({
+      T2: { resetBranch: { worktree: path.join(r, '.state', 'sandbox', '.integration'), to: 'main' } },
+    }));
+    const error = await orch.run().then(
+      () => null,
+      (err: unknown) => err as { code?: string; message: string; hint?: string },
+    );
+    expect(error?.code).toBe('INTEGRATION_REWRITTEN');
+    expect(error?.message).toMatch(
+      /^the integration branch integration in .* was reset or rewritten: it no longer contains the merge commit\(s\) orch made of T1 \([0-9a-f]{12}\) \(its head is now [0-9a-f]{12}\); orch stops/,
+    );
+    expect(error?.hint).toMatch(/git reset --hard [0-9a-f]{40}.*orch\/T1.*run orch spawn again/);
+    const log = repoEvents(repo);
+    // T2's work was not merged on top of the rewritten branch; the stop is in the log.
+    expect(ofType(log, 'BranchMerged').map((e) => e.streamId)).toEqual(['task-T1']);
+    const stopped = ofType(log, 'RunStopped').at(-1)?.data as { reason: string };
+    expect(stopped.reason).toContain('no longer contains the merge commit(s) orch made of T1');
+    const t1Merge = (ofType(log, 'BranchMerged')[0]?.data as { commit: string }).commit;
+    expect(git(repo, 'rev-parse', 'integration')).toBe(git(repo, 'rev-parse', 'main'));
+
+    // A new run refuses to start while the merge is missing.
+    const config = OrchestratorConfigSchema.parse({
+      planDir: 'plan.yaml',
+      retryInterval: 0,
+      agents: { dev: { command: [FAULT] } },
+    });
+    const refused = await new Orchestrator({ repoDir: repo, config }).run().then(
+      () => null,
+      (err: unknown) => err as { code?: string },
+    );
+    expect(refused?.code).toBe('INTEGRATION_REWRITTEN');
+
+    // The person puts the merge back as the hint says: the next run completes with every task's work.
+    git(path.join(repo, '.state', 'sandbox', '.integration'), 'reset', '--hard', '-q', t1Merge);
+    const outcome = await new Orchestrator({ repoDir: repo, config }).waitForCompletion(90_000);
+    expect(outcome.exitCode, outcome.reason).toBe(0);
+    for (const t of ['T1', 'T2', 'T3'])
+      expect(git(repo, 'show', `integration:work/${t}.md`)).toMatch(/attempt 1$/);
+  }, 150_000);
+});
