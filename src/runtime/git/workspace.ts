@@ -9,6 +9,7 @@ import {
   WorkspaceConflictError,
 } from '../system/errors.js';
 import { git, gitResult, listWorktrees, samePath, type WorktreeEntry } from './git.js';
+import { clearStaleGitLocks } from './locks.js';
 import { mergeTaskBranch, type MergeResult } from './merge.js';
 import { encodeTaskId, taskBranch } from '../system/safe-id.js';
 import { ensureGitignored, SANDBOX_GITIGNORE } from '../system/state-paths.js';
@@ -21,6 +22,8 @@ export interface WorkspaceOptions {
   sandboxDir: string;
   integrationBranch: string;
   baseBranch: string;
+  /** Told when a stale git lock left by a crashed git is removed (see `src/runtime/git/locks.ts`). */
+  onStaleLockRemoved?: (message: string) => void;
 }
 
 /** A task's git worktree. */
@@ -62,6 +65,7 @@ export class WorkspaceManager {
     readonly sandboxDir: string,
     readonly integrationBranch: string,
     readonly baseBranch: string,
+    private readonly onStaleLockRemoved?: (message: string) => void,
   ) {}
 
   /**
@@ -89,7 +93,13 @@ export class WorkspaceManager {
       if (!ok) throw new InvalidBranchNameError(name, key);
     }
     const sandboxDir = path.resolve(repoRoot, options.sandboxDir);
-    const manager = new WorkspaceManager(repoRoot, sandboxDir, options.integrationBranch, options.baseBranch);
+    const manager = new WorkspaceManager(
+      repoRoot,
+      sandboxDir,
+      options.integrationBranch,
+      options.baseBranch,
+      options.onStaleLockRemoved,
+    );
     await manager.serial(() => manager.prepare());
     return manager;
   }
@@ -177,7 +187,7 @@ export class WorkspaceManager {
     const dir = path.join(this.sandboxDir, CI_WORKTREE);
     const entry = (await listWorktrees(this.repoRoot)).find((w) => samePath(w.path, dir));
     if (entry && (await this.isUsable(entry))) {
-      await removeStaleIndexLock(dir);
+      await clearStaleGitLocks(dir, this.onStaleLockRemoved);
       await git(dir, ['checkout', '-q', '--detach', '--force', ref]);
       await git(dir, ['clean', '-q', '-f', '-d']);
       return dir;
@@ -190,8 +200,9 @@ export class WorkspaceManager {
 
   /**
    * Creates the task's worktree, or reuses the existing worktree/branch (retry, crash recovery).
-   * Call it only when no agent runs in the workspace: a stale `index.lock` left by a killed
-   * agent's git command is removed.
+   * Call it only when no agent runs in the workspace: a stale git lock left by a killed
+   * agent's git command is removed (see `clearStaleGitLocks`; `GIT_LOCKED` when a live git
+   * process may hold it).
    *
    * @example
    * const { path, created } = await ws.ensureWorkspace('T001');
@@ -210,7 +221,7 @@ export class WorkspaceManager {
             `branch ${branch} is checked out there, outside the sandbox ${this.sandboxDir}`,
           );
         }
-        await removeStaleIndexLock(onBranch.path);
+        await clearStaleGitLocks(onBranch.path, this.onStaleLockRemoved);
         return { taskId, path: onBranch.path, branch, created: false, head: await this.head(onBranch.path) };
       }
       if (onBranch) {
@@ -308,8 +319,10 @@ export class WorkspaceManager {
   private async integrationWorktree(): Promise<{ path: string; owned: boolean }> {
     // Checked once per process (a crash's half-done merge is rolled back then); later merges,
     // which leave it clean or abort themselves, only check that nobody dirtied it meanwhile.
+    // A crashed git's lock there would fail the merge: removed when provably stale, else GIT_LOCKED.
     const known = this.verifiedIntegration;
     if (known !== null && fs.existsSync(known.path)) {
+      await clearStaleGitLocks(known.path, this.onStaleLockRemoved);
       await this.assertClean(known.path);
       return known;
     }
@@ -325,6 +338,7 @@ export class WorkspaceManager {
     const entry = (await listWorktrees(this.repoRoot)).find((w) => w.branch === ref);
     if (entry && (await this.isUsable(entry))) {
       const owned = samePath(entry.path, own);
+      await clearStaleGitLocks(entry.path, this.onStaleLockRemoved);
       if (owned) await recoverOwnWorktree(entry.path);
       await this.assertClean(entry.path);
       return { path: entry.path, owned };
@@ -366,6 +380,7 @@ export class WorkspaceManager {
       (w) => w.branch === `refs/heads/${this.integrationBranch}`,
     );
     if (entry && (await this.isUsable(entry))) {
+      await clearStaleGitLocks(entry.path, this.onStaleLockRemoved);
       if (samePath(entry.path, path.join(this.sandboxDir, INTEGRATION_WORKTREE)))
         await recoverOwnWorktree(entry.path);
       await this.assertClean(entry.path);
@@ -425,12 +440,6 @@ async function recoverOwnWorktree(worktree: string): Promise<void> {
     await gitResult(worktree, ['merge', '--abort']);
   }
   await git(worktree, ['reset', '--hard', '-q', 'HEAD']);
-}
-
-/** A git command killed mid-way (an agent's timeout) leaves `index.lock` behind, blocking every later commit. */
-async function removeStaleIndexLock(worktree: string): Promise<void> {
-  const gitDir = (await git(worktree, ['rev-parse', '--absolute-git-dir'])).trim();
-  fs.rmSync(path.join(gitDir, 'index.lock'), { force: true });
 }
 
 function canonicalDir(p: string): string {

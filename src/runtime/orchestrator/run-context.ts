@@ -140,6 +140,7 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       sandboxDir: config.sandboxDir,
       integrationBranch: config.integrationBranch,
       baseBranch: config.baseBranch,
+      onStaleLockRemoved: (message) => setup.warn({ code: 'STALE_GIT_LOCK_REMOVED', message }),
     });
     const byTarget = await openTargetWorkspaces(targets, {
       sandboxDir: workspaces.sandboxDir,

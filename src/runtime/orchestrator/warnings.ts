@@ -20,6 +20,8 @@ export interface WarningProblem {
  * - `WORKSPACE_DELETED`: a task's worktree was deleted while its agent ran; the attempt
  *   is recorded as lost (`AgentLost` with the reason) and the retry gets the worktree
  *   recreated from the task's branch.
+ * - `STALE_GIT_LOCK_REMOVED`: a git lock file (`index.lock`, `HEAD.lock`, a branch's lock) a
+ *   crashed git left in one of orch's worktrees was removed: no live git process held it.
  *
  * @example
  * new Orchestrator({ onWarning: (w) => console.warn(`${w.code}: ${w.message}`) });
@@ -28,7 +30,8 @@ export type OrchestratorWarning =
   | { code: 'PLAN_REVISION_REFUSED'; message: string; problems: WarningProblem[] }
   | { code: 'PLAN_WRITE_BACK_FAILED'; message: string }
   | { code: 'SNAPSHOT_IGNORED'; message: string }
-  | { code: 'WORKSPACE_DELETED'; message: string };
+  | { code: 'WORKSPACE_DELETED'; message: string }
+  | { code: 'STALE_GIT_LOCK_REMOVED'; message: string };
 
 /** Where the parts of a run send their warnings. */
 export type WarningSink = (warning: OrchestratorWarning) => void;

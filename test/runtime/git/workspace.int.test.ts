@@ -252,7 +252,7 @@ describe('the CI checkout', () => {
     expect(overlapped).toBe(false);
     // The first run saw A's merge commit, without B; the second saw B, and nothing the first left.
     expect(seen).toEqual([firstCommit, 'false', 'true', 'false']);
-    expect(git(repo, 'log', '--format=%s', 'integration').split('\n').slice(0, 2)).toEqual([
+    expect(git(repo, 'log', '--first-parent', '--format=%s', 'integration').split('\n').slice(0, 2)).toEqual([
       'merge B',
       'merge A',
     ]);
