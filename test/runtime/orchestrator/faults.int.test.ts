@@ -144,3 +144,21 @@ describe('the integration branch reset by a person mid-run', () => {
       expect(git(repo, 'show', `integration:work/${t}.md`)).toMatch(/attempt 1$/);
   }, 150_000);
 });
+
+describe('a stale index.lock in the integration worktree mid-run', () => {
+  it('is removed before the next merge (no git process holds it), said once, and the run completes', async () => {
+    // git names the integration worktree's git directory `-integration` (a leading dot is not kept).
+    const lock = (r: string) => path.join(r, '.git', 'worktrees', '-integration', 'index.lock');
+    const { repo, orch } = setUp((r) => ({ T2: { leaveFile: lock(r) } }));
+    const outcome = await orch.waitForCompletion(90_000);
+    expect(outcome.exitCode, outcome.reason).toBe(0);
+    const warnings = orch.warnings();
+    expect(warnings.map((w) => w.code)).toEqual(['STALE_GIT_LOCK_REMOVED']);
+    const integration = path.join(repo, '.state', 'sandbox', '.integration');
+    expect(warnings[0]?.message.replace(/\(\d+ s old\)/, '(N s old)')).toBe(
+      `removed the stale git lock ${lock(repo)} (N s old): no git process runs in ${integration}, so a crashed git left it`,
+    );
+    expect(ofType(repoEvents(repo), 'BranchMerged')).toHaveLength(3);
+    expect(fs.existsSync(lock(repo))).toBe(false);
+  }, 120_000);
+});
