@@ -145,10 +145,16 @@ export class WorkspaceManager {
    * const dropped = await ws.missingFromIntegration(['3f2a…', '9b1c…']); // [] when all are there
    */
   async missingFromIntegration(commits: readonly string[]): Promise<string[]> {
+    const ids = commits.filter((c) => /^[0-9a-f]{7,64}$/.test(c));
+    const invalid = commits.filter((c) => !ids.includes(c));
+    if (ids.length === 0) return invalid;
     return this.serial(async () => {
-      const missing: string[] = [];
       const ref = `refs/heads/${this.integrationBranch}`;
-      for (const commit of commits) {
+      // One git call for the usual case (all there): nothing reachable from them but not from the branch.
+      const all = await gitResult(this.repoRoot, ['rev-list', '--max-count=1', `^${ref}`, ...ids, '--']);
+      if (all.exitCode === 0 && all.stdout.trim() === '') return invalid;
+      const missing = [...invalid];
+      for (const commit of ids) {
         const r = await gitResult(this.repoRoot, ['merge-base', '--is-ancestor', commit, ref]);
         if (r.exitCode !== 0) missing.push(commit);
       }
