@@ -178,6 +178,8 @@ describe('a corrupt snapshot row', () => {
     expect(warnings[0]).toMatch(
       /^orch: the snapshot \S+ \(a cache beside the log, at position \d+\) is unusable: .*it is ignored and the state folded from the log \(nothing is lost\)/,
     );
+    // The garbage it quotes is shown with its control characters escaped.
+    expect([...status.stderr].some((c) => c < ' ' && c !== '\n')).toBe(false);
     const doc = JSON.parse(status.stdout) as { tasks: { status: string }[] };
     expect(doc.tasks.map((t) => t.status)).toEqual(['complete', 'complete', 'complete', 'complete']);
     // Also the text form, and `orch log`.
@@ -196,6 +198,9 @@ describe('a corrupt snapshot row', () => {
     expect(again.stderr.split('\n').filter((l) => l.startsWith('orch: '))).toEqual([
       expect.stringMatching(/^orch: the snapshot state-v\d+ .* is unusable/),
     ]);
+    // The garbage the warning quotes is shown with its control characters escaped.
+    expect(again.stderr).toContain('\\x01garbage');
+    expect([...again.stderr].some((c) => c < ' ' && c !== '\n')).toBe(false);
     const after = await runOrch(['status', '--json', '--repo', repo]);
     expect(after.code, after.stderr).toBe(0);
     expect(after.stderr).toBe('');
