@@ -49,6 +49,11 @@ export default class Status extends BaseCommand {
     }
     const { orchStatus } = await import('../runtime/operations/status.js');
     const status = await orchStatus(stateDir);
+    if (status.warnings.length > 0) {
+      // Warnings quote what was found (garbage in a cache): control characters escaped.
+      const { terminalSafe } = await import('../runtime/render/format.js');
+      for (const warning of status.warnings) process.stderr.write(`orch: ${terminalSafe(warning)}\n`);
+    }
     const hasExtras = Object.keys(status.extras).length > 0;
     if (this.jsonEnabled()) {
       this.printJson(

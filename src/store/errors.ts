@@ -14,6 +14,7 @@ export type StoreErrorCode =
   | 'LOG_READ_ONLY'
   | 'LOG_BUSY'
   | 'LOG_UNREACHABLE'
+  | 'LOG_FULL'
   | 'LOG_CLOSED'
   | 'INVALID_ARGUMENT'
   | 'EVENT_ID_CONFLICT'

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { AttemptFold } from '../../core/attempt-history.js';
 import type { SpawnAgentCommand } from '../../core/commands.js';
 import { commandEvent } from '../../core/commands.js';
@@ -64,6 +66,8 @@ export interface AgentSupervisorOptions {
   track: (effect: Promise<unknown>) => void;
   /** The main repository: where `workspace.copy` copies from (default: no copies). */
   mainRepo?: string;
+  /** Told when an agent's worktree was deleted while it ran (one line; the run goes on). */
+  onWorkspaceDeleted?: (message: string) => void;
 }
 
 /** The first port of the first block when `workspace.portBase` is not set. */
@@ -238,6 +242,7 @@ export class AgentSupervisor {
     const { log } = this.o;
     const stream = streamIds.task(command.taskId);
     let running: RunningAgent;
+    let workspace: TaskWorkspace;
     try {
       if (agentFile instanceof Error) throw agentFile;
       if (!agent) {
@@ -250,7 +255,7 @@ export class AgentSupervisor {
           `workspace.ports: no free block of ${this.o.config.workspace.ports} ports is left above ${this.o.config.workspace.portBase ?? DEFAULT_PORT_BASE} (lower workspace.portBase or workspace.ports)`,
         );
       }
-      const workspace = await this.o.workspaces.ensureWorkspace(command.taskId, command.lane);
+      workspace = await this.o.workspaces.ensureWorkspace(command.taskId, command.lane);
       const targetEnv = this.o.workspaces.envFor?.(command.taskId) ?? {};
       const portVars = ports === null ? {} : portEnv(ports.base, ports.count);
       const prepared = await this.prepare(command, spawnId, workspace, portVars);
@@ -296,7 +301,20 @@ export class AgentSupervisor {
     const result = await running.done;
     this.running.delete(spawnId);
     if (this.detached) return;
-    const head = await headOf(this.o.workspaces.pathFor(command.taskId));
+    if (!fs.existsSync(path.join(workspace.path, '.git'))) {
+      // A person deleted the worktree while the agent ran: whatever it did there is gone
+      // (its commits, if any, are on the branch). The attempt is lost; the retry gets the
+      // worktree recreated from the branch (`ensureWorkspace`).
+      const how =
+        result.exitCode === null ? `signal ${result.signal ?? '?'}` : `exit code ${result.exitCode}`;
+      const reason =
+        `its worktree ${workspace.path} was deleted while it ran (the agent ended with ${how}); ` +
+        `the next attempt gets it recreated from branch ${workspace.branch}`;
+      this.o.onWorkspaceDeleted?.(`task ${command.taskId}: ${reason}`);
+      log.append(stream, 'AgentLost', { spawnId, reason }, { expectedVersion: 'any' });
+      return;
+    }
+    const head = await headOf(workspace.path);
     this.recordExit(command.taskId, spawnId, {
       ...result,
       ...(head === undefined ? {} : { head }),

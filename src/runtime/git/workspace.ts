@@ -9,6 +9,7 @@ import {
   WorkspaceConflictError,
 } from '../system/errors.js';
 import { fallbackIdentity, git, gitResult, listWorktrees, samePath, type WorktreeEntry } from './git.js';
+import { clearStaleGitLocks } from './locks.js';
 import { mergeTaskBranch, mergeWithoutCheckout, type MergeResult } from './merge.js';
 import { taskBranch, workspaceKey } from '../system/safe-id.js';
 import { ensureGitignored, SANDBOX_GITIGNORE } from '../system/state-paths.js';
@@ -21,6 +22,8 @@ export interface WorkspaceOptions {
   sandboxDir: string;
   integrationBranch: string;
   baseBranch: string;
+  /** Told when a stale git lock left by a crashed git is removed (see `src/runtime/git/locks.ts`). */
+  onStaleLockRemoved?: (message: string) => void;
 }
 
 /** A task's git worktree. */
@@ -64,6 +67,7 @@ export class WorkspaceManager {
     readonly baseBranch: string,
     /** The repository's common git directory (`git rev-parse --git-common-dir`), absolute. */
     private readonly commonDir: string,
+    private readonly onStaleLockRemoved?: (message: string) => void,
   ) {}
 
   /**
@@ -98,6 +102,7 @@ export class WorkspaceManager {
       options.integrationBranch,
       options.baseBranch,
       commonDir,
+      options.onStaleLockRemoved,
     );
     await manager.serial(() => manager.prepare());
     return manager;
@@ -136,6 +141,32 @@ export class WorkspaceManager {
   }
 
   /**
+   * Which of `commits` the integration branch no longer contains (a person reset or
+   * rewrote it): each is checked with `git merge-base --is-ancestor`; a commit git no
+   * longer has at all counts as missing.
+   *
+   * @example
+   * const dropped = await ws.missingFromIntegration(['3f2a…', '9b1c…']); // [] when all are there
+   */
+  async missingFromIntegration(commits: readonly string[]): Promise<string[]> {
+    const ids = commits.filter((c) => /^[0-9a-f]{7,64}$/.test(c));
+    const invalid = commits.filter((c) => !ids.includes(c));
+    if (ids.length === 0) return invalid;
+    return this.serial(async () => {
+      const ref = `refs/heads/${this.integrationBranch}`;
+      // One git call for the usual case (all there): nothing reachable from them but not from the branch.
+      const all = await gitResult(this.repoRoot, ['rev-list', '--max-count=1', `^${ref}`, ...ids, '--']);
+      if (all.exitCode === 0 && all.stdout.trim() === '') return invalid;
+      const missing = [...invalid];
+      for (const commit of ids) {
+        const r = await gitResult(this.repoRoot, ['merge-base', '--is-ancestor', commit, ref]);
+        if (r.exitCode !== 0) missing.push(commit);
+      }
+      return missing;
+    });
+  }
+
+  /**
    * A clean worktree with the integration branch checked out (the user's checkout if it has
    * that branch, else `<sandbox>/.integration`, created if needed): where local CI runs.
    *
@@ -166,7 +197,7 @@ export class WorkspaceManager {
     const dir = path.join(this.sandboxDir, CI_WORKTREE);
     const entry = (await listWorktrees(this.repoRoot)).find((w) => samePath(w.path, dir));
     if (entry && (await this.isUsable(entry))) {
-      await removeStaleIndexLock(dir);
+      await clearStaleGitLocks(dir, this.onStaleLockRemoved);
       await git(dir, ['checkout', '-q', '--detach', '--force', ref]);
       await git(dir, ['clean', '-q', '-f', '-d']);
       return dir;
@@ -180,8 +211,9 @@ export class WorkspaceManager {
   /**
    * Creates the task's worktree, or reuses the existing worktree/branch (retry, crash recovery).
    * A best-of-N `lane` has its own (`<sandbox>/<task>+lane<k>` on `orch/<task>+lane<k>`).
-   * Call it only when no agent runs in the workspace: a stale `index.lock` left by a killed
-   * agent's git command is removed.
+   * Call it only when no agent runs in the workspace: a stale git lock left by a killed
+   * agent's git command is removed (see `clearStaleGitLocks`; `GIT_LOCKED` when a live git
+   * process may hold it).
    *
    * @example
    * const { path, created } = await ws.ensureWorkspace('T001');
@@ -218,7 +250,7 @@ export class WorkspaceManager {
             `branch ${branch} is checked out there, outside the sandbox ${this.sandboxDir}`,
           );
         }
-        await removeStaleIndexLock(onBranch.path);
+        await clearStaleGitLocks(onBranch.path, this.onStaleLockRemoved);
         return { taskId, path: onBranch.path, branch, created: false, head: await this.head(onBranch.path) };
       }
       if (onBranch) {
@@ -373,8 +405,10 @@ export class WorkspaceManager {
   private async integrationWorktree(): Promise<{ path: string; owned: boolean }> {
     // Checked once per process (a crash's half-done merge is rolled back then); later merges,
     // which leave it clean or abort themselves, only check that nobody dirtied it meanwhile.
+    // A crashed git's lock there would fail the merge: removed when provably stale, else GIT_LOCKED.
     const known = this.verifiedIntegration;
     if (known !== null && fs.existsSync(known.path)) {
+      await clearStaleGitLocks(known.path, this.onStaleLockRemoved);
       await this.assertClean(known.path);
       return known;
     }
@@ -390,6 +424,7 @@ export class WorkspaceManager {
     const entry = (await listWorktrees(this.repoRoot)).find((w) => w.branch === ref);
     if (entry && (await this.isUsable(entry))) {
       const owned = samePath(entry.path, own);
+      await clearStaleGitLocks(entry.path, this.onStaleLockRemoved);
       if (owned) await recoverOwnWorktree(entry.path);
       await this.assertClean(entry.path);
       return { path: entry.path, owned };
@@ -436,6 +471,7 @@ export class WorkspaceManager {
       // most: removed, so that merges need no checkout.
       await this.dropWorktree(entry.path);
     } else if (entry && (await this.isUsable(entry))) {
+      await clearStaleGitLocks(entry.path, this.onStaleLockRemoved);
       await this.assertClean(entry.path);
     }
     ensureGitignored(this.sandboxDir, SANDBOX_GITIGNORE);
@@ -493,12 +529,6 @@ async function recoverOwnWorktree(worktree: string): Promise<void> {
     await gitResult(worktree, ['merge', '--abort']);
   }
   await git(worktree, ['reset', '--hard', '-q', 'HEAD']);
-}
-
-/** A git command killed mid-way (an agent's timeout) leaves `index.lock` behind, blocking every later commit. */
-async function removeStaleIndexLock(worktree: string): Promise<void> {
-  const gitDir = (await git(worktree, ['rev-parse', '--absolute-git-dir'])).trim();
-  fs.rmSync(path.join(gitDir, 'index.lock'), { force: true });
 }
 
 function canonicalDir(p: string): string {

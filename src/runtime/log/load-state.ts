@@ -3,7 +3,7 @@ import { setOwn } from '../../core/record.js';
 import { initialState, type OrchState } from '../../core/state.js';
 import { compiledEngine } from '../../machines/index.js';
 import type { EventStore } from '../../store/event-store.js';
-import { loadStateSnapshot, noteSnapshotPosition } from './snapshots.js';
+import { loadStateSnapshot, noteSnapshotPosition, type SnapshotIgnored } from './snapshots.js';
 
 export { logFile, openLog } from './open.js';
 
@@ -28,7 +28,8 @@ export interface LoadedState {
  * The state as of position `to` (default: the end of the log): from the state snapshot
  * when there is one at or before `to` (and `useSnapshot` is not false), plus the events
  * after it; otherwise folded from zero. Events are read in pages, never all at once.
- * A snapshot beyond the end of the log (it belongs to another log) is ignored.
+ * A snapshot beyond the end of the log (it belongs to another log) is ignored, and so is an
+ * unusable one (`onSnapshotIgnored` is told).
  *
  * @example
  * const { state, versions } = loadState(store);
@@ -36,7 +37,12 @@ export interface LoadedState {
  */
 export function loadState(
   store: EventStore,
-  options: { to?: number; useSnapshot?: boolean } = {},
+  options: {
+    to?: number;
+    useSnapshot?: boolean;
+    /** Told when the state snapshot is there but unusable (then the state is folded from zero). */
+    onSnapshotIgnored?: SnapshotIgnored;
+  } = {},
 ): LoadedState {
   const last = store.lastPosition();
   const to = Math.min(options.to ?? last, last);
@@ -44,7 +50,7 @@ export function loadState(
   let versions: Record<string, number> = {};
   let snapshotPosition: number | null = null;
   if (options.useSnapshot !== false) {
-    const snap = loadStateSnapshot(store);
+    const snap = loadStateSnapshot(store, options.onSnapshotIgnored);
     if (snap !== undefined && snap.position <= last) noteSnapshotPosition(store, snap.position);
     if (snap !== undefined && snap.position <= to) {
       // The parsed snapshot is ours alone: fold into it in place (no copy of a large state).

@@ -1,6 +1,6 @@
 import type { EventStore } from '../../store/event-store.js';
 import { statusDocument } from '../../core/status-document.js';
-import { loadStatusSnapshot } from './snapshots.js';
+import { loadStatusSnapshot, type SnapshotIgnored } from './snapshots.js';
 
 /** Where a status document came from. */
 export type StatusSource = 'cache' | 'snapshot' | 'fold';
@@ -20,20 +20,30 @@ export interface LoadedStatus {
 /**
  * The status document of the whole log, as fast as the caches allow: the cached document
  * when it is at the end of the log (no fold, no XState loaded), else the state snapshot
- * plus the events after it, else a fold from zero.
+ * plus the events after it, else a fold from zero. A cache that is there but unusable is
+ * ignored and `onSnapshotIgnored` told once (the first one found), however many are.
  *
  * @example
  * const { json } = await loadStatus(openLog(stateDir));
  * process.stdout.write(withLease(json, readLeaseView(stateDir)) + '\n');
  */
-export async function loadStatus(store: EventStore): Promise<LoadedStatus> {
+export async function loadStatus(
+  store: EventStore,
+  onSnapshotIgnored?: SnapshotIgnored,
+): Promise<LoadedStatus> {
+  let told = false;
+  const once: SnapshotIgnored = (message) => {
+    if (told) return;
+    told = true;
+    onSnapshotIgnored?.(message);
+  };
   const last = store.lastPosition();
-  const cached = loadStatusSnapshot(store);
+  const cached = loadStatusSnapshot(store, once);
   if (cached !== undefined && cached.position === last) {
     return { json: cached.data.json, position: last, source: 'cache' };
   }
   const { loadState } = await import('./load-state.js');
-  const loaded = loadState(store);
+  const loaded = loadState(store, { onSnapshotIgnored: once });
   return {
     json: JSON.stringify(statusDocument(loaded.state)),
     position: loaded.state.position,

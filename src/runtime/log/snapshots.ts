@@ -94,7 +94,8 @@ export function maybeSaveSnapshot(
   const every = options.every ?? SNAPSHOT_EVERY;
   let last = knownPositions.get(store);
   if (last === undefined) {
-    last = store.loadSnapshot<StateSnapshotData>(STATE_SNAPSHOT)?.position ?? 0;
+    // The position only: a row that does not parse (a damaged cache) is replaced like a missing one.
+    last = store.loadSnapshotText(STATE_SNAPSHOT)?.position ?? 0;
     knownPositions.set(store, last);
   }
   // A snapshot beyond the state belongs to another log (or a newer writer): replace it.
@@ -104,32 +105,74 @@ export function maybeSaveSnapshot(
 }
 
 /**
+ * Told when a snapshot row exists but cannot be used (it does not parse, or is not in the
+ * expected shape): the snapshot is ignored and the state folded from the log instead.
+ * `message` is one line naming the snapshot, its position and what is wrong.
+ */
+export type SnapshotIgnored = (message: string) => void;
+
+/**
  * The state snapshot, or undefined when there is none or it is not in the expected shape.
+ * A row that is there but unusable (garbage written over it, a half-written cache) is
+ * ignored too, and `onIgnored` says so: the snapshot is a cache, the log is the truth.
  *
  * @example
- * const snap = loadStateSnapshot(store);
+ * const snap = loadStateSnapshot(store, (message) => console.warn(message));
  * if (snap) console.log(snap.position, Object.keys(snap.data.state.tasks).length);
  */
-export function loadStateSnapshot(store: EventStore): Snapshot<StateSnapshotData> | undefined {
-  const snap = store.loadSnapshot<unknown>(STATE_SNAPSHOT);
-  if (snap === undefined || !isStateSnapshotData(snap.data)) return undefined;
-  if (snap.data.state.position !== snap.position) return undefined;
-  return snap as Snapshot<StateSnapshotData>;
+export function loadStateSnapshot(
+  store: EventStore,
+  onIgnored?: SnapshotIgnored,
+): Snapshot<StateSnapshotData> | undefined {
+  const row = store.loadSnapshotText(STATE_SNAPSHOT);
+  if (row === undefined) return undefined;
+  let data: unknown;
+  try {
+    // A row overwritten with bytes comes back as a Buffer, not text.
+    if (typeof row.data !== 'string') throw new Error('the row holds bytes, not text');
+    data = JSON.parse(row.data);
+  } catch (err) {
+    onIgnored?.(ignoredMessage(row.name, row.position, `it is not JSON (${(err as Error).message})`));
+    return undefined;
+  }
+  if (!isStateSnapshotData(data)) {
+    onIgnored?.(ignoredMessage(row.name, row.position, 'it does not hold a folded state'));
+    return undefined;
+  }
+  if (data.state.position !== row.position) {
+    onIgnored?.(ignoredMessage(row.name, row.position, `its state is at position ${data.state.position}`));
+    return undefined;
+  }
+  return { ...row, data };
 }
 
 /**
- * The status document snapshot, or undefined when there is none or it is malformed.
+ * The status document snapshot, or undefined when there is none or it is malformed (then
+ * `onIgnored` says so).
  *
  * @example
  * const cached = loadStatusSnapshot(store);
  * if (cached?.position === store.lastPosition()) process.stdout.write(cached.data.json);
  */
-export function loadStatusSnapshot(store: EventStore): Snapshot<StatusSnapshotData> | undefined {
+export function loadStatusSnapshot(
+  store: EventStore,
+  onIgnored?: SnapshotIgnored,
+): Snapshot<StatusSnapshotData> | undefined {
   const snap = store.loadSnapshotText(STATUS_SNAPSHOT);
   if (snap === undefined) return undefined;
   // A document is an object; anything else is not this cache (`replay --verify` checks the rest).
-  if (!snap.data.startsWith('{"') || !snap.data.endsWith('}')) return undefined;
+  if (typeof snap.data !== 'string' || !snap.data.startsWith('{"') || !snap.data.endsWith('}')) {
+    onIgnored?.(ignoredMessage(snap.name, snap.position, 'it is not a status document'));
+    return undefined;
+  }
   return { ...snap, data: { json: snap.data } };
+}
+
+function ignoredMessage(name: string, position: number, what: string): string {
+  return (
+    `the snapshot ${name} (a cache beside the log, at position ${position}) is unusable: ${what}; ` +
+    'it is ignored and the state folded from the log (nothing is lost); the next orch spawn rewrites it'
+  );
 }
 
 function isStateSnapshotData(data: unknown): data is StateSnapshotData {

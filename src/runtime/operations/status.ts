@@ -25,6 +25,8 @@ export interface StatusResult {
   source: StatusSource;
   /** A fork's origin, `notify` deliveries, live agents' ports: only what is in use (read by type, indexed). */
   extras: StatusExtras;
+  /** What was noticed and gone on from (an unusable snapshot), one line each; the CLI prints them on stderr. */
+  warnings: string[];
 }
 
 /**
@@ -38,8 +40,9 @@ export async function orchStatus(stateDir: string): Promise<StatusResult> {
   const store = openLog(stateDir);
   let loaded: Awaited<ReturnType<typeof loadStatus>>;
   let extras: StatusExtras;
+  const warnings: string[] = [];
   try {
-    loaded = await loadStatus(store);
+    loaded = await loadStatus(store, (message) => warnings.push(message));
     extras = statusExtras(store, loaded.json);
   } finally {
     store.close();
@@ -52,6 +55,7 @@ export async function orchStatus(stateDir: string): Promise<StatusResult> {
     position: loaded.position,
     source: loaded.source,
     extras,
+    warnings,
   };
 }
 

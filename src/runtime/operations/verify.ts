@@ -85,8 +85,12 @@ export function verifyLog(
   }
 
   // Pass 2: Replayer vs pure fold vs caches.
-  const stateSnap = loadStateSnapshot(store);
-  const statusSnap = loadStatusSnapshot(store);
+  const stateSnap = loadStateSnapshot(store, (message) =>
+    problems.push({ check: 'snapshot', position: 0, message }),
+  );
+  const statusSnap = loadStatusSnapshot(store, (message) =>
+    problems.push({ check: 'status-cache', position: 0, message }),
+  );
   for (const snap of [stateSnap, statusSnap]) {
     if (snap !== undefined && snap.position > last) {
       problems.push({

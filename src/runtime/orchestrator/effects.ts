@@ -12,6 +12,7 @@ import type { TaskRouter } from '../git/task-router.js';
 import type { WorkspaceManager } from '../git/workspace.js';
 import type { LiveLog } from '../log/live-log.js';
 import { runCommand } from '../system/run-command.js';
+import { checkIntegrationKept } from './integration-guard.js';
 import { encodeTaskId } from '../system/safe-id.js';
 
 /** The command types whose recording starts an effect (the rest are facts). */
@@ -115,8 +116,24 @@ export function createEffects(deps: EffectDeps): Effects {
     const attempt = agent?.attempt ?? 0;
     // Best of N: each lane's gate runs in the lane's own worktree.
     const lane = agent?.lane;
+    const cwd = router.pathFor(taskId, lane);
+    if (!fs.existsSync(cwd)) {
+      // A person deleted the worktree after the agent ended: nothing to check; the retry recreates it.
+      log.append(
+        stream,
+        'GateFailed',
+        {
+          taskId,
+          spawnId,
+          exitCode: null,
+          outputTail: `the gate did not run: the task's worktree ${cwd} was deleted (the next attempt gets it recreated from its branch)`,
+        },
+        { expectedVersion: 'any' },
+      );
+      return;
+    }
     const result = await runCommand(gate.command, {
-      cwd: router.pathFor(taskId, lane),
+      cwd,
       logFile: path.join(
         stateDir,
         'logs',
@@ -216,6 +233,8 @@ export function createEffects(deps: EffectDeps): Effects {
       track(runGate(command.taskId, command.spawnId));
     },
     RequestMerge: async (command) => {
+      // Merged work is never dropped silently: a rewritten integration branch stops the run first.
+      await checkIntegrationKept(log.state, router, router.workspaces(command.taskId));
       const lane = getOwn(log.state.agents, command.spawnId)?.lane;
       const ev = commandEvent(command, { runId, branch: router.branchFor(command.taskId, lane) });
       log.append(ev.streamId, ev.type, ev.data);

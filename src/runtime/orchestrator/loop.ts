@@ -56,7 +56,7 @@ export async function runLoop(ctx: RunContext): Promise<RunOutcome> {
 /** The outlook of the run now: its commands, its next timer, and how it would end. */
 function lookAhead(ctx: RunContext): Outlook {
   const { state } = ctx.log;
-  const now = ctx.clock.now().getTime();
+  const now = ctx.timers.now().getTime();
   return outlook(state, state.plan, ctx.config, now, { ...decideOptions(ctx), inFlight: ctx.inFlight.size });
 }
 
@@ -118,7 +118,7 @@ export async function spawnNow(ctx: RunContext, role: string, taskId: string): P
   const task = log.state.plan?.tasks.find((t) => t.id === taskId);
   if (task === undefined) throw unknownTaskError(taskId);
   const decideForTask = () =>
-    decide(log.state, log.state.plan, ctx.config, ctx.clock.now().getTime(), { tasks: [taskId] });
+    decide(log.state, log.state.plan, ctx.config, ctx.timers.now().getTime(), { tasks: [taskId] });
   const isSpawn = (c: Command): c is SpawnAgentCommand => c.type === 'SpawnAgent' && c.taskId === taskId;
   let commands = decideForTask();
   for (let round = 0; round < 4 && !commands.some(isSpawn); round++) {
@@ -174,7 +174,7 @@ function earliest(wakeAt: number | null, ctx: RunContext): number | null {
 /** Sleeps until an effect ends, the timer is due, another process writes, or the run stops. */
 function waitForChange(ctx: RunContext, wakeAt: number | null): Promise<void> {
   return ctx.inFlight.waitForChange(wakeAt, {
-    clock: ctx.clock,
+    clock: ctx.timers,
     pollIntervalMs: ctx.pollIntervalMs,
     foldedPosition: ctx.log.lastPosition,
     storePosition: () => ctx.store.lastPosition(),

@@ -30,6 +30,12 @@ export interface OrchestratorOptions {
   target?: string;
   /** Use this argv for every role instead of the configured agents (`--agent-cmd`). */
   agentCommand?: readonly string[];
+  /**
+   * Where the run gets the time (default: the wall clock). Recorded times come from
+   * `now()`; with `monotonicMs()` the run's decisions and timers go by the start time
+   * advanced by it (`steadyClock`), so a wall clock that jumps neither holds a retry back
+   * nor fires it early; without it (a pinned clock) `now()` is used for both.
+   */
   clock?: Clock;
   /** On stop, leave running agents alive (a later run re-attaches to them). */
   leaveAgentsOnStop?: boolean;

@@ -25,7 +25,7 @@ import { LiveLog } from '../log/live-log.js';
 import { loadStateSnapshot, saveSnapshot } from '../log/snapshots.js';
 import { loadConfig } from '../project/config.js';
 import { recordPlan } from '../project/plan-recording.js';
-import type { Clock } from '../system/clock.js';
+import { steadyClock, type Clock } from '../system/clock.js';
 import { acquireLease, type Lease } from '../system/lease.js';
 import { notifyRuleKey } from '../../core/notify.js';
 import { createEffects, type Effects } from './effects.js';
@@ -34,6 +34,7 @@ import { selectionError } from './errors.js';
 import type { InFlight } from './in-flight.js';
 import type { OrchestratorOptions } from './options.js';
 import { openPlanFiles, StatusChanges, type PlanWatch } from './plan-watch.js';
+import { checkIntegrationKept } from './integration-guard.js';
 import { reconcile } from './reconcile.js';
 import { createReviewWatch, type ReviewWatch } from './review-watch.js';
 import type { WarningSink } from './warnings.js';
@@ -49,6 +50,12 @@ export interface RunContext {
   readonly stateDir: string;
   readonly config: OrchestratorConfig;
   readonly clock: Clock;
+  /**
+   * What decisions and timers go by (a retry's `notBefore`, the wait for it): `clock`'s
+   * time at the start of the run advanced by its monotonic clock (see `steadyClock`), so a
+   * wall clock set back or forward mid-run neither holds a retry back nor fires it early.
+   */
+  readonly timers: Clock;
   /** Which tasks the run may spawn agents for. */
   readonly selection: TaskSelection;
   /** With `goal`: what the goal chose and why (null without a goal). */
@@ -123,6 +130,7 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       runId,
       changes,
       options.onEvent,
+      setup.warn,
       config.notify?.length ? (event) => notifyTap.notifier?.offer(event) : undefined,
     );
     const { plan, watch: planFiles } = openPlanFiles({
@@ -148,6 +156,7 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       sandboxDir: config.sandboxDir,
       integrationBranch: config.integrationBranch,
       baseBranch: config.baseBranch,
+      onStaleLockRemoved: (message) => setup.warn({ code: 'STALE_GIT_LOCK_REMOVED', message }),
     });
     const byTarget = await openTargetWorkspaces(targets, {
       sandboxDir: workspaces.sandboxDir,
@@ -173,6 +182,7 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       ...(options.agentCommand ? { agentCommand: options.agentCommand } : {}),
       track: inFlight.track,
       mainRepo: workspaces.repoRoot,
+      onWorkspaceDeleted: (message) => setup.warn({ code: 'WORKSPACE_DELETED', message }),
     });
     const effects = createEffects({
       runId,
@@ -184,6 +194,8 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       agents,
       track: inFlight.track,
     });
+    // A person may have reset the integration branch while no run was going: say so before anything is merged.
+    await checkIntegrationKept(log.state, router);
     recordPlan(log, plan);
     log.append(streamIds.run(runId), 'RunStarted', {
       runId,
@@ -220,6 +232,7 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       stateDir,
       config,
       clock,
+      timers: steadyClock(clock),
       selection,
       goal,
       pollIntervalMs: options.pollIntervalMs ?? 100,
@@ -245,7 +258,8 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
 
 /**
  * The live log of a run, from the state snapshot (a cache `replay --verify` checks) with
- * the tail folded. Events folded from here on are passed to `onEvent` — not the history
+ * the tail folded (an unusable snapshot is ignored with a warning: the log is folded from
+ * zero). Events folded from here on are passed to `onEvent` — not the history
  * folded now, which is no progress of this run — and noted for the gardener.
  */
 function openLog(
@@ -253,9 +267,10 @@ function openLog(
   runId: string,
   changes: StatusChanges,
   onEvent: OrchestratorOptions['onEvent'],
+  warn: WarningSink,
   tap?: (event: RecordedEvent) => void,
 ): LiveLog {
-  const snapshot = loadStateSnapshot(store);
+  const snapshot = loadStateSnapshot(store, (message) => warn({ code: 'SNAPSHOT_IGNORED', message }));
   let replaying = true;
   const log = new LiveLog(
     store,

@@ -14,6 +14,14 @@ export interface WarningProblem {
  *   `PlanRevisionRefused`).
  * - `PLAN_WRITE_BACK_FAILED`: statuses could not be written back into the plan files;
  *   the files are a view of the log, so the work goes on.
+ * - `SNAPSHOT_IGNORED`: the state snapshot (a cache beside the log) could not be used
+ *   (garbage in its row); the state was folded from the log instead, and the snapshot is
+ *   rewritten when the run ends.
+ * - `WORKSPACE_DELETED`: a task's worktree was deleted while its agent ran; the attempt
+ *   is recorded as lost (`AgentLost` with the reason) and the retry gets the worktree
+ *   recreated from the task's branch.
+ * - `STALE_GIT_LOCK_REMOVED`: a git lock file (`index.lock`, `HEAD.lock`, a branch's lock) a
+ *   crashed git left in one of orch's worktrees was removed: no live git process held it.
  *
  * @example
  * new Orchestrator({ onWarning: (w) => console.warn(`${w.code}: ${w.message}`) });
@@ -21,7 +29,10 @@ export interface WarningProblem {
 export type OrchestratorWarning =
   | { code: 'PLAN_REVISION_REFUSED'; message: string; problems: WarningProblem[] }
   | { code: 'PLAN_WRITE_BACK_FAILED'; message: string }
-  | { code: 'PR_REVIEWS_FAILED'; message: string };
+  | { code: 'PR_REVIEWS_FAILED'; message: string }
+  | { code: 'SNAPSHOT_IGNORED'; message: string }
+  | { code: 'WORKSPACE_DELETED'; message: string }
+  | { code: 'STALE_GIT_LOCK_REMOVED'; message: string };
 
 /** Where the parts of a run send their warnings. */
 export type WarningSink = (warning: OrchestratorWarning) => void;

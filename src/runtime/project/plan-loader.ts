@@ -77,8 +77,18 @@ function readText(file: string, shown: string): string {
       hint: 'plans are Markdown, YAML or JSON text',
     });
   }
-  return bytes.toString('utf8');
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    // Binary garbage without a NUL byte would decode to replacement characters: refuse it too.
+    throw new PlanParseError(shown, 0, `${shown} is not a text file (it is not valid UTF-8)`, {
+      hint: 'plans are Markdown, YAML or JSON text in UTF-8',
+    });
+  }
 }
+
+/** Refuses bytes that are not UTF-8 (a BOM is kept, as `Buffer.toString` kept it). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function markdownUnder(root: string, dir: string, out: Record<string, string>, depth = 0): void {
   const abs = path.join(root, dir);

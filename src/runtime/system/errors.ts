@@ -85,6 +85,16 @@ export class WorkspaceConflictError extends OrchError {
   }
 }
 
+/** A git lock file orch cannot prove stale: a live git process may hold it (see `src/runtime/git/locks.ts`). */
+export class GitLockedError extends OrchError {
+  constructor(lockFile: string, why: string) {
+    super('GIT_LOCKED', `${lockFile} exists and may be in use: ${why}`, {
+      hint: `wait for that git command to finish, then run orch again; if no git command is running there, delete ${lockFile} (a crashed git left it) and run orch again`,
+      details: { lockFile },
+    });
+  }
+}
+
 /** A git command failed in a way orch does not handle itself. */
 export class GitCommandError extends OrchError {
   constructor(args: readonly string[], dir: string, output: string, cause?: unknown) {

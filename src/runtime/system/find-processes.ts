@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { killProcessGroup } from './process-identity.js';
+import path from 'node:path';
 
 /**
  * The pids of processes whose environment holds `name=value` (Linux `/proc/<pid>/environ`;
@@ -62,4 +64,62 @@ export async function killSpawnProcesses(spawnId: string, graceMs: number, round
     );
   }
   return found;
+}
+
+/** A live git process and its working directory (null when it cannot be read). */
+export interface GitProcess {
+  pid: number;
+  cwd: string | null;
+}
+
+/**
+ * The live git processes (Linux: `/proc/<pid>/comm` is `git`, the working directory from
+ * `/proc/<pid>/cwd`, leaving out those whose working directory cannot be read: exiting
+ * ones, or other users'; elsewhere `ps`, without working directories), or null when the
+ * processes cannot be listed at all.
+ *
+ * @example
+ * const gits = findGitProcesses(); // [{ pid: 4242, cwd: '/repo/.state/sandbox/T1' }]
+ */
+export function findGitProcesses(): GitProcess[] | null {
+  let entries: string[] | null = null;
+  try {
+    entries = fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    entries = null;
+  }
+  if (entries !== null && fs.existsSync(`/proc/${process.pid}/comm`)) {
+    const out: GitProcess[] = [];
+    for (const entry of entries) {
+      let comm: string;
+      try {
+        comm = fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+      } catch {
+        continue; // gone
+      }
+      if (comm !== 'git' && !comm.startsWith('git-')) continue;
+      try {
+        out.push({ pid: Number(entry), cwd: fs.readlinkSync(`/proc/${entry}/cwd`) });
+      } catch {
+        // Exiting (a zombie holds nothing), or another user's that we may not inspect.
+      }
+    }
+    return out;
+  }
+  try {
+    const text = execFileSync('ps', ['-A', '-o', 'pid=,comm='], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const out: GitProcess[] = [];
+    for (const line of text.split('\n')) {
+      const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+      if (!m) continue;
+      const name = path.basename(m[2]!.trim());
+      if (name === 'git' || name.startsWith('git-')) out.push({ pid: Number(m[1]), cwd: null });
+    }
+    return out;
+  } catch {
+    return null;
+  }
 }

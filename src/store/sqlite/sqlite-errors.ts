@@ -43,6 +43,21 @@ export function wrapSqliteError(err: unknown, file: string, operation: string): 
         details: { file, sqliteCode: err.code },
       });
     }
+    if (
+      err.code === 'SQLITE_FULL' ||
+      (err.code.startsWith('SQLITE_IOERR') && /ENOSPC|disk is full/i.test(err.message))
+    ) {
+      // The transaction that failed wrote nothing; every event acknowledged before it is in the file.
+      return new StoreError(
+        'LOG_FULL',
+        `${where} failed: the log cannot grow (${err.message}; ${err.code}). The write that failed was not recorded; every event recorded before it is intact`,
+        {
+          hint: `free space on the disk that holds ${file} (or raise the limit on its size), then run the same command again: it resumes where the log ends`,
+          cause: err,
+          details: { file, sqliteCode: err.code },
+        },
+      );
+    }
     if (err.code === 'SQLITE_NOTADB') {
       return new StoreError('NOT_AN_ORCH_LOG', `${file} is not an orch event log: ${err.message}`, {
         hint: 'point --state-dir at an orch state directory, or move that file away',
