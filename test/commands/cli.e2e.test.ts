@@ -19,6 +19,7 @@ const COMMANDS = [
   'demo',
   'init',
   'log',
+  'mcp',
   'plan',
   'replay',
   'report',
@@ -80,8 +81,9 @@ describe('the orch CLI', () => {
     };
     expect(Object.keys(manifest.commands).sort()).toEqual(COMMANDS);
     // Every command answers --json, except those that run until stopped: the dashboard
-    // (`watch`, the same as `status --watch`) and the web server (`serve`).
-    for (const id of COMMANDS.filter((c) => c !== 'watch' && c !== 'serve'))
+    // (`watch`, the same as `status --watch`), the web server (`serve`) and the MCP server
+    // (`mcp`, whose stdout is the protocol itself).
+    for (const id of COMMANDS.filter((c) => c !== 'watch' && c !== 'serve' && c !== 'mcp'))
       expect(Object.keys(manifest.commands[id]?.flags ?? {}), id).toContain('json');
   });
 
