@@ -257,8 +257,7 @@ export class AttemptFold {
       ci: null,
       reopened: null,
       notes: [],
-      lane:
-        num(d['lane']) === null ? null : { lane: num(d['lane']) ?? 1, lanes: num(d['lanes']) ?? 1 },
+      lane: num(d['lane']) === null ? null : { lane: num(d['lane']) ?? 1, lanes: num(d['lanes']) ?? 1 },
       superseded: null,
     };
     history.attempts.push(attempt);

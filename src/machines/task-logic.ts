@@ -9,7 +9,8 @@ export interface TaskInput {
 }
 
 /** Why the last attempt did not produce finished work. */
-export type TaskFailureKind = 'exit' | 'lost' | 'spawn' | 'gate' | 'conflict' | 'limit' | 'ci' | 'review' | 'lanes';
+export type TaskFailureKind =
+  'exit' | 'lost' | 'spawn' | 'gate' | 'conflict' | 'limit' | 'ci' | 'review' | 'lanes';
 
 /**
  * Where one lane of a best-of-N attempt is: its agent `running` (or being spawned), `exited`
