@@ -39,15 +39,47 @@ export async function clearStaleGitLocks(
   const commonDir = path.resolve(worktree, commonLine ?? gitDir);
   const candidates = [path.join(gitDir, 'index.lock'), path.join(gitDir, 'HEAD.lock')];
   if (headRef?.startsWith('refs/heads/')) candidates.push(path.join(commonDir, `${headRef}.lock`));
+  removeIfStale(candidates, worktree, [worktree, gitDir, commonDir], onRemoved);
+}
+
+/**
+ * The same rule for the lock of a branch updated without a checkout (a merge made with
+ * `merge-tree` and `update-ref`): `refs/heads/<branch>.lock` in the repository's common git
+ * directory, stale when no git process runs in the repository or its git directory.
+ *
+ * @example
+ * clearStaleRefLock('/repo', '/repo/.git', 'integration', (message) => console.warn(message));
+ */
+export function clearStaleRefLock(
+  repoRoot: string,
+  commonDir: string,
+  branch: string,
+  onRemoved?: (message: string) => void,
+): void {
+  removeIfStale(
+    [path.join(commonDir, 'refs', 'heads', `${branch}.lock`)],
+    repoRoot,
+    [repoRoot, commonDir],
+    onRemoved,
+  );
+}
+
+/** Removes each existing lock no git process could hold (said through `onRemoved`); `GIT_LOCKED` otherwise. */
+function removeIfStale(
+  candidates: string[],
+  where: string,
+  dirs: string[],
+  onRemoved: ((message: string) => void) | undefined,
+): void {
   const found = candidates.filter((f) => fs.existsSync(f));
   if (found.length === 0) return;
-  const holders = possibleHolders(findGitProcesses(), [worktree, gitDir, commonDir]);
+  const holders = possibleHolders(findGitProcesses(), dirs);
   for (const lockFile of found) {
     if (holders !== null && holders.length === 0) {
       const age = ageOf(lockFile);
       fs.rmSync(lockFile, { force: true });
       onRemoved?.(
-        `removed the stale git lock ${lockFile}${age === null ? '' : ` (${Math.round(age / 1000)} s old)`}: no git process runs in ${worktree}, so a crashed git left it`,
+        `removed the stale git lock ${lockFile}${age === null ? '' : ` (${Math.round(age / 1000)} s old)`}: no git process runs in ${where}, so a crashed git left it`,
       );
       continue;
     }
@@ -55,7 +87,7 @@ export async function clearStaleGitLocks(
       lockFile,
       holders === null
         ? 'orch cannot list the running processes to tell whether a git command holds it'
-        : `git process(es) ${holders.map((h) => h.pid).join(', ')} ${holders.some((h) => h.cwd === null) ? 'are running (orch cannot tell where)' : `are running in ${worktree}`}`,
+        : `git process(es) ${holders.map((h) => h.pid).join(', ')} ${holders.some((h) => h.cwd === null) ? 'are running (orch cannot tell where)' : `are running in ${where}`}`,
     );
   }
 }

@@ -9,7 +9,7 @@ import {
   WorkspaceConflictError,
 } from '../system/errors.js';
 import { fallbackIdentity, git, gitResult, listWorktrees, samePath, type WorktreeEntry } from './git.js';
-import { clearStaleGitLocks } from './locks.js';
+import { clearStaleGitLocks, clearStaleRefLock } from './locks.js';
 import { mergeTaskBranch, mergeWithoutCheckout, type MergeResult } from './merge.js';
 import { taskBranch, workspaceKey } from '../system/safe-id.js';
 import { ensureGitignored, SANDBOX_GITIGNORE } from '../system/state-paths.js';
@@ -325,6 +325,8 @@ export class WorkspaceManager {
         // orch's own runs). One has it (the user's checkout, or `integrationPath()`'s): merge
         // there, so its files follow the branch.
         if (this.integrationCheckedOut() === undefined) {
+          // A crashed git's lock on the branch would make every merge fail: removed when stale.
+          clearStaleRefLock(this.repoRoot, this.commonDir, this.integrationBranch, this.onStaleLockRemoved);
           this.identity ??= await fallbackIdentity(this.repoRoot);
           return await mergeWithoutCheckout(
             this.repoRoot,

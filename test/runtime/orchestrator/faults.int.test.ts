@@ -105,7 +105,7 @@ describe("a task's worktree deleted by a person while its agent runs", () => {
 describe('the integration branch reset by a person mid-run', () => {
   it('stops with INTEGRATION_REWRITTEN before merging on top; refuses to start until the merges are back; then completes', async () => {
     const { repo, orch } = setUp((r) => ({
-      T2: { resetBranch: { worktree: path.join(r, '.state', 'sandbox', '.integration'), to: 'main' } },
+      T2: { moveBranch: { repo: r, branch: 'integration', to: 'main' } },
     }));
     const error = await orch.run().then(
       () => null,
@@ -137,7 +137,7 @@ describe('the integration branch reset by a person mid-run', () => {
     expect(refused?.code).toBe('INTEGRATION_REWRITTEN');
 
     // The person puts the merge back as the hint says: the next run completes with every task's work.
-    git(path.join(repo, '.state', 'sandbox', '.integration'), 'reset', '--hard', '-q', t1Merge);
+    git(repo, 'branch', '-f', 'integration', t1Merge);
     const outcome = await new Orchestrator({ repoDir: repo, config }).waitForCompletion(90_000);
     expect(outcome.exitCode, outcome.reason).toBe(0);
     for (const t of ['T1', 'T2', 'T3'])
@@ -145,18 +145,17 @@ describe('the integration branch reset by a person mid-run', () => {
   }, 150_000);
 });
 
-describe('a stale index.lock in the integration worktree mid-run', () => {
+describe("a stale lock on the integration branch's ref mid-run", () => {
   it('is removed before the next merge (no git process holds it), said once, and the run completes', async () => {
-    // git names the integration worktree's git directory `-integration` (a leading dot is not kept).
-    const lock = (r: string) => path.join(r, '.git', 'worktrees', '-integration', 'index.lock');
+    // Merges update the integration branch without a checkout (update-ref): its ref lock is what a crashed git leaves.
+    const lock = (r: string) => path.join(r, '.git', 'refs', 'heads', 'integration.lock');
     const { repo, orch } = setUp((r) => ({ T2: { leaveFile: lock(r) } }));
     const outcome = await orch.waitForCompletion(90_000);
     expect(outcome.exitCode, outcome.reason).toBe(0);
     const warnings = orch.warnings();
     expect(warnings.map((w) => w.code)).toEqual(['STALE_GIT_LOCK_REMOVED']);
-    const integration = path.join(repo, '.state', 'sandbox', '.integration');
     expect(warnings[0]?.message.replace(/\(\d+ s old\)/, '(N s old)')).toBe(
-      `removed the stale git lock ${lock(repo)} (N s old): no git process runs in ${integration}, so a crashed git left it`,
+      `removed the stale git lock ${lock(repo)} (N s old): no git process runs in ${repo}, so a crashed git left it`,
     );
     expect(ofType(repoEvents(repo), 'BranchMerged')).toHaveLength(3);
     expect(fs.existsSync(lock(repo))).toBe(false);
