@@ -196,8 +196,9 @@ function decideTasks(
               command: config.gate?.command ?? null,
             });
         }
-        // Lanes not spawned yet (no free slot, or a crash between two lanes' requests).
-        if ((ctx.lanes?.length ?? 0) < (ctx.laneTotal ?? 0)) candidates.push(id);
+        // Lanes not spawned yet (no free slot, or a crash between two lanes' requests); like any
+        // spawn, only while the task's phase and dependencies are open (a revision may close them).
+        if (open && (ctx.lanes?.length ?? 0) < (ctx.laneTotal ?? 0)) candidates.push(id);
         break;
       case 'blocked': {
         const reason = blockResolved(state, index, entry);

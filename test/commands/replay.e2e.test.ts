@@ -92,7 +92,7 @@ describe('orch replay (built binary)', () => {
     const r = await orch(['replay', '--repo', log.repo, '--verify']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe(
-      'verified 60 events, 9 invariants (pure evolve re-folded all of them; state snapshot at 40 matches; status cache at 40 matches)',
+      'verified 60 events, 10 invariants (pure evolve re-folded all of them; state snapshot at 40 matches; status cache at 40 matches)',
     );
     const json = await orch(['replay', '--repo', log.repo, '--verify', '--pure-limit', '10', '--json']);
     expect(json.exitCode, json.stderr).toBe(0);

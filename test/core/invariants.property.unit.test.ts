@@ -27,6 +27,11 @@ const KINDS = [
   'pr:afterCi',
   'pr:opened',
 ];
+/** True when no task races several lanes (`bestOf` > 1): the plans the oracle can judge. */
+function racesFree(plan: { tasks: readonly { bestOf?: number }[] }): boolean {
+  return plan.tasks.every((t) => (t.bestOf ?? 1) <= 1);
+}
+
 const scenario = fc.record({
   plan: planArb,
   config: configArb,
@@ -40,7 +45,10 @@ describe('invariants hold under random plans and random outside events', () => {
       fc.property(scenario, fc.nat({ max: 2 }), ({ plan, config, steps }, policy) => {
         const run = runDriver(plan, config, steps, policy === 0 ? 'random' : 'mixed');
         for (const kind of run.reached) tally.set(kind, (tally.get(kind) ?? 0) + 1);
-        expect(checkHistory(run.log, config)).toEqual([]);
+        // The oracle models one agent per attempt: best-of-N races (lanes) are judged by src's
+        // invariants here and by test/core/best-of.unit.test.ts, not by the oracle.
+        if (racesFree(plan)) expect(checkHistory(run.log, config)).toEqual([]);
+        else tally.set('bestOf (oracle not applied)', (tally.get('bestOf (oracle not applied)') ?? 0) + 1);
         // src's own invariants (what `orch replay --verify` checks) hold too.
         expect(checkInvariants(run.log, config)).toEqual([]);
       }),
@@ -97,7 +105,7 @@ describe('invariants hold under random plans and random outside events', () => {
         );
         expect(Object.values(s.milestones).map((m) => m.value)).toEqual(expected);
         expect(checkInvariants(run.log, cfg)).toEqual([]);
-        expect(checkHistory(run.log, cfg)).toEqual([]);
+        if (racesFree(plan)) expect(checkHistory(run.log, cfg)).toEqual([]);
         expect(run.ticks.at(-1)).toEqual([]);
       }),
       { numRuns: 40 },
