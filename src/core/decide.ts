@@ -259,9 +259,7 @@ function spawn(
 
 const exhausted = (ctx: TaskContext) =>
   `retries used up after ${countedAttempts(ctx)} attempt(s)` +
-  (ctx.attempts > countedAttempts(ctx)
-    ? ` (and ${ctx.attempts - countedAttempts(ctx)} stopped by a rate limit)`
-    : '') +
+  ((ctx.rateLimited ?? 0) > 0 ? ` (and ${ctx.rateLimited} stopped by a rate limit)` : '') +
   (ctx.lastFailure ? `; last: ${ctx.lastFailure.detail}` : '');
 
 /** Default `rateLimitBackoff` (seconds) when the config has none. */
@@ -276,7 +274,7 @@ function limitWaitEnd(state: OrchState, ctx: TaskContext, config: DecideConfig, 
   if (ctx.lastFailure?.kind !== 'limit') return reset;
   if (reset > now) return reset;
   const base = (config.rateLimitBackoff ?? DEFAULT_LIMIT_BACKOFF_S) * 1000;
-  return now + base * 2 ** Math.min(Math.max(ctx.attempts - countedAttempts(ctx) - 1, 0), 4);
+  return now + base * 2 ** Math.min(Math.max((ctx.rateLimited ?? 0) - 1, 0), 4);
 }
 
 /**

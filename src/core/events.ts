@@ -120,6 +120,7 @@ export const EVENT_INFO: Readonly<
   TaskFailed: { stream: 'task', writers: ['orch', 'user'] },
   TaskCancelled: { stream: 'task', writers: ['orch', 'user'] },
   TaskReopened: { stream: 'task', writers: ['orch'] },
+  TaskRetryRequested: { stream: 'task', writers: ['user'] },
   PhaseUnblocked: { stream: 'phase', writers: ['orch'] },
   PhaseBlocked: { stream: 'phase', writers: ['orch'] },
   PhaseStarted: { stream: 'phase', writers: ['orch'] },

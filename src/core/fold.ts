@@ -145,6 +145,7 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
     case 'TaskCompleted':
     case 'TaskFailed':
     case 'TaskCancelled':
+    case 'TaskRetryRequested':
       stepTask(draft, e.data.taskId, e, engine);
       return;
     case 'PhaseUnblocked':

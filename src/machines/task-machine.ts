@@ -18,6 +18,7 @@ import { initialTaskContext, taskEffects, taskGuards, taskUpdates } from './task
  * spawning/running ─BreakpointReported(blocked)→ blocked ─TaskUnblocked→ ready
  * any live state ─TaskCancelled→ cancelled · ─TaskCompleted→ complete (outside the loop)
  * complete ─TaskReopened→ retrying      (CI failed after its merge: a new attempt)
+ * failed ─TaskRetryRequested→ pending  (a person's retry: a fresh allowance of attempts)
  * ```
  *
  * Every report about a spawn is guarded by `isCurrentSpawn`: a stale or unknown
@@ -123,7 +124,8 @@ export const taskMachineConfig = {
     },
     // Not final: CI failing after the merge reopens the work of the task's last spawn.
     complete: { on: { TaskReopened: [t('retrying', 'isCurrentSpawn', 'recordReopen')] } },
-    failed: { type: 'final' },
+    // Not final: a person may retry a task that failed for good (`orch signal retry`).
+    failed: { on: { TaskRetryRequested: [t('pending', undefined, 'recordRetryRequest')] } },
     cancelled: { type: 'final' },
   },
 } as const satisfies FlatMachineConfig;

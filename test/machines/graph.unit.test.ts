@@ -61,6 +61,7 @@ function taskEvents(snapshot: { context: TaskContext }) {
     at('TaskCancelled', { taskId }),
     at('TaskReopened', { taskId, spawnId: cur, reason: 'CI failed after its merge' }),
     at('TaskReopened', { taskId, spawnId: 'stale', reason: 'CI failed after its merge' }),
+    at('TaskRetryRequested', { taskId, reason: 'a person retries it' }),
   ];
 }
 const phaseEvents = () =>

@@ -81,6 +81,13 @@ export const TaskReopened = z.object({
   ciLogTail: OutputTail.optional(),
 });
 
+/**
+ * A person asked for a task that failed for good to be tried again (`orch signal retry`):
+ * the task goes back to `pending` with a fresh allowance of `maxRetries + 1` attempts (the
+ * attempts before count no more); its attempt numbers go on from where they were.
+ */
+export const TaskRetryRequested = z.object({ taskId: Id, reason: z.string().optional() });
+
 /** Schemas of the task group. */
 export const taskEventSchemas = {
   GateStarted,
@@ -95,4 +102,5 @@ export const taskEventSchemas = {
   TaskFailed,
   TaskCancelled,
   TaskReopened,
+  TaskRetryRequested,
 } as const;

@@ -24,7 +24,7 @@ import { orchSignal } from './signal.js';
  * | `GET /api/report` | the report page's data at the end of the log |
  * | `GET /api/agents/:spawnId/output` | the end of an agent's output, made safe |
  * | `GET /api/spawn` | the `orch spawn` child and the lease |
- * | `POST /api/tasks/:id/cancel`, `/unblock` | `orch signal cancel|unblock --task ID --summary NOTE` |
+ * | `POST /api/tasks/:id/cancel`, `/unblock`, `/retry` | `orch signal cancel|unblock|retry --task ID --summary NOTE` |
  * | `POST /api/ci` | `orch ci pass|fail --ref --url` (actor `user`) |
  * | `POST /api/spawn/start`, `/api/spawn/stop` | start or stop `orch spawn` as a child process |
  */
@@ -222,7 +222,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   app.post('/api/tasks/:id/:action', async (request, reply) => {
     const { id, action } = request.params as { id: string; action: string };
     const note = noteOf(request.body);
-    if (action !== 'cancel' && action !== 'unblock') {
+    if (action !== 'cancel' && action !== 'unblock' && action !== 'retry') {
       return reply.code(404).send({ error: `no task action ${JSON.stringify(action)}`, code: 'NOT_FOUND' });
     }
     const outcome = orchSignal(options.stateDir, {

@@ -22,10 +22,11 @@ export function ciRecordedLine(outcome: { result: string; position: number; stre
   );
 }
 
-/** What `orch signal` recorded: a report, a release or a cancellation (by `kind`). */
+/** What `orch signal` recorded: a report, a release, a cancellation or a retry (by `kind`). */
 export type SignalRecorded =
   | { kind: 'cancel'; taskId: string; was: string; position: number }
   | { kind: 'unblock'; taskId: string; wasBlockedOn: readonly string[]; position: number }
+  | { kind: 'retry'; taskId: string; attempts: number; position: number }
   | {
       kind: 'complete' | 'blocked' | 'pr';
       taskId: string;
@@ -51,6 +52,8 @@ function signalRecordedText(outcome: SignalRecorded): string {
       return `cancelled task ${outcome.taskId} (it was ${outcome.was}) at log position ${outcome.position}; a running orch stops its agent`;
     case 'unblock':
       return `released task ${outcome.taskId} (blocked on ${outcome.wasBlockedOn.join(', ')}) at log position ${outcome.position}; orch spawn gives it a fresh agent`;
+    case 'retry':
+      return `retried task ${outcome.taskId} (failed after ${outcome.attempts} attempt(s)) at log position ${outcome.position}; orch spawn gives it a fresh allowance of attempts`;
     default: {
       const on = outcome.on === null ? '' : ` on ${outcome.on.join(', ')}`;
       return `recorded ${outcome.kind}${on} for task ${outcome.taskId} (spawn ${outcome.spawnId}) at log position ${outcome.position}`;

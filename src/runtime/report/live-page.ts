@@ -206,6 +206,7 @@ function live() {
       if (p === logPosition) {
         if (t.status !== 'complete' && t.status !== 'failed') actions.appendChild(el('button', { type: 'button', 'data-action': 'cancel', 'data-task': t.id }, 'cancel'));
         if (t.status === 'blocked') actions.appendChild(el('button', { type: 'button', 'data-action': 'unblock', 'data-task': t.id }, 'unblock'));
+        if (t.detail === 'failed') actions.appendChild(el('button', { type: 'button', 'data-action': 'retry', 'data-task': t.id }, 'retry'));
       }
       tr.appendChild(actions);
       tbody.appendChild(tr);
