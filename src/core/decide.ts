@@ -7,7 +7,7 @@ import { dependencyMet, planIndex } from './plan-index.js';
 import type { PlanIndex } from './plan-index.js';
 import { getOwn } from './record.js';
 import type { OrchState } from './state.js';
-import { isLiveAgent } from './state.js';
+import { effectiveBudget, isLiveAgent } from './state.js';
 
 /** The settings `decide` reads (an `OrchestratorConfig` has them all). */
 export type DecideConfig = Pick<
@@ -52,9 +52,11 @@ export function decide(
   if (plan === null) return [];
   const index = planIndex(plan);
   const out: Command[] = [];
-  const budgetHit = config.budget !== undefined && state.costUsd >= config.budget;
+  // The configured budget plus what people raised it by (BudgetRaised).
+  const budget = effectiveBudget(state, config.budget);
+  const budgetHit = budget !== undefined && state.costUsd >= budget;
   if (budgetHit && state.budgetExhausted === null) {
-    out.push({ type: 'HaltForBudget', spentUsd: state.costUsd, budget: config.budget ?? 0 });
+    out.push({ type: 'HaltForBudget', spentUsd: state.costUsd, budget });
   }
   // Reopening changes what is complete: decide the rest on the state after it.
   decideCiFailure(state, out);

@@ -92,6 +92,7 @@ export const EVENT_INFO: Readonly<
   RunStarted: { stream: 'run', writers: ['orch'] },
   RunStopped: { stream: 'run', writers: ['orch'] },
   BudgetExhausted: { stream: 'run', writers: ['orch'] },
+  BudgetRaised: { stream: 'run', writers: ['user'] },
   CiCompleted: { stream: 'run', writers: ['orch', 'ci', 'user'] },
   PlanLoaded: { stream: 'plan', writers: ['orch'] },
   PlanRevised: { stream: 'plan', writers: ['orch'] },

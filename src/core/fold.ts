@@ -78,6 +78,11 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
     case 'BudgetExhausted':
       s.budgetExhausted = { spentUsd: e.data.spentUsd, budget: e.data.budget, at: e.recordedAt };
       return;
+    case 'BudgetRaised':
+      // The raised budget is judged afresh: a halted run spawns again until it is reached.
+      s.budgetRaisedUsd = (s.budgetRaisedUsd ?? 0) + e.data.amountUsd;
+      s.budgetExhausted = null;
+      return;
     case 'CiCompleted': {
       const pass = e.data.result === 'pass';
       // The result judges the merge whose commit it tested and every merge before it; merges

@@ -111,3 +111,35 @@ describe('a task that failed for good', () => {
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
   });
 });
+
+describe('orch signal budget', () => {
+  it('raises a configured budget, and refuses without one or with a bad amount', async () => {
+    const configFile = path.join(repo, 'orch.config.json');
+    const config = JSON.parse(fs.readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+    const none = await orch('signal', 'budget', '--raise', '5');
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/no budget is configured/);
+    fs.writeFileSync(configFile, JSON.stringify({ ...config, budget: 3 }));
+    const bad = await orch('signal', 'budget', '--raise', 'five');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/must be a number of dollars above 0/);
+    const missing = await orch('signal', 'budget');
+    expect(missing.stderr).toMatch(/needs --raise USD/);
+    const wrongKind = await orch('signal', 'retry', '--task', 'T1', '--raise', '5');
+    expect(wrongKind.stderr).toMatch(/--raise only applies to orch signal budget/);
+    const ok = await orch('signal', 'budget', '--raise', '2', '--summary', 'one more try');
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(
+      /^raised the budget by \$2\.00 to \$5\.00 \(\$0\.00 spent\) at log position \d+/,
+    );
+    const store = openSqliteEventStore(path.join(repo, '.state', 'orch.db'), { readonly: true });
+    try {
+      const raised = [...store.readAll()].filter((e) => e.type === 'BudgetRaised');
+      expect(raised.map((e) => [e.data, e.metadata['actor']])).toEqual([
+        [{ amountUsd: 2, reason: 'one more try' }, 'user'],
+      ]);
+    } finally {
+      store.close();
+    }
+  });
+});

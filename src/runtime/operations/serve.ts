@@ -5,7 +5,9 @@ import Fastify from 'fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { OrchError } from '../../util/errors.js';
 import { liveScript, liveStyle, renderLivePage } from '../report/live-page.js';
+import { loadConfig } from '../project/config.js';
 import { readLeaseView } from '../system/lease.js';
+import { orchRaiseBudget } from './budget.js';
 import { orchCi } from './ci.js';
 import { UsageError } from './errors.js';
 import { RunFollower, UnknownSpawnError } from './serve-follow.js';
@@ -26,6 +28,7 @@ import { orchSignal } from './signal.js';
  * | `GET /api/spawn` | the `orch spawn` child and the lease |
  * | `POST /api/tasks/:id/cancel`, `/unblock`, `/retry` | `orch signal cancel|unblock|retry --task ID --summary NOTE` |
  * | `POST /api/ci` | `orch ci pass|fail --ref --url` (actor `user`) |
+ * | `POST /api/budget` | `orch signal budget --raise USD --summary NOTE` |
  * | `POST /api/spawn/start`, `/api/spawn/stop` | start or stop `orch spawn` as a child process |
  */
 
@@ -249,6 +252,22 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       actor: 'user',
       ...(ref === undefined ? {} : { ref }),
       ...(url === undefined ? {} : { url }),
+    });
+    wake();
+    return outcome;
+  });
+  app.post('/api/budget', async (request) => {
+    const body = objectBody(request.body);
+    const raise = body['raiseUsd'];
+    if (typeof raise !== 'number') {
+      throw new UsageError('"raiseUsd" must be a number of dollars', 'send {"raiseUsd": 5}');
+    }
+    const note = optionalText(body, 'note', 2000);
+    const outcome = orchRaiseBudget(options.stateDir, {
+      amountUsd: raise,
+      // Read on each request: the file may have changed since the server started.
+      configuredUsd: loadConfig(options.repoDir).budget,
+      ...(note === undefined ? {} : { summary: note }),
     });
     wake();
     return outcome;

@@ -61,6 +61,28 @@ function signalRecordedText(outcome: SignalRecorded): string {
   }
 }
 
+/**
+ * `orch signal budget`: the line that confirms the raise.
+ *
+ * @example
+ * budgetRaisedLine({ amountUsd: 5, budgetUsd: 15, spentUsd: 10.2, wasExhausted: true, position: 70 });
+ * // 'raised the budget by $5.00 to $15.00 ($10.20 spent) at log position 70; orch spawn spawns again'
+ */
+export function budgetRaisedLine(outcome: {
+  amountUsd: number;
+  budgetUsd: number;
+  spentUsd: number;
+  wasExhausted: boolean;
+  position: number;
+}): string {
+  const usd = (n: number) => `$${n.toFixed(2)}`;
+  return (
+    `raised the budget by ${usd(outcome.amountUsd)} to ${usd(outcome.budgetUsd)} (${usd(outcome.spentUsd)} spent) ` +
+    `at log position ${outcome.position}` +
+    (outcome.wasExhausted ? '; orch spawn spawns again' : '')
+  );
+}
+
 /** What `orch replay --verify` checked (the fields the line names). */
 export interface VerifiedSummary {
   events: number;

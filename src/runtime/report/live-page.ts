@@ -53,6 +53,10 @@ export function renderLivePage(title = 'orch serve'): string {
 <input type="text" id="ci-ref" size="14" maxlength="200" placeholder="ref (optional)">
 <button type="button" id="ci-record">record CI result</button>
 </div>
+<div class="control-row">
+<label>raise the budget by $ <input type="number" id="budget-raise" min="0.01" step="0.01" size="8" placeholder="5"></label>
+<button type="button" id="budget-record">raise budget</button>
+</div>
 <p id="control-result" role="status"></p>
 </section>
 <section id="state">
@@ -253,6 +257,13 @@ function live() {
     var body = { result: document.getElementById('ci-result').value };
     if (ref !== '') body.ref = ref;
     control('/api/ci', body, function (r) { return 'CI ' + r.result + ' recorded at log position ' + r.position; });
+  });
+  document.getElementById('budget-record').addEventListener('click', function () {
+    var body = { raiseUsd: Number(document.getElementById('budget-raise').value) };
+    if (note() !== '') body.note = note();
+    control('/api/budget', body, function (r) {
+      return 'budget raised by $' + r.amountUsd.toFixed(2) + ' to $' + r.budgetUsd.toFixed(2) + ' ($' + r.spentUsd.toFixed(2) + ' spent) at log position ' + r.position;
+    });
   });
   document.getElementById('spawn-start').addEventListener('click', function () {
     control('/api/spawn/start', {}, function (r) { return 'orch spawn started (pid ' + r.pid + ')'; });

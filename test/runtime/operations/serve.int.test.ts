@@ -80,6 +80,7 @@ describe('orch serve: the token', () => {
     ['/api/tasks/T003/unblock', {}],
     ['/api/tasks/T005/retry', {}],
     ['/api/ci', { result: 'fail' }],
+    ['/api/budget', { raiseUsd: 5 }],
     ['/api/spawn/start', {}],
     ['/api/spawn/stop', {}],
   ];
@@ -394,6 +395,38 @@ describe('orch serve: controls', () => {
     });
     const again = await server.app.inject({ method: 'POST', url: '/api/tasks/T005/retry', headers: auth() });
     expect(again.statusCode).toBe(409);
+  });
+
+  it('raises the budget as orch signal budget does (actor user); refuses a bad amount and a repo without a budget', async () => {
+    const before = events().length;
+    const raise = (payload: object) =>
+      server.app.inject({ method: 'POST', url: '/api/budget', headers: auth(), payload });
+    // The calculator repo has no orch.config.json: no budget, nothing to raise.
+    const none = await raise({ raiseUsd: 5 });
+    expect(none.statusCode).toBe(409);
+    expect(none.json()).toMatchObject({ code: 'NO_BUDGET' });
+    const configFile = path.join(log.repo, 'orch.config.json');
+    fs.writeFileSync(configFile, JSON.stringify({ budget: 2 }));
+    try {
+      for (const bad of [{}, { raiseUsd: '5' }, { raiseUsd: 0 }, { raiseUsd: -1 }, { raiseUsd: 1e9 }]) {
+        const r = await raise(bad);
+        expect([bad, r.statusCode]).toEqual([bad, 400]);
+      }
+      expect(events().length).toBe(before);
+      const r = await raise({ raiseUsd: 2.5, note: 'T005 is close' });
+      expect(r.statusCode).toBe(200);
+      expect(r.json()).toMatchObject({ kind: 'budget', amountUsd: 2.5, budgetUsd: 4.5, wasExhausted: false });
+      const last = events().at(-1)!;
+      expect([last.type, last.data, last.metadata['actor']]).toEqual([
+        'BudgetRaised',
+        { amountUsd: 2.5, reason: 'T005 is close' },
+        'user',
+      ]);
+      // Raises add up.
+      expect((await raise({ raiseUsd: 1 })).json()).toMatchObject({ budgetUsd: 5.5 });
+    } finally {
+      fs.rmSync(configFile);
+    }
   });
 
   it('records a CI result as orch ci does (actor user) and refuses a bad one', async () => {
