@@ -101,6 +101,8 @@ export const EVENT_INFO: Readonly<
   PlanDraftAttempted: { stream: 'plan', writers: ['orch'] },
   PlanDraftAccepted: { stream: 'plan', writers: ['orch'] },
   PlanDraftFailed: { stream: 'plan', writers: ['orch'] },
+  PlanDraftEdited: { stream: 'plan', writers: ['user'] },
+  PlanDraftApproved: { stream: 'plan', writers: ['user'] },
   AgentSpawnRequested: { stream: 'task', writers: ['orch'] },
   AgentStarted: { stream: 'task', writers: ['orch'] },
   AgentExited: { stream: 'task', writers: ['orch'] },

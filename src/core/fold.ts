@@ -182,7 +182,9 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
     case 'PlanDraftAttempted':
     case 'PlanDraftAccepted':
     case 'PlanDraftFailed':
-      // `orch plan --draft`: the planner's attempts, for the audit trail; a drafted plan
+    case 'PlanDraftEdited':
+    case 'PlanDraftApproved':
+      // `orch plan --draft` and the wizard of `orch serve`: the planner's attempts, for the audit trail; a drafted plan
       // enters the state only when `orch spawn` loads it (`PlanLoaded`/`PlanRevised`).
       return;
     default:

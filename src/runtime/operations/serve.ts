@@ -10,6 +10,7 @@ import { readLeaseView } from '../system/lease.js';
 import { orchRaiseBudget } from './budget.js';
 import { orchCi } from './ci.js';
 import { UsageError } from './errors.js';
+import { DraftWizard } from './serve-draft.js';
 import { RunFollower, UnknownSpawnError } from './serve-follow.js';
 import { SpawnChild } from './serve-spawn.js';
 import { orchSignal } from './signal.js';
@@ -30,6 +31,9 @@ import { orchSignal } from './signal.js';
  * | `POST /api/ci` | `orch ci pass|fail --ref --url` (actor `user`) |
  * | `POST /api/budget` | `orch signal budget --raise USD --summary NOTE` |
  * | `POST /api/spawn/start`, `/api/spawn/stop` | start or stop `orch spawn` as a child process |
+ * | `GET /api/draft` | the wizard: its step, the plan file's text, its problems and plan tree |
+ * | `POST /api/draft` | `orch plan --draft GOAL`, run in the server ({@link DraftWizard}) |
+ * | `POST /api/draft/edit`, `/api/draft/approve` | write and check the person's plan text; approve it and start `orch spawn` |
  */
 
 /** How `orch serve` is started. */
@@ -156,6 +160,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     stateDir: options.stateDir,
     orchCommand: options.orchCommand,
   });
+  const wizard = new DraftWizard(options.repoDir, options.stateDir);
   const streams = new Set<ServerResponse>();
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
 
@@ -283,6 +288,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     return { ...view, code: view.lastExit?.code ?? null };
   });
 
+  app.get('/api/draft', async () => wizard.view());
+  app.post('/api/draft', async (request) => {
+    const view = wizard.start(objectBody(request.body)['goal']);
+    wake();
+    return view;
+  });
+  app.post('/api/draft/edit', async (request) => {
+    const view = await wizard.edit(objectBody(request.body)['text']);
+    wake();
+    return view;
+  });
+  app.post('/api/draft/approve', async () => {
+    const view = await wizard.approve();
+    const spawn = child.start();
+    wake();
+    return { ...view, spawn };
+  });
+
   app.get('/api/events', async (request, reply) => {
     reply.hijack();
     const raw = reply.raw;
@@ -357,6 +380,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       clearInterval(timer);
       for (const raw of streams) raw.end();
       streams.clear();
+      await wizard.close();
       await child.close();
       await app.close();
       follower.close();
