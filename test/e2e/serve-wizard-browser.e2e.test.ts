@@ -1,0 +1,166 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSqliteEventStore } from '../../src/store/index.js';
+import { git, gitRepo, ORCH_BIN, orchEnv, runOrch } from '../fixtures/agents/e2e-repo.js';
+import { available } from '../setup/required.js';
+
+/**
+ * The wizard of `orch serve` in headless Chromium, through the built CLI (`npm run build`
+ * first), on a repository with no plan and no log: the person types a goal, the scripted
+ * planner drafts a plan (its first draft invalid, then fixed), the page shows the plan tree
+ * and its text, the person adds a task in the text box, saves, approves, and the run ends
+ * with every task complete. No console error, no request outside the server.
+ */
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = available(
+  `Chromium (${CHROMIUM})`,
+  fs.existsSync(CHROMIUM),
+  "orch serve's wizard is not tested in a browser; install Debian's chromium package (.ci/run does)",
+);
+const PLANNER = fileURLToPath(new URL('../fixtures/agents/planner/claude', import.meta.url));
+const AGENT = fileURLToPath(new URL('../fixtures/agents/succeed.mjs', import.meta.url));
+const TOKEN = 'wizard-e2e-token-0123456789abcdef';
+
+let dir: string;
+let repo: string;
+let server: ChildProcess | undefined;
+let serverOutput = '';
+let origin: string;
+let browser: Browser | undefined;
+
+async function until<T>(what: string, probe: () => T | Promise<T>, ms = 120_000): Promise<NonNullable<T>> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== null && value !== false) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${serverOutput}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+beforeAll(async () => {
+  if (!hasChromium) return;
+  dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-wizard-e2e-')));
+  repo = gitRepo(path.join(dir, 'repo'));
+  fs.writeFileSync(
+    path.join(repo, 'orch.config.json'),
+    JSON.stringify({
+      retryInterval: 0,
+      agents: {
+        planner: { command: [PLANNER, '-p', '{promptFile}'] },
+        dev: { command: [process.execPath, AGENT] },
+      },
+    }),
+  );
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-q', '-m', 'config');
+  const tokenFile = path.join(dir, 'token');
+  fs.writeFileSync(tokenFile, `${TOKEN}\n`);
+  server = spawn(
+    process.execPath,
+    [ORCH_BIN, 'serve', '--repo', repo, '--port', '0', '--token-file', tokenFile],
+    {
+      env: orchEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  server.stdout!.on('data', (c: Buffer) => (serverOutput += c.toString()));
+  server.stderr!.on('data', (c: Buffer) => (serverOutput += c.toString()));
+  const printed = await until(
+    'the URL orch serve prints',
+    () => /open (http:\/\/127\.0\.0\.1:\d+)\/#token=(\S+)/.exec(serverOutput),
+    60_000,
+  );
+  origin = printed[1]!;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (server !== undefined && server.exitCode === null) {
+    const exited = new Promise((r) => server!.once('exit', r));
+    server.kill('SIGINT');
+    await exited;
+  }
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!hasChromium)('orch serve in a browser: the wizard', () => {
+  it('takes a goal to a drafted plan, an edit, an approval and a finished run', async () => {
+    const page = await (browser as Browser).newPage({ viewport: { width: 1400, height: 1000 } });
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('request', (r) => {
+      if (!r.url().startsWith(`${origin}/`)) problems.push(`request: ${r.url()}`);
+    });
+    await page.goto(`${origin}/#token=${TOKEN}`);
+    await page.waitForSelector('body[data-draft-step="none"]');
+
+    await page.fill('#goal', 'a command-line calculator');
+    await page.click('#draft-start');
+    await page.waitForSelector('body[data-draft-step="drafted"]', { timeout: 120_000 });
+    expect(await page.textContent('#draft-step')).toBe(
+      'Drafted a plan for "a command-line calculator" in plan.yaml: valid.',
+    );
+    const tree = await page.$$eval('#draft-tree li[data-task]', (items) => items.map((i) => i.textContent));
+    expect(tree).toEqual([
+      'T1 Parse arithmetic expressions [dev]',
+      'T2 Evaluate the parsed expressions [dev] after T1',
+      'T3 Add a REPL [dev]',
+    ]);
+
+    // The person adds a task in the text box, saves, and sees it in the tree.
+    const text = await page.inputValue('#draft-text');
+    expect(text).toContain('dependsOn: [T1]');
+    await page.fill('#draft-text', `${text}          - { id: T4, title: Print the help, role: dev }\n`);
+    await page.click('#draft-save');
+    await page.waitForSelector('#draft-tree li[data-task="T4"]');
+    expect(await page.isEnabled('#draft-approve')).toBe(true);
+
+    await page.click('#draft-approve');
+    await until('the control line to name the started orch spawn', async () =>
+      /approved 4 task\(s\); orch spawn started/.test((await page.textContent('#control-result')) ?? ''),
+    );
+    const done = await until('every task complete', async () => {
+      const r = await runOrch(['status', '--json', '--repo', repo]);
+      if (r.code !== 0) return false;
+      const doc = JSON.parse(r.stdout) as { tasks: { id: string; status: string }[] };
+      return doc.tasks.length === 4 && doc.tasks.every((t) => t.status === 'complete') ? doc : false;
+    });
+    expect(done.tasks.map((t) => t.id)).toEqual(['T1', 'T2', 'T3', 'T4']);
+    // The state table follows the run the wizard started.
+    await until('the state table to show T4 complete', async () =>
+      page.$('#state-table tbody tr[data-task="T4"][data-status="complete"]'),
+    );
+
+    const store = openSqliteEventStore(path.join(repo, '.state', 'orch.db'), { readonly: true });
+    try {
+      const types = [...store.readAll()].map((e) => e.type).filter((t) => t.startsWith('PlanDraft'));
+      expect(types).toEqual([
+        'PlanDraftRequested',
+        'PlanDraftAttempted',
+        'PlanDraftAttempted',
+        'PlanDraftAccepted',
+        'PlanDraftEdited',
+        'PlanDraftApproved',
+      ]);
+    } finally {
+      store.close();
+    }
+    expect(problems).toEqual([]);
+  }, 300_000);
+});
