@@ -35,11 +35,16 @@ let serverOutput = '';
 let origin: string;
 let browser: Browser | undefined;
 
-async function until<T>(what: string, probe: () => T | Promise<T>, ms = 120_000): Promise<NonNullable<T>> {
+async function until<T>(
+  what: string,
+  probe: () => T | Promise<T>,
+  ms = 120_000,
+): Promise<Exclude<T, false | null | undefined>> {
   const end = Date.now() + ms;
   for (;;) {
     const value = await probe();
-    if (value !== undefined && value !== null && value !== false) return value;
+    if (value !== undefined && value !== null && value !== false)
+      return value as Exclude<T, false | null | undefined>;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${serverOutput}`);
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -104,6 +104,11 @@ export function progressLine(event: RecordedEvent, state: OrchState): string | n
       return say(String(d['taskId']), `✗ failed for good: ${String(d['reason'])}`);
     case 'TaskCancelled':
       return say(String(d['taskId']), 'cancelled');
+    case 'TaskRetryRequested':
+      return say(
+        String(d['taskId']),
+        `↻ retried by a person${typeof d['reason'] === 'string' ? `: ${d['reason']}` : ''}`,
+      );
     case 'PhaseUnblocked':
       return say(`phase`, `${String(d['phaseId'])} unblocked`);
     case 'PhaseCompleted':
@@ -122,6 +127,8 @@ export function progressLine(event: RecordedEvent, state: OrchState): string | n
         'budget',
         `spent ${usd(Number(d['spentUsd']), 2)} of ${usd(Number(d['budget']), 2)}: no new attempts`,
       );
+    case 'BudgetRaised':
+      return say('budget', `raised by ${usd(Number(d['amountUsd']), 2)} by a person`);
     default:
       return null;
   }
