@@ -79,6 +79,9 @@ export class DraftWizard {
       });
     }
     const abort = new AbortController();
+    // A failed draft is known by the PlanDraftRequested it recorded after this point, if any
+    // (one refused before it asked the planner, e.g. for the lease, recorded nothing).
+    const since = this.lastPosition();
     const job: Job = {
       goal: goal.trim(),
       running: true,
@@ -101,7 +104,7 @@ export class DraftWizard {
       },
       (err: unknown) => {
         job.error = (err as Error).message;
-        const last = this.lastDraft();
+        const last = this.lastDraft(since);
         if (last !== null) {
           job.draftId = last.draftId;
           job.file = last.file;
@@ -257,14 +260,26 @@ export class DraftWizard {
     }
   }
 
-  /** The last `PlanDraftRequested` in the log (a failed draft's id and file). */
-  private lastDraft(): { draftId: string; file: string } | null {
+  /** The log's last position (0: no log yet). */
+  private lastPosition(): number {
+    const file = path.join(this.stateDir, 'orch.db');
+    if (!fs.existsSync(file)) return 0;
+    const store = openSqliteEventStore(file, { readonly: true });
+    try {
+      return store.lastPosition();
+    } finally {
+      store.close();
+    }
+  }
+
+  /** The last `PlanDraftRequested` after position `since` (a failed draft's id and file). */
+  private lastDraft(since: number): { draftId: string; file: string } | null {
     const file = path.join(this.stateDir, 'orch.db');
     if (!fs.existsSync(file)) return null;
     const store = openSqliteEventStore(file, { readonly: true });
     try {
       let last: { draftId: string; file: string } | null = null;
-      for (const e of store.readAll({ types: ['PlanDraftRequested'] })) {
+      for (const e of store.readAll({ types: ['PlanDraftRequested'], from: since + 1 })) {
         const d = e.data as OrchEventData<'PlanDraftRequested'>;
         last = { draftId: d.draftId, file: d.file };
       }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../../src/runtime/operations/serve.js';
+import { acquireLease } from '../../../src/runtime/system/lease.js';
 import type { WizardView } from '../../../src/runtime/operations/serve-draft.js';
 import { openSqliteEventStore } from '../../../src/store/index.js';
 import { ORCH_BIN, git, gitRepo } from '../../fixtures/agents/e2e-repo.js';
@@ -207,5 +208,47 @@ describe('orch serve: the wizard (goal → draft → edit → approve → run)',
     } finally {
       store.close();
     }
+
+    // Another process holds the lease: the next draft fails at once, naming it, and the page
+    // does not take the earlier draft for this one.
+    await until(
+      async () =>
+        (await server.app.inject({ method: 'GET', url: '/api/spawn', headers: auth() })).json<{
+          spawn: { running: boolean };
+        }>(),
+      (v) => !v.spawn.running,
+    );
+    const lease = await acquireLease(path.join(repo, '.state'), { runId: 'held-elsewhere' });
+    try {
+      const next = await server.app.inject({
+        method: 'POST',
+        url: '/api/draft',
+        headers: auth(),
+        payload: { goal: 'something else' },
+      });
+      expect(next.statusCode).toBe(200);
+      const failed = await until(read, (v) => v.step !== 'drafting');
+      expect(failed).toMatchObject({
+        step: 'failed',
+        goal: 'something else',
+        file: null,
+        draftId: null,
+        plan: null,
+      });
+      expect(failed.error).toMatch(/lease|held/i);
+      const edit3 = await server.app.inject({
+        method: 'POST',
+        url: '/api/draft/edit',
+        headers: auth(),
+        payload: { text: 'x' },
+      });
+      expect([edit3.statusCode, edit3.json().code]).toEqual([409, 'DRAFT_NOT_EDITABLE']);
+    } finally {
+      lease.release();
+    }
+    // The planner never ran: the plan is the one the run wrote its progress back into.
+    expect(fs.readFileSync(path.join(repo, 'plan.yaml'), 'utf8')).toContain(
+      '{ status: complete, id: T4, title: Print the help, role: dev }',
+    );
   }, 240_000);
 });
