@@ -107,6 +107,13 @@ describe('a task that failed for good', () => {
     } finally {
       store.close();
     }
+    // The prompts count the fresh allowance: 2 attempts, then 2 more after the retry; the
+    // third carries what the first two left.
+    const prompt = (n: number) =>
+      fs.readFileSync(path.join(repo, '.state', 'prompts', 'T1', `${n}.md`), 'utf8');
+    expect(prompt(2)).toContain('Attempt: 2 of at most 2');
+    expect(prompt(3)).toContain('Attempt: 3 of at most 4');
+    expect(prompt(3)).toContain('failing on purpose (run 2 of 2 failures)');
     const verify = await orch('replay', '--verify');
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
   });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { getOwn } from '../../core/record.js';
 import { AttemptFold } from '../../core/attempt-history.js';
 import type { SpawnAgentCommand } from '../../core/commands.js';
 import { commandEvent } from '../../core/commands.js';
@@ -284,7 +285,8 @@ export class AgentSupervisor {
       ...(persona ? { persona } : {}),
       ...(resumedSession === undefined ? {} : { resumedSession }),
       attempt: command.attempt,
-      maxAttempts: config.maxRetries + 1,
+      // A person's retry of a failed task (TaskRetryRequested) gave it maxRetries + 1 more.
+      maxAttempts: config.maxRetries + 1 + (getOwn(log.state.tasks, command.taskId)?.context.retryBase ?? 0),
       history,
       workspace: {
         path: workspace.path,
