@@ -5,7 +5,7 @@ import type { OrchEvent } from './events.js';
 import { getOwn, setOwn } from './record.js';
 import type { IdRecord } from './record.js';
 import type { AgentRecord, OrchState } from './state.js';
-import { isLiveAgent } from './state.js';
+import { isLiveAgent, roundUsd } from './state.js';
 
 type Collection = 'milestones' | 'phases' | 'tasks' | 'agents';
 
@@ -80,7 +80,7 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
       return;
     case 'BudgetRaised':
       // The raised budget is judged afresh: a halted run spawns again until it is reached.
-      s.budgetRaisedUsd = (s.budgetRaisedUsd ?? 0) + e.data.amountUsd;
+      s.budgetRaisedUsd = roundUsd((s.budgetRaisedUsd ?? 0) + e.data.amountUsd);
       s.budgetExhausted = null;
       return;
     case 'CiCompleted': {

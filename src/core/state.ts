@@ -136,5 +136,15 @@ export function effectiveBudget(
   state: Pick<OrchState, 'budgetRaisedUsd'>,
   configured: number | undefined,
 ): number | undefined {
-  return configured === undefined ? undefined : configured + (state.budgetRaisedUsd ?? 0);
+  return configured === undefined ? undefined : roundUsd(configured + (state.budgetRaisedUsd ?? 0));
+}
+
+/**
+ * Dollars rounded to a millionth, so sums of raises read as written (0.2 + 0.1 is 0.3).
+ *
+ * @example
+ * roundUsd(0.2 + 0.1); // 0.3
+ */
+export function roundUsd(usd: number): number {
+  return Math.round(usd * 1e6) / 1e6;
 }

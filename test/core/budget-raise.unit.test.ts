@@ -59,9 +59,9 @@ describe('BudgetRaised', () => {
 
     b.add('BudgetRaised', { amountUsd: 2 }, 'user');
     const state = replay(b.events);
-    expect(state.budgetRaisedUsd).toBeCloseTo(2.1);
+    expect(state.budgetRaisedUsd).toBe(2.1);
     expect(state.budgetExhausted).toBeNull();
-    expect(effectiveBudget(state, config.budget)).toBeCloseTo(3.1);
+    expect(effectiveBudget(state, config.budget)).toBe(3.1);
     expect(spawns(b)).toEqual([expect.objectContaining({ type: 'SpawnAgent', taskId: 'T2', attempt: 1 })]);
   });
 

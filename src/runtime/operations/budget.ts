@@ -1,5 +1,5 @@
 import { streamIds } from '../../core/events.js';
-import { effectiveBudget } from '../../core/state.js';
+import { effectiveBudget, roundUsd } from '../../core/state.js';
 import type { EventStore } from '../../store/event-store.js';
 import { OrchError } from '../../util/errors.js';
 import { handleCommand } from '../log/handle-command.js';
@@ -81,7 +81,7 @@ export function raiseBudget(store: EventStore, request: BudgetRaiseRequest): Bud
   return handleCommand(store, ({ state }) => {
     const runId = state.run?.runId;
     const streamId = streamIds.run(runId ?? EXTERNAL_RUN_ID);
-    const budgetUsd = (effectiveBudget(state, configuredUsd) ?? configuredUsd) + amountUsd;
+    const budgetUsd = roundUsd((effectiveBudget(state, configuredUsd) ?? configuredUsd) + amountUsd);
     return {
       streamId,
       type: 'BudgetRaised',
