@@ -15,7 +15,9 @@ import { available } from '../setup/required.js';
  * first), on a repository with no plan and no log: the person types a goal, the scripted
  * planner drafts a plan (its first draft invalid, then fixed), the page shows the plan tree
  * and its text, the person adds a task in the text box, saves, approves, and the run ends
- * with every task complete. No console error, no request outside the server.
+ * with every task complete; then the budget control is refused (no budget configured) and,
+ * once orch.config.json has one, raises it. No console error (but the expected 409), no
+ * request outside the server.
  */
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -166,6 +168,21 @@ describe.skipIf(!hasChromium)('orch serve in a browser: the wizard', () => {
     } finally {
       store.close();
     }
-    expect(problems).toEqual([]);
+    // The budget control: refused without a configured budget, then raised.
+    await page.fill('#budget-raise', '1');
+    await page.click('#budget-record');
+    await until('the refusal of a raise without a budget', async () =>
+      /no budget is configured/.test((await page.textContent('#control-result')) ?? ''),
+    );
+    const configFile = path.join(repo, 'orch.config.json');
+    const config = JSON.parse(fs.readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(configFile, JSON.stringify({ ...config, budget: 2 }));
+    await page.click('#budget-record');
+    await until('the raise to be recorded', async () =>
+      /^budget raised by \$1\.00 to \$3\.00 \(\$0\.00 spent\) at log position \d+$/.test(
+        (await page.textContent('#control-result')) ?? '',
+      ),
+    );
+    expect(problems.filter((p) => !p.includes('409'))).toEqual([]);
   }, 300_000);
 });
