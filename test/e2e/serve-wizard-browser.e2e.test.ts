@@ -14,8 +14,9 @@ import { available } from '../setup/required.js';
  * The wizard of `orch serve` in headless Chromium, through the built CLI (`npm run build`
  * first), on a repository with no plan and no log: the person types a goal, the scripted
  * planner drafts a plan (its first draft invalid, then fixed), the page shows the plan tree
- * and its text, the person adds a task in the text box, saves, approves, and the run ends
- * with every task complete; then the budget control is refused (no budget configured) and,
+ * and its text, the person adds a task (for a flaky agent) in the text box, saves and
+ * approves; the run fails that task for good, the person retries it from its row and starts
+ * orch spawn again, and every task completes; then the budget control is refused (no budget configured) and,
  * once orch.config.json has one, raises it. No console error (but the expected 409), no
  * request outside the server.
  */
@@ -28,6 +29,7 @@ const hasChromium = available(
 );
 const PLANNER = fileURLToPath(new URL('../fixtures/agents/planner/claude', import.meta.url));
 const AGENT = fileURLToPath(new URL('../fixtures/agents/succeed.mjs', import.meta.url));
+const FAIL_N = fileURLToPath(new URL('../fixtures/agents/fail-n.mjs', import.meta.url));
 const TOKEN = 'wizard-e2e-token-0123456789abcdef';
 
 let dir: string;
@@ -60,9 +62,14 @@ beforeAll(async () => {
     path.join(repo, 'orch.config.json'),
     JSON.stringify({
       retryInterval: 0,
+      maxRetries: 1,
       agents: {
         planner: { command: [PLANNER, '-p', '{promptFile}'] },
         dev: { command: [process.execPath, AGENT] },
+        flaky: {
+          command: [process.execPath, FAIL_N],
+          env: { FAIL_TIMES: '2', FAIL_N_COUNTER: path.join(dir, 'fail-n-count') },
+        },
       },
     }),
   );
@@ -104,7 +111,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(!hasChromium)('orch serve in a browser: the wizard', () => {
-  it('takes a goal to a drafted plan, an edit, an approval and a finished run', async () => {
+  it('takes a goal to a drafted plan, an edit, an approval, a run, a retry of a failed task and a finished run', async () => {
     const page = await (browser as Browser).newPage({ viewport: { width: 1400, height: 1000 } });
     const problems: string[] = [];
     page.on('console', (m) => {
@@ -133,7 +140,7 @@ describe.skipIf(!hasChromium)('orch serve in a browser: the wizard', () => {
     // The person adds a task in the text box, saves, and sees it in the tree.
     const text = await page.inputValue('#draft-text');
     expect(text).toContain('dependsOn: [T1]');
-    await page.fill('#draft-text', `${text}          - { id: T4, title: Print the help, role: dev }\n`);
+    await page.fill('#draft-text', `${text}          - { id: T4, title: Print the help, role: flaky }\n`);
     await page.click('#draft-save');
     await page.waitForSelector('#draft-tree li[data-task="T4"]');
     expect(await page.isEnabled('#draft-approve')).toBe(true);
@@ -142,14 +149,34 @@ describe.skipIf(!hasChromium)('orch serve in a browser: the wizard', () => {
     await until('the control line to name the started orch spawn', async () =>
       /approved 4 task\(s\); orch spawn started/.test((await page.textContent('#control-result')) ?? ''),
     );
-    const done = await until('every task complete', async () => {
+    const status = async () => {
       const r = await runOrch(['status', '--json', '--repo', repo]);
-      if (r.code !== 0) return false;
-      const doc = JSON.parse(r.stdout) as { tasks: { id: string; status: string }[] };
-      return doc.tasks.length === 4 && doc.tasks.every((t) => t.status === 'complete') ? doc : false;
+      return r.code === 0 ? (JSON.parse(r.stdout) as { tasks: { id: string; status: string }[] }) : null;
+    };
+    // T4's agent fails both its attempts (maxRetries 1): the task fails for good.
+    const failed = await until('T4 to fail for good and the others to complete', async () => {
+      const doc = await status();
+      return doc !== null && doc.tasks.map((t) => t.status).join() === 'complete,complete,complete,failed'
+        ? doc
+        : null;
+    });
+    expect(failed.tasks.map((t) => t.id)).toEqual(['T1', 'T2', 'T3', 'T4']);
+    // The state table follows the run the wizard started, and offers a retry for T4 only.
+    await until('the state table to show T4 failed, with a retry button', async () =>
+      page.$('#state-table tbody tr[data-task="T4"][data-status="failed"] button[data-action="retry"]'),
+    );
+    expect(await page.$$('#state-table button[data-action="retry"]')).toHaveLength(1);
+    await until('orch spawn to have ended', async () => page.isEnabled('#spawn-start'));
+    await page.click('#state-table button[data-action="retry"]');
+    await until('the retry to be recorded', async () =>
+      /^retry T4: recorded at log position \d+$/.test((await page.textContent('#control-result')) ?? ''),
+    );
+    await page.click('#spawn-start');
+    const done = await until('every task complete', async () => {
+      const doc = await status();
+      return doc !== null && doc.tasks.every((t) => t.status === 'complete') ? doc : null;
     });
     expect(done.tasks.map((t) => t.id)).toEqual(['T1', 'T2', 'T3', 'T4']);
-    // The state table follows the run the wizard started.
     await until('the state table to show T4 complete', async () =>
       page.$('#state-table tbody tr[data-task="T4"][data-status="complete"]'),
     );
