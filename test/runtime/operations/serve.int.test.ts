@@ -393,6 +393,13 @@ describe('orch serve: controls', () => {
       status: 'pending',
       detail: 'pending',
     });
+    // The report's data carries the retry, for T005's lane of the timeline.
+    const report = await server.app.inject({ method: 'GET', url: '/api/report', headers: auth() });
+    const drawn = report.json<{ events: [number, string, number | null, Record<string, unknown>][] }>()
+      .events;
+    expect(drawn.filter((e) => e[1] === 'TaskRetryRequested').map((e) => e[3])).toEqual([
+      { taskId: 'T005', reason: 'the sandbox is fixed' },
+    ]);
     const again = await server.app.inject({ method: 'POST', url: '/api/tasks/T005/retry', headers: auth() });
     expect(again.statusCode).toBe(409);
   });
