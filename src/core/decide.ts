@@ -8,7 +8,7 @@ import { dependencyMet, planIndex } from './plan-index.js';
 import type { PlanIndex } from './plan-index.js';
 import { getOwn } from './record.js';
 import type { OrchState } from './state.js';
-import { isLiveAgent } from './state.js';
+import { effectiveBudget, isLiveAgent } from './state.js';
 
 /** The settings `decide` reads (an `OrchestratorConfig` has them all). */
 export type DecideConfig = Pick<
@@ -60,9 +60,11 @@ export function decide(
   if (plan === null) return [];
   const index = planIndex(plan);
   const out: Command[] = [];
-  const budgetHit = config.budget !== undefined && state.costUsd >= config.budget;
+  // The configured budget plus what people raised it by (BudgetRaised).
+  const budget = effectiveBudget(state, config.budget);
+  const budgetHit = budget !== undefined && state.costUsd >= budget;
   if (budgetHit && state.budgetExhausted === null) {
-    out.push({ type: 'HaltForBudget', spentUsd: state.costUsd, budget: config.budget ?? 0 });
+    out.push({ type: 'HaltForBudget', spentUsd: state.costUsd, budget });
   }
   // Reopening changes what is complete: decide the rest on the state after it.
   decideCiFailure(state, out);
@@ -331,9 +333,7 @@ function supersede(state: OrchState, taskId: string, ctx: TaskContext, out: Comm
 
 const exhausted = (ctx: TaskContext) =>
   `retries used up after ${countedAttempts(ctx)} attempt(s)` +
-  (ctx.attempts > countedAttempts(ctx)
-    ? ` (and ${ctx.attempts - countedAttempts(ctx)} stopped by a rate limit)`
-    : '') +
+  ((ctx.rateLimited ?? 0) > 0 ? ` (and ${ctx.rateLimited} stopped by a rate limit)` : '') +
   (ctx.lastFailure ? `; last: ${ctx.lastFailure.detail}` : '');
 
 /** Default `rateLimitBackoff` (seconds) when the config has none. */
@@ -348,7 +348,7 @@ function limitWaitEnd(state: OrchState, ctx: TaskContext, config: DecideConfig, 
   if (ctx.lastFailure?.kind !== 'limit') return reset;
   if (reset > now) return reset;
   const base = (config.rateLimitBackoff ?? DEFAULT_LIMIT_BACKOFF_S) * 1000;
-  return now + base * 2 ** Math.min(Math.max(ctx.attempts - countedAttempts(ctx) - 1, 0), 4);
+  return now + base * 2 ** Math.min(Math.max((ctx.rateLimited ?? 0) - 1, 0), 4);
 }
 
 /**

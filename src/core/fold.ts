@@ -5,7 +5,7 @@ import type { OrchEvent } from './events.js';
 import { getOwn, setOwn } from './record.js';
 import type { IdRecord } from './record.js';
 import type { AgentRecord, OrchState, ReviewRecord } from './state.js';
-import { isLiveAgent } from './state.js';
+import { isLiveAgent, roundUsd } from './state.js';
 
 type Collection = 'milestones' | 'phases' | 'tasks' | 'agents';
 
@@ -77,6 +77,11 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
       return;
     case 'BudgetExhausted':
       s.budgetExhausted = { spentUsd: e.data.spentUsd, budget: e.data.budget, at: e.recordedAt };
+      return;
+    case 'BudgetRaised':
+      // The raised budget is judged afresh: a halted run spawns again until it is reached.
+      s.budgetRaisedUsd = roundUsd((s.budgetRaisedUsd ?? 0) + e.data.amountUsd);
+      s.budgetExhausted = null;
       return;
     case 'CiCompleted': {
       const pass = e.data.result === 'pass';
@@ -154,6 +159,7 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
     case 'TaskCompleted':
     case 'TaskFailed':
     case 'TaskCancelled':
+    case 'TaskRetryRequested':
       stepTask(draft, e.data.taskId, e, engine);
       return;
     case 'PhaseUnblocked':
@@ -189,7 +195,9 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
     case 'PlanDraftAttempted':
     case 'PlanDraftAccepted':
     case 'PlanDraftFailed':
-      // `orch plan --draft`: the planner's attempts, for the audit trail; a drafted plan
+    case 'PlanDraftEdited':
+    case 'PlanDraftApproved':
+      // `orch plan --draft` and the wizard of `orch serve`: the planner's attempts, for the audit trail; a drafted plan
       // enters the state only when `orch spawn` loads it (`PlanLoaded`/`PlanRevised`).
       return;
     default:

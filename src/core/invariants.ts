@@ -151,16 +151,20 @@ const INVARIANTS: readonly Invariant[] = [
   {
     name: 'attemptsWithinRetries',
     description:
-      'a task is attempted at most maxRetries + 1 times, not counting attempts stopped by a rate limit',
+      'a task is attempted at most maxRetries + 1 times, not counting attempts stopped by a rate limit or made before a person retried it',
     monitor: (config) => ({
       before(s, e) {
         if (e.type !== 'AgentSpawnRequested') return null;
         const attempt = data(e).attempt;
         const taskId = str(data(e).taskId);
-        // Attempts stopped by a rate limit do not count (decide.ts).
-        const free = getOwn(s.tasks, taskId)?.context.rateLimited ?? 0;
+        // Attempts stopped by a rate limit, or made before a person's retry, do not count (decide.ts).
+        const ctx = getOwn(s.tasks, taskId)?.context;
+        const limited = ctx?.rateLimited ?? 0;
+        const free = limited + (ctx?.retryBase ?? 0);
         if (typeof attempt !== 'number' || attempt - free <= config.maxRetries + 1) return null;
-        const note = free > 0 ? ` (not counting ${free} stopped by a rate limit)` : '';
+        const note =
+          (limited > 0 ? ` (not counting ${limited} stopped by a rate limit)` : '') +
+          (ctx?.retryBase ? ` (not counting ${ctx.retryBase} before a person's retry)` : '');
         return `task ${taskId} was spawned for attempt ${attempt}${note}, more than maxRetries + 1 = ${config.maxRetries + 1}`;
       },
     }),

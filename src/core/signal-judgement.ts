@@ -12,7 +12,7 @@ import { isLiveAgent, type OrchState } from './state.js';
 /**
  * The judgement of what an agent or a person asks of a task from outside the loop: a
  * breakpoint report (`orch signal complete|blocked|pr`), a release (`orch signal unblock`)
- * and a cancellation (`orch signal cancel`). Pure: the state in, a verdict out; the
+ * a cancellation (`orch signal cancel`) and a retry of a failed task (`orch signal retry`). Pure: the state in, a verdict out; the
  * operations record what the verdict allows.
  *
  * The rules are the task machine's own: whether a report comes from the task's current
@@ -153,4 +153,33 @@ export function judgeUnblock(state: OrchState, taskId: string): UnblockVerdict {
     return { accepted: false, refusal: 'not-blocked', status: task.value };
   }
   return { accepted: true, wasBlockedOn: [...(task.context.blockedOn ?? ['person'])] };
+}
+
+/** Whether a person may retry a task; `attempts` is how many it has had so far. */
+export type RetryVerdict =
+  | { accepted: true; attempts: number; lastFailure: string | null }
+  | { accepted: false; refusal: 'unknown-task' }
+  | { accepted: false; refusal: 'not-failed'; status: string };
+
+/**
+ * Judges `orch signal retry`: the task must be in the plan and `failed` (failed for good: its
+ * retries used up, or failed by a person), the one state whose machine takes
+ * `TaskRetryRequested`. A cancelled task stays cancelled; a task still in its loop is refused.
+ *
+ * @example
+ * judgeRetry(state, 'T002'); // { accepted: true, attempts: 3, lastFailure: 'exit code 1' }
+ * judgeRetry(state, 'T001'); // { accepted: false, refusal: 'not-failed', status: 'running' }
+ */
+export function judgeRetry(state: OrchState, taskId: string): RetryVerdict {
+  const task = getOwn(state.tasks, taskId);
+  if (task === undefined) return { accepted: false, refusal: 'unknown-task' };
+  const event = candidate(state, 'TaskRetryRequested', {});
+  if (task.value !== 'failed' || !machineTakes(task, event)) {
+    return { accepted: false, refusal: 'not-failed', status: task.value };
+  }
+  return {
+    accepted: true,
+    attempts: task.context.attempts,
+    lastFailure: task.context.lastFailure?.detail ?? null,
+  };
 }

@@ -83,6 +83,8 @@ export interface OrchState {
   /** Sum of the cost agents reported. */
   costUsd: number;
   budgetExhausted: { spentUsd: number; budget: number; at: string } | null;
+  /** What people added to the configured budget (`BudgetRaised`, summed; absent: nothing). */
+  budgetRaisedUsd?: number;
   /**
    * Merges not yet judged by CI, in merge order: a CI result for one of their commits judges
    * that merge and the ones before it (a fail reopens those tasks); a result for a ref that
@@ -144,4 +146,28 @@ export function initialState(): OrchState {
  */
 export function isLiveAgent(agent: Pick<AgentRecord, 'status'>): boolean {
   return agent.status === 'spawning' || agent.status === 'running';
+}
+
+/**
+ * The budget in force: the configured one plus what people raised it by (`BudgetRaised`);
+ * undefined when no budget is configured (a raise then changes nothing).
+ *
+ * @example
+ * effectiveBudget({ budgetRaisedUsd: 5 }, 10); // 15
+ */
+export function effectiveBudget(
+  state: Pick<OrchState, 'budgetRaisedUsd'>,
+  configured: number | undefined,
+): number | undefined {
+  return configured === undefined ? undefined : roundUsd(configured + (state.budgetRaisedUsd ?? 0));
+}
+
+/**
+ * Dollars rounded to a millionth, so sums of raises read as written (0.2 + 0.1 is 0.3).
+ *
+ * @example
+ * roundUsd(0.2 + 0.1); // 0.3
+ */
+export function roundUsd(usd: number): number {
+  return Math.round(usd * 1e6) / 1e6;
 }

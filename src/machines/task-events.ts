@@ -35,7 +35,8 @@ export type TaskMachineEvent =
   | E<'TaskCompleted', { reason?: string }>
   | E<'TaskFailed', { reason: string }>
   | E<'TaskCancelled', { reason?: string }>
-  | E<'TaskReopened', SpawnRef & { reason: string; reviews?: readonly unknown[] }>;
+  | E<'TaskReopened', SpawnRef & { reason: string; reviews?: readonly unknown[] }>
+  | E<'TaskRetryRequested', { reason?: string }>;
 
 /** The event types of {@link TaskMachineEvent}. */
 export type TaskMachineEventType = TaskMachineEvent['type'];

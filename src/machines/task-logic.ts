@@ -76,6 +76,11 @@ export interface TaskContext {
    */
   lanes?: TaskLane[] | null;
   laneTotal?: number | null;
+  /**
+   * Counted attempts made before a person's latest retry (`TaskRetryRequested`): they no
+   * longer count against `maxRetries`. Absent until the first retry.
+   */
+  retryBase?: number;
 }
 
 /**
@@ -109,13 +114,15 @@ export function initialTaskContext(input: TaskInput): TaskContext {
 
 /**
  * The attempts that count against `maxRetries`: every spawn but those that stopped on a
- * usage/rate limit (the provider's limit says nothing about the work).
+ * usage/rate limit (the provider's limit says nothing about the work) and those made before
+ * a person's retry of the failed task (`retryBase`).
  *
  * @example
  * countedAttempts({ attempts: 3, rateLimited: 1 }); // 2
+ * countedAttempts({ attempts: 5, rateLimited: 1, retryBase: 2 }); // 2
  */
-export function countedAttempts(c: Pick<TaskContext, 'attempts' | 'rateLimited'>): number {
-  return c.attempts - countedFix(c.rateLimited);
+export function countedAttempts(c: Pick<TaskContext, 'attempts' | 'rateLimited' | 'retryBase'>): number {
+  return c.attempts - countedFix(c.rateLimited) - countedFix(c.retryBase);
 }
 
 // Contexts folded before `rateLimited` existed (old snapshots) lack it.
@@ -368,6 +375,14 @@ export const taskUpdates = {
       : {},
   recordRetry: (_c, e) => (e.type === 'RetryScheduled' ? { notBefore: e.data.notBefore } : {}),
   recordUnblock: () => ({ blockedOn: null, blockedAt: null }),
+  // A fresh allowance: the attempts so far stop counting; the last failure stays for the prompt.
+  recordRetryRequest: (c) => ({
+    retryBase: c.attempts - countedFix(c.rateLimited),
+    outcome: null,
+    notBefore: null,
+    blockedOn: null,
+    blockedAt: null,
+  }),
   recordOutcome: (_c, e) => {
     if (e.type === 'TaskFailed') return { outcome: e.data.reason };
     if (e.type === 'TaskCancelled' || e.type === 'TaskCompleted') return { outcome: e.data.reason ?? null };

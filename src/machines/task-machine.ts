@@ -22,6 +22,7 @@ import { initialTaskContext, taskEffects, taskGuards, taskUpdates } from './task
  * racing: more lanes requested, lanes exit, their gates run (state in context.lanes)
  * racing ─GatePassed(a lane)→ awaitingMerge   (that lane is the current spawn; the rest superseded)
  * racing ─the last lane fails→ retrying       (one attempt, however many lanes)
+ * failed ─TaskRetryRequested→ pending  (a person's retry: a fresh allowance of attempts)
  * ```
  *
  * Every report about a spawn is guarded by `isCurrentSpawn`: a stale or unknown
@@ -167,7 +168,8 @@ export const taskMachineConfig = {
     },
     // Not final: CI failing after the merge reopens the work of the task's last spawn.
     complete: { on: { TaskReopened: [t('retrying', 'isCurrentSpawn', 'recordReopen')] } },
-    failed: { type: 'final' },
+    // Not final: a person may retry a task that failed for good (`orch signal retry`).
+    failed: { on: { TaskRetryRequested: [t('pending', undefined, 'recordRetryRequest')] } },
     cancelled: { type: 'final' },
   },
 } as const satisfies FlatMachineConfig;

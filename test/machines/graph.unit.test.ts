@@ -67,6 +67,7 @@ function singleAgentEvents(snapshot: { context: TaskContext }) {
     at('TaskCancelled', { taskId }),
     at('TaskReopened', { taskId, spawnId: cur, reason: 'CI failed after its merge' }),
     at('TaskReopened', { taskId, spawnId: 'stale', reason: 'CI failed after its merge' }),
+    at('TaskRetryRequested', { taskId, reason: 'a person retries it' }),
   ];
 }
 

@@ -85,6 +85,26 @@ export const PlanDraftFailed = z.object({
   reason: z.string(),
 });
 
+/**
+ * A person edited the drafted plan file (the wizard of `orch serve`): the text was written to
+ * `file` and validated as `orch plan` does; `problems` empty means it is valid.
+ */
+export const PlanDraftEdited = z.object({
+  draftId: Id,
+  file: z.string(),
+  bytes: z.number().int().nonnegative(),
+  problems: z.array(PlanFileProblem),
+  problemCount: z.number().int().nonnegative(),
+});
+
+/** A person approved the drafted (maybe edited) plan, valid as it stands, to be run. */
+export const PlanDraftApproved = z.object({
+  draftId: Id,
+  file: z.string(),
+  tasks: z.number().int().nonnegative(),
+  phases: z.number().int().nonnegative(),
+});
+
 /** Schemas of the plan group. */
 export const planEventSchemas = {
   PlanLoaded,
@@ -94,4 +114,6 @@ export const planEventSchemas = {
   PlanDraftAttempted,
   PlanDraftAccepted,
   PlanDraftFailed,
+  PlanDraftEdited,
+  PlanDraftApproved,
 } as const;

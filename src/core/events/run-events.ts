@@ -25,6 +25,16 @@ export const BudgetExhausted = z.object({
   budget: z.number().nonnegative(),
 });
 
+/**
+ * A person raised the budget (`orch signal budget --raise USD`): the run may spend
+ * `amountUsd` more than the configured `budget` (raises add up, across runs). A run halted by
+ * `BudgetExhausted` spawns again on its next decision, until the raised budget is reached.
+ */
+export const BudgetRaised = z.object({
+  amountUsd: z.number().positive(),
+  reason: z.string().optional(),
+});
+
 /** A CI result for the integration branch (local CI run, or `orch ci pass|fail`). */
 export const CiCompleted = z.object({
   result: z.enum(['pass', 'fail']),
@@ -54,4 +64,11 @@ export const RunForked = z.object({
 });
 
 /** Schemas of the run group. */
-export const runEventSchemas = { RunStarted, RunStopped, BudgetExhausted, CiCompleted, RunForked } as const;
+export const runEventSchemas = {
+  RunStarted,
+  RunStopped,
+  BudgetExhausted,
+  BudgetRaised,
+  CiCompleted,
+  RunForked,
+} as const;

@@ -107,6 +107,13 @@ export const LaneSuperseded = z.object({
   winnerLane: z.number().int().min(1).max(16),
 });
 
+/**
+ * A person asked for a task that failed for good to be tried again (`orch signal retry`):
+ * the task goes back to `pending` with a fresh allowance of `maxRetries + 1` attempts (the
+ * attempts before count no more); its attempt numbers go on from where they were.
+ */
+export const TaskRetryRequested = z.object({ taskId: Id, reason: z.string().optional() });
+
 /** Schemas of the task group. */
 export const taskEventSchemas = {
   GateStarted,
@@ -122,4 +129,5 @@ export const taskEventSchemas = {
   TaskCancelled,
   TaskReopened,
   LaneSuperseded,
+  TaskRetryRequested,
 } as const;

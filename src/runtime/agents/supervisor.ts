@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { getOwn } from '../../core/record.js';
 import { AttemptFold } from '../../core/attempt-history.js';
 import type { SpawnAgentCommand } from '../../core/commands.js';
 import { commandEvent } from '../../core/commands.js';
@@ -436,7 +437,8 @@ export class AgentSupervisor {
       ...(command.lane === undefined
         ? {}
         : { lane: { lane: command.lane, lanes: command.lanes ?? command.lane } }),
-      maxAttempts: config.maxRetries + 1,
+      // A person's retry of a failed task (TaskRetryRequested) gave it maxRetries + 1 more.
+      maxAttempts: config.maxRetries + 1 + (getOwn(log.state.tasks, command.taskId)?.context.retryBase ?? 0),
       history,
       workspace: {
         path: workspace.path,

@@ -5,9 +5,12 @@ import Fastify from 'fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { OrchError } from '../../util/errors.js';
 import { liveScript, liveStyle, renderLivePage } from '../report/live-page.js';
+import { loadConfig } from '../project/config.js';
 import { readLeaseView } from '../system/lease.js';
+import { orchRaiseBudget } from './budget.js';
 import { orchCi } from './ci.js';
 import { UsageError } from './errors.js';
+import { DraftWizard } from './serve-draft.js';
 import { RunFollower, UnknownSpawnError } from './serve-follow.js';
 import { SpawnChild } from './serve-spawn.js';
 import { orchSignal } from './signal.js';
@@ -24,9 +27,13 @@ import { orchSignal } from './signal.js';
  * | `GET /api/report` | the report page's data at the end of the log |
  * | `GET /api/agents/:spawnId/output` | the end of an agent's output, made safe |
  * | `GET /api/spawn` | the `orch spawn` child and the lease |
- * | `POST /api/tasks/:id/cancel`, `/unblock` | `orch signal cancel|unblock --task ID --summary NOTE` |
+ * | `POST /api/tasks/:id/cancel`, `/unblock`, `/retry` | `orch signal cancel|unblock|retry --task ID --summary NOTE` |
  * | `POST /api/ci` | `orch ci pass|fail --ref --url` (actor `user`) |
+ * | `POST /api/budget` | `orch signal budget --raise USD --summary NOTE` |
  * | `POST /api/spawn/start`, `/api/spawn/stop` | start or stop `orch spawn` as a child process |
+ * | `GET /api/draft` | the wizard: its step, the plan file's text, its problems and plan tree |
+ * | `POST /api/draft` | `orch plan --draft GOAL`, run in the server ({@link DraftWizard}) |
+ * | `POST /api/draft/edit`, `/api/draft/approve` | write and check the person's plan text; approve it and start `orch spawn` |
  */
 
 /** How `orch serve` is started. */
@@ -153,6 +160,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     stateDir: options.stateDir,
     orchCommand: options.orchCommand,
   });
+  const wizard = new DraftWizard(options.repoDir, options.stateDir);
   const streams = new Set<ServerResponse>();
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
 
@@ -222,7 +230,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   app.post('/api/tasks/:id/:action', async (request, reply) => {
     const { id, action } = request.params as { id: string; action: string };
     const note = noteOf(request.body);
-    if (action !== 'cancel' && action !== 'unblock') {
+    if (action !== 'cancel' && action !== 'unblock' && action !== 'retry') {
       return reply.code(404).send({ error: `no task action ${JSON.stringify(action)}`, code: 'NOT_FOUND' });
     }
     const outcome = orchSignal(options.stateDir, {
@@ -253,6 +261,22 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     wake();
     return outcome;
   });
+  app.post('/api/budget', async (request) => {
+    const body = objectBody(request.body);
+    const raise = body['raiseUsd'];
+    if (typeof raise !== 'number') {
+      throw new UsageError('"raiseUsd" must be a number of dollars', 'send {"raiseUsd": 5}');
+    }
+    const note = optionalText(body, 'note', 2000);
+    const outcome = orchRaiseBudget(options.stateDir, {
+      amountUsd: raise,
+      // Read on each request: the file may have changed since the server started.
+      configuredUsd: loadConfig(options.repoDir).budget,
+      ...(note === undefined ? {} : { summary: note }),
+    });
+    wake();
+    return outcome;
+  });
   app.post('/api/spawn/start', async () => {
     const view = child.start();
     wake();
@@ -262,6 +286,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const view = await child.stop();
     wake();
     return { ...view, code: view.lastExit?.code ?? null };
+  });
+
+  app.get('/api/draft', async () => wizard.view());
+  app.post('/api/draft', async (request) => {
+    const view = wizard.start(objectBody(request.body)['goal']);
+    wake();
+    return view;
+  });
+  app.post('/api/draft/edit', async (request) => {
+    const view = await wizard.edit(objectBody(request.body)['text']);
+    wake();
+    return view;
+  });
+  app.post('/api/draft/approve', async () => {
+    const view = await wizard.approve();
+    const spawn = child.start();
+    wake();
+    return { ...view, spawn };
   });
 
   app.get('/api/events', async (request, reply) => {
@@ -338,6 +380,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       clearInterval(timer);
       for (const raw of streams) raw.end();
       streams.clear();
+      await wizard.close();
       await child.close();
       await app.close();
       follower.close();

@@ -1,6 +1,12 @@
 import { streamIds } from '../../core/events.js';
 import { getOwn } from '../../core/record.js';
-import { blockedOn, judgeBreakpoint, judgeCancel, judgeUnblock } from '../../core/signal-judgement.js';
+import {
+  blockedOn,
+  judgeBreakpoint,
+  judgeCancel,
+  judgeRetry,
+  judgeUnblock,
+} from '../../core/signal-judgement.js';
 import type { OrchState } from '../../core/state.js';
 import type { EventStore } from '../../store/event-store.js';
 import { OrchError } from '../../util/errors.js';
@@ -9,7 +15,7 @@ import { openLog } from '../log/open.js';
 import { SignalRejectedError, UsageError } from './errors.js';
 
 /**
- * `orch signal`: an agent reports a breakpoint, or a person releases or cancels a task.
+ * `orch signal`: an agent reports a breakpoint, or a person releases, cancels or retries a task.
  * Each request is judged against the log (`core/signal-judgement.ts`) and recorded through
  * `handleCommand`. A report from anything but the current, live spawn of a task is recorded
  * as `SignalRejected` (on the task's stream, when the task is known) and refused.
@@ -83,12 +89,36 @@ export interface UnblockOutcome {
   wasBlockedOn: string[];
 }
 
+/** A person retrying a task that failed for good (`orch signal retry --task ID`). */
+export interface RetryRequest {
+  taskId: string;
+  /** Why, kept as the event's reason. */
+  summary?: string;
+  /** The way the request came in (`mcp` for `orch mcp`), kept as `metadata.via`. */
+  via?: string;
+}
+
+/** A recorded retry. */
+export interface RetryOutcome {
+  position: number;
+  streamId: string;
+  taskId: string;
+  kind: 'retry';
+  /** The attempts the task had had (its next spawn is attempt `attempts + 1`). */
+  attempts: number;
+  /** The last failure of those attempts, if one was recorded. */
+  lastFailure: string | null;
+}
+
 /** What `orch signal KIND` asks, by kind. */
 export type SignalCommand =
-  SignalRequest | (UnblockRequest & { kind: 'unblock' }) | (CancelRequest & { kind: 'cancel' });
+  | SignalRequest
+  | (UnblockRequest & { kind: 'unblock' })
+  | (CancelRequest & { kind: 'cancel' })
+  | (RetryRequest & { kind: 'retry' });
 
-/** What `orch signal` recorded: a report, a release or a cancellation (told apart by `kind`). */
-export type SignalResult = SignalOutcome | UnblockOutcome | CancelOutcome;
+/** What `orch signal` recorded: a report, a release, a cancellation or a retry (told apart by `kind`). */
+export type SignalResult = SignalOutcome | UnblockOutcome | CancelOutcome | RetryOutcome;
 
 /**
  * `orch signal`: opens the log of `stateDir` for writing (never creating it) and records
@@ -105,6 +135,8 @@ export function orchSignal(stateDir: string, command: SignalCommand): SignalResu
         return unblockTask(store, request(command));
       case 'cancel':
         return cancelTask(store, request(command));
+      case 'retry':
+        return retryTask(store, request(command));
       default:
         return reportSignal(store, command);
     }
@@ -113,7 +145,9 @@ export function orchSignal(stateDir: string, command: SignalCommand): SignalResu
   }
 }
 
-function request(command: UnblockRequest | CancelRequest): UnblockRequest & CancelRequest {
+function request(
+  command: UnblockRequest | CancelRequest | RetryRequest,
+): UnblockRequest & CancelRequest & RetryRequest {
   return {
     taskId: command.taskId,
     ...(command.summary === undefined ? {} : { summary: command.summary }),
@@ -296,4 +330,44 @@ export function unblockTask(store: EventStore, request: UnblockRequest): Unblock
 /** `{ via }` for the event metadata, or nothing. */
 function viaOf(request: { via?: string }): { via?: string } {
   return request.via === undefined ? {} : { via: request.via };
+}
+
+/**
+ * Records that a person retries a task that failed for good (`TaskRetryRequested`, actor
+ * `user`), with the task stream's version as read. The task goes back to `pending` with a
+ * fresh allowance of `maxRetries + 1` attempts; the next `orch spawn` releases it once its
+ * dependencies are complete and gives it a fresh agent (its attempt numbers go on). Refused
+ * with nothing recorded for an unknown task or one that is not failed (a cancelled task
+ * stays cancelled).
+ *
+ * @example
+ * retryTask(store, { taskId: 'T005', summary: 'the flaky service is back' });
+ */
+export function retryTask(store: EventStore, request: RetryRequest): RetryOutcome {
+  const { taskId } = request;
+  return handleCommand(store, ({ state }) => {
+    const verdict = judgeRetry(state, taskId);
+    if (!verdict.accepted) {
+      if (verdict.refusal === 'unknown-task') throw unknownTaskError(taskId);
+      throw new OrchError('TASK_NOT_FAILED', `task ${taskId} has not failed (it is ${verdict.status})`, {
+        hint: `only a task that failed for good can be retried; see \`orch log --task ${taskId}\``,
+        details: { taskId, status: verdict.status },
+      });
+    }
+    const streamId = streamIds.task(taskId);
+    return {
+      streamId,
+      type: 'TaskRetryRequested',
+      data: { taskId, reason: request.summary ?? 'retried by a person' },
+      actor: 'user',
+      answer: (position) => ({
+        position,
+        streamId,
+        taskId,
+        kind: 'retry',
+        attempts: verdict.attempts,
+        lastFailure: verdict.lastFailure,
+      }),
+    };
+  });
 }

@@ -1,7 +1,7 @@
 import { getOwn } from '../../core/record.js';
 import type { IdRecord } from '../../core/record.js';
 import type { AgentRecord, OrchState } from '../../core/state.js';
-import { isLiveAgent } from '../../core/state.js';
+import { effectiveBudget, isLiveAgent } from '../../core/state.js';
 import { statusDocument } from '../../core/status-document.js';
 import type { LeaseView, StatusDocument, TargetGroup } from '../../core/status-document.js';
 import { taskTargets } from '../../plan/target-of.js';
@@ -84,7 +84,9 @@ export function renderDashboard(view: DashboardView, options: RenderOptions): st
       `${count.pending} pending · ${count.blocked} blocked · ${count.failed} failed`,
   );
   lines.push(...targetLines(doc.targets));
-  const budget = view.budget === undefined ? '' : ` of ${usd(view.budget, 2)} budget`;
+  // The configured budget plus what people raised it by (`orch signal budget --raise`).
+  const inForce = effectiveBudget(state, view.budget);
+  const budget = inForce === undefined ? '' : ` of ${usd(inForce, 2)} budget`;
   lines.push(
     `Usage ${usage.attempts} attempt(s) · tokens ${tokens(usage.inputTokens)} in / ` +
       `${tokens(usage.outputTokens)} out · cost ${usd(state.costUsd)}${budget}`,

@@ -22,10 +22,11 @@ export function ciRecordedLine(outcome: { result: string; position: number; stre
   );
 }
 
-/** What `orch signal` recorded: a report, a release or a cancellation (by `kind`). */
+/** What `orch signal` recorded: a report, a release, a cancellation or a retry (by `kind`). */
 export type SignalRecorded =
   | { kind: 'cancel'; taskId: string; was: string; position: number }
   | { kind: 'unblock'; taskId: string; wasBlockedOn: readonly string[]; position: number }
+  | { kind: 'retry'; taskId: string; attempts: number; position: number }
   | {
       kind: 'complete' | 'blocked' | 'pr';
       taskId: string;
@@ -51,11 +52,35 @@ function signalRecordedText(outcome: SignalRecorded): string {
       return `cancelled task ${outcome.taskId} (it was ${outcome.was}) at log position ${outcome.position}; a running orch stops its agent`;
     case 'unblock':
       return `released task ${outcome.taskId} (blocked on ${outcome.wasBlockedOn.join(', ')}) at log position ${outcome.position}; orch spawn gives it a fresh agent`;
+    case 'retry':
+      return `retried task ${outcome.taskId} (failed after ${outcome.attempts} attempt(s)) at log position ${outcome.position}; orch spawn gives it a fresh allowance of attempts`;
     default: {
       const on = outcome.on === null ? '' : ` on ${outcome.on.join(', ')}`;
       return `recorded ${outcome.kind}${on} for task ${outcome.taskId} (spawn ${outcome.spawnId}) at log position ${outcome.position}`;
     }
   }
+}
+
+/**
+ * `orch signal budget`: the line that confirms the raise.
+ *
+ * @example
+ * budgetRaisedLine({ amountUsd: 5, budgetUsd: 15, spentUsd: 10.2, wasExhausted: true, position: 70 });
+ * // 'raised the budget by $5.00 to $15.00 ($10.20 spent) at log position 70; orch spawn spawns again'
+ */
+export function budgetRaisedLine(outcome: {
+  amountUsd: number;
+  budgetUsd: number;
+  spentUsd: number;
+  wasExhausted: boolean;
+  position: number;
+}): string {
+  const usd = (n: number) => `$${n.toFixed(2)}`;
+  return (
+    `raised the budget by ${usd(outcome.amountUsd)} to ${usd(outcome.budgetUsd)} (${usd(outcome.spentUsd)} spent) ` +
+    `at log position ${outcome.position}` +
+    (outcome.wasExhausted ? '; orch spawn spawns again' : '')
+  );
 }
 
 /** What `orch replay --verify` checked (the fields the line names). */

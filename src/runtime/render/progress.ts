@@ -110,6 +110,11 @@ export function progressLine(event: RecordedEvent, state: OrchState): string | n
       return say(String(d['taskId']), `✗ failed for good: ${String(d['reason'])}`);
     case 'TaskCancelled':
       return say(String(d['taskId']), 'cancelled');
+    case 'TaskRetryRequested':
+      return say(
+        String(d['taskId']),
+        `↻ retried by a person${typeof d['reason'] === 'string' ? `: ${d['reason']}` : ''}`,
+      );
     case 'PhaseUnblocked':
       return say(`phase`, `${String(d['phaseId'])} unblocked`);
     case 'PhaseCompleted':
@@ -152,6 +157,8 @@ export function progressLine(event: RecordedEvent, state: OrchState): string | n
             `gave up on #${String(d['position'])} ${String(d['eventType'])} after ${String(d['attempt'])} attempts: ${String(d['error'])}`,
           )
         : null;
+    case 'BudgetRaised':
+      return say('budget', `raised by ${usd(Number(d['amountUsd']), 2)} by a person`);
     default:
       return null;
   }

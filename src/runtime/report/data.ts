@@ -113,6 +113,8 @@ const REPORT_EVENT_TYPES: ReadonlySet<string> = new Set([
   'TaskFailed',
   'TaskCancelled',
   'TaskReopened',
+  'TaskRetryRequested',
+  'BudgetRaised',
   'CiCompleted',
   'MilestoneCompleted',
   'PullRequestRequested',

@@ -53,7 +53,26 @@ export function renderLivePage(title = 'orch serve'): string {
 <input type="text" id="ci-ref" size="14" maxlength="200" placeholder="ref (optional)">
 <button type="button" id="ci-record">record CI result</button>
 </div>
+<div class="control-row">
+<label>raise the budget by $ <input type="number" id="budget-raise" min="0.01" step="0.01" size="8" placeholder="5"></label>
+<button type="button" id="budget-record">raise budget</button>
+</div>
 <p id="control-result" role="status"></p>
+</section>
+<section id="wizard">
+<h2>Plan a goal</h2>
+<div class="control-row">
+<label>goal <input type="text" id="goal" size="60" maxlength="2000" placeholder="what to build"></label>
+<button type="button" id="draft-start">draft a plan</button>
+</div>
+<p id="draft-step" role="status">No plan drafted here yet: describe the goal, and the planner agent writes a plan for it.</p>
+<ul id="draft-problems"></ul>
+<div id="draft-tree"></div>
+<textarea id="draft-text" rows="18" cols="100" spellcheck="false" aria-label="the plan file" hidden></textarea>
+<div class="control-row">
+<button type="button" id="draft-save" disabled>save and check</button>
+<button type="button" id="draft-approve" disabled>approve and run</button>
+</div>
 </section>
 <section id="state">
 <h2>State at a log position</h2>
@@ -206,6 +225,7 @@ function live() {
       if (p === logPosition) {
         if (t.status !== 'complete' && t.status !== 'failed') actions.appendChild(el('button', { type: 'button', 'data-action': 'cancel', 'data-task': t.id }, 'cancel'));
         if (t.status === 'blocked') actions.appendChild(el('button', { type: 'button', 'data-action': 'unblock', 'data-task': t.id }, 'unblock'));
+        if (t.detail === 'failed') actions.appendChild(el('button', { type: 'button', 'data-action': 'retry', 'data-task': t.id }, 'retry'));
       }
       tr.appendChild(actions);
       tbody.appendChild(tr);
@@ -253,11 +273,80 @@ function live() {
     if (ref !== '') body.ref = ref;
     control('/api/ci', body, function (r) { return 'CI ' + r.result + ' recorded at log position ' + r.position; });
   });
+  document.getElementById('budget-record').addEventListener('click', function () {
+    var body = { raiseUsd: Number(document.getElementById('budget-raise').value) };
+    if (note() !== '') body.note = note();
+    control('/api/budget', body, function (r) {
+      return 'budget raised by $' + r.amountUsd.toFixed(2) + ' to $' + r.budgetUsd.toFixed(2) + ' ($' + r.spentUsd.toFixed(2) + ' spent) at log position ' + r.position;
+    });
+  });
   document.getElementById('spawn-start').addEventListener('click', function () {
     control('/api/spawn/start', {}, function (r) { return 'orch spawn started (pid ' + r.pid + ')'; });
   });
   document.getElementById('spawn-stop').addEventListener('click', function () {
     control('/api/spawn/stop', {}, function (r) { return 'orch spawn stopped' + (r.code === null ? '' : ' (exit ' + r.code + ')'); });
+  });
+  var draftText = document.getElementById('draft-text');
+  var draftPoll = null;
+  function renderDraft(v, withText) {
+    var step = document.getElementById('draft-step');
+    var words = {
+      none: 'No plan drafted here yet: describe the goal, and the planner agent writes a plan for it.',
+      drafting: 'The planner is drafting a plan for "' + v.goal + '"…',
+      drafted: 'Drafted a plan for "' + v.goal + '" in ' + v.file + (v.problems.length === 0 ? ': valid.' : ': ' + v.problems.length + ' problem(s).'),
+      failed: 'The draft for "' + v.goal + '" failed: ' + v.error + (v.file === null ? '' : ' (' + v.file + ' is as the planner left it; edit it below)')
+    };
+    step.textContent = words[v.step] + (v.approved ? ' Approved.' : '');
+    document.body.setAttribute('data-draft-step', v.step);
+    var problemList = document.getElementById('draft-problems');
+    clear(problemList);
+    v.problems.forEach(function (p) { problemList.appendChild(el('li', { class: 'bad' }, p.file + ':' + p.line + ': ' + p.message)); });
+    var tree = document.getElementById('draft-tree');
+    clear(tree);
+    if (v.plan !== null) {
+      var top = el('ul', { class: 'plan-tree' });
+      v.plan.milestones.forEach(function (m) {
+        var mi = el('li', {}, m.id + ' ' + m.title);
+        var pl = el('ul');
+        v.plan.phases.filter(function (ph) { return ph.milestone === m.id; }).forEach(function (ph) {
+          var pi = el('li', {}, ph.id + ' ' + ph.title + (ph.dependsOn.length ? ' (after ' + ph.dependsOn.join(', ') + ')' : ''));
+          var tl = el('ul');
+          v.plan.tasks.filter(function (t) { return t.phase === ph.id; }).forEach(function (t) {
+            tl.appendChild(el('li', { 'data-task': t.id }, t.id + ' ' + t.title + ' [' + t.role + ']' + (t.dependsOn.length ? ' after ' + t.dependsOn.join(', ') : '')));
+          });
+          pi.appendChild(tl);
+          pl.appendChild(pi);
+        });
+        mi.appendChild(pl);
+        top.appendChild(mi);
+      });
+      tree.appendChild(top);
+    }
+    var editable = (v.step === 'drafted' || v.step === 'failed') && v.text !== null;
+    draftText.hidden = !editable;
+    if (editable && withText) draftText.value = v.text;
+    document.getElementById('draft-save').disabled = !editable;
+    document.getElementById('draft-approve').disabled = !editable || v.plan === null;
+    document.getElementById('draft-start').disabled = v.step === 'drafting';
+    if (v.step === 'drafting' && draftPoll === null) draftPoll = setTimeout(function () { draftPoll = null; loadDraft(true); }, 1000);
+  }
+  function loadDraft(withText) {
+    getJson('/api/draft').then(function (v) { renderDraft(v, withText); }).catch(function (err) { say(err.message, true); });
+  }
+  function draftControl(url, body, done) {
+    say('sending…', false);
+    postJson(url, body).then(function (v) { renderDraft(v, true); say(done(v), false); }).catch(function (err) { say(err.message, true); });
+  }
+  document.getElementById('draft-start').addEventListener('click', function () {
+    draftControl('/api/draft', { goal: document.getElementById('goal').value }, function () { return 'the planner started'; });
+  });
+  document.getElementById('draft-save').addEventListener('click', function () {
+    draftControl('/api/draft/edit', { text: draftText.value }, function (v) {
+      return 'saved ' + v.file + (v.problems.length === 0 ? ': valid' : ': ' + v.problems.length + ' problem(s)');
+    });
+  });
+  document.getElementById('draft-approve').addEventListener('click', function () {
+    draftControl('/api/draft/approve', {}, function (v) { return 'approved ' + v.tasks + ' task(s); orch spawn started (pid ' + v.spawn.pid + ')'; });
   });
   var agentBody = document.querySelector('#agent-table tbody');
   agentBody.addEventListener('click', function (ev) {
@@ -308,6 +397,7 @@ function live() {
     connection.className = 'bad';
     return;
   }
+  loadDraft(true);
   var stream = new EventSource('/api/events?token=' + encodeURIComponent(token));
   stream.addEventListener('open', function () { connection.textContent = 'live: following the log'; connection.className = 'good'; });
   stream.addEventListener('error', function () { connection.textContent = 'disconnected from orch serve; retrying…'; connection.className = 'bad'; });
@@ -356,6 +446,8 @@ h3 { font-size: 15px; margin: 14px 0 6px; }
 #connection, #control-result { margin: 4px 0; }
 .good { color: #2d6a4f; } .bad { color: #b3261e; font-weight: 600; }
 td.actions button { margin-right: 4px; }
+#draft-text { width: 100%; font-family: ui-monospace, monospace; font-size: 12px; }
+ul.plan-tree { font-size: 13px; }
 td.line { font-family: ui-monospace, monospace; font-size: 12px; max-width: 520px; overflow-wrap: anywhere; }
 #agent-output { max-width: none; max-height: 360px; overflow: auto; background: #1d2330; color: #f1f3f5; padding: 8px; }
 `;

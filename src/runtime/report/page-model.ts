@@ -133,6 +133,9 @@ function buildModel(data, events) {
       case 'TaskCompleted': case 'TaskFailed': case 'TaskCancelled':
         mark(taskLane, ev, type === 'TaskCompleted' ? 'task-ok' : 'task-fail', type + (d.reason ? ': ' + d.reason : ''));
         return;
+      case 'TaskRetryRequested':
+        mark(taskLane, ev, 'retry', 'retried by a person' + (d.reason ? ': ' + d.reason : ''));
+        return;
       case 'SignalRejected':
         mark(taskLane, ev, 'rejected', 'signal rejected (' + d.reason + ')');
         return;
@@ -156,6 +159,9 @@ function buildModel(data, events) {
         return;
       case 'RateLimited': case 'BudgetExhausted':
         mark(run, ev, 'limit', type === 'RateLimited' ? 'rate limited until ' + d.resetAt : 'budget exhausted ($' + d.spentUsd + ' of $' + d.budget + ')');
+        return;
+      case 'BudgetRaised':
+        mark(run, ev, 'limit', 'budget raised by $' + d.amountUsd + (d.reason ? ': ' + d.reason : ''));
         return;
       default:
         return;

@@ -17,7 +17,7 @@ import { orchStatus } from '../../../src/runtime/operations/status.js';
 import { acquireLease, readLeaseView } from '../../../src/runtime/system/lease.js';
 import { agentLogPath } from '../../../src/runtime/system/state-paths.js';
 import { openSqliteEventStore } from '../../../src/store/index.js';
-import { tempLog, type TempLog } from '../../commands/helpers/log-builder.js';
+import { LogBuilder, tempLog, type TempLog } from '../../commands/helpers/log-builder.js';
 
 /**
  * `orch serve`'s HTTP API on a real SQLite log (the calculator run: T004 and T005 running,
@@ -78,7 +78,9 @@ describe('orch serve: the token', () => {
   const writes: [string, object][] = [
     ['/api/tasks/T004/cancel', { note: 'no' }],
     ['/api/tasks/T003/unblock', {}],
+    ['/api/tasks/T005/retry', {}],
     ['/api/ci', { result: 'fail' }],
+    ['/api/budget', { raiseUsd: 5 }],
     ['/api/spawn/start', {}],
     ['/api/spawn/stop', {}],
   ];
@@ -339,6 +341,99 @@ describe('orch serve: controls', () => {
       { taskId: 'T005', reason: 'person' },
       { actor: 'user', summary: 'the key is in the vault' },
     ]);
+  });
+
+  it('retry puts a task that failed for good back to pending as orch signal retry does; other tasks are refused', async () => {
+    const before = events().length;
+    // T005 is ready (released above), not failed: refused, nothing recorded.
+    const notFailed = await server.app.inject({
+      method: 'POST',
+      url: '/api/tasks/T005/retry',
+      headers: auth(),
+    });
+    expect(notFailed.statusCode).toBe(409);
+    expect(notFailed.json()).toMatchObject({
+      code: 'TASK_NOT_FAILED',
+      error: 'task T005 has not failed (it is ready)',
+    });
+    // T004 was cancelled: a cancelled task stays cancelled.
+    const cancelled = await server.app.inject({
+      method: 'POST',
+      url: '/api/tasks/T004/retry',
+      headers: auth(),
+    });
+    expect(cancelled.statusCode).toBe(409);
+    expect(events().length).toBe(before);
+    // orch fails T005 for good, as decide does once its retries are used up.
+    const store = openSqliteEventStore(log.file);
+    try {
+      new LogBuilder(store).add('TaskFailed', {
+        taskId: 'T005',
+        reason: 'retries used up after 2 attempt(s)',
+      });
+    } finally {
+      store.close();
+    }
+    const r = await server.app.inject({
+      method: 'POST',
+      url: '/api/tasks/T005/retry',
+      headers: auth(),
+      payload: { note: 'the sandbox is fixed' },
+    });
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toMatchObject({ taskId: 'T005', kind: 'retry', attempts: 1 });
+    const last = events().at(-1)!;
+    expect([last.type, last.data, last.metadata['actor']]).toEqual([
+      'TaskRetryRequested',
+      { taskId: 'T005', reason: 'the sandbox is fixed' },
+      'user',
+    ]);
+    const status = await server.app.inject({ method: 'GET', url: '/api/status', headers: auth() });
+    expect(status.json().tasks.find((t: { id: string }) => t.id === 'T005')).toMatchObject({
+      status: 'pending',
+      detail: 'pending',
+    });
+    // The report's data carries the retry, for T005's lane of the timeline.
+    const report = await server.app.inject({ method: 'GET', url: '/api/report', headers: auth() });
+    const drawn = report.json<{ events: [number, string, number | null, Record<string, unknown>][] }>()
+      .events;
+    expect(drawn.filter((e) => e[1] === 'TaskRetryRequested').map((e) => e[3])).toEqual([
+      { taskId: 'T005', reason: 'the sandbox is fixed' },
+    ]);
+    const again = await server.app.inject({ method: 'POST', url: '/api/tasks/T005/retry', headers: auth() });
+    expect(again.statusCode).toBe(409);
+  });
+
+  it('raises the budget as orch signal budget does (actor user); refuses a bad amount and a repo without a budget', async () => {
+    const before = events().length;
+    const raise = (payload: object) =>
+      server.app.inject({ method: 'POST', url: '/api/budget', headers: auth(), payload });
+    // The calculator repo has no orch.config.json: no budget, nothing to raise.
+    const none = await raise({ raiseUsd: 5 });
+    expect(none.statusCode).toBe(409);
+    expect(none.json()).toMatchObject({ code: 'NO_BUDGET' });
+    const configFile = path.join(log.repo, 'orch.config.json');
+    fs.writeFileSync(configFile, JSON.stringify({ budget: 2 }));
+    try {
+      for (const bad of [{}, { raiseUsd: '5' }, { raiseUsd: 0 }, { raiseUsd: -1 }, { raiseUsd: 1e9 }]) {
+        const r = await raise(bad);
+        expect([bad, r.statusCode]).toEqual([bad, 400]);
+      }
+      expect(events().length).toBe(before);
+      const r = await raise({ raiseUsd: 2.5, note: 'T005 is close' });
+      expect(r.statusCode).toBe(200);
+      expect(r.json()).toMatchObject({ kind: 'budget', amountUsd: 2.5, budgetUsd: 4.5, wasExhausted: false });
+      const last = events().at(-1)!;
+      expect([last.type, last.data, last.metadata['actor']]).toEqual([
+        'BudgetRaised',
+        { amountUsd: 2.5, reason: 'T005 is close' },
+        'user',
+      ]);
+      // Raises add up.
+      expect((await raise({ raiseUsd: 1 })).json()).toMatchObject({ budgetUsd: 5.5 });
+    } finally {
+      fs.rmSync(configFile);
+    }
   });
 
   it('records a CI result as orch ci does (actor user) and refuses a bad one', async () => {

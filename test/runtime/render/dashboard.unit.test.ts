@@ -194,6 +194,15 @@ describe('renderDashboard', () => {
     expect(text).toContain('! Budget exhausted: spent $0.2500 of $0.2; no new attempts');
   });
 
+  it('shows the budget in force: the configured one plus what people raised it by', () => {
+    const sim = midRun();
+    sim.record('BudgetExhausted', { spentUsd: 0.25, budget: 0.2 });
+    sim.record('BudgetRaised', { amountUsd: 1 }, 'user');
+    const text = renderDashboard(view(sim, { budget: 0.2 }), { width: 120, now: sim.now }).join('\n');
+    expect(text).toContain('cost $0.2500 of $1.20 budget');
+    expect(text).not.toContain('Budget exhausted');
+  });
+
   it('renders an empty log', () => {
     const sim = new Sim(makePlan([]));
     const text = renderDashboard(view(sim, { recent: [] }), { width: 80, now: sim.now }).join('\n');

@@ -274,6 +274,9 @@ describe('progressLine', () => {
     expect(say(sim, 'TaskCancelled', { taskId: 'T2', reason: 'not needed' }, 'user')).toBe(
       '00:00:00 T2       cancelled',
     );
+    expect(say(sim, 'TaskRetryRequested', { taskId: 'T1', reason: 'the service is back' }, 'user')).toBe(
+      '00:00:00 T1       ↻ retried by a person: the service is back',
+    );
     expect(say(sim, 'TaskUnblocked', { taskId: 'T3', reason: 'person' }, 'user')).toBe(
       '00:00:00 T3       unblocked (person)',
     );
@@ -313,6 +316,9 @@ describe('progressLine', () => {
     );
     expect(say(sim, 'BudgetExhausted', { spentUsd: 5.0234, budget: 5 })).toBe(
       '12:34:56 budget   spent $5.02 of $5.00: no new attempts',
+    );
+    expect(say(sim, 'BudgetRaised', { amountUsd: 2.5, reason: 'more' }, 'user')).toBe(
+      '12:34:56 budget   raised by $2.50 by a person',
     );
   });
 });
