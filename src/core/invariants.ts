@@ -237,6 +237,11 @@ const INVARIANTS: readonly Invariant[] = [
           const taskId = str(data(e).taskId);
           if (e.type === 'TaskReopened' && getOwn(s.tasks, taskId)?.value !== 'complete')
             merged.delete(taskId);
+          // A revision that removed a merged task (and maybe added it back, to be done again)
+          // starts its count afresh.
+          if (e.type === 'PlanRevised' || e.type === 'PlanLoaded') {
+            for (const id of merged) if (getOwn(s.tasks, id)?.value !== 'complete') merged.delete(id);
+          }
           if (!taken) return null;
           if (merged.has(taskId))
             return `task ${taskId} was merged a second time (spawn ${str(data(e).spawnId)})`;
