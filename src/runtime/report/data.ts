@@ -58,7 +58,7 @@ export interface ReportAttempt {
 /** A spawn's workspace set-up as the page shows it. */
 export interface ReportSetup {
   /** The set-up command (argv joined by spaces), null when only files were copied. */
-  command: string | null;
+  commandLine: string | null;
   exitCode: number | null;
   timedOut: boolean;
   durationMs: number;
@@ -379,7 +379,9 @@ export class ReportCollector {
 
 function reportSetup(d: Record<string, unknown>, maxText: number): ReportSetup {
   const out: ReportSetup = {
-    command: Array.isArray(d.command) ? capText('command', d.command.map(String).join(' '), maxText) : null,
+    commandLine: Array.isArray(d.command)
+      ? capText('command', d.command.map(String).join(' '), maxText)
+      : null,
     exitCode: typeof d.exitCode === 'number' ? d.exitCode : null,
     timedOut: d.timedOut === true,
     durationMs: typeof d.durationMs === 'number' ? d.durationMs : 0,
@@ -446,9 +448,7 @@ function shareTailBudget(events: ReportEvent[], attempts: ReportAttempt[], budge
     ),
     ...attempts.flatMap((a) => {
       const setup = a.setup;
-      return setup?.tail === undefined
-        ? []
-        : [{ text: setup.tail, set: (t: string) => (setup.tail = t) }];
+      return setup?.tail === undefined ? [] : [{ text: setup.tail, set: (t: string) => (setup.tail = t) }];
     }),
   ];
   const total = tails.reduce((n, t) => n + t.text.length, 0);

@@ -61,7 +61,7 @@ function setupText(s) {
   if (!s) return '';
   var result = s.timedOut ? 'timed out' : s.exitCode === null ? 'killed or not started' : 'exit ' + s.exitCode;
   var parts = [];
-  if (s.command !== null) parts.push('set-up ' + s.command + ': ' + result + ', ' + dur(s.durationMs));
+  if (s.commandLine !== null) parts.push('set-up ' + s.commandLine + ': ' + result + ', ' + dur(s.durationMs));
   if (s.copied > 0) parts.push(s.copied + ' file(s) copied');
   return parts.join('; ');
 }
