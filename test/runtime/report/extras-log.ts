@@ -2,8 +2,7 @@ import type { RecordedEvent } from '../../../src/core/envelope.js';
 
 /**
  * A log with the events of the features that write their own (workspace set-up, notify,
- * forks), added to a log of
- * the driver: a `RunForked` near the start, `PortsAssigned` and `WorkspacePrepared` after the
+ * forks), added to a log of the driver: a `RunForked` near the start, `PortsAssigned` and `WorkspacePrepared` after the
  * first two spawn requests (the second set-up timed out), and `notify` outcomes at the end
  * (one delivery after a failed attempt, one given up). Positions are renumbered; `hostile`
  * goes into the first set-up's output, the fork's state directory and the given-up error.
