@@ -6,6 +6,8 @@ import type { RecordedEvent } from '../../../src/core/envelope.js';
 import { orchStatus } from '../../../src/runtime/operations/status.js';
 import { Orchestrator } from '../../../src/runtime/orchestrator/orchestrator.js';
 import { agentLogPath, promptFilePath } from '../../../src/runtime/system/state-paths.js';
+import { taskHistory } from '../../../src/core/attempt-history.js';
+import { renderTaskStory } from '../../../src/runtime/render/task-story.js';
 import { fixtureAgent, git, makePlanRepo, removeDir, repoEvents, sleep, tempDir } from '../helpers.js';
 
 /**
@@ -117,6 +119,18 @@ describe('workspace set-up', () => {
     expect(fs.readFileSync(agentLogPath(path.join(repo, '.state'), 'T1', 1), 'utf8')).toContain(
       'npm ERR! could not resolve left-pad',
     );
+    // orch log --task T1: each attempt says how its set-up went.
+    const story = renderTaskStory(taskHistory(log, 'T1')).split('\n');
+    const [first, second] = log.filter((e) => e.type === 'WorkspacePrepared').map((e) => e.position);
+    const attempt2 = story.findIndex((l) => l.startsWith('Attempt 2'));
+    const failedLine = story.findIndex((l) =>
+      l.startsWith(`  #${first} WorkspacePrepared: set-up failed (exit 3) in `),
+    );
+    expect(failedLine, story.join('\n')).toBeGreaterThan(0);
+    expect(failedLine).toBeLessThan(attempt2);
+    expect(story[failedLine]).toContain(': node -e const fs');
+    const doneLine = story.findIndex((l) => l.startsWith(`  #${second} WorkspacePrepared: set-up done in `));
+    expect(doneLine).toBeGreaterThan(attempt2);
   }, 60_000);
 
   it('copies workspace.copy files into each worktree and never lets them reach the merged branch', async () => {
@@ -161,8 +175,17 @@ describe('workspace set-up', () => {
     expect(Number(a['ORCH_PORT_BASE'])).toBe(ports(a)[0]);
     expect(ports(a).filter((p) => ports(b).includes(p))).toEqual([]);
     expect([...ports(a), ...ports(b)].sort()).toEqual([31000, 31001, 31002, 31003, 31004, 31005]);
-    const assigned = ofType(repoEvents(repo), 'PortsAssigned');
+    const log = repoEvents(repo);
+    const assigned = ofType(log, 'PortsAssigned');
     expect(assigned.map((p) => p['base']).sort()).toEqual([31000, 31003]);
+    // orch log --task: the attempt names its block.
+    const t1Ports = log.find(
+      (e) => e.type === 'PortsAssigned' && (e.data as { taskId: string }).taskId === 'T1',
+    )!;
+    const base = (t1Ports.data as { base: number }).base;
+    expect(renderTaskStory(taskHistory(log, 'T1'))).toContain(
+      `\n  #${t1Ports.position} PortsAssigned: ports ${base}-${base + 2}`,
+    );
   }, 60_000);
 
   it('a block held by an agent left running by a stopped run is not given again after a restart', async () => {
