@@ -8,6 +8,9 @@ import { Orchestrator } from '../../../src/runtime/orchestrator/orchestrator.js'
 import { agentLogPath, promptFilePath } from '../../../src/runtime/system/state-paths.js';
 import { taskHistory } from '../../../src/core/attempt-history.js';
 import { renderTaskStory } from '../../../src/runtime/render/task-story.js';
+import { renderStatusText } from '../../../src/runtime/render/status-text.js';
+import { statusDocument } from '../../../src/core/status-document.js';
+import { replay } from '../../../src/core/replayer.js';
 import { fixtureAgent, git, makePlanRepo, removeDir, repoEvents, sleep, tempDir } from '../helpers.js';
 
 /**
@@ -131,6 +134,30 @@ describe('workspace set-up', () => {
     expect(story[failedLine]).toContain(': node -e const fs');
     const doneLine = story.findIndex((l) => l.startsWith(`  #${second} WorkspacePrepared: set-up done in `));
     expect(doneLine).toBeGreaterThan(attempt2);
+  }, 60_000);
+
+  it('a task whose set-up failed for good: orch status says so on the task line, orch log --task on the attempt', async () => {
+    const { repo, config } = setUp(['T1'], {});
+    const script =
+      "console.log('resolving'); console.error('npm ERR! could not resolve left-pad'); process.exit(3)";
+    const outcome = await new Orchestrator({
+      repoDir: repo,
+      config: { ...config, workspace: { setup: ['node', '-e', script] } },
+      killGraceMs: 500,
+    }).run();
+    expect(outcome.exitCode).not.toBe(0);
+    const log = repoEvents(repo);
+    const text = renderStatusText(statusDocument(replay(log)), null).split('\n');
+    const line = text.find((l) => l.trim().startsWith('T1  failed'));
+    expect(line, text.join('\n')).toMatch(
+      /T1 {2}failed {2}1 attempt {2}Make T1 \(dev\) {2}last failure: spawn failed: workspace\.setup \["node","-e",.*\] failed \(exit 3\); the end of its output: … npm ERR! could not resolve left-pad$/,
+    );
+    // The quoted output does not spill onto lines of its own.
+    expect(text.filter((l) => l.includes('npm ERR!'))).toEqual([line]);
+    const prepared = log.find((e) => e.type === 'WorkspacePrepared')!;
+    expect(renderTaskStory(taskHistory(log, 'T1'))).toContain(
+      `\n  #${prepared.position} WorkspacePrepared: set-up failed (exit 3) in `,
+    );
   }, 60_000);
 
   it('copies workspace.copy files into each worktree and never lets them reach the merged branch', async () => {
