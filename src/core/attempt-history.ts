@@ -145,6 +145,35 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 const TASK_STREAM = streamIds.task('');
 
+// `WorkspacePrepared`: `set-up failed (exit 3) in 0.1 s: npm ci; 2 file(s) copied`;
+// `PortsAssigned`: `ports 41000-41003`.
+function workspaceText(type: string, d: Data): string | null {
+  if (type === 'PortsAssigned') {
+    const base = num(d['base']);
+    const count = num(d['count']);
+    return base === null || count === null ? null : `ports ${base}-${base + count - 1}`;
+  }
+  const parts: string[] = [];
+  const command = d['command'];
+  if (Array.isArray(command)) {
+    const code = num(d['exitCode']);
+    const how =
+      code === 0
+        ? 'done'
+        : d['timedOut'] === true
+          ? 'timed out'
+          : code === null
+            ? 'failed (killed or not started)'
+            : `failed (exit ${code})`;
+    const ms = num(d['durationMs']);
+    const took = ms === null ? '' : ` in ${(ms / 1000).toFixed(1)} s`;
+    parts.push(`set-up ${how}${took}: ${command.map(String).join(' ')}`);
+  }
+  const copied = d['copied'];
+  if (Array.isArray(copied) && copied.length > 0) parts.push(`${copied.length} file(s) copied`);
+  return parts.length === 0 ? null : parts.join('; ');
+}
+
 /**
  * The last summary an attempt's agent reported, or null.
  *
@@ -424,6 +453,10 @@ export class AttemptFold {
         return;
       case 'RateLimited':
         this.note(history, { kind: 'rateLimited', position: e.position, resetAt: str(d['resetAt']) }, a);
+        return;
+      case 'WorkspacePrepared':
+      case 'PortsAssigned':
+        this.note(history, { kind: 'event', position, type: e.type, reason: workspaceText(e.type, d) }, a);
         return;
       case 'LaneSuperseded':
         if (a !== null && !a.superseded) a.superseded = { position, at, winnerLane: num(d['winnerLane']) };

@@ -15,6 +15,7 @@ import { openSqliteEventStore } from '../../src/store/index.js';
 import { runDriver } from '../core/driver.js';
 import { makePlan, testConfig } from '../core/fixtures.js';
 import { available } from '../setup/required.js';
+import { withExtras } from '../runtime/report/extras-log.js';
 
 // The built CLI (`npm run build` first) makes a real log with `orch demo` and writes the
 // report with `orch report`; headless Chromium opens it from disk.
@@ -211,6 +212,58 @@ describe('the HTML report in headless Chromium', () => {
     expect(problems).toEqual([]);
     await page.close();
   });
+
+  it.skipIf(!hasChromium)(
+    'shows workspace set-up and ports per attempt, notify outcomes and the fork origin, as text',
+    async () => {
+      const hostile = '<img src=x onerror=alert(3)>';
+      const plan = makePlan([
+        {
+          id: 'M1',
+          phases: [
+            { id: 'P1', tasks: [{ id: 'T1' }, { id: 'T2', deps: ['T1'] }, { id: 'T3', deps: ['T2'] }] },
+          ],
+        },
+      ]);
+      const steps = Array.from({ length: 60 }, () => ({ kind: 0, pick: 0, code: 0, dt: 1, keep: 99 }));
+      const log = withExtras(runDriver(plan, testConfig, steps, 'cooperative').log, hostile);
+      const file = path.join(dir, 'extras.html');
+      fs.writeFileSync(file, renderReport(log));
+      const { page, problems } = await open(file);
+      const spawnOf = (n: number) =>
+        (log.filter((e) => e.type === 'AgentSpawnRequested')[n]?.data as { spawnId: string }).spawnId;
+      const row = (n: number) => `#attempts tbody tr[data-spawn="${spawnOf(n)}"]`;
+      expect(await page.textContent(`${row(0)} .workspace`)).toBe(
+        'set-up sh -c npm ci: exit 0, 1.2 s; 2 file(s) copied; ports 41010-41013',
+      );
+      expect(await page.textContent(`${row(1)} .workspace`)).toBe(
+        'set-up make deps: timed out, 1 m 0 s; ports 41020-41023',
+      );
+      expect(await page.textContent(`${row(2)} .workspace`)).toBe('');
+      expect(await page.textContent(`${row(0)} details.setup-tail pre`)).toBe(
+        `added 10 packages\n${hostile}`,
+      );
+      const summary = await page.$$eval('#summary li', (lis) => lis.map((li) => li.textContent));
+      expect(summary).toContain(
+        `Forked from /src/.state ${hostile} run run-original at position 2 (2026-01-02T03:04:05.000Z); work goes on in /forks/one/repo`,
+      );
+      expect(summary).toContain(
+        'Notifications TaskFailed → notify-send: 2 delivered, 0 being retried, 0 given up; 1 failed attempt(s) (last error: exit 1)',
+      );
+      expect(summary).toContain(
+        `Notifications TaskUnblocked → curl: 0 delivered, 0 being retried, 1 given up; 1 failed attempt(s) (last error: ${hostile})`,
+      );
+      expect(await page.locator('#timeline .run-lane [data-type="RunForked"]').count()).toBe(1);
+      expect(await page.locator('#timeline .run-lane [data-type="NotificationFailed"]').count()).toBe(1);
+      // The extra events share a time: on the position axis they stand apart.
+      await page.selectOption('#axis', 'position');
+      await page.hover('#timeline .run-lane [data-type="RunForked"]');
+      expect(await page.textContent('#tip')).toContain('forked from /src/.state');
+      expect(await page.locator('img').count()).toBe(0);
+      expect(problems).toEqual([]);
+      await page.close();
+    },
+  );
 
   it.skipIf(!hasChromium)('pages a long attempts table and scrubs a log of many attempts', async () => {
     const tasks = Array.from({ length: 30 }, (_, i) => ({ id: `T${i + 1}` }));

@@ -164,8 +164,17 @@ function taskLine(t: Task, cost = ''): string {
   const attempts = t.attempts === 0 ? '' : `  ${t.attempts} attempt${t.attempts === 1 ? '' : 's'}`;
   const blocked =
     t.status === 'blocked' && t.blockedOn !== null ? `  waiting on ${t.blockedOn.join(', ')}` : '';
-  const failure = t.lastFailure !== null && t.status !== 'complete' ? `  last failure: ${t.lastFailure}` : '';
+  const failure =
+    t.lastFailure !== null && t.status !== 'complete' ? `  last failure: ${oneLine(t.lastFailure)}` : '';
   return `${t.id}  ${t.status}${detail}${attempts}${cost}  ${t.title} (${t.role})${blocked}${failure}`;
+}
+
+// A failure that quotes output (a failed workspace set-up's, an agent's) stays on the task's
+// line: its first line, then `… ` and its last (`orch log --task` has all of it).
+function oneLine(text: string): string {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  const first = lines[0] ?? '';
+  return lines.length > 1 ? `${first} … ${lines[lines.length - 1]}` : first;
 }
 
 function group<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {

@@ -49,6 +49,45 @@ export interface ReportAttempt {
   gate?: string;
   /** `merged 1a2b3c4d5e` or `conflict (2 file(s))`. */
   merge?: string;
+  /** `WorkspacePrepared` of the spawn: the worktree's set-up (`workspace.copy`, `workspace.setup`). */
+  setup?: ReportSetup;
+  /** `PortsAssigned` of the spawn: `40000-40003`. */
+  ports?: string;
+}
+
+/** A spawn's workspace set-up as the page shows it. */
+export interface ReportSetup {
+  /** The set-up command (argv joined by spaces), null when only files were copied. */
+  commandLine: string | null;
+  exitCode: number | null;
+  timedOut: boolean;
+  durationMs: number;
+  /** How many files `workspace.copy` copied. */
+  copied: number;
+  tail?: string;
+}
+
+/** The `notify` deliveries of one rule: each (event, rule) pair counted by its last word. */
+export interface ReportNotificationRule {
+  /** The rule (what it is on and what it runs). */
+  rule: string;
+  delivered: number;
+  /** Deliveries whose last attempt failed with attempts left. */
+  retrying: number;
+  givenUp: number;
+  /** Failed attempts in all (delivered or not). */
+  failedAttempts: number;
+  /** The error of the last failed attempt. */
+  lastError?: string;
+}
+
+/** `RunForked`: where the log was forked from. */
+export interface ReportFork {
+  stateDir: string;
+  runId: string | null;
+  position: number;
+  repo: string;
+  forkedAt: string;
 }
 
 /** Everything the page script reads (JSON). */
@@ -69,6 +108,10 @@ export interface ReportData {
   states: ReportStates;
   /** `statusView` of orch's fold at `to`. */
   final: StatusView;
+  /** The log's `RunForked` (null: not a fork). */
+  fork: ReportFork | null;
+  /** `notify` outcomes per rule, in the order the rules first appear. */
+  notifications: ReportNotificationRule[];
 }
 
 /** Options of {@link buildReportData}. */
@@ -121,6 +164,8 @@ const REPORT_EVENT_TYPES: ReadonlySet<string> = new Set([
   'PullRequestOpened',
   'ReviewReceived',
   'ReviewAnswered',
+  'RunForked',
+  'NotificationFailed',
 ]);
 
 // The events of an attempt's request, start and outcome: the attempt carries them. Any
@@ -133,7 +178,16 @@ const AGENT_EVENTS = new Set([
   'AgentSpawnFailed',
 ]);
 // Bulky fields the page never shows.
-const DROPPED = new Set(['command', 'workspace', 'config', 'pidStartTime', 'logPath', 'host', 'diff']);
+const DROPPED = new Set([
+  'command',
+  'workspace',
+  'config',
+  'pidStartTime',
+  'logPath',
+  'host',
+  'diff',
+  'branches',
+]);
 // Identity fields are compared by the page: never shortened.
 const IDENTITY = new Set(['spawnId', 'taskId', 'phaseId', 'milestoneId', 'runId', 'kind', 'result']);
 
@@ -181,6 +235,14 @@ export class ReportCollector {
   private readonly kept: RecordedEvent<string, object>[] = [];
   private epoch: number | null = null;
   private count = 0;
+  private readonly setups = new Map<string, RecordedEvent>();
+  private readonly ports = new Map<string, string>();
+  private fork: ReportFork | null = null;
+  // Per (event position, rule): the last word, the failed attempts, the last error.
+  private readonly deliveries = new Map<
+    string,
+    { rule: string; last: 'delivered' | 'retrying' | 'givenUp'; failed: number; error?: string }
+  >();
 
   /** Folds the event into the attempts, with orch's state before it (for CI verdicts). */
   before(event: RecordedEvent, state: OrchState): void {
@@ -193,6 +255,9 @@ export class ReportCollector {
     this.count += 1;
     this.epoch ??= Date.parse(event.recordedAt);
     const data = event.data;
+    this.extras(event);
+    // A failed notification is drawn only when it is given up (retries are counted).
+    if (event.type === 'NotificationFailed' && (data as { final?: unknown }).final !== true) return;
     if (
       REPORT_EVENT_TYPES.has(event.type) &&
       typeof data === 'object' &&
@@ -200,6 +265,68 @@ export class ReportCollector {
       !Array.isArray(data)
     )
       this.kept.push(event as RecordedEvent<string, object>);
+  }
+
+  // The events the fold does not keep: workspace set-up, ports, the fork, notifications.
+  private extras(event: RecordedEvent): void {
+    const d = event.data as Record<string, unknown>;
+    if (typeof d !== 'object' || d === null) return;
+    switch (event.type) {
+      case 'WorkspacePrepared':
+        if (typeof d.spawnId === 'string') this.setups.set(d.spawnId, event);
+        return;
+      case 'PortsAssigned':
+        if (typeof d.spawnId === 'string' && typeof d.base === 'number' && typeof d.count === 'number')
+          this.ports.set(d.spawnId, `${d.base}-${d.base + d.count - 1}`);
+        return;
+      case 'RunForked': {
+        const from = d.from as { stateDir?: unknown; runId?: unknown; position?: unknown } | undefined;
+        if (from === undefined || typeof from.stateDir !== 'string' || typeof from.position !== 'number')
+          return;
+        this.fork = {
+          stateDir: from.stateDir,
+          runId: typeof from.runId === 'string' ? from.runId : null,
+          position: from.position,
+          repo: typeof d.repo === 'string' ? d.repo : '',
+          forkedAt: typeof d.forkedAt === 'string' ? d.forkedAt : '',
+        };
+        return;
+      }
+      case 'NotificationDelivered':
+      case 'NotificationFailed': {
+        if (typeof d.rule !== 'string') return;
+        const key = `${String(d.position)}|${d.rule}`;
+        const entry = this.deliveries.get(key) ?? { rule: d.rule, last: 'retrying' as const, failed: 0 };
+        if (event.type === 'NotificationDelivered') entry.last = 'delivered';
+        else {
+          entry.failed += 1;
+          if (typeof d.error === 'string') entry.error = d.error;
+          if (entry.last !== 'delivered') entry.last = d.final === true ? 'givenUp' : 'retrying';
+        }
+        this.deliveries.set(key, entry);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private notificationRules(maxText: number): ReportNotificationRule[] {
+    const rules = new Map<string, ReportNotificationRule>();
+    for (const e of this.deliveries.values()) {
+      const r = rules.get(e.rule) ?? {
+        rule: capText('rule', e.rule, maxText),
+        delivered: 0,
+        retrying: 0,
+        givenUp: 0,
+        failedAttempts: 0,
+      };
+      r[e.last] += 1;
+      r.failedAttempts += e.failed;
+      if (e.error !== undefined) r.lastError = capText('outputTail', e.error, maxText);
+      rules.set(e.rule, r);
+    }
+    return [...rules.values()];
   }
 
   /** The page's data for the events collected so far; `state` is orch's state after the last. */
@@ -214,7 +341,12 @@ export class ReportCollector {
     const own = new Set<number>();
     const drawn = this.attempts.attempts.map((a) => {
       for (const m of [a.requested, a.started, a.end]) if (m !== null) own.add(m.position);
-      return reportAttempt(a, maxText, time);
+      const out = reportAttempt(a, maxText, time);
+      const setup = this.setups.get(a.spawnId);
+      if (setup !== undefined) out.setup = reportSetup(setup.data as Record<string, unknown>, maxText);
+      const ports = this.ports.get(a.spawnId);
+      if (ports !== undefined) out.ports = ports;
+      return out;
     });
     const embedded = this.kept
       .filter((e) => !(AGENT_EVENTS.has(e.type) && own.has(e.position)))
@@ -241,8 +373,25 @@ export class ReportCollector {
         changes: [...this.recorder.states.changes],
       },
       final,
+      fork: this.fork === null ? null : { ...this.fork },
+      notifications: this.notificationRules(maxText),
     };
   }
+}
+
+function reportSetup(d: Record<string, unknown>, maxText: number): ReportSetup {
+  const out: ReportSetup = {
+    commandLine: Array.isArray(d.command)
+      ? capText('command', d.command.map(String).join(' '), maxText)
+      : null,
+    exitCode: typeof d.exitCode === 'number' ? d.exitCode : null,
+    timedOut: d.timedOut === true,
+    durationMs: typeof d.durationMs === 'number' ? d.durationMs : 0,
+    copied: Array.isArray(d.copied) ? d.copied.length : 0,
+  };
+  if (typeof d.outputTail === 'string' && d.outputTail !== '')
+    out.tail = capText('outputTail', d.outputTail, maxText);
+  return out;
 }
 
 function reportAttempt(a: Attempt, maxText: number, time: (at: string) => number | null): ReportAttempt {
@@ -299,6 +448,10 @@ function shareTailBudget(events: ReportEvent[], attempts: ReportAttempt[], budge
     ...attempts.flatMap((a) =>
       a.tail === undefined ? [] : [{ text: a.tail, set: (t: string) => (a.tail = t) }],
     ),
+    ...attempts.flatMap((a) => {
+      const setup = a.setup;
+      return setup?.tail === undefined ? [] : [{ text: setup.tail, set: (t: string) => (setup.tail = t) }];
+    }),
   ];
   const total = tails.reduce((n, t) => n + t.text.length, 0);
   if (total <= budget) return;

@@ -111,7 +111,7 @@ export function renderLivePage(title = 'orch serve'): string {
 <section id="attempt-list">
 <h2>Attempts</h2>
 <div class="scroll"><table id="attempts">
-<thead><tr><th>task</th><th>attempt</th><th>role</th><th>spawned</th><th>duration</th><th>exit</th><th>gate</th><th>merge</th><th>summary</th><th>usage</th><th>output</th></tr></thead>
+<thead><tr><th>task</th><th>attempt</th><th>role</th><th>spawned</th><th>duration</th><th>exit</th><th>gate</th><th>merge</th><th>summary</th><th>usage</th><th>workspace</th><th>output</th></tr></thead>
 <tbody></tbody>
 </table></div>
 <button type="button" id="attempts-more" hidden></button>

@@ -56,6 +56,15 @@ function exitText(a) {
   if (a.end.kind === 'spawn_failed') return 'spawn failed: ' + a.end.text;
   return a.end.signal ? 'signal ' + a.end.signal : 'exit ' + a.end.code;
 }
+// A spawn's workspace set-up: 'set-up npm ci: exit 0, 1.2 s; 2 file(s) copied'.
+function setupText(s) {
+  if (!s) return '';
+  var result = s.timedOut ? 'timed out' : s.exitCode === null ? 'killed or not started' : 'exit ' + s.exitCode;
+  var parts = [];
+  if (s.commandLine !== null) parts.push('set-up ' + s.commandLine + ': ' + result + ', ' + dur(s.durationMs));
+  if (s.copied > 0) parts.push(s.copied + ' file(s) copied');
+  return parts.join('; ');
+}
 function outcomeClass(a) {
   if (a.end === null) return 'o-open';
   if (a.end.kind === 'exit' && a.end.code === 0 && !a.end.signal) return 'o-ok';
@@ -97,7 +106,7 @@ function buildModel(data, events) {
       started: r.started === undefined ? null : { pos: r.started[0], at: when(data, r.started[1]) },
       end: r.end === undefined ? null : r.end, endAt: ended === null ? null : when(data, ended[1]), endPos: ended === null ? null : ended[0],
       durationMs: r.durationMs === undefined ? null : r.durationMs, usage: r.usage || null, tail: r.tail || null,
-      summary: r.summary || null, gate: r.gate || null, merge: r.merge || null };
+      summary: r.summary || null, gate: r.gate || null, merge: r.merge || null, setup: r.setup || null, ports: r.ports || null };
   });
   var bySpawn = new Map();
   attempts.forEach(function (a) { bySpawn.set(a.spawnId, a); });
@@ -153,6 +162,12 @@ function buildModel(data, events) {
         return;
       case 'ReviewAnswered':
         mark(run, ev, 'pr', 'review of ' + d.milestoneId + ' answered: ' + d.taskId + ' merged as ' + String(d.commit).slice(0, 10));
+        return;
+      case 'RunForked':
+        mark(run, ev, 'run', 'forked from ' + (d.from ? d.from.stateDir + (d.from.runId ? ' run ' + d.from.runId : '') + ' at position ' + d.from.position : '?'));
+        return;
+      case 'NotificationFailed':
+        mark(run, ev, 'limit', 'notification given up: ' + d.rule + ' for #' + d.position + ' ' + d.eventType + ' after ' + d.attempt + ' attempt(s): ' + lastLine(d.error));
         return;
       case 'RunStarted': case 'RunStopped':
         mark(run, ev, 'run', type === 'RunStarted' ? 'run started (pid ' + d.pid + ')' : 'run stopped: ' + d.reason);

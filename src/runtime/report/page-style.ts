@@ -24,6 +24,7 @@ table { border-collapse: collapse; width: 100%; background: #fff; font-size: 13p
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: #f0f2f5; position: sticky; top: 0; }
 td.summary { max-width: 360px; }
+td.workspace { max-width: 320px; font-size: 12px; }
 pre { white-space: pre-wrap; max-width: 520px; margin: 4px 0; font-size: 12px; }
 .badge { display: inline-block; padding: 0 8px; border-radius: 9px; font-size: 12px; }
 .key { display: inline-block; width: 12px; height: 12px; border-radius: 3px; vertical-align: -1px; margin: 0 3px 0 10px; }

@@ -34,6 +34,12 @@ function fillSummary(data, model) {
     model.attempts.length + ' attempt(s), ' + failed + ' not clean; ' + ci.length + ' CI result(s), ' + ciFailed + ' failed; cost $' + Number(f.costUsd).toFixed(4),
     'Log: ' + data.eventCount + ' event(s) up to position ' + data.to + (model.first === null ? '' : ', ' + stamp(model.first) + ' to ' + stamp(model.last) + ' (' + dur(model.last - model.first) + ')')
   ];
+  if (data.fork) lines.push('Forked from ' + data.fork.stateDir + (data.fork.runId ? ' run ' + data.fork.runId : '') + ' at position ' + data.fork.position +
+    (data.fork.forkedAt ? ' (' + data.fork.forkedAt + ')' : '') + (data.fork.repo ? '; work goes on in ' + data.fork.repo : ''));
+  list(data.notifications).forEach(function (n) {
+    lines.push('Notifications ' + n.rule + ': ' + n.delivered + ' delivered, ' + n.retrying + ' being retried, ' + n.givenUp + ' given up; ' +
+      n.failedAttempts + ' failed attempt(s)' + (n.lastError ? ' (last error: ' + lastLine(n.lastError) + ')' : ''));
+  });
   var box = document.getElementById('summary');
   clear(box);
   lines.forEach(function (l) { box.appendChild(el('li', null, l)); });
@@ -54,22 +60,25 @@ function fillAttempts(model) {
   }
   more.onclick = function () { page(MORE_ROWS); };
   page(FIRST_ROWS);
-  if (model.attempts.length === 0) body.appendChild(el('tr', null)).appendChild(el('td', { colspan: 11 }, 'no attempts recorded'));
+  if (model.attempts.length === 0) body.appendChild(el('tr', null)).appendChild(el('td', { colspan: 12 }, 'no attempts recorded'));
 }
 function attemptRow(a) {
   var took = a.durationMs !== null && a.durationMs !== undefined ? a.durationMs : a.endAt !== null ? a.endAt - a.requested.at : null;
   var tr = el('tr', { 'data-spawn': a.spawnId, 'data-task': a.task, class: outcomeClass(a) });
   [a.task, a.attempt, a.role, '#' + a.requested.pos + ' ' + clock(a.requested.at), dur(took), exitText(a), a.gate || '', a.merge || '',
-    a.summary || (outcomeClass(a) === 'o-ok' ? '' : lastLine(a.tail)), usageText(a.usage)].forEach(function (v, i) {
-    tr.appendChild(el('td', { class: ['task', 'attempt', 'role', 'spawned', 'duration', 'exit', 'gate', 'merge', 'summary', 'usage'][i] }, v));
+    a.summary || (outcomeClass(a) === 'o-ok' ? '' : lastLine(a.tail)), usageText(a.usage),
+    [setupText(a.setup), a.ports ? 'ports ' + a.ports : ''].filter(function (t) { return t !== ''; }).join('; ')].forEach(function (v, i) {
+    tr.appendChild(el('td', { class: ['task', 'attempt', 'role', 'spawned', 'duration', 'exit', 'gate', 'merge', 'summary', 'usage', 'workspace'][i] }, v));
   });
   var out = el('td', { class: 'output' });
-  if (a.tail) {
-    var det = el('details');
-    det.appendChild(el('summary', null, 'output tail'));
-    det.appendChild(el('pre', null, a.tail));
+  function tailBox(label, text, cls) {
+    var det = el('details', { class: cls });
+    det.appendChild(el('summary', null, label));
+    det.appendChild(el('pre', null, text));
     out.appendChild(det);
   }
+  if (a.tail) tailBox('output tail', a.tail, 'agent-tail');
+  if (a.setup && a.setup.tail) tailBox('set-up output', a.setup.tail, 'setup-tail');
   tr.appendChild(out);
   return tr;
 }

@@ -6,6 +6,11 @@ import type { RecordedEvent } from '../../../src/core/envelope.js';
 import { orchStatus } from '../../../src/runtime/operations/status.js';
 import { Orchestrator } from '../../../src/runtime/orchestrator/orchestrator.js';
 import { agentLogPath, promptFilePath } from '../../../src/runtime/system/state-paths.js';
+import { taskHistory } from '../../../src/core/attempt-history.js';
+import { renderTaskStory } from '../../../src/runtime/render/task-story.js';
+import { renderStatusText } from '../../../src/runtime/render/status-text.js';
+import { statusDocument } from '../../../src/core/status-document.js';
+import { replay } from '../../../src/core/replayer.js';
 import { fixtureAgent, git, makePlanRepo, removeDir, repoEvents, sleep, tempDir } from '../helpers.js';
 
 /**
@@ -117,6 +122,42 @@ describe('workspace set-up', () => {
     expect(fs.readFileSync(agentLogPath(path.join(repo, '.state'), 'T1', 1), 'utf8')).toContain(
       'npm ERR! could not resolve left-pad',
     );
+    // orch log --task T1: each attempt says how its set-up went.
+    const story = renderTaskStory(taskHistory(log, 'T1')).split('\n');
+    const [first, second] = log.filter((e) => e.type === 'WorkspacePrepared').map((e) => e.position);
+    const attempt2 = story.findIndex((l) => l.startsWith('Attempt 2'));
+    const failedLine = story.findIndex((l) =>
+      l.startsWith(`  #${first} WorkspacePrepared: set-up failed (exit 3) in `),
+    );
+    expect(failedLine, story.join('\n')).toBeGreaterThan(0);
+    expect(failedLine).toBeLessThan(attempt2);
+    expect(story[failedLine]).toContain(': node -e const fs');
+    const doneLine = story.findIndex((l) => l.startsWith(`  #${second} WorkspacePrepared: set-up done in `));
+    expect(doneLine).toBeGreaterThan(attempt2);
+  }, 60_000);
+
+  it('a task whose set-up failed for good: orch status says so on the task line, orch log --task on the attempt', async () => {
+    const { repo, config } = setUp(['T1'], {});
+    const script =
+      "console.log('resolving'); console.error('npm ERR! could not resolve left-pad'); process.exit(3)";
+    const outcome = await new Orchestrator({
+      repoDir: repo,
+      config: { ...config, workspace: { setup: ['node', '-e', script] } },
+      killGraceMs: 500,
+    }).run();
+    expect(outcome.exitCode).not.toBe(0);
+    const log = repoEvents(repo);
+    const text = renderStatusText(statusDocument(replay(log)), null).split('\n');
+    const line = text.find((l) => l.trim().startsWith('T1  failed'));
+    expect(line, text.join('\n')).toMatch(
+      /T1 {2}failed {2}1 attempt {2}Make T1 \(dev\) {2}last failure: spawn failed: workspace\.setup \["node","-e",.*\] failed \(exit 3\); the end of its output: … npm ERR! could not resolve left-pad$/,
+    );
+    // The quoted output does not spill onto lines of its own.
+    expect(text.filter((l) => l.includes('npm ERR!'))).toEqual([line]);
+    const prepared = log.find((e) => e.type === 'WorkspacePrepared')!;
+    expect(renderTaskStory(taskHistory(log, 'T1'))).toContain(
+      `\n  #${prepared.position} WorkspacePrepared: set-up failed (exit 3) in `,
+    );
   }, 60_000);
 
   it('copies workspace.copy files into each worktree and never lets them reach the merged branch', async () => {
@@ -161,8 +202,17 @@ describe('workspace set-up', () => {
     expect(Number(a['ORCH_PORT_BASE'])).toBe(ports(a)[0]);
     expect(ports(a).filter((p) => ports(b).includes(p))).toEqual([]);
     expect([...ports(a), ...ports(b)].sort()).toEqual([31000, 31001, 31002, 31003, 31004, 31005]);
-    const assigned = ofType(repoEvents(repo), 'PortsAssigned');
+    const log = repoEvents(repo);
+    const assigned = ofType(log, 'PortsAssigned');
     expect(assigned.map((p) => p['base']).sort()).toEqual([31000, 31003]);
+    // orch log --task: the attempt names its block.
+    const t1Ports = log.find(
+      (e) => e.type === 'PortsAssigned' && (e.data as { taskId: string }).taskId === 'T1',
+    )!;
+    const base = (t1Ports.data as { base: number }).base;
+    expect(renderTaskStory(taskHistory(log, 'T1'))).toContain(
+      `\n  #${t1Ports.position} PortsAssigned: ports ${base}-${base + 2}`,
+    );
   }, 60_000);
 
   it('a block held by an agent left running by a stopped run is not given again after a restart', async () => {

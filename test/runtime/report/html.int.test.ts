@@ -19,6 +19,7 @@ import type { Plan } from '../../../src/plan/model.js';
 import { configArb, planArb, runDriver, stepArb } from '../../core/driver.js';
 import { makePlan, testConfig } from '../../core/fixtures.js';
 import { removeDir, tempDir } from '../helpers.js';
+import { withExtras } from './extras-log.js';
 
 const DATA_RE = /<script type="application\/json" id="orch-data">([^<]*)<\/script>/;
 
@@ -160,6 +161,78 @@ describe('renderReport', () => {
     const data = pageData(html);
     expect(data.final.tasks[0]?.title).toBe(hostile);
     expect(data.events.at(-1)?.[3].reason).toBe(`stale ${hostile} \u2028 & <!--`);
+  });
+
+  it('shows workspace set-up and ports per attempt, notify outcomes per rule and the fork origin', () => {
+    const hostile = '</script><script>alert(1)</script>';
+    const log = withExtras(cooperativeLog(), hostile);
+    const html = renderReport(log);
+    expect(html.match(/<\/script>/gi)).toHaveLength(2);
+    const data = pageData(html);
+    const [first, second, third] = data.attempts;
+    expect(first?.setup).toEqual({
+      commandLine: 'sh -c npm ci',
+      exitCode: 0,
+      timedOut: false,
+      durationMs: 1200,
+      copied: 2,
+      tail: `added 10 packages\n${hostile}`,
+    });
+    expect(first?.ports).toBe('41010-41013');
+    expect(second?.setup).toEqual({
+      commandLine: 'make deps',
+      exitCode: null,
+      timedOut: true,
+      durationMs: 60000,
+      copied: 0,
+      tail: 'fetching…',
+    });
+    expect(second?.ports).toBe('41020-41023');
+    expect(third?.setup).toBeUndefined();
+    expect(third?.ports).toBeUndefined();
+    expect(data.fork).toEqual({
+      stateDir: `/src/.state ${hostile}`,
+      runId: 'run-original',
+      position: 2,
+      repo: '/forks/one/repo',
+      forkedAt: '2026-01-02T03:04:05.000Z',
+    });
+    expect(data.notifications).toEqual([
+      {
+        rule: 'TaskFailed → notify-send',
+        delivered: 2,
+        retrying: 0,
+        givenUp: 0,
+        failedAttempts: 1,
+        lastError: 'exit 1',
+      },
+      {
+        rule: 'TaskUnblocked → curl',
+        delivered: 0,
+        retrying: 0,
+        givenUp: 1,
+        failedAttempts: 1,
+        lastError: `exit 7\n${hostile}`,
+      },
+    ]);
+    // On the run lane: the fork and the given-up delivery (a retried failure is only counted).
+    expect(
+      data.events
+        .filter((e) => e[1] === 'RunForked' || e[1] === 'NotificationFailed')
+        .map((e) => [e[1], e[3].final]),
+    ).toEqual([
+      ['RunForked', undefined],
+      ['NotificationFailed', true],
+    ]);
+    expect(data.events.find((e) => e[1] === 'RunForked')?.[3].branches).toBeUndefined();
+    // A log without them: nothing shown.
+    const plain = pageData(renderReport(cooperativeLog()));
+    expect(plain.fork).toBeNull();
+    expect(plain.notifications).toEqual([]);
+    expect(plain.attempts.every((a) => a.setup === undefined && a.ports === undefined)).toBe(true);
+    // Set-up output shares the tail budget with the agents' output.
+    const tight = pageData(renderReport(withExtras(cooperativeLog(), 'y'.repeat(2000)), { tailBudget: 10 }));
+    expect(tight.attempts[0]?.setup?.tail).toHaveLength(101);
   });
 
   it('caps long texts: output tails keep their last 500 characters, other texts their first', () => {
