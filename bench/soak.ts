@@ -268,12 +268,18 @@ async function main(): Promise<number> {
     .filter((e) => e.type === 'AgentExited')
     .map((e) => (e.data as { outputTail: string }).outputTail);
   const did = (text: string) => tails.filter((t) => t.includes(text)).length;
+  // An agent whose worktree went while it ran is recorded lost with that reason (not exited).
+  const lostReasons = events
+    .filter((e) => e.type === 'AgentLost')
+    .map((e) => String((e.data as { reason?: unknown }).reason ?? ''));
+  const worktreeGone = lostReasons.filter((r) => r.includes('was deleted while it ran')).length;
   console.log(
     [
       `soak: ${o.tasks} tasks, ${notDone.length === 0 ? 'all' : o.tasks - notDone.length} complete, in ${wallS.toFixed(0)} s`,
       `  runs ${runs}, kill -9 ${kills}, events ${events.length}, spawns ${spawnIds.length}`,
       `  exits ${count('AgentExited')} (failed on purpose ${did('fails on purpose')}, stalled ${stalled}, ` +
-        `deleted their worktree ${did('deletes its own worktree')}), lost ${count('AgentLost')}, spawn failures ${count('AgentSpawnFailed')}`,
+        `deleted their worktree ${did('deletes its own worktree')}), lost ${count('AgentLost')} ` +
+        `(worktree deleted while running ${worktreeGone}, orch killed ${lostReasons.length - worktreeGone}), spawn failures ${count('AgentSpawnFailed')}`,
       `  merges on integration: ${[...merges.values()].reduce((a, b) => a + b, 0)}, replay --verify exit ${verify.code}`,
       `  processes left: ${left.length}`,
       `  orch peak RSS: ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
