@@ -162,9 +162,10 @@ describe('a corrupt snapshot row', () => {
       const names = db.prepare('SELECT name FROM snapshots ORDER BY name').all() as { name: string }[];
       expect(names.map((n) => n.name)).toEqual([
         expect.stringMatching(/^state-v\d+$/),
+        expect.stringMatching(/^status-state-v\d+$/),
         expect.stringMatching(/^status-v\d+$/),
       ]);
-      // Garbage over both caches (the column is STRICT TEXT: garbage text, no JSON).
+      // Garbage over every cache (the column is STRICT TEXT: garbage text, no JSON).
       db.prepare("UPDATE snapshots SET data = ? WHERE name LIKE 'state-%'").run('\u0001garbage{"state":');
       db.prepare("UPDATE snapshots SET data = ? WHERE name LIKE 'status-%'").run('\u00ff\u0000\u0013garbage');
     } finally {

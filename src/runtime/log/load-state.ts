@@ -1,9 +1,15 @@
 import { applyEvent, StateDraft } from '../../core/fold.js';
-import { setOwn } from '../../core/record.js';
+import { getOwn, setOwn } from '../../core/record.js';
 import { initialState, type OrchState } from '../../core/state.js';
 import { compiledEngine } from '../../machines/index.js';
 import type { EventStore } from '../../store/event-store.js';
-import { loadStateSnapshot, noteSnapshotPosition, type SnapshotIgnored } from './snapshots.js';
+import {
+  isCompactAgent,
+  loadStateSnapshot,
+  loadStatusStateSnapshot,
+  noteSnapshotPosition,
+  type SnapshotIgnored,
+} from './snapshots.js';
 
 export { logFile, openLog } from './open.js';
 
@@ -69,4 +75,62 @@ export function loadState(
     }
   }
   return { state: draft.state, versions, snapshotPosition, folded };
+}
+
+/**
+ * Event types naming a `spawnId` whose fold reads or changes that agent only while it is live
+ * (spawning or running), or not at all (`src/core/fold.ts`): a cut-down agent is never live,
+ * so they fold the same onto it as onto the whole agent (a late report from an old spawn is
+ * ignored either way). Any other type naming a cut-down agent (`LaneSuperseded` reads its
+ * `superseded`) needs the whole state.
+ */
+const LIVE_ONLY: ReadonlySet<string> = new Set([
+  'AgentSpawnRequested',
+  'AgentStarted',
+  'AgentExited',
+  'AgentLost',
+  'AgentSpawnFailed',
+  'BreakpointReported',
+  'RateLimited',
+  'SignalRejected',
+  'GateStarted',
+  'GatePassed',
+  'GateFailed',
+  'MergeRequested',
+  'MergeConflicted',
+  'BranchMerged',
+]);
+
+/**
+ * The state `status` needs at the end of the log, from the status state snapshot
+ * (`statusState`: the agents the status document does not list cut down) plus the events
+ * after it — the status document of it is the one of the full fold. Undefined when there is
+ * no usable status state snapshot at or before the end, or when an event after it names a
+ * cut-down agent and its fold would need that agent whole (not one of `LIVE_ONLY`): then use
+ * {@link loadState}.
+ *
+ * @example
+ * const state = loadStatusState(store) ?? loadState(store).state;
+ * const doc = statusDocument(state);
+ */
+export function loadStatusState(
+  store: EventStore,
+  onSnapshotIgnored?: SnapshotIgnored,
+): OrchState | undefined {
+  const last = store.lastPosition();
+  const snap = loadStatusStateSnapshot(store, onSnapshotIgnored);
+  if (snap === undefined || snap.position > last) return undefined;
+  // The parsed snapshot is ours alone: fold into it in place.
+  const draft = new StateDraft(snap.data.state, false);
+  if (draft.state.position < last) {
+    for (const event of store.readAll({ from: draft.state.position + 1, to: last })) {
+      const spawnId = (event.data as { spawnId?: unknown } | null)?.spawnId;
+      if (typeof spawnId === 'string' && !LIVE_ONLY.has(event.type)) {
+        const agent = getOwn(draft.state.agents, spawnId);
+        if (agent !== undefined && isCompactAgent(agent)) return undefined;
+      }
+      applyEvent(draft, event, compiledEngine);
+    }
+  }
+  return draft.state;
 }

@@ -12,15 +12,17 @@ export interface LoadedStatus {
   position: number;
   /**
    * `cache`: the status snapshot is at the end of the log and was used as is; `snapshot`:
-   * the state snapshot plus the events after it; `fold`: folded from zero (no snapshot).
+   * the status state snapshot (or, when it cannot serve, the state snapshot) plus the events
+   * after it; `fold`: folded from zero (no snapshot).
    */
   source: StatusSource;
 }
 
 /**
  * The status document of the whole log, as fast as the caches allow: the cached document
- * when it is at the end of the log (no fold, no XState loaded), else the state snapshot
- * plus the events after it, else a fold from zero. A cache that is there but unusable is
+ * when it is at the end of the log (no fold, no XState loaded), else the status state
+ * snapshot (finished agents cut down, see `statusState`) plus the events after it, else the
+ * state snapshot plus the events after it, else a fold from zero. A cache that is there but unusable is
  * ignored and `onSnapshotIgnored` told once (the first one found), however many are.
  *
  * @example
@@ -42,7 +44,11 @@ export async function loadStatus(
   if (cached !== undefined && cached.position === last) {
     return { json: cached.data.json, position: last, source: 'cache' };
   }
-  const { loadState } = await import('./load-state.js');
+  const { loadState, loadStatusState } = await import('./load-state.js');
+  const status = loadStatusState(store, once);
+  if (status !== undefined) {
+    return { json: JSON.stringify(statusDocument(status)), position: status.position, source: 'snapshot' };
+  }
   const loaded = loadState(store, { onSnapshotIgnored: once });
   return {
     json: JSON.stringify(statusDocument(loaded.state)),

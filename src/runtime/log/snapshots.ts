@@ -1,15 +1,20 @@
-import type { OrchState } from '../../core/state.js';
+import { getOwn, setOwn, type IdRecord } from '../../core/record.js';
+import { isLiveAgent, type AgentRecord, type OrchState } from '../../core/state.js';
 import type { EventStore, Snapshot } from '../../store/event-store.js';
 import { statusDocument } from '../../core/status-document.js';
 
 /**
  * Snapshots: caches beside the log (the store's `snapshots` table, never the log itself)
- * that make `status` and a restart fast. Two are kept, always at the same position:
+ * that make `status` and a restart fast. Three are kept, always at the same position (a log
+ * written before the third existed has two; `status` then uses the state snapshot):
  *
  * - `state-v<N>`: the folded `OrchState` plus every stream's version (what a
  *   `LiveLog` or the read model continues from: fold the events after `position`);
  * - `status-v<N>`: the `orch status` document of that state as JSON text, so `status`
- *   on a log whose snapshot is current prints it without parsing the whole state.
+ *   on a log whose snapshot is current prints it without parsing the whole state;
+ * - `status-state-v<N>`: that state with every agent the status document does not list
+ *   cut down to what its usage totals read ({@link statusState}), so `status` on a log whose
+ *   snapshot is behind folds the tail onto it without parsing every spawn ever.
  *
  * `N` ({@link FOLD_VERSION}) must be bumped whenever the fold (`src/core/fold.ts`, the
  * machines, `OrchState`, `statusView`) changes what it produces: older snapshots are then
@@ -30,6 +35,8 @@ export const FOLD_VERSION = 10;
 export const STATE_SNAPSHOT = `state-v${FOLD_VERSION}`;
 /** Name of the status document snapshot. */
 export const STATUS_SNAPSHOT = `status-v${FOLD_VERSION}`;
+/** Name of the status state snapshot ({@link statusState}). */
+export const STATUS_STATE_SNAPSHOT = `status-state-v${FOLD_VERSION}`;
 /** Default distance, in events, between two snapshots. */
 export const SNAPSHOT_EVERY = 5000;
 
@@ -46,6 +53,66 @@ export interface StatusSnapshotData {
   json: string;
 }
 
+/** What `status-state-v<N>` holds: {@link statusState} of the state at its position. */
+export interface StatusStateSnapshotData {
+  state: OrchState;
+}
+
+/** An agent the status document does not list, cut down to what `usageTotals` reads. */
+export type CompactAgent = Pick<AgentRecord, 'task' | 'costUsd' | 'inputTokens' | 'outputTokens'>;
+
+/**
+ * Whether an agent of a {@link statusState} is cut down (it has no status).
+ *
+ * @example
+ * isCompactAgent({ task: 'T1', costUsd: 0.1 }); // true
+ */
+export function isCompactAgent(agent: object): boolean {
+  return !Object.hasOwn(agent, 'status');
+}
+
+/**
+ * `state` with every agent that is not live, not the last spawn of its task and not a lane
+ * of a task cut down to its task and usage (a {@link CompactAgent}), in the same order: the
+ * status document of it (`statusDocument`) is the one of `state` — it lists live agents and
+ * each task's last spawn, reads lanes' agents, and counts and totals all agents by task.
+ * Folding events onto it gives the status document of the full fold as long as no event
+ * names a cut-down agent's `spawnId` (the fold reaches agents only by `spawnId`). Shares
+ * everything but the agents with `state`.
+ *
+ * @example
+ * store.saveSnapshot(STATUS_STATE_SNAPSHOT, state.position, { state: statusState(state) });
+ */
+export function statusState(state: OrchState): OrchState {
+  const keep = new Set<string>();
+  const last = new Map<string, string>();
+  for (const spawnId in state.agents) {
+    const a = getOwn(state.agents, spawnId);
+    if (a === undefined) continue;
+    last.set(a.task, spawnId);
+    if (isLiveAgent(a)) keep.add(spawnId);
+  }
+  for (const spawnId of last.values()) keep.add(spawnId);
+  for (const taskId in state.tasks) {
+    for (const lane of getOwn(state.tasks, taskId)?.context.lanes ?? []) keep.add(lane.spawnId);
+  }
+  const agents: IdRecord<AgentRecord> = {};
+  for (const spawnId in state.agents) {
+    const a = getOwn(state.agents, spawnId);
+    if (a === undefined) continue;
+    if (keep.has(spawnId)) {
+      setOwn(agents, spawnId, a);
+      continue;
+    }
+    const compact: CompactAgent = { task: a.task, costUsd: a.costUsd };
+    if (a.inputTokens !== undefined) compact.inputTokens = a.inputTokens;
+    if (a.outputTokens !== undefined) compact.outputTokens = a.outputTokens;
+    // Read only by `usageTotals` and counted: never folded onto (see `loadStatusState`).
+    setOwn(agents, spawnId, compact as AgentRecord);
+  }
+  return { ...state, agents };
+}
+
 /** The newest snapshot position known per store, so `maybeSaveSnapshot` need not read it back. */
 const knownPositions = new WeakMap<EventStore, number>();
 
@@ -60,9 +127,9 @@ export function noteSnapshotPosition(store: EventStore, position: number): void 
 }
 
 /**
- * Writes both snapshots of `state` (at `state.position`). Call it on shutdown, after the
+ * Writes the three snapshots of `state` (at `state.position`). Call it on shutdown, after the
  * last catch-up. Costs one `JSON.stringify` of the state (about 50 MB for a
- * 1,000,000-event log with 170,000 spawns) and of the status document.
+ * 1,000,000-event log with 170,000 spawns), of the status document and of the status state.
  *
  * @example
  * saveSnapshot(store, liveLog.state, liveLog.streamVersions());
@@ -72,6 +139,8 @@ export function saveSnapshot(store: EventStore, state: OrchState, versions: Reco
   store.saveSnapshot(STATE_SNAPSHOT, state.position, data);
   // Stored as the document's own JSON, so `status` prints it without parsing anything.
   store.saveSnapshot(STATUS_SNAPSHOT, state.position, statusDocument(state));
+  const status: StatusStateSnapshotData = { state: statusState(state) };
+  store.saveSnapshot(STATUS_STATE_SNAPSHOT, state.position, status);
   knownPositions.set(store, state.position);
 }
 
@@ -144,6 +213,40 @@ export function loadStateSnapshot(
     return undefined;
   }
   return { ...row, data };
+}
+
+/**
+ * The status state snapshot ({@link statusState}), or undefined when there is none or it is
+ * unusable (then `onIgnored` says so).
+ *
+ * @example
+ * const snap = loadStatusStateSnapshot(store);
+ * if (snap) console.log(snap.position);
+ */
+export function loadStatusStateSnapshot(
+  store: EventStore,
+  onIgnored?: SnapshotIgnored,
+): Snapshot<StatusStateSnapshotData> | undefined {
+  const row = store.loadSnapshotText(STATUS_STATE_SNAPSHOT);
+  if (row === undefined) return undefined;
+  let data: unknown;
+  try {
+    if (typeof row.data !== 'string') throw new Error('the row holds bytes, not text');
+    data = JSON.parse(row.data);
+  } catch (err) {
+    onIgnored?.(ignoredMessage(row.name, row.position, `it is not JSON (${(err as Error).message})`));
+    return undefined;
+  }
+  if (!isStateSnapshotData({ ...(data as object), versions: {} })) {
+    onIgnored?.(ignoredMessage(row.name, row.position, 'it does not hold a folded state'));
+    return undefined;
+  }
+  const state = (data as StatusStateSnapshotData).state;
+  if (state.position !== row.position || typeof state.agents !== 'object' || state.agents === null) {
+    onIgnored?.(ignoredMessage(row.name, row.position, `its state is at position ${state.position}`));
+    return undefined;
+  }
+  return { ...row, data: { state } };
 }
 
 /**

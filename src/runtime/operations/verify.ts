@@ -10,8 +10,11 @@ import { statusDocument } from '../../core/status-document.js';
 import {
   loadStateSnapshot,
   loadStatusSnapshot,
+  loadStatusStateSnapshot,
+  statusState,
   type StateSnapshotData,
   type StatusSnapshotData,
+  type StatusStateSnapshotData,
 } from '../log/snapshots.js';
 
 /**
@@ -21,8 +24,8 @@ import {
  * 1. every invariant of `src/core/invariants.ts` over the log (`checkInvariants`, streamed);
  * 2. the fast `Replayer` from zero, and beside it the pure `evolve` (XState `transition()`)
  *    over the first `pureLimit` events, deep-compared where the pure fold stops;
- * 3. the state snapshot (state and stream versions) and the status document cache against
- *    the Replayer's state at their position.
+ * 3. the state snapshot (state and stream versions), the status document cache and the
+ *    status state cache (`statusState`) against the Replayer's state at their position.
  *
  * Memory: events are read in pages and never kept; at most two states are held (the
  * Replayer's and the pure fold's). The pure fold copies a collection on every write, so
@@ -100,6 +103,18 @@ export function verifyLog(
       });
     }
   }
+  const statusStateSnap = loadStatusStateSnapshot(store, (message) =>
+    problems.push({ check: 'status-cache', position: 0, message }),
+  );
+  if (statusStateSnap !== undefined && statusStateSnap.position > last) {
+    problems.push({
+      check: 'status-cache',
+      position: statusStateSnap.position,
+      message: `the ${statusStateSnap.name} snapshot is at position ${statusStateSnap.position}, beyond the end of the log (${last})`,
+    });
+  }
+  const checkStatusState =
+    statusStateSnap !== undefined && statusStateSnap.position <= to ? statusStateSnap : undefined;
   const checkState = stateSnap !== undefined && stateSnap.position <= to ? stateSnap : undefined;
   const checkStatus = statusSnap !== undefined && statusSnap.position <= to ? statusSnap : undefined;
   const pureStop = Math.min(pureLimit, to);
@@ -117,6 +132,8 @@ export function verifyLog(
     }
     if (checkState?.position === position) compareSnapshot(checkState, replayer.state, versions, problems);
     if (checkStatus?.position === position) compareStatus(checkStatus, replayer.state, problems);
+    if (checkStatusState?.position === position)
+      compareStatusState(checkStatusState, replayer.state, problems);
   };
 
   atPosition(0);
@@ -173,6 +190,16 @@ function compareStatus(
   }
   const d = firstDifference(cached, fresh) ?? { path: '', left: 'its key order', right: 'another' };
   problems.push(difference('status-cache', snap.position, `the ${snap.name} cache`, FROM_ZERO, d));
+}
+
+function compareStatusState(
+  snap: Snapshot<StatusStateSnapshotData>,
+  state: OrchState,
+  problems: VerifyProblem[],
+): void {
+  const d = firstDifference(snap.data.state, statusState(state));
+  if (d !== null)
+    problems.push(difference('status-cache', snap.position, `the ${snap.name} cache`, FROM_ZERO, d));
 }
 
 function difference(

@@ -29,7 +29,7 @@ export async function runLoop(ctx: RunContext): Promise<RunOutcome> {
       const stopped = inFlight.stopReason;
       if (stopped !== null) return await finish(ctx, 130, stopped);
       stopCancelledAgents(ctx);
-      ctx.planFiles.garden(log.state);
+      ctx.planFiles.garden(log.state, ctx.timers.now().getTime());
       ctx.planFiles.reloadIfChanged(log);
       if (ctx.reviews !== null) {
         await ctx.reviews.tick();
@@ -41,7 +41,7 @@ export async function runLoop(ctx: RunContext): Promise<RunOutcome> {
       else if (look.exitCode === 0 && ctx.reviews?.awaiting() === true) {
         // The work is done but a pull request awaits its review: poll it (pr.reviews).
         inFlight.throwIfFailed();
-        await waitForChange(ctx, ctx.reviews.nextPollAt());
+        await waitForChange(ctx, earliest(null, ctx));
       } else {
         inFlight.throwIfFailed();
         return await finish(ctx, look.exitCode, look.reason);
@@ -164,11 +164,12 @@ function stopCancelledAgents(ctx: RunContext): void {
   }
 }
 
-/** The earlier of the outlook's timer and the next review poll (when reviews are on). */
+/** The earliest of the outlook's timer, the next review poll (when reviews are on) and the plan write-back due. */
 function earliest(wakeAt: number | null, ctx: RunContext): number | null {
-  if (ctx.reviews === null) return wakeAt;
-  const poll = ctx.reviews.nextPollAt();
-  return wakeAt === null ? poll : Math.min(wakeAt, poll);
+  const times = [wakeAt, ctx.reviews?.nextPollAt() ?? null, ctx.planFiles.dueAt()].filter(
+    (t): t is number => t !== null,
+  );
+  return times.length === 0 ? null : Math.min(...times);
 }
 
 /** Sleeps until an effect ends, the timer is due, another process writes, or the run stops. */

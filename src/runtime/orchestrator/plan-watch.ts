@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { OrchestratorConfig } from '../../core/config.js';
 import type { RecordedEvent } from '../../core/envelope.js';
 import { streamIds } from '../../core/events.js';
@@ -85,6 +88,8 @@ export function openPlanFiles(setup: PlanFilesSetup): { plan: Plan; watch: PlanW
 export class PlanWatch {
   /** The files as the gardener last read them, kept while they do not change. */
   private gardenRead: { stamp: string; set: ReadPlanSet } | null = null;
+  /** When the gardener last wrote (ms, on the clock `garden` is given). */
+  private lastWrite = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly sources: readonly PlanSource[],
@@ -126,12 +131,27 @@ export class PlanWatch {
   }
 
   /**
-   * Writes the statuses that changed back into the plan files (the roadmap gardener). The
-   * files as read are kept while they do not change, so a pass costs no parse; after its own
-   * writes (statuses only, which never revise the plan) the plan is not reloaded.
+   * When the next write-back is due (ms, on the clock `garden` is given), or null when no
+   * status waits to be written. The loop wakes for it.
    */
-  garden(state: OrchState): void {
+  dueAt(): number | null {
+    if (!this.changes.pending || this.sources.length === 0) return null;
+    return this.lastWrite + GARDEN_INTERVAL_MS;
+  }
+
+  /**
+   * Writes the statuses that changed back into the plan files (the roadmap gardener), at
+   * most once per {@link GARDEN_INTERVAL_MS}: statuses that change in between are written
+   * together, in one write per file with the final statuses. `flush` writes now whatever is
+   * pending (the end of a run). The files as read are kept while they do not change, and
+   * brought up to date with each write (texts and statuses), so a pass costs no parse. Its
+   * own writes are told from a person's edit by content: after writing, each written file
+   * must hold exactly what was written and no other file of the set may have changed;
+   * otherwise the stamp is left as it was and the next reload records the edit.
+   */
+  garden(state: OrchState, now: number, flush = false): void {
     if (!this.changes.pending || this.sources.length === 0) return;
+    if (!flush && now < this.lastWrite + GARDEN_INTERVAL_MS) return;
     const stamp = planSetStamp(this.sources);
     // Someone edited the plan: the reload records it first, then the gardener goes on.
     if (stamp !== this.stamp) return;
@@ -147,9 +167,19 @@ export class PlanWatch {
         }
         this.gardenRead = { stamp, set: read };
       }
-      const results = gardenPlanSet(state, this.sources, this.options, read);
-      if (results.some((r) => r.written.length > 0)) {
-        this.stamp = planSetStamp(this.sources);
+      const wrote = new Map<string, string>();
+      let kept = true;
+      gardenPlanSet(state, this.sources, this.options, read, (abs, text, keptCurrent) => {
+        wrote.set(path.resolve(abs), contentHash(text));
+        kept &&= keptCurrent;
+      });
+      if (wrote.size === 0) return;
+      this.lastWrite = now;
+      const after = planSetStamp(this.sources);
+      if (onlyOwnWrites(stamp, after, wrote)) {
+        this.stamp = after;
+        this.gardenRead = kept ? { stamp: after, set: read } : null;
+      } else {
         this.gardenRead = null;
       }
     } catch (err) {
@@ -160,4 +190,40 @@ export class PlanWatch {
       });
     }
   }
+}
+
+/**
+ * The least time between two status write-backs into the plan files during a run (ms).
+ * Each write costs a file write and rename and wakes any editor watching the file; many
+ * statuses change within this time when many agents run.
+ */
+export const GARDEN_INTERVAL_MS = 500;
+
+function contentHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * Whether the plan files changed from stamp `before` to stamp `after` only by the writes in
+ * `wrote` (absolute path → hash of the text written): every file whose stamp entry changed
+ * is one of them and holds exactly what was written. The stamp is taken before the files
+ * are read back, so an edit after the read shows in the next stamp.
+ */
+function onlyOwnWrites(before: string, after: string, wrote: ReadonlyMap<string, string>): boolean {
+  for (const [file, hash] of wrote) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      return false;
+    }
+    if (contentHash(text) !== hash) return false;
+  }
+  const entries = (stamp: string) => new Set(stamp.split(/[|\n]/));
+  const a = entries(before);
+  const b = entries(after);
+  const changed = [...[...a].filter((e) => !b.has(e)), ...[...b].filter((e) => !a.has(e))];
+  return changed.every((entry) =>
+    wrote.has(path.resolve(entry.replace(/^[^>/]*>/, '').replace(/:[^:]*:[^:]*$/, ''))),
+  );
 }

@@ -316,7 +316,7 @@ export async function closeRun(ctx: RunContext, reason: string): Promise<void> {
     // Deliveries due (`RunStopped` among them) get a grace; what is left, the next run delivers.
     await ctx.notifier?.close(NOTIFY_GRACE_MS);
     log.catchUp();
-    ctx.planFiles.garden(log.state);
+    ctx.planFiles.garden(log.state, ctx.timers.now().getTime(), true);
     saveSnapshot(ctx.store, log.state, log.streamVersions());
   } finally {
     releaseRun(ctx);

@@ -145,7 +145,12 @@ export function gardenPlan(
  * Writes `updates` into the files of the plan at `location` that `input` was read from,
  * each file atomically, skipping a file that changed since it was read.
  */
-function writeStatuses(location: string, input: PlanFiles, updates: readonly StatusUpdate[]): GardenResult {
+function writeStatuses(
+  location: string,
+  input: PlanFiles,
+  updates: readonly StatusUpdate[],
+  after?: (abs: string, text: string, fileUpdates: readonly StatusUpdate[]) => void,
+): GardenResult {
   const byFile = new Map<string, StatusUpdate[]>();
   for (const u of updates) {
     const list = byFile.get(u.statusSource.file) ?? [];
@@ -166,6 +171,7 @@ function writeStatuses(location: string, input: PlanFiles, updates: readonly Sta
       continue;
     }
     writeAtomic(abs, next);
+    after?.(abs, next, fileUpdates);
     result.written.push(file);
     result.updates += fileUpdates.length;
   }
@@ -184,7 +190,10 @@ export interface SourceGardenResult extends GardenResult {
  * source whose entities still mean what the log's plan says gets its statuses written into
  * its own files; a source whose entities changed is skipped until the next recorded
  * `PlanRevised` (a change of personas skips every source). One result per source, in order.
- * `read` is the set as already read (a caller that keeps it while the files do not change).
+ * `read` is the set as already read (a caller that keeps it while the files do not change);
+ * when given, it is kept up to date with what the pass writes (each written file's text and
+ * the written statuses), and `onWrite` is told each file written (its path, its new text, and
+ * whether `read` could be kept current — false when it must be read again).
  *
  * @example
  * gardenPlanSet(log.state, findPlanSources(repo, config), { agentRoles: ['default'] });
@@ -196,6 +205,7 @@ export function gardenPlanSet(
   sources: readonly PlanSource[],
   options: PlanSetOptions = {},
   read?: ReadPlanSet,
+  onWrite?: (abs: string, text: string, kept: boolean) => void,
 ): SourceGardenResult[] {
   const all = (skipped: string): SourceGardenResult[] =>
     sources.map((s) => ({ source: s.source, written: [], updates: 0, skipped }));
@@ -233,9 +243,59 @@ export function gardenPlanSet(
     }
     return {
       source: part.source.source,
-      ...writeStatuses(part.source.location, part.input, statusUpdates(state, part.plan)),
+      ...writeStatuses(
+        part.source.location,
+        part.input,
+        statusUpdates(state, part.plan),
+        read === undefined
+          ? undefined
+          : (abs, text, fileUpdates) => {
+              onWrite?.(abs, text, keepCurrent(part, fileUpdates, text));
+            },
+      ),
     };
   });
+}
+
+/**
+ * Brings a kept read of a source up to date with a status write into one of its files: the
+ * file's text becomes what was written and the entities whose status bytes were written take
+ * the written status — the same as parsing the written text again, without the parse (a
+ * write changes only status bytes, so every other part of the parse still holds). False when
+ * it could not (a status line was inserted, which moves the lines after it): read again.
+ */
+function keepCurrent(
+  part: ReadPlanSet['parts'][number],
+  updates: readonly StatusUpdate[],
+  text: string,
+): boolean {
+  const file = updates[0]?.statusSource.file;
+  if (file === undefined) return false;
+  const before = part.input.files[file];
+  if (before === undefined || lineCount(before) !== lineCount(text)) return false;
+  part.input.files[file] = text;
+  const at = new Map(updates.map((u) => [`${u.kind}:${u.statusSource.line}`, u.status]));
+  const apply = (
+    kind: StatusUpdate['kind'],
+    entities: readonly { status: DeclaredStatus; statusSource?: StatusUpdate['statusSource'] | undefined }[],
+  ) => {
+    for (const e of entities) {
+      if (e.statusSource?.file !== file) continue;
+      const status = at.get(`${kind}:${e.statusSource.line}`);
+      if (status !== undefined) e.status = status;
+    }
+  };
+  apply('task', part.plan.tasks);
+  apply('phase', part.plan.phases);
+  apply('phase', part.plan.epics ?? []);
+  apply('milestone', part.plan.milestones);
+  return true;
+}
+
+function lineCount(text: string): number {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }
 
 function readOrNull(file: string): string | null {
