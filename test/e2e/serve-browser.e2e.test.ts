@@ -26,7 +26,14 @@ const hasChromium = available(
   "orch serve is not tested in a browser; install Debian's chromium package (.ci/run does)",
 );
 const agents = (name: string) => fileURLToPath(new URL(`../fixtures/agents/${name}`, import.meta.url));
-const SCREENSHOT = fileURLToPath(new URL('../../docs/serve.png', import.meta.url));
+/**
+ * The README's screenshot: rewritten only with ORCH_UPDATE_SCREENSHOT=1 (a normal run writes
+ * it to a temp file, so running the tests leaves the checkout unchanged).
+ */
+const SCREENSHOT =
+  process.env['ORCH_UPDATE_SCREENSHOT'] === '1'
+    ? fileURLToPath(new URL('../../docs/serve.png', import.meta.url))
+    : path.join(os.tmpdir(), `orch-serve-screenshot-${process.pid}.png`);
 
 /** A title and output that would run script, if the page parsed them as HTML. */
 const HOSTILE_HTML = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"><b>bold</b>';
