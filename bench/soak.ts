@@ -271,7 +271,10 @@ async function main(): Promise<number> {
   // An agent whose worktree went while it ran is recorded lost with that reason (not exited).
   const lostReasons = events
     .filter((e) => e.type === 'AgentLost')
-    .map((e) => String((e.data as { reason?: unknown }).reason ?? ''));
+    .map((e) => {
+      const reason = (e.data as { reason?: unknown }).reason;
+      return typeof reason === 'string' ? reason : '';
+    });
   const worktreeGone = lostReasons.filter((r) => r.includes('was deleted while it ran')).length;
   console.log(
     [
