@@ -179,7 +179,7 @@ async function benchReadAll(url: string): Promise<BenchResult> {
     median(rates.orch),
     median(rates.raw),
     0.8,
-    'raw pg: one SELECT of the whole table, JSON.parse of data and metadata (orch reads pages of 1,000)',
+    'raw pg: one SELECT of the whole table, JSON.parse of data and metadata (orch reads pages of 5,000 positions)',
   );
 }
 
