@@ -4,6 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OrchestratorConfigSchema } from '../../../src/core/config.js';
+import { initialState } from '../../../src/core/state.js';
+import { createPrProvider, githubRepoOf } from '../../../src/runtime/git/pr-provider.js';
 import { loadConfig } from '../../../src/runtime/project/config.js';
 import { fetchBranch, mergeThroughRemote } from '../../../src/runtime/git/remote.js';
 import { WorkspaceManager } from '../../../src/runtime/git/workspace.js';
@@ -294,6 +296,54 @@ describe('the integration branch on a remote', () => {
       code: 'REMOTE_FAILED',
       message: expect.stringContaining('no-such-remote.git'),
     });
+  });
+});
+
+describe('milestone pull requests through a remote', () => {
+  it('local provider: the milestone branch is pushed to the configured remote (not origin)', async () => {
+    const a = cloneOf('a');
+    git(a, 'remote', 'rename', 'origin', 'shared');
+    const ws = await open(a, 'shared');
+    const config = OrchestratorConfigSchema.parse({ remote: 'shared' });
+    const prs = createPrProvider(config, { repoDir: a, stateDir: path.join(dir, 'state'), workspaces: ws });
+    const pr = await prs.open('M1', prs.branchFor('M1'), initialState());
+    expect(pr.branch).toBe('milestone/M1');
+    expect(remoteHead('milestone/M1')).toBe(remoteHead());
+  });
+
+  it("github provider: pushes to the remote once, gh asked once; gh is pointed at the remote's GitHub repository", async () => {
+    const a = cloneOf('a');
+    git(a, 'remote', 'rename', 'origin', 'shared');
+    const ws = await open(a, 'shared');
+    const record = path.join(dir, 'gh-calls');
+    const gh = path.join(dir, 'gh');
+    fs.writeFileSync(
+      gh,
+      `#!/bin/sh\necho "$GH_REPO|$*" >> ${JSON.stringify(record)}\n[ "$2" = list ] && { echo "[]"; exit 0; }\necho https://github.example/acme/app/pull/1\n`,
+      { mode: 0o755 },
+    );
+    const config = OrchestratorConfigSchema.parse({ remote: 'shared', pr: { provider: 'github' } });
+    const prs = createPrProvider(config, {
+      repoDir: a,
+      stateDir: path.join(dir, 'state'),
+      workspaces: ws,
+      ghCommand: gh,
+    });
+    const pr = await prs.open('M1', 'milestone/M1', initialState());
+    expect(pr).toEqual({ url: 'https://github.example/acme/app/pull/1', branch: 'milestone/M1' });
+    expect(remoteHead('milestone/M1')).toBe(remoteHead());
+    const calls = fs.readFileSync(record, 'utf8').trim().split('\n');
+    // The remote here is a local path: no GitHub repository to name, gh finds its own.
+    expect(calls.map((c) => c.split(' ').slice(0, 2).join(' '))).toEqual(['|pr list', '|pr create']);
+  });
+
+  it('names the GitHub repository of a remote URL in the form gh reads from GH_REPO', () => {
+    expect(githubRepoOf('https://github.com/acme/app.git')).toBe('github.com/acme/app');
+    expect(githubRepoOf('https://token@github.com/acme/app')).toBe('github.com/acme/app');
+    expect(githubRepoOf('git@github.com:acme/app.git')).toBe('github.com/acme/app');
+    expect(githubRepoOf('ssh://git@ghe.example:2222/team/svc.git')).toBe('ghe.example/team/svc');
+    expect(githubRepoOf('/srv/git/app.git')).toBeNull();
+    expect(githubRepoOf('file:///srv/git/app.git')).toBeNull();
   });
 });
 
