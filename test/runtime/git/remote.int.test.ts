@@ -8,6 +8,7 @@ import { initialState } from '../../../src/core/state.js';
 import { createPrProvider, githubRepoOf } from '../../../src/runtime/git/pr-provider.js';
 import { loadConfig } from '../../../src/runtime/project/config.js';
 import { fetchBranch, mergeThroughRemote } from '../../../src/runtime/git/remote.js';
+import { advanceBranch } from '../../../src/runtime/git/reviews.js';
 import { WorkspaceManager } from '../../../src/runtime/git/workspace.js';
 import { commitFile, git, makeRepo, removeDir, tempDir } from '../helpers.js';
 
@@ -311,7 +312,7 @@ describe('milestone pull requests through a remote', () => {
     expect(remoteHead('milestone/M1')).toBe(remoteHead());
   });
 
-  it("github provider: pushes to the remote once, gh asked once; gh is pointed at the remote's GitHub repository", async () => {
+  it('github provider: pushes to the remote (not origin), gh asked once; no GH_REPO for a remote that is not a GitHub URL', async () => {
     const a = cloneOf('a');
     git(a, 'remote', 'rename', 'origin', 'shared');
     const ws = await open(a, 'shared');
@@ -335,6 +336,26 @@ describe('milestone pull requests through a remote', () => {
     const calls = fs.readFileSync(record, 'utf8').trim().split('\n');
     // The remote here is a local path: no GitHub repository to name, gh finds its own.
     expect(calls.map((c) => c.split(' ').slice(0, 2).join(' '))).toEqual(['|pr list', '|pr create']);
+  });
+
+  it('moves the milestone branch on the remote to a fix another worker merged (review answers)', async () => {
+    const [a, b] = [cloneOf('a'), cloneOf('b')];
+    const wa = await open(a);
+    await open(b);
+    await wa.publishBranch('milestone/M1');
+    const opened = remoteHead('milestone/M1');
+    await taskWithFile(wa, 'FIX');
+    const fix = (await wa.mergeTask('FIX', 'orch: merge task FIX')) as { commit: string };
+    // Worker b has fetched neither the fix nor the milestone branch.
+    expect(() => git(b, 'cat-file', '-e', `${fix.commit}^{commit}`)).toThrow();
+    const via = { remote: 'origin', integrationBranch: 'integration' };
+    await advanceBranch(b, 'milestone/M1', fix.commit, via);
+    expect(remoteHead('milestone/M1')).toBe(fix.commit);
+    expect(git(b, 'rev-parse', 'refs/heads/milestone/M1')).toBe(fix.commit);
+    expect(git(bare, 'merge-base', '--is-ancestor', opened, fix.commit)).toBe('');
+    // Again (a repeat after a crash): nothing to move, nothing refused.
+    await advanceBranch(a, 'milestone/M1', fix.commit, via);
+    expect(remoteHead('milestone/M1')).toBe(fix.commit);
   });
 
   it('names the GitHub repository of a remote URL in the form gh reads from GH_REPO', () => {
