@@ -53,7 +53,17 @@ export async function fetchBranch(repoRoot: string, remote: string, branch: stri
     `+refs/heads/${branch}:${tracking}`,
   ]);
   if (fetched.exitCode !== 0) {
-    if (/couldn't find remote ref/i.test(fetched.stderr)) return null;
+    // No such branch there? Asked in a way that does not depend on git's (translated) messages:
+    // `ls-remote --exit-code` exits 2 when no ref matches.
+    const listed = await gitResult(repoRoot, [
+      'ls-remote',
+      '--exit-code',
+      '--heads',
+      '--',
+      remote,
+      `refs/heads/${branch}`,
+    ]);
+    if (listed.exitCode === 2) return null;
     throw new RemoteGitError(remote, `fetching ${branch}`, fetched.stderr || fetched.stdout);
   }
   return (await git(repoRoot, ['rev-parse', '--verify', `${tracking}^{commit}`])).trim();
@@ -83,7 +93,6 @@ export async function pushBranch(
   const pushed = await gitResult(repoRoot, [
     'push',
     '--porcelain',
-    '--no-verify',
     '--no-recurse-submodules',
     `--force-with-lease=${ref}:${expected ?? ''}`,
     '--',

@@ -342,6 +342,8 @@ export class WorkspaceManager {
       try {
         if (this.remote !== undefined) {
           const remote = this.remote;
+          // A crashed git's lock on the local branch would fail moving it after the push: removed when stale.
+          clearStaleRefLock(this.repoRoot, this.commonDir, this.integrationBranch, this.onStaleLockRemoved);
           this.identity ??= await fallbackIdentity(this.repoRoot);
           return await mergeThroughRemote(this.repoRoot, {
             remote,
@@ -511,18 +513,6 @@ export class WorkspaceManager {
       await this.assertClean(entry.path);
     }
     ensureGitignored(this.sandboxDir, SANDBOX_GITIGNORE);
-  }
-
-  /**
-   * Fetches the remote's integration branch and moves the local one to it (see
-   * {@link WorkspaceManager.followRemote}); nothing without a remote.
-   *
-   * @example
-   * await ws.syncIntegration(); // the local integration branch is now the remote's
-   */
-  async syncIntegration(): Promise<void> {
-    if (this.remote === undefined) return;
-    await this.serial(() => this.followRemote());
   }
 
   /**
