@@ -201,6 +201,31 @@ export type NotifyRule = z.infer<typeof NotifyRuleSchema>;
 /** The default agent: Claude Code in print mode. */
 export const CLAUDE_DEFAULT_COMMAND = ['claude', '-p', '--dangerously-skip-permissions', '{prompt}'];
 
+/**
+ * Why a `remote` value cannot be used, or null when it can: git must never read it as an
+ * option (`--upload-pack=…`), and a control character has no place in a remote name or URL.
+ *
+ * @example
+ * remoteProblem('origin'); // null
+ * remoteProblem('--upload-pack=touch /tmp/x'); // 'it starts with "-" …'
+ */
+export function remoteProblem(value: string): string | null {
+  if (value.trim() === '') return 'it is empty: write a remote name such as "origin", or a URL';
+  if (value.startsWith('-'))
+    return 'it starts with "-", which git would read as an option: write a remote name such as "origin", or a URL';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value))
+    return 'it contains a control character: write a remote name or a URL';
+  if (value !== value.trim()) return 'it starts or ends with white space';
+  return null;
+}
+
+/** `remote`: a git remote name (`origin`) or URL; see {@link remoteProblem}. */
+export const RemoteSchema = z.string().superRefine((value, ctx) => {
+  const problem = remoteProblem(value);
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 /** The configuration schema with every default filled in. */
 export const OrchestratorConfigSchema = z.strictObject({
   planDir: z.string().default('.state/plans'),
@@ -259,6 +284,13 @@ export const OrchestratorConfigSchema = z.strictObject({
   notify: z.array(NotifyRuleSchema).optional(),
   /** The target of every task that names none (a target at the main repository changes nothing but the target's settings). */
   defaultTarget: TargetIdSchema.optional(),
+  /**
+   * A git remote (a name such as `origin`, or a URL) where the integration branch and the
+   * milestone branches live, for workers on several machines: each fetches before making a
+   * task worktree and pushes each merge (compare-and-swap). Absent: one machine, nothing is
+   * fetched or pushed.
+   */
+  remote: RemoteSchema.optional(),
 });
 /** Fully defaulted configuration. */
 export type OrchestratorConfig = z.infer<typeof OrchestratorConfigSchema>;

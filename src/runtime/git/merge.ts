@@ -46,33 +46,13 @@ export async function mergeWithoutCheckout(
       if (tip.exitCode !== 0) throw new MergeFailedError(branch, into, `branch ${branch} does not exist`);
       throw new MergeFailedError(branch, into, revs.stderr.trim() || `branch ${into} does not exist`);
     }
-    const merged = await gitResult(repoRoot, [
-      'merge-tree',
-      '--write-tree',
-      '-z',
-      '--name-only',
-      '--no-messages',
-      intoHead,
-      branchHead,
-    ]);
-    const [tree, ...rest] = merged.stdout.split('\0');
-    if (merged.exitCode === 1) {
-      return { status: 'conflict', files: [...new Set(rest.filter((f) => f !== ''))] };
+    const step = await mergeOnto(repoRoot, { head: intoHead, tree: intoTree }, branchHead, message, identity);
+    if (step.status === 'conflict') return step;
+    if (step.status === 'failed') throw new MergeFailedError(branch, into, step.output);
+    if (step.status === 'already-merged') {
+      return { status: 'already-merged', commit: await findMergeCommit(repoRoot, branchHead, intoHead) };
     }
-    if (merged.exitCode !== 0 || !tree) {
-      throw new MergeFailedError(branch, into, merged.stderr.trim() || merged.stdout.trim());
-    }
-    // Nothing to add: either the branch is in already, or its commits change nothing.
-    if (tree === intoTree) {
-      const contained = await gitResult(repoRoot, ['merge-base', '--is-ancestor', branchHead, intoHead]);
-      if (contained.exitCode === 0)
-        return { status: 'already-merged', commit: await findMergeCommit(repoRoot, branchHead, intoHead) };
-    }
-    const commit = (
-      await git(repoRoot, ['commit-tree', tree, '-p', intoHead, '-p', branchHead, '-m', message], {
-        config: identity,
-      })
-    ).trim();
+    const commit = step.commit;
     const moved = await gitResult(repoRoot, [
       'update-ref',
       '-m',
@@ -85,6 +65,59 @@ export async function mergeWithoutCheckout(
     // Moved by someone else since the rev-parse: merge again on the new tip, a few times.
     if (attempt >= 5) throw new MergeFailedError(branch, into, moved.stderr.trim());
   }
+}
+
+/** What {@link mergeOnto} made of one branch on one integration head. */
+export type MergeStep =
+  | { status: 'commit'; commit: string }
+  | { status: 'already-merged' }
+  | { status: 'conflict'; files: string[] }
+  | { status: 'failed'; output: string };
+
+/**
+ * The `--no-ff` merge commit of `branchHead` onto the integration head `onto` (its commit and
+ * tree), made without a checkout and without moving any ref: `git merge-tree --write-tree`,
+ * then `git commit-tree` with parents `onto.head`, `branchHead`. A conflict gives its files;
+ * a branch already contained in `onto.head` gives `already-merged`. Moving the branch (a
+ * local `update-ref`, or a push to a remote) is the caller's compare-and-swap.
+ *
+ * @example
+ * const step = await mergeOnto('/repo', { head, tree }, branchHead, 'Merge T001', []);
+ */
+export async function mergeOnto(
+  repoRoot: string,
+  onto: { head: string; tree: string },
+  branchHead: string,
+  message: string,
+  identity: string[],
+): Promise<MergeStep> {
+  const merged = await gitResult(repoRoot, [
+    'merge-tree',
+    '--write-tree',
+    '-z',
+    '--name-only',
+    '--no-messages',
+    onto.head,
+    branchHead,
+  ]);
+  const [tree, ...rest] = merged.stdout.split('\0');
+  if (merged.exitCode === 1) {
+    return { status: 'conflict', files: [...new Set(rest.filter((f) => f !== ''))] };
+  }
+  if (merged.exitCode !== 0 || !tree) {
+    return { status: 'failed', output: merged.stderr.trim() || merged.stdout.trim() };
+  }
+  // Nothing to add: either the branch is in already, or its commits change nothing.
+  if (tree === onto.tree) {
+    const contained = await gitResult(repoRoot, ['merge-base', '--is-ancestor', branchHead, onto.head]);
+    if (contained.exitCode === 0) return { status: 'already-merged' };
+  }
+  const commit = (
+    await git(repoRoot, ['commit-tree', tree, '-p', onto.head, '-p', branchHead, '-m', message], {
+      config: identity,
+    })
+  ).trim();
+  return { status: 'commit', commit };
 }
 
 /**
@@ -137,8 +170,17 @@ async function rollBack(worktree: { path: string; owned: boolean }): Promise<voi
   if (worktree.owned) await git(worktree.path, ['reset', '--hard', '-q', 'HEAD']);
 }
 
-/** The first-parent merge commit of `tip` whose other parent is `branchHead`, if any (recent 5000 merges). */
-async function findMergeCommit(worktree: string, branchHead: string, tip: string): Promise<string | null> {
+/**
+ * The first-parent merge commit of `tip` whose other parent is `branchHead`, if any (recent 5000 merges).
+ *
+ * @example
+ * await findMergeCommit('/repo', branchHead, 'refs/heads/integration'); // '3f2a…' or null
+ */
+export async function findMergeCommit(
+  worktree: string,
+  branchHead: string,
+  tip: string,
+): Promise<string | null> {
   const out = await git(worktree, ['log', '--first-parent', '--merges', '-n', '5000', '--format=%H %P', tip]);
   for (const line of out.split('\n')) {
     const [commit, , ...others] = line.trim().split(' ');

@@ -44,8 +44,12 @@ interface ProviderDeps {
  */
 export function createPrProvider(config: OrchestratorConfig, deps: ProviderDeps): PrProvider {
   const branchFor = (milestoneId: string) => `milestone/${encodeTaskId(milestoneId)}`;
+  const remote = deps.workspaces.remote;
   const local = async (milestoneId: string, branch: string, state: OrchState) => {
-    await ensureBranch(deps.repoDir, branch, config.integrationBranch);
+    // Through a remote (config `remote`) the branch is made from the remote's integration
+    // head and pushed there, or taken from there when another worker made it first.
+    if (remote === undefined) await ensureBranch(deps.repoDir, branch, config.integrationBranch);
+    else await deps.workspaces.publishBranch(branch);
     const file = descriptionPath(deps.stateDir, milestoneId);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, describeMilestone(milestoneId, state, config, branch));
@@ -61,6 +65,19 @@ export function createPrProvider(config: OrchestratorConfig, deps: ProviderDeps)
     };
   }
   const gh = deps.ghCommand ?? process.env['ORCH_GH'] ?? 'gh';
+  /** `gh` asks the GitHub repository of the configured remote (GH_REPO), unless the user set GH_REPO. */
+  let ghEnv: Record<string, string> | undefined;
+  const ghOptions = async () => {
+    if (ghEnv === undefined) {
+      ghEnv = {};
+      if (remote !== undefined && process.env['GH_REPO'] === undefined) {
+        const url = await remoteUrl(deps.repoDir, remote);
+        const repo = url === null ? null : githubRepoOf(url);
+        if (repo !== null) ghEnv['GH_REPO'] = repo;
+      }
+    }
+    return { cwd: deps.repoDir, reject: false, env: ghEnv } as const;
+  };
   return {
     branchFor,
     open: async (milestoneId, branch, state) => {
@@ -68,21 +85,22 @@ export function createPrProvider(config: OrchestratorConfig, deps: ProviderDeps)
       const existing = await execa(
         gh,
         ['pr', 'list', '--head', branch, '--state', 'all', '--json', 'url', '--limit', '1'],
-        {
-          cwd: deps.repoDir,
-          reject: false,
-        },
+        await ghOptions(),
       );
       if (existing.exitCode === 0) {
         const found = parseUrls(existing.stdout)[0];
         if (found) return { url: found, branch };
       }
-      const push = await gitResult(deps.repoDir, [
-        'push',
-        '--set-upstream',
-        'origin',
-        `refs/heads/${branch}:refs/heads/${branch}`,
-      ]);
+      // Through a remote the branch was pushed there already (`publishBranch`).
+      const push =
+        remote === undefined
+          ? await gitResult(deps.repoDir, [
+              'push',
+              '--set-upstream',
+              'origin',
+              `refs/heads/${branch}:refs/heads/${branch}`,
+            ])
+          : { exitCode: 0, stderr: '' };
       if (push.exitCode !== 0) {
         throw new OrchError('PR_PUSH_FAILED', `could not push ${branch} to origin: ${push.stderr.trim()}`, {
           hint: 'check the `origin` remote and your credentials, then run `orch spawn` again',
@@ -103,7 +121,7 @@ export function createPrProvider(config: OrchestratorConfig, deps: ProviderDeps)
           '--body-file',
           file,
         ],
-        { cwd: deps.repoDir, reject: false },
+        await ghOptions(),
       );
       const url = created.exitCode === 0 ? created.stdout.trim().split('\n').pop()?.trim() : undefined;
       if (!url) {
@@ -129,6 +147,30 @@ async function ensureBranch(repoDir: string, branch: string, from: string): Prom
   const exists = await gitResult(repoDir, ['rev-parse', '--verify', '-q', `refs/heads/${branch}`]);
   if (exists.exitCode === 0) return;
   await git(repoDir, ['branch', '--', branch, `refs/heads/${from}`]);
+}
+
+/** The URL of a remote name (`git remote get-url`), the value itself when it is a URL or path, null when unknown. */
+async function remoteUrl(repoDir: string, remote: string): Promise<string | null> {
+  const r = await gitResult(repoDir, ['remote', 'get-url', '--', remote]);
+  if (r.exitCode === 0) return r.stdout.trim();
+  return /[:/]/.test(remote) ? remote : null;
+}
+
+/**
+ * `HOST/OWNER/REPO` (the form `gh` reads from `GH_REPO`) of a git URL such as
+ * `https://github.com/o/r.git`, `git@github.com:o/r.git` or `ssh://git@host/o/r`; null for
+ * anything else (a local path, say).
+ *
+ * @example
+ * githubRepoOf('git@github.com:acme/app.git'); // 'github.com/acme/app'
+ */
+export function githubRepoOf(url: string): string | null {
+  const full = /^(?:https?|ssh|git):\/\/(?:[^@/]+@)?([^/:]+)(?::\d+)?\/([^/]+)\/([^/]+?)(?:\.git)?\/?$/.exec(
+    url,
+  );
+  const scp = /^(?:[^@/]+@)?([^/:]+):([^/]+)\/([^/]+?)(?:\.git)?\/?$/.exec(url);
+  const m = full ?? scp;
+  return m ? `${m[1]}/${m[2]}/${m[3]}` : null;
 }
 
 function parseUrls(json: string): string[] {

@@ -1,11 +1,12 @@
 import { execa } from 'execa';
 import { OrchError } from '../../util/errors.js';
 import { git, gitResult } from './git.js';
+import { fetchBranch, pushBranch } from './remote.js';
 
 /**
  * The reviews of a milestone's pull request on GitHub, read and answered with `gh`, and the
  * git side of answering them: which task's merge last touched a file, and moving the
- * milestone branch to a fix's merge commit (pushed to `origin`).
+ * milestone branch to a fix's merge commit (pushed to `origin`, or to the configured `remote`).
  */
 
 /** The marker in every reply orch posts, so its own comments are never read as feedback. */
@@ -164,12 +165,21 @@ export async function lastTaskTouching(
  * Moves `branch` forward to `commit` (a fix merged into the integration branch after the
  * pull request was opened), unless the branch holds it already, and pushes it to `origin`. Refused (`REVIEW_BRANCH_DIVERGED`)
  * when the branch is not an ancestor of the commit; a failed push is `PR_PUSH_FAILED`.
+ * Through a configured `remote` (`via`): the branch and the integration branch are fetched
+ * from it first (another worker may have moved the one or merged the fix into the other),
+ * and the push is a compare-and-swap on the branch as fetched.
  *
  * @example
  * await advanceBranch('/repo', 'milestone/M1', 'abc123…');
  */
-export async function advanceBranch(repoDir: string, branch: string, commit: string): Promise<void> {
+export async function advanceBranch(
+  repoDir: string,
+  branch: string,
+  commit: string,
+  via?: { remote: string; integrationBranch: string },
+): Promise<void> {
   const ref = `refs/heads/${branch}`;
+  if (via !== undefined) return advanceThroughRemote(repoDir, branch, commit, via);
   const contained = await gitResult(repoDir, ['merge-base', '--is-ancestor', commit, ref]);
   const ancestor =
     contained.exitCode === 0
@@ -190,6 +200,45 @@ export async function advanceBranch(repoDir: string, branch: string, commit: str
       hint: 'check the `origin` remote and your credentials; orch pushes again on the next answer',
     });
   }
+}
+
+async function advanceThroughRemote(
+  repoDir: string,
+  branch: string,
+  commit: string,
+  via: { remote: string; integrationBranch: string },
+): Promise<void> {
+  const ref = `refs/heads/${branch}`;
+  const there = await fetchBranch(repoDir, via.remote, branch);
+  if ((await gitResult(repoDir, ['cat-file', '-e', `${commit}^{commit}`])).exitCode !== 0) {
+    await fetchBranch(repoDir, via.remote, via.integrationBranch);
+  }
+  const from =
+    there ?? (await gitResult(repoDir, ['rev-parse', '--verify', '-q', `${ref}^{commit}`])).stdout.trim();
+  if (from === '') {
+    throw new OrchError('PR_PUSH_FAILED', `${branch} is on neither ${via.remote} nor this clone`, {
+      hint: 'open the pull request again (orch spawn makes and pushes the milestone branch)',
+    });
+  }
+  const contained = await gitResult(repoDir, ['merge-base', '--is-ancestor', commit, from]);
+  if (contained.exitCode !== 0) {
+    const ancestor = await gitResult(repoDir, ['merge-base', '--is-ancestor', from, commit]);
+    if (ancestor.exitCode !== 0) {
+      throw new OrchError(
+        'REVIEW_BRANCH_DIVERGED',
+        `${branch} is not an ancestor of the fix ${commit.slice(0, 12)}: it cannot be moved forward`,
+        { hint: `merge ${commit.slice(0, 12)} into ${branch} by hand and push it` },
+      );
+    }
+  }
+  const target = contained.exitCode === 0 ? from : commit;
+  const pushed = await pushBranch(repoDir, via.remote, target, branch, there);
+  if (pushed.status === 'rejected') {
+    throw new OrchError('PR_PUSH_FAILED', `could not push ${branch} to ${via.remote}: ${pushed.reason}`, {
+      hint: 'another worker moved it meanwhile; orch pushes again on the next answer',
+    });
+  }
+  await git(repoDir, ['update-ref', ref, target]);
 }
 
 async function runGh(gh: string, repoDir: string, args: string[]): Promise<string> {

@@ -3,14 +3,17 @@ import path from 'node:path';
 import {
   BaseBranchNotFoundError,
   DirtyIntegrationBranchError,
+  IntegrationDivergedError,
   InvalidBranchNameError,
   NoCommitsError,
   NotAGitRepoError,
+  RemoteGitError,
   WorkspaceConflictError,
 } from '../system/errors.js';
 import { fallbackIdentity, git, gitResult, listWorktrees, samePath, type WorktreeEntry } from './git.js';
 import { clearStaleGitLocks, clearStaleRefLock } from './locks.js';
 import { mergeTaskBranch, mergeWithoutCheckout, type MergeResult } from './merge.js';
+import { assertRemote, ensureRemoteBranch, fetchBranch, mergeThroughRemote, pushBranch } from './remote.js';
 import { taskBranch, workspaceKey } from '../system/safe-id.js';
 import { ensureGitignored, SANDBOX_GITIGNORE } from '../system/state-paths.js';
 
@@ -24,6 +27,12 @@ export interface WorkspaceOptions {
   baseBranch: string;
   /** Told when a stale git lock left by a crashed git is removed (see `src/runtime/git/locks.ts`). */
   onStaleLockRemoved?: (message: string) => void;
+  /**
+   * The git remote (name or URL) that holds the integration branch (config `remote`): fetched
+   * before each new worktree, pushed by each merge (see `src/runtime/git/remote.ts`). Absent:
+   * everything stays in this repository.
+   */
+  remote?: string | undefined;
 }
 
 /** A task's git worktree. */
@@ -68,6 +77,8 @@ export class WorkspaceManager {
     /** The repository's common git directory (`git rev-parse --git-common-dir`), absolute. */
     private readonly commonDir: string,
     private readonly onStaleLockRemoved?: (message: string) => void,
+    /** The git remote the integration branch lives on (config `remote`), or undefined: this repository only. */
+    readonly remote?: string,
   ) {}
 
   /**
@@ -94,6 +105,7 @@ export class WorkspaceManager {
         (await gitResult(repoRoot, ['check-ref-format', `refs/heads/${name}`])).exitCode === 0;
       if (!ok) throw new InvalidBranchNameError(name, key);
     }
+    if (options.remote !== undefined) assertRemote(options.remote);
     const sandboxDir = path.resolve(repoRoot, options.sandboxDir);
     const commonDir = path.resolve(repoRoot, (await git(repoRoot, ['rev-parse', '--git-common-dir'])).trim());
     const manager = new WorkspaceManager(
@@ -103,6 +115,7 @@ export class WorkspaceManager {
       options.baseBranch,
       commonDir,
       options.onStaleLockRemoved,
+      options.remote,
     );
     await manager.serial(() => manager.prepare());
     return manager;
@@ -153,6 +166,8 @@ export class WorkspaceManager {
     const invalid = commits.filter((c) => !ids.includes(c));
     if (ids.length === 0) return invalid;
     return this.serial(async () => {
+      // Through a remote, other workers' merges are there: fetched first.
+      if (this.remote !== undefined) await this.followRemote();
       const ref = `refs/heads/${this.integrationBranch}`;
       // One git call for the usual case (all there): nothing reachable from them but not from the branch.
       const all = await gitResult(this.repoRoot, ['rev-list', '--max-count=1', `^${ref}`, ...ids, '--']);
@@ -223,6 +238,10 @@ export class WorkspaceManager {
     const wanted = this.pathFor(taskId, lane);
     return this.serial(async () => {
       ensureGitignored(this.sandboxDir, SANDBOX_GITIGNORE);
+      // Through a remote, a new task branch starts from the remote's integration head.
+      if (this.remote !== undefined && !(await this.refExists(`refs/heads/${branch}`))) {
+        await this.followRemote();
+      }
       // The common case, a first attempt: one `git worktree add -b`. It fails, changing
       // nothing, when the branch or the path exists already; the checks below handle those.
       if (!fs.existsSync(wanted)) {
@@ -321,6 +340,21 @@ export class WorkspaceManager {
     const branch = taskBranch(taskId, lane);
     return this.serial(async () => {
       try {
+        if (this.remote !== undefined) {
+          const remote = this.remote;
+          // A crashed git's lock on the local branch would fail moving it after the push: removed when stale.
+          clearStaleRefLock(this.repoRoot, this.commonDir, this.integrationBranch, this.onStaleLockRemoved);
+          this.identity ??= await fallbackIdentity(this.repoRoot);
+          return await mergeThroughRemote(this.repoRoot, {
+            remote,
+            into: this.integrationBranch,
+            branch,
+            message,
+            identity: this.identity,
+            head: () => this.remoteIntegrationHead(),
+            adopt: (commit) => this.adoptIntegration(commit),
+          });
+        }
         // No worktree has the integration branch: merge without a checkout (the common case,
         // orch's own runs). One has it (the user's checkout, or `integrationPath()`'s): merge
         // there, so its files follow the branch.
@@ -446,6 +480,8 @@ export class WorkspaceManager {
     ).trim();
     if (!hasHead && anyBranch === '') throw new NoCommitsError(this.repoRoot);
     await git(this.repoRoot, ['worktree', 'prune']);
+    // Through a remote: its integration branch (made there when missing) is the local one.
+    if (this.remote !== undefined) await this.followRemote();
     if (!(await this.refExists(`refs/heads/${this.integrationBranch}`))) {
       if (!(await this.refExists(`refs/heads/${this.baseBranch}`))) {
         const branches = (
@@ -477,6 +513,136 @@ export class WorkspaceManager {
       await this.assertClean(entry.path);
     }
     ensureGitignored(this.sandboxDir, SANDBOX_GITIGNORE);
+  }
+
+  /**
+   * Makes `branch` (a milestone branch) exist locally and on the remote: the remote's when
+   * it has one already (made by another worker or an earlier run), else made here from the
+   * remote's integration head and pushed only if still absent there (two workers at once:
+   * one push wins, the other takes it). Without a remote: made locally from the integration
+   * branch when missing.
+   *
+   * @example
+   * await ws.publishBranch('milestone/M1');
+   */
+  async publishBranch(branch: string): Promise<void> {
+    await this.serial(async () => {
+      const ref = `refs/heads/${branch}`;
+      if (this.remote === undefined) {
+        if (!(await this.refExists(ref)))
+          await git(this.repoRoot, [
+            'branch',
+            '--no-track',
+            '--',
+            branch,
+            `refs/heads/${this.integrationBranch}`,
+          ]);
+        return;
+      }
+      const remote = this.remote;
+      await this.followRemote();
+      for (let attempt = 1; attempt <= 5; attempt++) {
+        const there = await fetchBranch(this.repoRoot, remote, branch);
+        if (there !== null) {
+          if (!(await this.refExists(ref))) await git(this.repoRoot, ['update-ref', ref, there, '']);
+          return;
+        }
+        if (!(await this.refExists(ref)))
+          await git(this.repoRoot, [
+            'branch',
+            '--no-track',
+            '--',
+            branch,
+            `refs/heads/${this.integrationBranch}`,
+          ]);
+        const local = (await git(this.repoRoot, ['rev-parse', '--verify', `${ref}^{commit}`])).trim();
+        const pushed = await pushBranch(this.repoRoot, remote, local, branch, null);
+        if (pushed.status === 'pushed') return;
+      }
+      throw new RemoteGitError(remote, `pushing ${branch}`, 'the push was refused 5 times in a row');
+    });
+  }
+
+  /**
+   * The remote's integration head, fetched; when the remote has no integration branch yet it
+   * is made there (race-safe, see `ensureRemoteBranch`) from the local integration branch
+   * (moved first to the remote's base branch when that only adds commits), or from the
+   * remote's base branch when there is no local one, else the local base branch.
+   */
+  private async remoteIntegrationHead(): Promise<string> {
+    const remote = this.remote!;
+    return ensureRemoteBranch(this.repoRoot, remote, this.integrationBranch, async () => {
+      const remoteBase = await fetchBranch(this.repoRoot, remote, this.baseBranch);
+      const local = await gitResult(this.repoRoot, [
+        'rev-parse',
+        '--verify',
+        '-q',
+        `refs/heads/${this.integrationBranch}^{commit}`,
+      ]);
+      if (local.exitCode === 0) {
+        const head = local.stdout.trim();
+        if (remoteBase === null) return head;
+        const behind = await gitResult(this.repoRoot, ['merge-base', '--is-ancestor', head, remoteBase]);
+        return behind.exitCode === 0 ? remoteBase : head;
+      }
+      if (remoteBase !== null) return remoteBase;
+      const base = await gitResult(this.repoRoot, [
+        'rev-parse',
+        '--verify',
+        '-q',
+        `refs/heads/${this.baseBranch}^{commit}`,
+      ]);
+      if (base.exitCode !== 0) {
+        const branches = (
+          await git(this.repoRoot, ['for-each-ref', '--format=%(refname:short)', 'refs/heads'])
+        ).split('\n');
+        throw new BaseBranchNotFoundError(
+          this.baseBranch,
+          this.repoRoot,
+          branches.filter((b) => b !== ''),
+        );
+      }
+      return base.stdout.trim();
+    });
+  }
+
+  /** Fetches the remote's integration head and moves the local integration branch to it. */
+  private async followRemote(): Promise<void> {
+    await this.adoptIntegration(await this.remoteIntegrationHead());
+  }
+
+  /**
+   * Moves the local integration branch to `commit` (a commit of the remote's integration
+   * branch): made when missing, fast-forwarded when behind (in the worktree that has it
+   * checked out, if one does, so its files follow), left alone when already there.
+   * `INTEGRATION_DIVERGED` when it has commits `commit` does not contain: never dropped.
+   */
+  private async adoptIntegration(commit: string): Promise<void> {
+    const ref = `refs/heads/${this.integrationBranch}`;
+    const local = await gitResult(this.repoRoot, ['rev-parse', '--verify', '-q', `${ref}^{commit}`]);
+    if (local.exitCode !== 0) {
+      await git(this.repoRoot, ['update-ref', '-m', `orch: from ${this.remote}`, ref, commit, '']);
+      return;
+    }
+    const head = local.stdout.trim();
+    if (head === commit) return;
+    const behind = await gitResult(this.repoRoot, ['merge-base', '--is-ancestor', head, commit]);
+    if (behind.exitCode !== 0) {
+      throw new IntegrationDivergedError(this.integrationBranch, this.remote!, head, commit);
+    }
+    if (this.integrationCheckedOut() === undefined) {
+      await git(this.repoRoot, [
+        'update-ref',
+        '-m',
+        `orch: fast-forward to ${this.remote}`,
+        ref,
+        commit,
+        head,
+      ]);
+      return;
+    }
+    const worktree = await this.integrationWorktree();
+    await git(worktree.path, ['merge', '--ff-only', '-q', commit]);
   }
 
   private async assertClean(worktree: string): Promise<void> {

@@ -207,7 +207,13 @@ export class ReviewWatch {
     const commit = task.context.mergeCommit ?? null;
     if (task.value !== 'complete' || commit === null || task.context.attempts <= entry.attemptBefore) return;
     const repo = this.repoOf(entry.milestoneId);
-    await advanceBranch(repo, pr.branch, commit);
+    const remote = this.remoteOf(entry.milestoneId);
+    await advanceBranch(
+      repo,
+      pr.branch,
+      commit,
+      remote === undefined ? undefined : { remote, integrationBranch: this.deps.config.integrationBranch },
+    );
     const attempt = task.context.attempts;
     const reply = await replyToPr(
       this.gh,
@@ -231,6 +237,13 @@ export class ReviewWatch {
       milestoneTarget(log.state.plan, milestoneId) ?? config.defaultTarget ?? null,
     );
     return target?.path ?? this.deps.repoDir;
+  }
+
+  /** The `remote` of a milestone's repository (the main one's, when configured), else undefined: `origin`. */
+  private remoteOf(milestoneId: string): string | undefined {
+    const { router, config, log } = this.deps;
+    return router.workspacesOf(milestoneTarget(log.state.plan, milestoneId) ?? config.defaultTarget ?? null)
+      .remote;
   }
 
   /** What earlier runs recorded: reviews seen, queued, reopened and answered. */

@@ -157,6 +157,8 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       integrationBranch: config.integrationBranch,
       baseBranch: config.baseBranch,
       onStaleLockRemoved: (message) => setup.warn({ code: 'STALE_GIT_LOCK_REMOVED', message }),
+      // Several machines: the integration branch lives on this remote (docs/architecture.md).
+      remote: config.remote,
     });
     const byTarget = await openTargetWorkspaces(targets, {
       sandboxDir: workspaces.sandboxDir,

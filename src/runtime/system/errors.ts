@@ -60,6 +60,43 @@ export class InvalidBranchNameError extends OrchError {
   }
 }
 
+/** The `remote` setting cannot be used (git would read it as an option, or it holds a control character). */
+export class InvalidRemoteError extends OrchError {
+  constructor(remote: string, reason: string) {
+    super('CONFIG_INVALID', `remote: ${JSON.stringify(remote)} cannot be used as a git remote: ${reason}`, {
+      hint: 'set "remote" in orch.config.json to a remote name from `git remote -v` (such as "origin") or a URL',
+      details: { key: 'remote', remote, reason },
+    });
+  }
+}
+
+/** Fetching from or pushing to the configured `remote` failed (unreachable, no access, refused). */
+export class RemoteGitError extends OrchError {
+  constructor(remote: string, what: string, output: string) {
+    super('REMOTE_FAILED', `${what} (remote ${remote}) failed: ${output.trim() || 'no output'}`, {
+      hint: 'check the "remote" key in orch.config.json (a remote name from `git remote -v`, or a URL), the network and your credentials (`git fetch` by hand), then run orch spawn again',
+      details: { remote, what },
+    });
+  }
+}
+
+/**
+ * The local integration branch has commits the remote's integration branch does not: orch
+ * neither drops them nor pushes them by itself.
+ */
+export class IntegrationDivergedError extends OrchError {
+  constructor(branch: string, remote: string, local: string, remoteHead: string) {
+    super(
+      'INTEGRATION_DIVERGED',
+      `the local branch ${branch} (${local.slice(0, 12)}) has commits that ${branch} on the remote ${remote} (${remoteHead.slice(0, 12)}) does not have; with "remote" set, every merge goes through the remote`,
+      {
+        hint: `push them first (\`git push ${remote} ${branch}\` once they are merged with the remote's), or reset the local branch to the remote's (\`git fetch ${remote} && git branch -f ${branch} ${remoteHead.slice(0, 12)}\`), then run orch spawn again`,
+        details: { branch, remote, local, remoteHead },
+      },
+    );
+  }
+}
+
 /** The integration branch has uncommitted changes in the worktree where it is checked out. */
 export class DirtyIntegrationBranchError extends OrchError {
   constructor(branch: string, worktree: string, files: string[]) {
