@@ -291,6 +291,16 @@ export const OrchestratorConfigSchema = z.strictObject({
    * fetched or pushed.
    */
   remote: RemoteSchema.optional(),
+  /**
+   * Where the event log lives: `postgres://…` for workers on several machines over one
+   * PostgreSQL log, `file:/path/orch.db` for a SQLite file shared by workers on one machine.
+   * Absent: `<state-dir>/orch.db`. The environment variable `ORCH_DATABASE_URL` wins.
+   */
+  store: z.strictObject({ url: z.string().min(1) }).optional(),
+  /** Seconds without a heartbeat after which another worker declares a worker lost (`orch spawn --worker`). */
+  workerTimeout: z.number().positive().default(60),
+  /** The most live agents across every worker of the run (each worker also keeps its own `maxConcurrent`). */
+  maxConcurrentTotal: z.number().int().positive().optional(),
 });
 /** Fully defaulted configuration. */
 export type OrchestratorConfig = z.infer<typeof OrchestratorConfigSchema>;

@@ -27,6 +27,8 @@ export interface AgentIdentity {
   lanes?: number;
   stateDir: string;
   workspace: string;
+  /** The log's place when it is not `<state-dir>/orch.db` (`ORCH_DATABASE_URL`): `orch signal` reaches it. */
+  logUrl?: string;
   /** Multi-repo targets: the `TARGET_*` variables of this task (see `targetEnv` in targets.ts). */
   targetEnv?: Record<string, string>;
 }
@@ -106,6 +108,7 @@ export function agentEnv(id: AgentIdentity): Record<string, string> {
     ORCH_STATE_DIR: id.stateDir,
     ORCH_WORKSPACE: id.workspace,
     ORCH_CLI,
+    ...(id.logUrl === undefined ? {} : { ORCH_DATABASE_URL: id.logUrl }),
     ...(id.lane === undefined ? {} : { ORCH_LANE: String(id.lane), ORCH_LANES: String(id.lanes ?? id.lane) }),
   };
   // Only TARGET_* names: a target's variables can never shadow the ORCH_* identity.

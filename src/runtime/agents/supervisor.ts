@@ -56,6 +56,8 @@ export interface AgentSupervisorOptions {
   workspaces: AgentRouting;
   config: OrchestratorConfig;
   stateDir: string;
+  /** The log's place when it is not `<state-dir>/orch.db`, passed to agents as `ORCH_DATABASE_URL`. */
+  logUrl?: string;
   runId: string;
   clock: Clock;
   killGraceMs: number;
@@ -273,6 +275,7 @@ export class AgentSupervisor {
           ...(command.lane === undefined ? {} : { lane: command.lane, lanes: command.lanes ?? command.lane }),
           stateDir: this.o.stateDir,
           workspace: workspace.path,
+          ...(this.o.logUrl === undefined ? {} : { logUrl: this.o.logUrl }),
           targetEnv,
         },
         ...(Object.keys(env).length > 0 ? { env } : {}),
@@ -346,6 +349,7 @@ export class AgentSupervisor {
         ORCH_TASK_ID: command.taskId,
         ORCH_SPAWN_ID: spawnId,
         ORCH_STATE_DIR: this.o.stateDir,
+        ...(this.o.logUrl === undefined ? {} : { ORCH_DATABASE_URL: this.o.logUrl }),
         ORCH_WORKSPACE: workspace.path,
         ...portVars,
       },

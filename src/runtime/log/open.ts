@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StoreError } from '../../store/errors.js';
 import { openSqliteEventStore } from '../../store/sqlite/open.js';
-import type { SqliteEventStore } from '../../store/sqlite/sqlite-event-store.js';
+import type { EventStore } from '../../store/event-store.js';
+import type { Durability } from '../../store/sqlite/pragmas.js';
+import { openPostgresSyncStore } from '../../store/postgres/sync-store.js';
+import { describeLocation, logLocation, type LogLocation } from './location.js';
 
 /**
  * Opening the log for the read model and the log's commands. Kept apart from the fold so
@@ -30,8 +33,15 @@ export function logFile(stateDir: string): string {
  * const store = openLog('/repo/.state');
  * try { console.log(store.lastPosition()); } finally { store.close(); }
  */
-export function openLog(stateDir: string, options: { write?: boolean } = {}): SqliteEventStore {
-  const file = logFile(stateDir);
+export function openLog(stateDir: string, options: { write?: boolean; url?: string } = {}): EventStore {
+  const location = logLocation(stateDir, options.url);
+  if (location.kind === 'postgres') {
+    return openPostgresSyncStore(
+      location.url,
+      options.write === true ? { mustExist: true } : { readonly: true },
+    );
+  }
+  const file = location.file;
   if (options.write === true) {
     const size = fileSize(file);
     if (size === null || size === 0) {
@@ -43,6 +53,50 @@ export function openLog(stateDir: string, options: { write?: boolean } = {}): Sq
     return openSqliteEventStore(file);
   }
   return openSqliteEventStore(file, { readonly: true });
+}
+
+/**
+ * Opens the log at `location` for writing, creating it when it does not exist (`orch spawn`,
+ * `orch demo`, a fork): the SQLite file, or the orch schema in the PostgreSQL database.
+ *
+ * @example
+ * const store = createLog(logLocation(stateDir, config.store?.url), { clock: () => clock.now() });
+ */
+export function createLog(
+  location: LogLocation,
+  options: { clock?: () => Date; durability?: Durability } = {},
+): EventStore {
+  if (location.kind === 'postgres') {
+    return openPostgresSyncStore(location.url, options.clock ? { clock: options.clock } : {});
+  }
+  fs.mkdirSync(path.dirname(location.file), { recursive: true });
+  return openSqliteEventStore(location.file, {
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.durability ? { durability: options.durability } : {}),
+  });
+}
+
+/**
+ * The log opened read-only, or null when there is none yet (no SQLite file; no orch schema in
+ * the PostgreSQL database). Other failures (a foreign file, an unreachable server) throw.
+ *
+ * @example
+ * const store = openLogIfAny(stateDir); // null before the first `orch spawn`
+ */
+export function openLogIfAny(stateDir: string): EventStore | null {
+  const location = logLocation(stateDir);
+  if (location.kind === 'sqlite' && (fileSize(location.file) ?? 0) === 0) return null;
+  try {
+    return openLog(stateDir);
+  } catch (err) {
+    if (err instanceof StoreError && err.code === 'LOG_NOT_FOUND') return null;
+    throw err;
+  }
+}
+
+/** Where the log of `stateDir` is, for messages (a PostgreSQL URL without its password). */
+export function logPlace(stateDir: string, url?: string): string {
+  return describeLocation(logLocation(stateDir, url));
 }
 
 function fileSize(file: string): number | null {

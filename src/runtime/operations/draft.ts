@@ -12,7 +12,8 @@ import { findPlan } from '../project/plan-loader.js';
 import { systemClock, type Clock } from '../system/clock.js';
 import { acquireLease } from '../system/lease.js';
 import { agentLogPath } from '../system/state-paths.js';
-import { openSqliteEventStore } from '../../store/sqlite/open.js';
+import { logLocation } from '../log/location.js';
+import { createLog } from '../log/open.js';
 import { PlanDraftFailedError } from './errors.js';
 import { orchPlan, type PlanResult } from './plan.js';
 
@@ -133,7 +134,7 @@ export async function orchPlanDraft(request: DraftRequest): Promise<DraftResult>
   const runId = `draft-${draftId}`;
   fs.mkdirSync(stateDir, { recursive: true });
   const lease = await acquireLease(stateDir, { runId, clock });
-  const store = openSqliteEventStore(path.join(stateDir, 'orch.db'), { clock: () => clock.now() });
+  const store = createLog(logLocation(stateDir, config.store?.url), { clock: () => clock.now() });
   const record = <T extends OrchEventType>(type: T, data: OrchEventData<T>): void => {
     store.append(
       streamIds.plan(),

@@ -102,15 +102,15 @@ async function checkAgainstLog(
   files: Readonly<Record<string, string>>,
   stateDir: string,
 ): Promise<PlanCheckReport> {
-  const [{ checkPlanAgainstLog }, { replay }, { logFile, openLog }] = await Promise.all([
+  const [{ checkPlanAgainstLog }, { replay }, { openLogIfAny }] = await Promise.all([
     import('../../core/plan-check.js'),
     import('../../core/replayer.js'),
     import('../log/open.js'),
   ]);
   const lines = (file: string) => files[file]?.split(/\r?\n/);
   let events: RecordedEvent[] | null = null;
-  if (fs.existsSync(logFile(stateDir))) {
-    const log = openLog(stateDir);
+  const log = openLogIfAny(stateDir);
+  if (log !== null) {
     try {
       events = [...log.readAll()];
     } finally {

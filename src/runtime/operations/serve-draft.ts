@@ -4,7 +4,8 @@ import path from 'node:path';
 import { parseEventData, streamIds, type OrchEventData, type OrchEventType } from '../../core/events.js';
 import type { PlanProblem } from '../../plan/errors.js';
 import type { PlanView } from '../../plan/index.js';
-import { openSqliteEventStore } from '../../store/sqlite/open.js';
+import { logLocation } from '../log/location.js';
+import { createLog, openLogIfAny } from '../log/open.js';
 import { OrchError } from '../../util/errors.js';
 import { orchPlanDraft } from './draft.js';
 import { UsageError } from './errors.js';
@@ -248,7 +249,7 @@ export class DraftWizard {
   }
 
   private record<T extends OrchEventType>(type: T, data: OrchEventData<T>): void {
-    const store = openSqliteEventStore(path.join(this.stateDir, 'orch.db'));
+    const store = createLog(logLocation(this.stateDir));
     try {
       store.append(
         streamIds.plan(),
@@ -262,9 +263,8 @@ export class DraftWizard {
 
   /** The log's last position (0: no log yet). */
   private lastPosition(): number {
-    const file = path.join(this.stateDir, 'orch.db');
-    if (!fs.existsSync(file)) return 0;
-    const store = openSqliteEventStore(file, { readonly: true });
+    const store = openLogIfAny(this.stateDir);
+    if (store === null) return 0;
     try {
       return store.lastPosition();
     } finally {
@@ -274,9 +274,8 @@ export class DraftWizard {
 
   /** The last `PlanDraftRequested` after position `since` (a failed draft's id and file). */
   private lastDraft(since: number): { draftId: string; file: string } | null {
-    const file = path.join(this.stateDir, 'orch.db');
-    if (!fs.existsSync(file)) return null;
-    const store = openSqliteEventStore(file, { readonly: true });
+    const store = openLogIfAny(this.stateDir);
+    if (store === null) return null;
     try {
       let last: { draftId: string; file: string } | null = null;
       for (const e of store.readAll({ types: ['PlanDraftRequested'], from: since + 1 })) {

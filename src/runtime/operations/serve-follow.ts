@@ -93,7 +93,7 @@ export class RunFollower {
   /** Folds the events appended since the last call; true when there were any. */
   poll(): boolean {
     if (this.store === null) {
-      const opened = tryOpen(path.join(this.stateDir, 'orch.db'));
+      const opened = tryOpen(this.stateDir);
       if (typeof opened === 'string') {
         this.waiting = terminalSafe(opened);
         return false;

@@ -6,8 +6,9 @@ import type { IdRecord } from '../../core/record.js';
 import { initialState, isLiveAgent } from '../../core/state.js';
 import { StoreError } from '../../store/errors.js';
 import { loadConfig } from '../project/config.js';
-import { openSqliteEventStore } from '../../store/sqlite/open.js';
-import type { SqliteEventStore } from '../../store/sqlite/sqlite-event-store.js';
+import type { EventStore } from '../../store/event-store.js';
+import { describeLocation, logLocation } from '../log/location.js';
+import { logPlace, openLog } from '../log/open.js';
 import type { AgentOutput, DashboardView } from '../render/dashboard.js';
 import { renderDashboard, summaryLine } from '../render/dashboard.js';
 import { progressLine } from '../render/progress.js';
@@ -65,9 +66,9 @@ export async function watchDashboard(options: WatchOptions): Promise<void> {
   process.on('SIGTERM', quit);
   process.on('SIGHUP', quit);
   const term = tty ? new Terminal(options.stdout, options.stdin, quit) : null;
-  const file = `${options.stateDir}/orch.db`;
+  const file = logPlace(options.stateDir);
   const follower = new Follower(options.stateDir);
-  let store: SqliteEventStore | null = null;
+  let store: EventStore | null = null;
   let waiting = '';
   try {
     term?.enter();
@@ -75,7 +76,7 @@ export async function watchDashboard(options: WatchOptions): Promise<void> {
     let dirty = true;
     while (!stop.signal.aborted) {
       if (store === null) {
-        const opened = tryOpen(file);
+        const opened = tryOpen(options.stateDir);
         if (typeof opened === 'string') waiting = terminalSafe(opened);
         else store = opened;
       }
@@ -145,7 +146,7 @@ class Follower {
   constructor(private readonly stateDir: string) {}
 
   /** Folds the events appended since the last call; true when there were any. */
-  catchUp(store: SqliteEventStore): boolean {
+  catchUp(store: EventStore): boolean {
     if (this.log === null) {
       // Follow once there are events: a long log then starts from its last TAIL events.
       if (store.lastPosition() === 0) return false;
@@ -220,17 +221,24 @@ const NOT_YET = new Set(['LOG_NOT_FOUND', 'SCHEMA_OUTDATED', 'NOT_AN_ORCH_LOG'])
  * The log opened read-only, or why it cannot be yet (a later poll tries again).
  *
  * @example
- * const opened = tryOpen(`${stateDir}/orch.db`); // a store, or "waiting for the log at …"
+ * const opened = tryOpen(stateDir); // a store, or "waiting for the log at …"
  */
-export function tryOpen(file: string): SqliteEventStore | string {
+export function tryOpen(stateDir: string): EventStore | string {
+  const location = logLocation(stateDir);
+  const place = describeLocation(location);
   // A read-only open never creates the log; before `orch spawn` made it there is nothing to show.
-  if (!fs.existsSync(file) || fs.statSync(file).size === 0) return `waiting for the log at ${file}`;
+  if (
+    location.kind === 'sqlite' &&
+    (!fs.existsSync(location.file) || fs.statSync(location.file).size === 0)
+  ) {
+    return `waiting for the log at ${place}`;
+  }
   try {
-    return openSqliteEventStore(file, { readonly: true });
+    return openLog(stateDir);
   } catch (err) {
     // A log being created has no header or schema for a moment: wait, and say what was seen.
-    if (err instanceof StoreError && NOT_YET.has(err.code))
-      return `waiting for the log at ${file}: ${err.message}`;
+    if (err instanceof StoreError && (NOT_YET.has(err.code) || err.code === 'LOG_NOT_FOUND'))
+      return `waiting for the log at ${place}: ${err.message}`;
     throw err;
   }
 }

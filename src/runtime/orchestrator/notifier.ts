@@ -32,6 +32,8 @@ export interface NotifierOptions {
   runId: string;
   repoDir: string;
   stateDir: string;
+  /** The log's place when it is not `<state-dir>/orch.db` (`ORCH_DATABASE_URL` for the commands). */
+  logUrl?: string;
   /** Deliveries running at once (default {@link NOTIFY_CONCURRENCY}). */
   concurrency?: number;
 }
@@ -182,6 +184,7 @@ export class Notifier {
       input: `${input}\n`,
       env: {
         ORCH_STATE_DIR: this.o.stateDir,
+        ...(this.o.logUrl === undefined ? {} : { ORCH_DATABASE_URL: this.o.logUrl }),
         ORCH_EVENT_TYPE: event.type,
         ORCH_EVENT_POSITION: String(event.position),
       },

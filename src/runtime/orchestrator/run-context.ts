@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import type { OrchestratorConfig } from '../../core/config.js';
 import type { RecordedEvent } from '../../core/envelope.js';
 import { streamIds } from '../../core/events.js';
@@ -15,7 +14,8 @@ import type { OrchState } from '../../core/state.js';
 import { buildPlanGraph, declaredCompletion } from '../../plan/index.js';
 import type { Plan } from '../../plan/model.js';
 import type { EventStore } from '../../store/event-store.js';
-import { openSqliteEventStore } from '../../store/sqlite/open.js';
+import { logLocation } from '../log/location.js';
+import { createLog } from '../log/open.js';
 import { AgentSupervisor } from '../agents/supervisor.js';
 import { checkAgentFiles } from '../project/agent-files.js';
 import { openTargetWorkspaces, resolveTargets, UnknownTargetError } from '../git/targets.js';
@@ -119,7 +119,10 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
     }
     fs.mkdirSync(stateDir, { recursive: true });
     lease = await acquireLease(stateDir, { runId, clock });
-    store = openSqliteEventStore(path.join(stateDir, 'orch.db'), {
+    const location = logLocation(stateDir, config.store?.url);
+    const logUrl =
+      location.kind === 'postgres' ? location.url : location.shared ? `file:${location.file}` : undefined;
+    store = createLog(location, {
       clock: () => clock.now(),
       ...(options.durability ? { durability: options.durability } : {}),
     });
@@ -177,6 +180,7 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       workspaces: router,
       config,
       stateDir,
+      ...(logUrl === undefined ? {} : { logUrl }),
       runId,
       clock,
       killGraceMs: options.killGraceMs ?? 5000,
@@ -225,7 +229,14 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       openPr: effects.openPr,
     });
     if (config.notify?.length) {
-      notifyTap.notifier = new Notifier({ log, rules: config.notify, runId, repoDir, stateDir });
+      notifyTap.notifier = new Notifier({
+        log,
+        rules: config.notify,
+        runId,
+        repoDir,
+        stateDir,
+        ...(logUrl === undefined ? {} : { logUrl }),
+      });
       notifyTap.notifier.start();
     }
     return {

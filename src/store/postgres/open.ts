@@ -21,6 +21,11 @@ export interface PostgresStoreOptions {
   clock?: () => Date;
   /** Read only (`status`, `log`, `replay`): never creates or migrates the schema. */
   readonly?: boolean;
+  /**
+   * Writable, but refuse (`LOG_NOT_FOUND`) rather than create a log where there is none
+   * (`orch signal`, `orch ci`: a typo in the URL must not start an empty log). Default false.
+   */
+  mustExist?: boolean;
   /** Connections in the pool (default 4). */
   poolSize?: number;
   /** How long a call waits for an unreachable server before `LOG_UNREACHABLE` (default 30 s). */
@@ -57,7 +62,13 @@ export async function openPostgresEventStore(
   try {
     const client = await connectWaiting(pool, url, reconnectTimeoutMs);
     try {
-      await prepareSchema(client, url, readonly, options.clock ?? (() => new Date()));
+      await prepareSchema(
+        client,
+        url,
+        readonly,
+        options.clock ?? (() => new Date()),
+        options.mustExist === true,
+      );
     } finally {
       client.release();
     }
@@ -126,8 +137,15 @@ async function prepareSchema(
   url: string,
   readonly: boolean,
   clock: () => Date,
+  mustExist = false,
 ): Promise<void> {
   const version = await readVersion(client, url);
+  if (version === 0 && mustExist) {
+    throw new StoreError('LOG_NOT_FOUND', `no orch log in the PostgreSQL database ${redactUrl(url)}`, {
+      hint: 'run orch spawn against it first (check ORCH_DATABASE_URL / store.url)',
+      details: { url: redactUrl(url) },
+    });
+  }
   if (readonly) {
     if (version === 0) {
       throw new StoreError('LOG_NOT_FOUND', `no orch log in the PostgreSQL database ${redactUrl(url)}`, {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Replayer } from '../../../src/core/replayer.js';
 import { openSqliteEventStore, StoreError } from '../../../src/store/index.js';
-import type { SqliteEventStore } from '../../../src/store/index.js';
+import type { EventStore } from '../../../src/store/index.js';
 import { loadState, openLog } from '../../../src/runtime/log/load-state.js';
 import { loadStatus } from '../../../src/runtime/log/load-status.js';
 import { statusDocument } from '../../../src/core/status-document.js';
@@ -18,7 +18,7 @@ import {
 import { tempLog, writeCalculatorRun, type TempLog } from '../../commands/helpers/log-builder.js';
 
 /** The state and stream versions after the events up to `to`, by a plain Replayer from zero. */
-function foldTo(store: SqliteEventStore, to: number) {
+function foldTo(store: EventStore, to: number) {
   const replayer = new Replayer();
   const versions: Record<string, number> = {};
   for (const e of store.readAll({ to })) {
