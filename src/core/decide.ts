@@ -8,19 +8,25 @@ import { dependencyMet, planIndex } from './plan-index.js';
 import type { PlanIndex } from './plan-index.js';
 import { getOwn } from './record.js';
 import type { OrchState } from './state.js';
-import { effectiveBudget, isLiveAgent } from './state.js';
+import { effectiveBudget, isLiveAgent, ownedByOtherWorker } from './state.js';
 
 /** The settings `decide` reads (an `OrchestratorConfig` has them all). */
 export type DecideConfig = Pick<
   OrchestratorConfig,
   'maxConcurrent' | 'maxRetries' | 'retryInterval' | 'autoMerge' | 'budget' | 'gate'
 > &
-  Partial<Pick<OrchestratorConfig, 'rateLimitBackoff' | 'ci' | 'roles'>>;
+  Partial<Pick<OrchestratorConfig, 'rateLimitBackoff' | 'ci' | 'roles' | 'maxConcurrentTotal'>>;
 
 /** Optional narrowing of what `decide` may spawn. */
 export interface DecideOptions {
   /** Only spawn agents for these tasks (`orch spawn T1 T2`); bookkeeping still covers all. */
   tasks?: readonly string[];
+  /**
+   * Workers on a shared log: this worker's membership (its run id). `maxConcurrent` then counts
+   * only its own live agents (`maxConcurrentTotal` caps all of them), and a gate or merge of a
+   * spawn another active worker owns is left to that worker.
+   */
+  self?: string;
 }
 
 /**
@@ -71,7 +77,7 @@ export function decide(
   if (out.some((c) => c.type === 'ReopenTask')) return out;
   decideMilestones(state, index, config, out);
   decidePhases(state, index, out);
-  const candidates = decideTasks(state, index, config, now, out);
+  const candidates = decideTasks(state, index, config, now, out, options.self);
   const rateLimited = now < limitPauseEnd(state, out);
   if (!budgetHit && !rateLimited) spawn(state, index, config, candidates, options, out);
   return out;
@@ -165,9 +171,12 @@ function decideTasks(
   config: DecideConfig,
   now: number,
   out: Command[],
+  self?: string,
 ): string[] {
   const maxAttempts = config.maxRetries + 1;
   const live = liveTasks(state);
+  const elsewhere = (spawnId: string) =>
+    ownedByOtherWorker(state, getOwn(state.agents, spawnId)?.runId ?? null, self);
   const candidates: string[] = [];
   const phaseDeps = new Map<string, boolean>();
   for (const id of index.taskOrder) {
@@ -190,7 +199,7 @@ function decideTasks(
         break;
       case 'racing':
         for (const lane of ctx.lanes ?? []) {
-          if (lane.state === 'exited')
+          if (lane.state === 'exited' && !elsewhere(lane.spawnId))
             out.push({
               type: 'RunGate',
               taskId: id,
@@ -223,7 +232,7 @@ function decideTasks(
         }
         break;
       case 'awaitingGate':
-        if (ctx.spawnId !== null) {
+        if (ctx.spawnId !== null && !elsewhere(ctx.spawnId)) {
           out.push({
             type: 'RunGate',
             taskId: id,
@@ -233,7 +242,8 @@ function decideTasks(
         }
         break;
       case 'awaitingMerge':
-        if (ctx.spawnId !== null) out.push({ type: 'RequestMerge', taskId: id, spawnId: ctx.spawnId });
+        if (ctx.spawnId !== null && !elsewhere(ctx.spawnId))
+          out.push({ type: 'RequestMerge', taskId: id, spawnId: ctx.spawnId });
         break;
       case 'ready':
       case 'retryWait':
@@ -275,7 +285,9 @@ function spawn(
   options: DecideOptions,
   out: Command[],
 ): void {
-  let slots = config.maxConcurrent - liveCount(state);
+  let slots = config.maxConcurrent - liveCount(state, options.self);
+  if (config.maxConcurrentTotal !== undefined)
+    slots = Math.min(slots, config.maxConcurrentTotal - liveCount(state));
   const only = options.tasks === undefined ? null : new Set(options.tasks);
   const started = new Set<string>();
   for (const id of candidates) {
@@ -412,11 +424,12 @@ function liveTasks(state: OrchState): Set<string> {
   return out;
 }
 
-function liveCount(state: OrchState): number {
+/** Live agents: all of them, or only those of the membership `self` (a worker's own). */
+function liveCount(state: OrchState, self?: string): number {
   let n = 0;
   for (const spawnId in state.agents) {
     const agent = state.agents[spawnId];
-    if (agent !== undefined && isLiveAgent(agent)) n += 1;
+    if (agent !== undefined && isLiveAgent(agent) && (self === undefined || agent.runId === self)) n += 1;
   }
   return n;
 }

@@ -84,7 +84,7 @@ export function parseEventData<T extends OrchEventType>(
 }
 
 /** The kinds of stream: one stream per entity. */
-export type StreamKind = 'run' | 'plan' | 'task' | 'phase' | 'milestone';
+export type StreamKind = 'run' | 'plan' | 'task' | 'phase' | 'milestone' | 'worker';
 
 /** Who writes an event (the `actor` of its metadata). */
 export type EventWriter = 'orch' | 'agent' | 'ci' | 'user';
@@ -143,6 +143,10 @@ export const EVENT_INFO: Readonly<
   NotificationDelivered: { stream: 'run', writers: ['orch'] },
   NotificationFailed: { stream: 'run', writers: ['orch'] },
   RunForked: { stream: 'run', writers: ['orch', 'user'] },
+  WorkerJoined: { stream: 'worker', writers: ['orch'] },
+  WorkerDeparted: { stream: 'worker', writers: ['orch'] },
+  WorkerLost: { stream: 'worker', writers: ['orch'] },
+  MergeAbandoned: { stream: 'task', writers: ['orch'] },
 };
 
 /**
@@ -157,4 +161,6 @@ export const streamIds = {
   task: (taskId: string) => `task-${taskId}`,
   phase: (phaseId: string) => `phase-${phaseId}`,
   milestone: (milestoneId: string) => `milestone-${milestoneId}`,
+  /** One membership of a worker (its run id): joined, then left or lost. */
+  worker: (runId: string) => `worker-${runId}`,
 } as const;

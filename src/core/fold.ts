@@ -134,6 +134,7 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
     case 'GateFailed':
     case 'MergeRequested':
     case 'MergeConflicted':
+    case 'MergeAbandoned':
     case 'BranchMerged': {
       const before = getOwn(s.tasks, e.data.taskId)?.value;
       const next = stepTask(draft, e.data.taskId, e, engine);
@@ -185,6 +186,40 @@ function foldKnown(draft: StateDraft, e: OrchEvent, engine: MachineEngine): void
     case 'ReviewAnswered':
       foldReview(s, e);
       return;
+    case 'WorkerJoined':
+      s.workers = {
+        ...(s.workers ?? {}),
+        [e.data.runId]: {
+          runId: e.data.runId,
+          worker: e.data.worker,
+          host: e.data.host ?? null,
+          pid: e.data.pid,
+          status: 'active',
+          joinedAt: e.data.joinedAt,
+          joinedPosition: e.position,
+          endedAt: null,
+          reason: null,
+        },
+      };
+      return;
+    case 'WorkerDeparted':
+    case 'WorkerLost': {
+      const member = getOwn(s.workers ?? {}, e.data.runId);
+      if (member === undefined || member.status !== 'active') return;
+      s.workers = {
+        ...(s.workers ?? {}),
+        [e.data.runId]: {
+          ...member,
+          status: e.type === 'WorkerDeparted' ? 'left' : 'lost',
+          endedAt: e.recordedAt,
+          reason:
+            e.type === 'WorkerDeparted'
+              ? e.data.reason
+              : `no heartbeat for ${Math.round(e.data.silentMs / 1000)} s (declared by ${e.data.declaredBy})`,
+        },
+      };
+      return;
+    }
     case 'SignalRejected':
       // Recorded for the audit trail only: a rejected report never changes state.
       return;

@@ -284,6 +284,7 @@ const LOOP_OUTCOMES = new Set([
   'MergeRequested',
   'BranchMerged',
   'MergeConflicted',
+  'MergeAbandoned',
 ]);
 
 /**

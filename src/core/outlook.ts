@@ -6,7 +6,7 @@ import { decide } from './decide.js';
 import { pendingIntents } from './pending-intents.js';
 import { getOwn } from './record.js';
 import type { OrchState } from './state.js';
-import { isLiveAgent } from './state.js';
+import { isLiveAgent, ownedByOtherWorker } from './state.js';
 
 /** What `outlook` reads besides `decide`'s options. */
 export interface OutlookOptions extends DecideOptions {
@@ -90,7 +90,9 @@ export function outlook(
   const liveAgents = Object.values(state.agents).filter(isLiveAgent).length;
   const nextWakeAt = nextTimer(state, entries, now);
   const commands = decide(state, plan, config, now, options);
-  const inFlight = options.inFlight ?? liveAgents + pendingCount(state);
+  const inFlight =
+    (options.inFlight ?? liveAgents + pendingCount(state)) +
+    (options.self === undefined ? 0 : otherWorkersBusy(state, options.self));
   const base = { commands, nextWakeAt, liveAgents, failedTasks, blocked };
   if (commands.length > 0 || inFlight > 0 || nextWakeAt !== null)
     return { status: 'busy', exitCode: null, reason: '', ...base };
@@ -109,6 +111,27 @@ export function outlook(
 /** Failed for good, or cancelled by a person: over without being done. */
 const isOver = (entry: MachineState<TaskContext> | undefined) =>
   entry?.value === 'failed' || entry?.value === 'cancelled';
+
+/**
+ * Workers: what other active workers still have going (live agents; gates and merges of their
+ * spawns). A worker with nothing of its own to do waits for them rather than ending the run.
+ */
+function otherWorkersBusy(state: OrchState, self: string): number {
+  let n = 0;
+  for (const agent of Object.values(state.agents)) {
+    if (!ownedByOtherWorker(state, agent.runId, self)) continue;
+    if (isLiveAgent(agent)) n += 1;
+    else {
+      const task = getOwn(state.tasks, agent.task);
+      const busy =
+        task !== undefined &&
+        task.context.spawnId === agent.spawnId &&
+        ['awaitingGate', 'verifying', 'awaitingMerge', 'merging'].includes(task.value);
+      if (busy) n += 1;
+    }
+  }
+  return n;
+}
 
 /** Gates, merges and pull requests the log shows requested without an outcome. */
 function pendingCount(state: OrchState): number {

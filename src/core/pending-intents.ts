@@ -1,6 +1,6 @@
 import { getOwn } from './record.js';
 import type { AgentRecord, OrchState } from './state.js';
-import { isLiveAgent } from './state.js';
+import { isLiveAgent, ownedByOtherWorker } from './state.js';
 
 /**
  * Intents recorded without an outcome: what the runtime must reconcile after a restart
@@ -26,6 +26,9 @@ export interface PendingIntents {
  */
 export function isUnresolvedAgent(state: OrchState, agent: AgentRecord): boolean {
   if (!isLiveAgent(agent)) return false;
+  // A worker's agent is watched by that worker while its membership is active.
+  const member = agent.runId === null ? undefined : getOwn(state.workers ?? {}, agent.runId);
+  if (member !== undefined) return member.status !== 'active';
   return state.run === null || state.run.status === 'stopped' || agent.runId !== state.run.runId;
 }
 
@@ -36,8 +39,11 @@ export function isUnresolvedAgent(state: OrchState, agent: AgentRecord): boolean
  * const pending = pendingIntents(replay(store.readAll()));
  * for (const agent of pending.agents) await reconcileAgent(agent);
  */
-export function pendingIntents(state: OrchState): PendingIntents {
+export function pendingIntents(state: OrchState, self?: string): PendingIntents {
   const out: PendingIntents = { agents: [], gates: [], merges: [], pullRequests: [] };
+  // Workers: another active worker's gates and merges are its own to finish.
+  const mine = (spawnId: string) =>
+    !ownedByOtherWorker(state, getOwn(state.agents, spawnId)?.runId ?? null, self);
   for (const agent of Object.values(state.agents))
     if (isUnresolvedAgent(state, agent)) out.agents.push(agent);
   for (const taskId of Object.keys(state.tasks)) {
@@ -45,10 +51,11 @@ export function pendingIntents(state: OrchState): PendingIntents {
     // Best of N: each lane's gate that started without a result.
     if (entry?.value === 'racing') {
       for (const lane of entry.context.lanes ?? [])
-        if (lane.state === 'verifying') out.gates.push({ taskId, spawnId: lane.spawnId });
+        if (lane.state === 'verifying' && mine(lane.spawnId))
+          out.gates.push({ taskId, spawnId: lane.spawnId });
     }
     const spawnId = entry?.context.spawnId;
-    if (entry === undefined || spawnId == null) continue;
+    if (entry === undefined || spawnId == null || !mine(spawnId)) continue;
     if (entry.value === 'verifying') out.gates.push({ taskId, spawnId });
     if (entry.value === 'merging') out.merges.push({ taskId, spawnId });
   }

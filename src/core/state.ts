@@ -98,8 +98,41 @@ export interface OrchState {
   ciJudgedCommits?: string[];
   /** ISO time a usage/rate limit resets; no spawns before it. */
   rateLimitedUntil: string | null;
+  /** Worker memberships by run id (`WorkerJoined`/`WorkerDeparted`/`WorkerLost`); absent before the first. */
+  workers?: IdRecord<WorkerRecord>;
   /** Reviews of the milestones' pull requests (`pr.reviews`), by milestone id; absent before the first. */
   reviews?: IdRecord<ReviewRecord>;
+}
+
+/** One membership of a worker in a run over a shared log. */
+export interface WorkerRecord {
+  runId: string;
+  /** The worker's name (`--worker`, default host:pid). */
+  worker: string;
+  host: string | null;
+  pid: number;
+  status: 'active' | 'left' | 'lost';
+  joinedAt: string;
+  /** Log position of its `WorkerJoined` (the oldest active membership writes the plan files back). */
+  joinedPosition: number;
+  endedAt: string | null;
+  reason: string | null;
+}
+
+/**
+ * Whether the agent belongs to another worker's membership that is still active (that worker
+ * watches it; nobody else reconciles, gates or merges it). False on a log without workers.
+ *
+ * @example
+ * if (ownedByOtherWorker(state, agent.runId, self)) continue;
+ */
+export function ownedByOtherWorker(
+  state: OrchState,
+  runId: string | null,
+  self: string | undefined,
+): boolean {
+  if (self === undefined || runId === null || runId === self || state.workers === undefined) return false;
+  return state.workers[runId]?.status === 'active';
 }
 
 /** What the reviews of one milestone's pull request said, and what is still to be done about them. */

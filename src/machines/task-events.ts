@@ -30,6 +30,7 @@ export type TaskMachineEvent =
   | E<'MergeRequested', SpawnRef>
   | E<'BranchMerged', SpawnRef & { commit: string }>
   | E<'MergeConflicted', SpawnRef & { files: string[] }>
+  | E<'MergeAbandoned', SpawnRef & { reason: string }>
   | E<'RetryScheduled', { attempt: number; notBefore: string; reason: string }>
   | E<'TaskUnblocked', { reason: string }>
   | E<'TaskCompleted', { reason?: string }>

@@ -366,6 +366,8 @@ export const taskUpdates = {
           lastFailure: failure('conflict', `merge conflict in ${e.data.files.length} file(s)`, e.position),
         }
       : {},
+  recordAbandon: (_c, e) =>
+    e.type === 'MergeAbandoned' ? { lastFailure: failure('lost', e.data.reason, e.position) } : {},
   recordReopen: (_c, e) =>
     e.type === 'TaskReopened'
       ? {

@@ -133,6 +133,7 @@ export const taskMachineConfig = {
         MergeRequested: [t('merging', 'isCurrentSpawn')],
         BranchMerged: [t('complete', 'isCurrentSpawn', 'recordMerge')],
         MergeConflicted: [t('retrying', 'isCurrentSpawn', 'recordConflict')],
+        MergeAbandoned: [t('retrying', 'isCurrentSpawn', 'recordAbandon')],
         ...ends,
       },
     },
@@ -140,6 +141,7 @@ export const taskMachineConfig = {
       on: {
         BranchMerged: [t('complete', 'isCurrentSpawn', 'recordMerge')],
         MergeConflicted: [t('retrying', 'isCurrentSpawn', 'recordConflict')],
+        MergeAbandoned: [t('retrying', 'isCurrentSpawn', 'recordAbandon')],
         ...ends,
       },
     },

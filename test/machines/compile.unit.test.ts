@@ -28,6 +28,7 @@ const taskEventArb = fc
       'MergeRequested',
       'BranchMerged',
       'MergeConflicted',
+      'MergeAbandoned',
       'RetryScheduled',
       'TaskCompleted',
       'TaskFailed',

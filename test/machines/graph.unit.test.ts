@@ -56,6 +56,7 @@ function singleAgentEvents(snapshot: { context: TaskContext }) {
     at('MergeRequested', { taskId, spawnId: cur }),
     at('BranchMerged', { taskId, spawnId: cur, commit: 'abc' }),
     at('MergeConflicted', { taskId, spawnId: cur, files: ['a'] }),
+    at('MergeAbandoned', { taskId, spawnId: cur, reason: 'worker w1 lost' }),
     at('RetryScheduled', {
       taskId,
       attempt: c.attempts + 1,

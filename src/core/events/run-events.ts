@@ -63,6 +63,34 @@ export const RunForked = z.object({
   forkedAt: IsoTime,
 });
 
+/**
+ * A worker (`orch spawn --worker`, or any `orch spawn` on a shared log) joined the run under a
+ * new membership (stream `worker-<runId>`): it claims tasks and spawns agents until it leaves
+ * or is declared lost. Its heartbeat is kept outside the log.
+ */
+export const WorkerJoined = z.object({
+  runId: Id,
+  worker: z.string().min(1).max(200),
+  host: z.string().optional(),
+  pid: z.number().int().nonnegative(),
+  joinedAt: IsoTime,
+});
+
+/** A worker left the run (finished, stopped, or stopped itself after being declared lost). */
+export const WorkerDeparted = z.object({ runId: Id, worker: z.string(), reason: z.string() });
+
+/**
+ * Another worker (`declaredBy`, a membership) saw no heartbeat of this membership for
+ * `silentMs`: exactly one such event per membership (its stream's expected version). Its live
+ * agents are recorded lost and its gates and merges abandoned, in the same transaction.
+ */
+export const WorkerLost = z.object({
+  runId: Id,
+  worker: z.string(),
+  declaredBy: Id,
+  silentMs: z.number().nonnegative(),
+});
+
 /** Schemas of the run group. */
 export const runEventSchemas = {
   RunStarted,
@@ -71,4 +99,7 @@ export const runEventSchemas = {
   BudgetRaised,
   CiCompleted,
   RunForked,
+  WorkerJoined,
+  WorkerDeparted,
+  WorkerLost,
 } as const;

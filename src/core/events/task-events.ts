@@ -42,6 +42,12 @@ export const BranchMerged = z.object({ taskId: Id, spawnId: SpawnId, commit: z.s
 /** The merge conflicted (and was aborted): the task gets a new attempt. */
 export const MergeConflicted = z.object({ taskId: Id, spawnId: SpawnId, files: z.array(z.string()) });
 
+/**
+ * The worker that was to merge (or had started to merge) this spawn's branch was declared
+ * lost, and the branch was not found merged: the attempt failed; the task is retried elsewhere.
+ */
+export const MergeAbandoned = z.object({ taskId: Id, spawnId: SpawnId, reason: z.string() });
+
 /** The next attempt is planned, not before `notBefore`. */
 export const RetryScheduled = z.object({
   taskId: Id,
@@ -122,6 +128,7 @@ export const taskEventSchemas = {
   MergeRequested,
   BranchMerged,
   MergeConflicted,
+  MergeAbandoned,
   RetryScheduled,
   TaskUnblocked,
   TaskCompleted,

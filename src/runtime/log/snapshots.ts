@@ -30,7 +30,7 @@ import { statusDocument } from '../../core/status-document.js';
 // 8: a late CI result on an already judged merge commit judges no later merge (`ciJudgedCommits`).
 // 9: the status document lists live agents and each task's last spawn, not every spawn.
 // 10: best of N: tasks keep their lanes (`lanes`, `laneTotal`), agents their `lane`.
-export const FOLD_VERSION = 10;
+export const FOLD_VERSION = 11;
 /** Name of the state snapshot. */
 export const STATE_SNAPSHOT = `state-v${FOLD_VERSION}`;
 /** Name of the status document snapshot. */

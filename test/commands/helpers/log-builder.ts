@@ -55,6 +55,8 @@ export class LogBuilder {
     switch (EVENT_INFO[type].stream) {
       case 'run':
         return streamIds.run(this.runId);
+      case 'worker':
+        return streamIds.worker(d['runId'] ?? this.runId);
       case 'plan':
         return streamIds.plan();
       case 'phase':
