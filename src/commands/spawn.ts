@@ -69,6 +69,10 @@ Exit codes: 0 the selected work is complete · 1 a task failed for good · 2 wai
       default: false,
     }),
     quiet: Flags.boolean({ char: 'q', description: 'no progress lines, only the summary', default: false }),
+    worker: Flags.string({
+      description:
+        'run as a worker under this name, one of several over one shared log (store.url / ORCH_DATABASE_URL; default name host:pid)',
+    }),
   };
 
   async run(): Promise<SpawnCommandResult> {
@@ -91,25 +95,28 @@ Exit codes: 0 the selected work is complete · 1 a task failed for good · 2 wai
     );
     const json = this.jsonEnabled();
     const showProgress = !json && !flags.quiet;
-    const orch = new Orchestrator({
-      repoDir,
-      stateDir,
-      config,
-      tasks: argv as string[],
-      ...(flags.goal !== undefined ? { goal: flags.goal } : {}),
-      ...(flags.role !== undefined ? { role: flags.role } : {}),
-      ...(flags.target !== undefined ? { target: flags.target } : {}),
-      ...(flags['agent-cmd'] !== undefined ? { agentCommand: parseAgentCommand(flags['agent-cmd']) } : {}),
-      ...(flags['plan-dir'] !== undefined ? { planDir: flags['plan-dir'] } : {}),
-      leaveAgentsOnStop: flags['leave-agents'],
-      onEvent: (event, state) => {
-        if (!showProgress) return;
-        const line = progress.progressLine(event, state);
-        if (line) this.log(line);
-      },
-      // Warnings go to stderr, also with --json (stdout stays the JSON document).
-      onWarning: (warning) => process.stderr.write(progress.terminalSafe(`orch: ${warning.message}\n`)),
-    });
+    const makeOrchestrator = () =>
+      new Orchestrator({
+        repoDir,
+        stateDir,
+        config,
+        tasks: argv as string[],
+        ...(flags.goal !== undefined ? { goal: flags.goal } : {}),
+        ...(flags.role !== undefined ? { role: flags.role } : {}),
+        ...(flags.target !== undefined ? { target: flags.target } : {}),
+        ...(flags['agent-cmd'] !== undefined ? { agentCommand: parseAgentCommand(flags['agent-cmd']) } : {}),
+        ...(flags['plan-dir'] !== undefined ? { planDir: flags['plan-dir'] } : {}),
+        leaveAgentsOnStop: flags['leave-agents'],
+        onEvent: (event, state) => {
+          if (!showProgress) return;
+          const line = progress.progressLine(event, state);
+          if (line) this.log(line);
+        },
+        // Warnings go to stderr, also with --json (stdout stays the JSON document).
+        onWarning: (warning) => process.stderr.write(progress.terminalSafe(`orch: ${warning.message}\n`)),
+        ...(flags.worker === undefined ? {} : { worker: flags.worker }),
+      });
+    let orch = makeOrchestrator();
     let interrupts = 0;
     const onSignal = (signal: NodeJS.Signals) => {
       interrupts += 1;
@@ -127,7 +134,14 @@ Exit codes: 0 the selected work is complete · 1 a task failed for good · 2 wai
         this.log(goalChoiceText(goal));
         this.log('');
       }
-      const outcome = await orch.run();
+      let outcome = await orch.run();
+      // A worker declared lost stopped its agents; it joins again under a new membership.
+      while (outcome.rejoin === true && interrupts === 0) {
+        process.stderr.write(progress.terminalSafe(`orch: ${outcome.reason}; joining again\n`));
+        orch = makeOrchestrator();
+        await orch.start();
+        outcome = await orch.run();
+      }
       if (!json) {
         this.log('');
         this.log(progress.summaryTable(outcome.status, orch.lastState()));

@@ -188,3 +188,28 @@ export async function findMergeCommit(
   }
   return null;
 }
+
+/**
+ * The merge commit that brought task `taskId` into `tip`'s first-parent history (orch's merge
+ * message starts `orch: merge task <id>`), the newest one, or null. Workers use it so a task is
+ * merged at most once on the shared integration branch, whichever of its spawns got there.
+ *
+ * @example
+ * await findTaskMerge('/repo', 'refs/heads/integration', 'T001'); // '3f2a…' or null
+ */
+export async function findTaskMerge(repoRoot: string, tip: string, taskId: string): Promise<string | null> {
+  const escaped = taskId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const out = await git(repoRoot, [
+    'log',
+    '--first-parent',
+    '--merges',
+    '-n',
+    '1',
+    '-E',
+    `--grep=^orch: merge task ${escaped}( \\(.*)?$`,
+    '--format=%H',
+    tip,
+    '--',
+  ]);
+  return out.trim() === '' ? null : out.trim();
+}

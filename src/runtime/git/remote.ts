@@ -158,6 +158,12 @@ export interface RemoteMergeOptions {
   head: () => Promise<string>;
   /** Moves the local integration branch to a commit the remote's contains (after a push, or when nothing was merged). */
   adopt: (commit: string) => Promise<void>;
+  /**
+   * Called with each fetched head before merging onto it: a commit id when the task is already
+   * merged there (by another spawn: nothing is merged, that commit is the result); null to go
+   * on. May throw to refuse the merge (a worker declared lost).
+   */
+  beforePush?: (head: string) => Promise<string | null>;
   /** Merges tried before giving up when other workers keep moving the head (default 20). */
   attempts?: number;
   /** Upper bound of the pause before a retry, in ms (default 1000; grows with the attempt, jittered). */
@@ -186,6 +192,11 @@ export async function mergeThroughRemote(repoRoot: string, o: RemoteMergeOptions
   let reason = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const head = await o.head();
+    const existing = (await o.beforePush?.(head)) ?? null;
+    if (existing !== null) {
+      await o.adopt(head);
+      return { status: 'already-merged', commit: existing };
+    }
     const tree = (await git(repoRoot, ['rev-parse', '--verify', `${head}^{tree}`])).trim();
     const step = await mergeOnto(repoRoot, { head, tree }, branchHead, o.message, o.identity);
     if (step.status === 'conflict') return step;

@@ -12,7 +12,7 @@ import {
 } from '../system/errors.js';
 import { fallbackIdentity, git, gitResult, listWorktrees, samePath, type WorktreeEntry } from './git.js';
 import { clearStaleGitLocks, clearStaleRefLock } from './locks.js';
-import { mergeTaskBranch, mergeWithoutCheckout, type MergeResult } from './merge.js';
+import { findTaskMerge, mergeTaskBranch, mergeWithoutCheckout, type MergeResult } from './merge.js';
 import { assertRemote, ensureRemoteBranch, fetchBranch, mergeThroughRemote, pushBranch } from './remote.js';
 import { taskBranch, workspaceKey } from '../system/safe-id.js';
 import { ensureGitignored, SANDBOX_GITIGNORE } from '../system/state-paths.js';
@@ -147,6 +147,28 @@ export class WorkspaceManager {
    * @example
    * const ref = await ws.integrationHead(); // '3f2a…'
    */
+  /**
+   * The merge commit of task `taskId` on the integration branch (the remote's, fetched, when
+   * there is a remote), or null: see {@link findTaskMerge}.
+   *
+   * @example
+   * await ws.taskMerge('T001'); // '3f2a…' or null
+   */
+  async taskMerge(taskId: string, head?: string): Promise<string | null> {
+    if (head !== undefined) return findTaskMerge(this.repoRoot, head, taskId);
+    return this.serial(async () => {
+      if (this.remote !== undefined) await this.followRemote();
+      const tip = await gitResult(this.repoRoot, [
+        'rev-parse',
+        '--verify',
+        '-q',
+        `refs/heads/${this.integrationBranch}^{commit}`,
+      ]);
+      if (tip.exitCode !== 0) return null;
+      return findTaskMerge(this.repoRoot, tip.stdout.trim(), taskId);
+    });
+  }
+
   async integrationHead(): Promise<string> {
     return (
       await git(this.repoRoot, ['rev-parse', '--verify', `refs/heads/${this.integrationBranch}^{commit}`])
@@ -336,7 +358,12 @@ export class WorkspaceManager {
    * const r = await ws.mergeTask('T001', 'Merge T001');
    * if (r.status === 'conflict') console.log(r.files);
    */
-  async mergeTask(taskId: string, message: string, lane?: number): Promise<MergeResult> {
+  async mergeTask(
+    taskId: string,
+    message: string,
+    lane?: number,
+    guard?: { beforePush?: (head: string) => Promise<string | null> },
+  ): Promise<MergeResult> {
     const branch = taskBranch(taskId, lane);
     return this.serial(async () => {
       try {
@@ -353,6 +380,7 @@ export class WorkspaceManager {
             identity: this.identity,
             head: () => this.remoteIntegrationHead(),
             adopt: (commit) => this.adoptIntegration(commit),
+            ...(guard?.beforePush ? { beforePush: guard.beforePush } : {}),
           });
         }
         // No worktree has the integration branch: merge without a checkout (the common case,

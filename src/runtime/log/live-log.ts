@@ -5,7 +5,20 @@ import { parseEventData } from '../../core/events.js';
 import { Replayer } from '../../core/replayer.js';
 import type { OrchState } from '../../core/state.js';
 import type { EventStore, ExpectedVersion } from '../../store/event-store.js';
+import { OrchError } from '../../util/errors.js';
 import { loadState } from './load-state.js';
+
+/**
+ * A worker declared lost tried to record something about tasks or agents: refused (its late
+ * reports are stale; another worker has taken its work over). The run stops and rejoins.
+ */
+export class WorkerLostError extends OrchError {
+  constructor(reason: string) {
+    super('WORKER_LOST', `this worker was declared lost: ${reason}; what it reports now is not recorded`, {
+      hint: 'it stops its agents and joins again under a new membership',
+    });
+  }
+}
 
 /** Options of one append through {@link LiveLog.append}. */
 export interface LiveAppendOptions {
@@ -60,6 +73,17 @@ export class LiveLog {
     return new LiveLog(store, {}, from, options.listener, options.before);
   }
 
+  /**
+   * Workers: why this process may no longer write about tasks and agents (its membership was
+   * declared lost), or null. Asked of the store (not the fold: folding here would move the
+   * versions this process decided on) before every append except to its own run stream; a
+   * fenced append throws `WorkerLostError` and writes nothing.
+   */
+  fence: (() => string | null) | null = null;
+
+  /** Stream versions held for `'known'` appends while a decision is carried out ({@link LiveLog.pin}). */
+  private pinned: Map<string, number> | null = null;
+
   private readonly replayer: Replayer;
   private readonly versions = new Map<string, number>();
   private position = 0;
@@ -95,6 +119,26 @@ export class LiveLog {
     return this.versions.get(streamId) ?? 0;
   }
 
+  /**
+   * Holds the stream versions as folded now for `'known'` appends until {@link LiveLog.unpin}:
+   * folding what others write meanwhile does not move them (only this process's own appends
+   * do). Workers pin while they carry out a decision, so a task another worker claimed after
+   * the decision makes this worker's spawn fail (`ConcurrencyError`) instead of doubling it.
+   */
+  pin(): void {
+    this.pinned = new Map(this.versions);
+  }
+
+  /** Ends {@link LiveLog.pin}. */
+  unpin(): void {
+    this.pinned = null;
+  }
+
+  /** The version a `'known'` append expects: the pinned one while pinned, else the folded one. */
+  private knownVersion(streamId: string): number {
+    return this.pinned === null ? this.versionOf(streamId) : (this.pinned.get(streamId) ?? 0);
+  }
+
   /** Every stream version seen (for snapshots). */
   streamVersions(): Record<string, number> {
     return Object.fromEntries(this.versions);
@@ -116,10 +160,26 @@ export class LiveLog {
   }
 
   /**
+   * Throws `WorkerLostError` when the fence is up (after folding what others wrote): what an
+   * append to `streamId` would do, for an effect about to act outside the log (a push).
+   */
+  assertWritable(streamId: string): void {
+    this.checkFence(streamId);
+  }
+
+  /** Throws `WorkerLostError` when the fence is up (after folding what others wrote). */
+  private checkFence(streamId: string): void {
+    if (this.fence === null || streamId.startsWith('run-')) return;
+    const reason = this.fence();
+    if (reason !== null) throw new WorkerLostError(reason);
+  }
+
+  /**
    * Appends several events in one transaction (all or nothing), each stream at the version
    * this process last saw; events of one stream keep their order. Then catches up.
    */
   appendAll(events: readonly { streamId: string; type: OrchEventType; data: OrchEventData }[]): void {
+    for (const e of events) this.checkFence(e.streamId);
     const byStream = new Map<string, NewEvent[]>();
     const metadata: EventMetadata = {
       ...(this.meta.runId === undefined ? {} : { runId: this.meta.runId }),
@@ -131,13 +191,14 @@ export class LiveLog {
       list.push({ id: randomUUID(), type: e.type, data: e.data, metadata });
       byStream.set(e.streamId, list);
     }
-    this.store.appendBatch(
+    const results = this.store.appendBatch(
       [...byStream].map(([streamId, list]) => ({
         streamId,
         events: list,
-        expectedVersion: this.versionOf(streamId) || 'no_stream',
+        expectedVersion: this.knownVersion(streamId) || 'no_stream',
       })),
     );
+    for (const r of results) this.pinned?.set(r.streamId, r.nextExpectedVersion);
     this.catchUp();
   }
 
@@ -153,6 +214,7 @@ export class LiveLog {
     options: LiveAppendOptions = {},
   ): number {
     parseEventData(type, data);
+    this.checkFence(streamId);
     const expected = options.expectedVersion ?? 'known';
     const metadata: EventMetadata = {
       ...(this.meta.runId === undefined ? {} : { runId: this.meta.runId }),
@@ -160,8 +222,9 @@ export class LiveLog {
       ...(options.causationId === undefined ? {} : { causationId: options.causationId }),
     };
     const result = this.store.append(streamId, [{ id: options.id ?? randomUUID(), type, data, metadata }], {
-      expectedVersion: expected === 'known' ? this.versionOf(streamId) || 'no_stream' : expected,
+      expectedVersion: expected === 'known' ? this.knownVersion(streamId) || 'no_stream' : expected,
     });
+    this.pinned?.set(streamId, result.nextExpectedVersion);
     const position = result.positions[0];
     if (position === undefined) throw new Error(`append to ${streamId} returned no position`);
     this.catchUp();

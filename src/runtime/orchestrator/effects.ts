@@ -57,6 +57,11 @@ export interface EffectDeps {
   agents: AgentSupervisor;
   /** Hands a background effect to the loop (see `InFlight.track`). */
   track: (effect: Promise<unknown>) => void;
+  /**
+   * Workers on a shared log: before each push of a merge, check this worker still may write
+   * (throws `WorkerLostError` otherwise) and that no other spawn already merged the task.
+   */
+  worker?: boolean;
 }
 
 /**
@@ -195,7 +200,19 @@ export function createEffects(deps: EffectDeps): Effects {
     const lane = getOwn(log.state.agents, spawnId)?.lane;
     const message = `orch: merge task ${taskId}${task ? ` (${task.title})` : ''}\n\nSpawn: ${spawnId}${lane === undefined ? '' : `\nLane: ${lane}`}\nRun: ${runId}`;
     const workspaces = router.workspaces(taskId);
-    const result = await workspaces.mergeTask(taskId, message, lane);
+    const result = await workspaces.mergeTask(
+      taskId,
+      message,
+      lane,
+      deps.worker === true
+        ? {
+            beforePush: async (head) => {
+              log.assertWritable(stream);
+              return workspaces.taskMerge(taskId, head);
+            },
+          }
+        : undefined,
+    );
     if (result.status === 'conflict') {
       log.append(
         stream,

@@ -33,6 +33,11 @@ export class InFlight {
       .then(
         () => undefined,
         (err: unknown) => {
+          // A worker declared lost: a stop (it rejoins), not a failure of the run.
+          if ((err as { code?: unknown }).code === 'WORKER_LOST') {
+            this.stop((err as Error).message);
+            return;
+          }
           this.failure ??= { error: err };
           this.stop(`error: ${(err as Error).message}`);
         },

@@ -6,6 +6,7 @@ import { getOwn } from '../../core/record.js';
 import { selectedTasks } from '../../core/selection.js';
 import { statusView } from '../../core/status-view.js';
 import { ConcurrencyError } from '../../store/errors.js';
+import { WorkerLostError } from '../log/live-log.js';
 import { maybeSaveSnapshot } from '../log/snapshots.js';
 import { carryOut, isEffect } from './effects.js';
 import { OrchestratorError, unknownTaskError } from './errors.js';
@@ -26,11 +27,31 @@ export async function runLoop(ctx: RunContext): Promise<RunOutcome> {
     for (;;) {
       log.catchUp();
       maybeSaveSnapshot(ctx.store, log.state, log.streamVersions());
+      if (ctx.membership !== null) {
+        // Workers: let timers run (the heartbeat) between decisions, however busy the loop is.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        // Workers: declared lost by another worker → stop (agents killed, reports not recorded), join again.
+        const lost = ctx.membership.lostReason(log.state);
+        if (lost !== null) return await finish(ctx, 130, `this worker was declared lost: ${lost}`, true);
+        await ctx.membership.watch();
+        log.catchUp();
+      }
       const stopped = inFlight.stopReason;
-      if (stopped !== null) return await finish(ctx, 130, stopped);
+      if (stopped !== null) {
+        const lost = ctx.membership?.lostReason(log.state) ?? null;
+        return await finish(
+          ctx,
+          130,
+          lost === null ? stopped : `this worker was declared lost: ${lost}`,
+          lost !== null,
+        );
+      }
       stopCancelledAgents(ctx);
-      ctx.planFiles.garden(log.state, ctx.timers.now().getTime());
-      ctx.planFiles.reloadIfChanged(log);
+      // Workers: only the oldest active membership writes statuses back and records plan edits.
+      if (ctx.membership === null || ctx.membership.isLeader(log.state)) {
+        ctx.planFiles.garden(log.state, ctx.timers.now().getTime());
+        ctx.planFiles.reloadIfChanged(log);
+      }
       if (ctx.reviews !== null) {
         await ctx.reviews.tick();
         log.catchUp();
@@ -48,6 +69,8 @@ export async function runLoop(ctx: RunContext): Promise<RunOutcome> {
       }
     }
   } catch (err) {
+    // A worker declared lost whose write was refused: a stop, then it joins again.
+    if (err instanceof WorkerLostError) return await finish(ctx, 130, err.message, true);
     await closeRun(ctx, `error: ${(err as Error).message}`);
     throw err;
   }
@@ -63,9 +86,10 @@ function lookAhead(ctx: RunContext): Outlook {
 /** `decide`'s options for the run's selection over the plan as it is now. */
 function decideOptions(ctx: RunContext): DecideOptions {
   const plan = ctx.log.state.plan;
-  if (!plan) return {};
+  if (!plan) return ctx.membership === null ? {} : { self: ctx.runId };
   const selected = selectedTasks(plan, ctx.selection);
-  return selected === null ? {} : { tasks: [...selected] };
+  const self = ctx.membership === null ? {} : { self: ctx.runId };
+  return selected === null ? self : { tasks: [...selected], ...self };
 }
 
 /**
@@ -76,12 +100,24 @@ function decideOptions(ctx: RunContext): DecideOptions {
  */
 export async function act(ctx: RunContext, commands: readonly Command[]): Promise<void> {
   const { log } = ctx;
+  // Workers: the decision's stream versions are its claims (see LiveLog.pin).
+  if (ctx.membership === null) return actOn(ctx, commands);
+  log.pin();
+  try {
+    return await actOn(ctx, commands);
+  } finally {
+    log.unpin();
+  }
+}
+
+async function actOn(ctx: RunContext, commands: readonly Command[]): Promise<void> {
+  const { log } = ctx;
   const before = log.lastPosition;
   const facts = commands.filter((c) => !isEffect(c));
   try {
     if (facts.length > 0) log.appendAll(facts.map((c) => commandEvent(c, { runId: ctx.runId })));
   } catch (err) {
-    if (err instanceof ConcurrencyError) return;
+    if (err instanceof ConcurrencyError) return await contended(ctx);
     throw err;
   }
   for (const command of commands.filter(isEffect)) {
@@ -89,7 +125,10 @@ export async function act(ctx: RunContext, commands: readonly Command[]): Promis
     try {
       await carryOut(ctx.effects.handlers, command);
     } catch (err) {
-      if (err instanceof ConcurrencyError) break;
+      if (err instanceof ConcurrencyError) {
+        await contended(ctx);
+        break;
+      }
       throw err;
     }
   }
@@ -101,6 +140,16 @@ export async function act(ctx: RunContext, commands: readonly Command[]): Promis
       { hint: 'this is a bug in orch: run `orch replay --verify` and report the log' },
     );
   }
+}
+
+/**
+ * Another writer got to an entity first. Workers contend for the same ready work all the
+ * time: a short random pause (0–25 ms) spreads their next tries, so one wins each round
+ * instead of all retrying in step.
+ */
+async function contended(ctx: RunContext): Promise<void> {
+  if (ctx.membership === null) return;
+  await new Promise<void>((resolve) => setTimeout(resolve, Math.floor(Math.random() * 25)));
 }
 
 /**
@@ -166,7 +215,9 @@ function stopCancelledAgents(ctx: RunContext): void {
 
 /** The earliest of the outlook's timer, the next review poll (when reviews are on) and the plan write-back due. */
 function earliest(wakeAt: number | null, ctx: RunContext): number | null {
-  const times = [wakeAt, ctx.reviews?.nextPollAt() ?? null, ctx.planFiles.dueAt()].filter(
+  // Workers: the other memberships' heartbeats are looked at every half beat.
+  const watchAt = ctx.membership === null ? null : ctx.timers.now().getTime() + ctx.membership.beatMs / 2;
+  const times = [wakeAt, ctx.reviews?.nextPollAt() ?? null, ctx.planFiles.dueAt(), watchAt].filter(
     (t): t is number => t !== null,
   );
   return times.length === 0 ? null : Math.min(...times);
@@ -187,8 +238,9 @@ async function finish(
   ctx: RunContext,
   exitCode: RunOutcome['exitCode'],
   reason: string,
+  rejoin = false,
 ): Promise<RunOutcome> {
-  const outcome = { exitCode, reason, status: statusView(ctx.log.state) };
+  const outcome = { exitCode, reason, status: statusView(ctx.log.state), ...(rejoin ? { rejoin } : {}) };
   await closeRun(ctx, reason);
   return outcome;
 }

@@ -54,6 +54,12 @@ export interface OrchestratorOptions {
   killGraceMs?: number;
   /** How often the stall watchdog looks at each agent (ms; default a quarter of its `stallTimeout`, at most 10 000). */
   stallPollMs?: number;
+  /**
+   * Run as a worker under this name (`orch spawn --worker NAME`): one of several processes,
+   * on one machine or many, over one shared log (`store.url` / `ORCH_DATABASE_URL`). On a
+   * shared log every run is a worker (named host:pid when not given).
+   */
+  worker?: string;
   /** SQLite durability of the log (default `full`). */
   durability?: 'full' | 'normal';
 }
@@ -64,4 +70,6 @@ export interface RunOutcome {
   exitCode: 0 | 1 | 2 | 130;
   reason: string;
   status: StatusView;
+  /** A worker that found itself declared lost: it stopped its agents and should join again under a new membership. */
+  rejoin?: boolean;
 }

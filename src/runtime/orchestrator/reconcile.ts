@@ -10,6 +10,8 @@ export interface ReconcileDeps {
   runGate: (taskId: string, spawnId: string) => Promise<void>;
   merge: (taskId: string, spawnId: string) => Promise<void>;
   openPr: (milestoneId: string, branch: string) => Promise<void>;
+  /** Workers: this worker's membership; another active worker's agents, gates and merges are left to it. */
+  self?: string;
 }
 
 /**
@@ -23,7 +25,7 @@ export interface ReconcileDeps {
  * await reconcile({ log, agents, track, runGate, merge, openPr });
  */
 export async function reconcile(deps: ReconcileDeps): Promise<void> {
-  const pending = pendingIntents(deps.log.state);
+  const pending = pendingIntents(deps.log.state, deps.self);
   for (const agent of pending.agents) deps.agents.reconcile(agent);
   for (const gate of pending.gates) deps.track(deps.runGate(gate.taskId, gate.spawnId));
   for (const merge of pending.merges) deps.track(deps.merge(merge.taskId, merge.spawnId));

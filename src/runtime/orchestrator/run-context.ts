@@ -14,7 +14,11 @@ import type { OrchState } from '../../core/state.js';
 import { buildPlanGraph, declaredCompletion } from '../../plan/index.js';
 import type { Plan } from '../../plan/model.js';
 import type { EventStore } from '../../store/event-store.js';
+import { firstDifference, preview } from '../../core/diff.js';
+import { planDiff, planRecord } from '../../core/plan-revision.js';
+import { ConcurrencyError } from '../../store/errors.js';
 import { logLocation } from '../log/location.js';
+import { WorkerMembership } from './workers.js';
 import { createLog } from '../log/open.js';
 import { AgentSupervisor } from '../agents/supervisor.js';
 import { checkAgentFiles } from '../project/agent-files.js';
@@ -30,7 +34,7 @@ import { acquireLease, type Lease } from '../system/lease.js';
 import { notifyRuleKey } from '../../core/notify.js';
 import { createEffects, type Effects } from './effects.js';
 import { Notifier } from './notifier.js';
-import { selectionError } from './errors.js';
+import { OrchestratorError, selectionError } from './errors.js';
 import type { InFlight } from './in-flight.js';
 import type { OrchestratorOptions } from './options.js';
 import { openPlanFiles, StatusChanges, type PlanWatch } from './plan-watch.js';
@@ -77,6 +81,8 @@ export interface RunContext {
   readonly stopping: Set<string>;
   /** `notify`: the deliveries of this run (null when no rule is configured). */
   readonly notifier: Notifier | null;
+  /** Workers on a shared log: this worker's membership (null: the one process of a run). */
+  readonly membership: WorkerMembership | null;
   /** Set once the store is closed and the lease released. */
   closed: boolean;
 }
@@ -120,6 +126,7 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
     fs.mkdirSync(stateDir, { recursive: true });
     lease = await acquireLease(stateDir, { runId, clock });
     const location = logLocation(stateDir, config.store?.url);
+    const timers = steadyClock(clock);
     const logUrl =
       location.kind === 'postgres' ? location.url : location.shared ? `file:${location.file}` : undefined;
     store = createLog(location, {
@@ -136,6 +143,9 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       setup.warn,
       config.notify?.length ? (event) => notifyTap.notifier?.offer(event) : undefined,
     );
+    const workerName =
+      options.worker ??
+      (location.kind === 'postgres' || location.shared ? `${os.hostname()}:${process.pid}` : undefined);
     const { plan, watch: planFiles } = openPlanFiles({
       repoDir,
       config,
@@ -199,10 +209,23 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       router,
       agents,
       track: inFlight.track,
+      ...(workerName === undefined ? {} : { worker: true }),
     });
     // A person may have reset the integration branch while no run was going: say so before anything is merged.
     await checkIntegrationKept(log.state, router);
-    recordPlan(log, plan);
+    // Workers: the first records the plan; one whose plan differs from the log's does not start.
+    if (workerName === undefined) recordPlan(log, plan);
+    else {
+      refuseDifferentPlan(log.state.plan, plan);
+      try {
+        recordPlan(log, plan);
+      } catch (err) {
+        // Another worker recorded it first: this one must have the same.
+        if (!(err instanceof ConcurrencyError)) throw err;
+        log.catchUp();
+        refuseDifferentPlan(log.state.plan, plan);
+      }
+    }
     log.append(streamIds.run(runId), 'RunStarted', {
       runId,
       pid: process.pid,
@@ -220,7 +243,23 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       },
     });
     log.catchUp();
+    const membership =
+      workerName === undefined
+        ? null
+        : new WorkerMembership({
+            log,
+            store,
+            runId,
+            name: workerName,
+            timeoutMs: config.workerTimeout * 1000,
+            steadyNow: () => timers.now().getTime(),
+            wallNow: () => clock.now(),
+            findMerge: (taskId) => router.workspaces(taskId).taskMerge(taskId),
+            warn: setup.warn,
+          });
+    membership?.join();
     await reconcile({
+      ...(membership === null ? {} : { self: runId }),
       log,
       agents,
       track: inFlight.track,
@@ -245,7 +284,7 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       stateDir,
       config,
       clock,
-      timers: steadyClock(clock),
+      timers,
       selection,
       goal,
       pollIntervalMs: options.pollIntervalMs ?? 100,
@@ -260,6 +299,7 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       inFlight,
       stopping: new Set(),
       notifier: notifyTap.notifier,
+      membership,
       closed: false,
     };
   } catch (err) {
@@ -329,7 +369,9 @@ export async function closeRun(ctx: RunContext, reason: string): Promise<void> {
     // Deliveries due (`RunStopped` among them) get a grace; what is left, the next run delivers.
     await ctx.notifier?.close(NOTIFY_GRACE_MS);
     log.catchUp();
-    ctx.planFiles.garden(log.state, ctx.timers.now().getTime(), true);
+    if (ctx.membership === null || ctx.membership.isLeader(log.state))
+      ctx.planFiles.garden(log.state, ctx.timers.now().getTime(), true);
+    ctx.membership?.leave(reason);
     saveSnapshot(ctx.store, log.state, log.streamVersions());
   } finally {
     releaseRun(ctx);
@@ -345,6 +387,30 @@ function releaseRun(ctx: RunContext): void {
   ctx.closed = true;
   ctx.store.close();
   ctx.lease.release();
+}
+
+/**
+ * Workers: the plan read from this worker's checkout must be the one the log holds (the
+ * first worker recorded it); otherwise `PLAN_DIFFERS`, naming the first difference.
+ */
+function refuseDifferentPlan(recorded: Plan | null, mine: Plan): void {
+  if (recorded === null || planRecord(recorded, mine) === null) return;
+  const diff = planDiff(recorded, mine);
+  const named =
+    diff.added.length > 0
+      ? `task ${diff.added[0]} is in this checkout's plan but not in the log's`
+      : diff.removed.length > 0
+        ? `task ${diff.removed[0]} is in the log's plan but not in this checkout's`
+        : (() => {
+            const d = firstDifference(recorded, mine);
+            return d === null
+              ? 'the plans differ'
+              : `${d.path || 'the plan'}: ${preview(d.left)} in the log, ${preview(d.right)} here`;
+          })();
+  throw new OrchestratorError('PLAN_DIFFERS', `this worker's plan differs from the run's: ${named}`, {
+    hint: 'check out the same plan as the other workers (git pull), then start the worker again',
+    exitCode: 3,
+  });
 }
 
 /**

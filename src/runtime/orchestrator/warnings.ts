@@ -22,6 +22,9 @@ export interface WarningProblem {
  *   recreated from the task's branch.
  * - `STALE_GIT_LOCK_REMOVED`: a git lock file (`index.lock`, `HEAD.lock`, a branch's lock) a
  *   crashed git left in one of orch's worktrees was removed: no live git process held it.
+ * - `WORKER_LOST`: workers: this worker declared another one lost (its heartbeat stopped for
+ *   `workerTimeout`); its agents were recorded lost and its tasks go to other workers.
+ * - `HEARTBEAT_FAILED`: workers: this worker could not write its heartbeat (retried at the next beat).
  *
  * @example
  * new Orchestrator({ onWarning: (w) => console.warn(`${w.code}: ${w.message}`) });
@@ -32,7 +35,9 @@ export type OrchestratorWarning =
   | { code: 'PR_REVIEWS_FAILED'; message: string }
   | { code: 'SNAPSHOT_IGNORED'; message: string }
   | { code: 'WORKSPACE_DELETED'; message: string }
-  | { code: 'STALE_GIT_LOCK_REMOVED'; message: string };
+  | { code: 'STALE_GIT_LOCK_REMOVED'; message: string }
+  | { code: 'WORKER_LOST'; message: string }
+  | { code: 'HEARTBEAT_FAILED'; message: string };
 
 /** Where the parts of a run send their warnings. */
 export type WarningSink = (warning: OrchestratorWarning) => void;

@@ -1,0 +1,247 @@
+import os from 'node:os';
+import type { OrchEventData, OrchEventType } from '../../core/events.js';
+import { streamIds } from '../../core/events.js';
+import { getOwn } from '../../core/record.js';
+import type { OrchState, WorkerRecord } from '../../core/state.js';
+import { isLiveAgent } from '../../core/state.js';
+import { ConcurrencyError } from '../../store/errors.js';
+import type { EventStore } from '../../store/event-store.js';
+import type { LiveLog } from '../log/live-log.js';
+import type { WarningSink } from './warnings.js';
+
+/** The snapshot-table row a worker rewrites as its heartbeat (not an event: beats are not history). */
+export const heartbeatKey = (runId: string) => `worker-beat:${runId}`;
+
+/** Settings of one worker's membership. */
+export interface MembershipOptions {
+  log: LiveLog;
+  store: EventStore;
+  /** The membership: this run's id. */
+  runId: string;
+  /** The worker's name (`--worker`, default host:pid). */
+  name: string;
+  /** `workerTimeout` in ms: a membership whose heartbeat does not change for this long is declared lost. */
+  timeoutMs: number;
+  /** A steady clock (ms) for judging silence, and the wall clock for recorded times. */
+  steadyNow: () => number;
+  wallNow: () => Date;
+  /** The merge commit of a task on the shared integration branch, or null (see `WorkspaceManager.taskMerge`). */
+  findMerge: (taskId: string) => Promise<string | null>;
+  warn: WarningSink;
+}
+
+/**
+ * One worker's membership in a run over a shared log (`orch spawn --worker`): it joins
+ * (`WorkerJoined`), keeps a heartbeat in the snapshot table, watches the other memberships'
+ * heartbeats with its own steady clock (no clock of another machine is compared with its
+ * own), declares a silent one lost exactly once (`WorkerLost` at that membership stream's
+ * expected version, with its agents lost and its gates and merges settled in the same
+ * transaction), and fences its own writes once it was itself declared lost.
+ *
+ * @example
+ * const m = new WorkerMembership({ log, store, runId, name: 'ci-box-1', timeoutMs: 60_000, ... });
+ * m.join(); // then m.watch() on each loop tick, m.leave('done') at the end
+ */
+export class WorkerMembership {
+  private readonly seen = new Map<string, { beat: string | null; since: number }>();
+  private timer: NodeJS.Timeout | null = null;
+  private beats = 0;
+  private lastWatch = Number.NEGATIVE_INFINITY;
+  private joined = false;
+
+  constructor(private readonly o: MembershipOptions) {}
+
+  /** How often the heartbeat is written (ms): a quarter of the timeout, at most 5 s. */
+  get beatMs(): number {
+    return Math.max(50, Math.min(5000, Math.floor(this.o.timeoutMs / 4)));
+  }
+
+  /** Records `WorkerJoined`, puts up the fence and starts the heartbeat. */
+  join(): void {
+    const { log, runId } = this.o;
+    log.append(
+      streamIds.worker(runId),
+      'WorkerJoined',
+      {
+        runId,
+        worker: this.o.name,
+        host: os.hostname(),
+        pid: process.pid,
+        joinedAt: this.o.wallNow().toISOString(),
+      },
+      { expectedVersion: 'no_stream' },
+    );
+    this.joined = true;
+    log.fence = () => this.fenceReason();
+    this.beat();
+    this.timer = setInterval(() => this.beat(), this.beatMs);
+    this.timer.unref();
+  }
+
+  /** Why this membership may no longer write (declared lost), or null. */
+  lostReason(state: OrchState): string | null {
+    const me = getOwn(state.workers ?? {}, this.o.runId);
+    if (me === undefined || me.status === 'active') return null;
+    return me.status === 'lost' ? (me.reason ?? 'declared lost') : `it left (${me.reason ?? ''})`;
+  }
+
+  /**
+   * The fence, asked of the store: the membership stream holds only `WorkerJoined` while the
+   * membership is active; anything after it (`WorkerLost`) ends it. One small query per write.
+   */
+  private fenceReason(): string | null {
+    const stream = streamIds.worker(this.o.runId);
+    if (this.o.store.streamVersion(stream) <= 1) return null;
+    for (const e of this.o.store.readStream(stream, { from: 2, to: 2 })) {
+      if (e.type === 'WorkerLost') {
+        const d = e.data as OrchEventData<'WorkerLost'>;
+        return `no heartbeat for ${Math.round(d.silentMs / 1000)} s (declared by ${d.declaredBy})`;
+      }
+      return 'its membership ended';
+    }
+    return null;
+  }
+
+  /** Whether this worker writes the statuses back into the plan files: the oldest active membership. */
+  isLeader(state: OrchState): boolean {
+    let oldest: WorkerRecord | undefined;
+    for (const m of Object.values(state.workers ?? {})) {
+      if (m.status === 'active' && (oldest === undefined || m.joinedPosition < oldest.joinedPosition))
+        oldest = m;
+    }
+    return oldest?.runId === this.o.runId;
+  }
+
+  /** Rewrites the heartbeat row (a failure is said once per kind and retried at the next beat). */
+  private beat(): void {
+    try {
+      this.beats += 1;
+      this.o.store.saveSnapshot(heartbeatKey(this.o.runId), this.beats, {
+        beat: this.beats,
+        pid: process.pid,
+      });
+    } catch (err) {
+      this.o.warn({
+        code: 'HEARTBEAT_FAILED',
+        message: `could not write the heartbeat: ${(err as Error).message}`,
+      });
+    }
+  }
+
+  /**
+   * Looks at the other active memberships' heartbeats (at most once per beat interval) and
+   * declares lost each one silent for `workerTimeout` by this worker's steady clock. Returns
+   * the memberships it declared lost.
+   */
+  async watch(): Promise<string[]> {
+    const now = this.o.steadyNow();
+    if (now - this.lastWatch < this.beatMs / 2) return [];
+    this.lastWatch = now;
+    const declared: string[] = [];
+    for (const member of Object.values(this.o.log.state.workers ?? {})) {
+      if (member.status !== 'active' || member.runId === this.o.runId) continue;
+      const beat = this.o.store.loadSnapshotText(heartbeatKey(member.runId))?.data ?? null;
+      const last = this.seen.get(member.runId);
+      if (last === undefined || last.beat !== beat) {
+        this.seen.set(member.runId, { beat, since: now });
+        continue;
+      }
+      const silentMs = now - last.since;
+      if (silentMs < this.o.timeoutMs) continue;
+      if (await this.declareLost(member, silentMs)) declared.push(member.runId);
+    }
+    return declared;
+  }
+
+  /**
+   * Records `WorkerLost` for `member` with, in the same transaction, `AgentLost` for each of its
+   * live agents, `GateFailed` for each gate of its spawns not finished, and for each merge of
+   * its spawns not recorded: `BranchMerged` when the task's merge is on the integration branch,
+   * else `MergeAbandoned`. Another worker declaring it first (or anything moving one of those
+   * streams) makes the transaction fail with nothing written: false.
+   */
+  private async declareLost(member: WorkerRecord, silentMs: number): Promise<boolean> {
+    const { log } = this.o;
+    log.catchUp();
+    const state = log.state;
+    if (getOwn(state.workers ?? {}, member.runId)?.status !== 'active') return false;
+    const reason = `worker ${member.worker} was declared lost (no heartbeat for ${Math.round(silentMs / 1000)} s)`;
+    const events: { streamId: string; type: OrchEventType; data: OrchEventData }[] = [
+      {
+        streamId: streamIds.worker(member.runId),
+        type: 'WorkerLost',
+        data: { runId: member.runId, worker: member.worker, declaredBy: this.o.runId, silentMs },
+      },
+    ];
+    const owned = new Set<string>();
+    for (const agent of Object.values(state.agents)) {
+      if (agent.runId !== member.runId) continue;
+      owned.add(agent.spawnId);
+      if (isLiveAgent(agent))
+        events.push({
+          streamId: streamIds.task(agent.task),
+          type: 'AgentLost',
+          data: { spawnId: agent.spawnId, reason },
+        });
+    }
+    for (const [taskId, entry] of Object.entries(state.tasks)) {
+      const stream = streamIds.task(taskId);
+      const gateFailed = (spawnId: string) =>
+        events.push({
+          streamId: stream,
+          type: 'GateFailed',
+          data: { taskId, spawnId, exitCode: null, outputTail: reason },
+        });
+      if (entry.value === 'racing') {
+        for (const lane of entry.context.lanes ?? [])
+          if (owned.has(lane.spawnId) && (lane.state === 'exited' || lane.state === 'verifying'))
+            gateFailed(lane.spawnId);
+        continue;
+      }
+      const spawnId = entry.context.spawnId;
+      if (spawnId == null || !owned.has(spawnId)) continue;
+      if (entry.value === 'awaitingGate' || entry.value === 'verifying') gateFailed(spawnId);
+      if (entry.value === 'awaitingMerge' || entry.value === 'merging') {
+        // Its push may have landed before it went silent: then the task is merged, once.
+        const commit = await this.o.findMerge(taskId);
+        events.push(
+          commit === null
+            ? { streamId: stream, type: 'MergeAbandoned', data: { taskId, spawnId, reason } }
+            : { streamId: stream, type: 'BranchMerged', data: { taskId, spawnId, commit } },
+        );
+      }
+    }
+    try {
+      log.appendAll(events);
+    } catch (err) {
+      if (err instanceof ConcurrencyError) return false;
+      throw err;
+    }
+    this.seen.delete(member.runId);
+    this.o.warn({ code: 'WORKER_LOST', message: reason });
+    return true;
+  }
+
+  /** Stops the heartbeat and records `WorkerDeparted` (unless the membership already ended). */
+  leave(reason: string): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    if (!this.joined) return;
+    this.joined = false;
+    const { log } = this.o;
+    log.fence = null;
+    try {
+      log.catchUp();
+      if (this.lostReason(log.state) !== null) return;
+      log.append(
+        streamIds.worker(this.o.runId),
+        'WorkerDeparted',
+        { runId: this.o.runId, worker: this.o.name, reason: reason.slice(0, 2000) },
+        { expectedVersion: 'known' },
+      );
+    } catch (err) {
+      // Declared lost at this very moment: its departure is not recorded.
+      if (!(err instanceof ConcurrencyError)) throw err;
+    }
+  }
+}
