@@ -23,12 +23,15 @@ export interface Violation {
 }
 
 /** The settings invariants are judged against. */
-export type InvariantConfig = Pick<OrchestratorConfig, 'maxConcurrent' | 'maxRetries'>;
+export type InvariantConfig = Pick<OrchestratorConfig, 'maxConcurrent' | 'maxRetries'> &
+  Partial<Pick<OrchestratorConfig, 'maxConcurrentTotal'>>;
 
 /** Live agents, kept up to date by the checker so monitors do not rescan every agent. */
 interface LiveCounts {
   total: number;
   byTask: Map<string, number>;
+  /** By the run (a worker's membership) that spawned them. */
+  byRun: Map<string, number>;
 }
 
 interface Monitor {
@@ -140,11 +143,24 @@ const INVARIANTS: readonly Invariant[] = [
   },
   {
     name: 'maxConcurrent',
-    description: 'never more than maxConcurrent live agents',
+    description:
+      'never more than maxConcurrent live agents (workers: per worker, and maxConcurrentTotal over all)',
     monitor: (config) => ({
-      after(_s, e, live) {
-        if (e.type !== 'AgentSpawnRequested' || live.total <= config.maxConcurrent) return null;
-        return `spawning agent ${str(data(e).spawnId)} made ${live.total} agents live, more than maxConcurrent ${config.maxConcurrent}`;
+      after(s, e, live) {
+        if (e.type !== 'AgentSpawnRequested') return null;
+        const spawnId = str(data(e).spawnId);
+        const runId = getOwn(s.agents, spawnId)?.runId ?? null;
+        const total = config.maxConcurrentTotal;
+        if (total !== undefined && live.total > total)
+          return `spawning agent ${spawnId} made ${live.total} agents live, more than maxConcurrentTotal ${total}`;
+        // A worker's spawn counts against its own maxConcurrent.
+        if (runId !== null && getOwn(s.workers ?? {}, runId) !== undefined) {
+          const mine = live.byRun.get(runId) ?? 0;
+          if (mine <= config.maxConcurrent) return null;
+          return `spawning agent ${spawnId} made ${mine} agents of worker ${getOwn(s.workers ?? {}, runId)?.worker ?? runId} live, more than maxConcurrent ${config.maxConcurrent}`;
+        }
+        if (live.total <= config.maxConcurrent) return null;
+        return `spawning agent ${spawnId} made ${live.total} agents live, more than maxConcurrent ${config.maxConcurrent}`;
       },
     }),
   },
@@ -360,7 +376,7 @@ export function checkInvariants(
   const chosen = INVARIANTS.filter((i) => names === undefined || names.includes(i.name));
   const active = chosen.map((i) => ({ name: i.name, monitor: i.monitor(config) }));
   const found: Violation[] = [];
-  const live: LiveCounts = { total: 0, byTask: new Map() };
+  const live: LiveCounts = { total: 0, byTask: new Map(), byRun: new Map() };
   // The engine is swappable so tests can show a faulty fold is caught.
   const replayer = new Replayer(undefined, options.engine);
   for (const event of log) {
@@ -374,8 +390,9 @@ export function checkInvariants(
     replayer.apply(event);
     const nowLive = liveTask(replayer.state, spawnId);
     if (wasLive !== nowLive) {
-      if (wasLive !== null) bump(live, wasLive, -1);
-      if (nowLive !== null) bump(live, nowLive, +1);
+      const runId = getOwn(replayer.state.agents, spawnId)?.runId ?? '';
+      if (wasLive !== null) bump(live, wasLive, runId, -1);
+      if (nowLive !== null) bump(live, nowLive, runId, +1);
     }
     for (const a of active) {
       const message = a.monitor.after?.(replayer.state, event, live) ?? null;
@@ -405,9 +422,10 @@ function liveTask(s: OrchState, spawnId: string): string | null {
   return agent !== undefined && isLiveAgent(agent) ? agent.task : null;
 }
 
-function bump(live: LiveCounts, task: string, by: number): void {
+function bump(live: LiveCounts, task: string, runId: string, by: number): void {
   live.total += by;
   live.byTask.set(task, (live.byTask.get(task) ?? 0) + by);
+  live.byRun.set(runId, (live.byRun.get(runId) ?? 0) + by);
 }
 
 const one =

@@ -117,7 +117,8 @@ const isOver = (entry: MachineState<TaskContext> | undefined) =>
  * spawns). A worker with nothing of its own to do waits for them rather than ending the run.
  */
 function otherWorkersBusy(state: OrchState, self: string): number {
-  let n = 0;
+  // A milestone's pull request being opened (by whichever worker claimed it).
+  let n = pendingIntents(state, self).pullRequests.length;
   for (const agent of Object.values(state.agents)) {
     if (!ownedByOtherWorker(state, agent.runId, self)) continue;
     if (isLiveAgent(agent)) n += 1;

@@ -147,3 +147,41 @@ export function overlappingAgents(events: readonly RecordedEvent[]): string[] {
   }
   return problems;
 }
+
+/** Polls the log until `until(events)` returns a value (not undefined), or fails after `timeoutMs`. */
+export async function waitForLog<T>(
+  url: string,
+  until: (events: readonly RecordedEvent[]) => T | undefined,
+  timeoutMs = 60_000,
+): Promise<T> {
+  let store: ReturnType<typeof openPostgresSyncStore> | undefined;
+  try {
+    const events: RecordedEvent[] = [];
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        store ??= openPostgresSyncStore(url, { readonly: true });
+      } catch (err) {
+        // The first worker has not created the log yet.
+        if ((err as { code?: string }).code !== 'LOG_NOT_FOUND') throw err;
+      }
+      if (store !== undefined)
+        for (const e of store.readAll({ from: (events.at(-1)?.position ?? 0) + 1 })) events.push(e);
+      const found = until(events);
+      if (found !== undefined) return found;
+      if (Date.now() > deadline)
+        throw new Error(`the log did not show what was awaited within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    store?.close();
+  }
+}
+
+/** The membership (run id) a worker named `name` joined with, the latest first. */
+export function membershipsOf(events: readonly RecordedEvent[], name: string): string[] {
+  return events
+    .filter((e) => e.type === 'WorkerJoined' && (e.data as { worker: string }).worker === name)
+    .map((e) => (e.data as { runId: string }).runId)
+    .reverse();
+}

@@ -234,6 +234,8 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
       config: {
         maxConcurrent: config.maxConcurrent,
         maxRetries: config.maxRetries,
+        ...(config.maxConcurrentTotal === undefined ? {} : { maxConcurrentTotal: config.maxConcurrentTotal }),
+        ...(workerName === undefined ? {} : { worker: workerName }),
         retryInterval: config.retryInterval,
         autoMerge: config.autoMerge,
         ...(selection.tasks ? { tasks: [...selection.tasks] } : {}),
