@@ -239,6 +239,16 @@ describe.runIf(enabled)('every command on a PostgreSQL log', () => {
     expect(report).toMatchObject({ file: reportFile, position: events.length, by: 'end' });
     expect(fs.readFileSync(reportFile, 'utf8')).toContain('<html');
 
+    // replay --fork is refused: the clone's config and the environment would point a run in
+    // the fork at this same log.
+    const forkDir = path.join(dir, 'fork');
+    const fork = await orch(repo, e, 'replay', '--fork', forkDir, '--json');
+    expect(errorOf(fork)).toMatchObject({
+      code: 'FORK_REFUSED',
+      message: expect.stringContaining('postgres://'),
+    });
+    expect(fs.existsSync(forkDir)).toBe(false);
+
     // log and log --json.
     const log = await orch(repo, e, 'log', '--task', 'T1');
     expect(log.code, log.stderr).toBe(0);
@@ -299,6 +309,19 @@ describe.runIf(enabled)('every command on a PostgreSQL log', () => {
     expect(errorOf(await orch(repo, env(), 'status', '--json')).code).toBe('LOG_NOT_FOUND');
     expect(await orchTables(configured)).toEqual([]);
     expect(sqliteFiles(repo)).toEqual([]);
+  });
+
+  it('orch demo keeps its log in its own repository, whatever ORCH_DATABASE_URL says', async () => {
+    const url = freshDatabase();
+    const demoDir = path.join(dir, 'demo');
+    const demo = await runOrch(['demo', '--dir', demoDir], {
+      env: env({ ORCH_DATABASE_URL: url }),
+      timeout: 170_000,
+    });
+    expect(demo.code, demo.stdout + demo.stderr).toBe(0);
+    expect(demo.stdout).toContain('ORCH_DATABASE_URL was ignored');
+    expect(fs.existsSync(path.join(demoDir, '.state', 'orch.db'))).toBe(true);
+    expect(await orchTables(url)).toEqual([]);
   });
 
   it('a URL that is no place for the log is one CONFIG_INVALID, naming where it came from', async () => {
