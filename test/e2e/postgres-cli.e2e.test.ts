@@ -164,6 +164,42 @@ function watchLines(repo: string, environment: NodeJS.ProcessEnv, lines: number)
   });
 }
 
+/** Starts `orch serve`, reads its banner and `GET /api/status`, and stops it. */
+function serveStatus(
+  repo: string,
+  environment: NodeJS.ProcessEnv,
+): Promise<{ banner: string; status: unknown }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [ORCH_BIN, 'serve', '--repo', repo], {
+      env: environment,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let asked = false;
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const finish = (result: { banner: string; status: unknown } | Error) => {
+      clearTimeout(timer);
+      child.kill('SIGTERM');
+      if (result instanceof Error) reject(result);
+      else resolve(result);
+    };
+    child.stdout.on('data', (b: Buffer) => {
+      stdout += b.toString();
+      const address = /open (http:\/\/[^/]+)\/#token=(\S+)/.exec(stdout);
+      if (address === null || asked) return;
+      asked = true;
+      fetch(`${address[1]}/api/status`, { headers: { authorization: `Bearer ${address[2]}` } })
+        .then(async (response) => finish({ banner: stdout, status: await response.json() }))
+        .catch((err: unknown) => finish(err as Error));
+    });
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('close', () => {
+      if (!asked) finish(new Error(`orch serve ended before it served: ${stdout}${stderr}`));
+    });
+  });
+}
+
 describe.runIf(enabled)('every command on a PostgreSQL log', () => {
   it.each([
     ['ORCH_DATABASE_URL', true],
@@ -222,6 +258,11 @@ describe.runIf(enabled)('every command on a PostgreSQL log', () => {
     expect(watched[0]).toContain(`event ${events.length}`);
     expect(watched[0]).toContain('tasks 1/3 done');
     expect(watched[0]).toContain('1 blocked');
+
+    // serve: the page's API reads the same log.
+    const served = await serveStatus(repo, e);
+    expect(served.banner).toContain(`orch serve: following postgres://postgres@127.0.0.1:${server!.port}/`);
+    expect(served.status).toMatchObject({ position: events.length });
 
     // replay, replay --verify, replay --html and report.
     const replay = await orch(repo, e, 'replay', '--to', '3');
