@@ -1,6 +1,7 @@
 import { Command, Flags } from '@oclif/core';
 import { once } from 'node:events';
-import { isOrchError } from '../util/errors.js';
+import { isOrchError, OrchError } from '../util/errors.js';
+import { logLocation } from '../runtime/log/location.js';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -116,15 +117,29 @@ function useConfiguredStore(repoDir: string): void {
       continue;
     }
     if (!/\bstore\b/.test(text)) return;
+    let url: unknown;
     try {
       const parsed: unknown = name.endsWith('.json')
         ? JSON.parse(text)
         : (createRequire(import.meta.url)('yaml') as { parse(text: string): unknown }).parse(text);
-      const url = (parsed as { store?: { url?: unknown } } | null)?.store?.url;
-      if (typeof url === 'string' && url.trim() !== '') process.env['ORCH_DATABASE_URL'] = url;
+      url = (parsed as { store?: { url?: unknown } } | null)?.store?.url;
     } catch {
       // The command's own config reading reports a broken file.
+      return;
     }
+    if (typeof url !== 'string' || url.trim() === '') return;
+    // Checked here, so a bad value is named as the config's (not as ORCH_DATABASE_URL's).
+    try {
+      logLocation(repoDir, url, {});
+    } catch (err) {
+      if (!isOrchError(err)) throw err;
+      const file = path.join(repoDir, name);
+      throw new OrchError(err.code, `${file}: ${err.message}`, {
+        ...(err.hint === undefined ? {} : { hint: err.hint }),
+        details: { ...err.details, file },
+      });
+    }
+    process.env['ORCH_DATABASE_URL'] = url;
     return;
   }
 }

@@ -41,6 +41,9 @@ export default class Demo extends BaseCommand {
       import('../runtime/render/progress.js'),
     ]);
     const json = this.jsonEnabled();
+    // The demo's log is its own repository's .state/orch.db, never a configured shared log.
+    const sharedLog = process.env['ORCH_DATABASE_URL'];
+    delete process.env['ORCH_DATABASE_URL'];
     const repo = await createDemoRepo(flags.dir);
     if (!json) this.log(`orch demo: a sample repository in ${repo}\n`);
     const orch = new Orchestrator({
@@ -72,6 +75,11 @@ export default class Demo extends BaseCommand {
         this.log(
           progress.terminalSafe(`\n${outcome.exitCode === 0 ? 'done' : 'stopped'}: ${outcome.reason}\n`),
         );
+        if (sharedLog !== undefined && sharedLog.trim() !== '') {
+          this.log(
+            `The demo's log is ${repo}/.state/orch.db (ORCH_DATABASE_URL was ignored): unset ORCH_DATABASE_URL to read it.`,
+          );
+        }
         this.log('Try next:');
         this.log(`  orch status --repo ${repo}`);
         this.log(`  orch log --repo ${repo} --task T002`);

@@ -15,7 +15,7 @@ import { BaseCommand } from './_base.js';
 export default class Serve extends BaseCommand {
   static override summary = 'Serve the run in a browser: live lanes, state, agents and controls.';
 
-  static override description = `Starts an HTTP server over <state-dir>/orch.db, which it follows read-only, and prints the page's URL with a token (#token=… in the address: a fresh random one, or the one in --token-file). The page shows the report's task lanes, dependency graph and attempts table, updated through server-sent events as the log grows; the state (as orch status --json) at any log position with the scrubber; the live agents with their elapsed and idle time and the end of their output; and controls that record what the CLI records, with the person (actor user) as the author: cancel or unblock a task with a note (orch signal cancel|unblock), record a CI result (orch ci), start and stop orch spawn as a child process (refused, naming the process, while another one holds the lease).
+  static override description = `Starts an HTTP server over the log (<state-dir>/orch.db, or where ORCH_DATABASE_URL / store.url put it), which it follows read-only, and prints the page's URL with a token (#token=… in the address: a fresh random one, or the one in --token-file). The page shows the report's task lanes, dependency graph and attempts table, updated through server-sent events as the log grows; the state (as orch status --json) at any log position with the scrubber; the live agents with their elapsed and idle time and the end of their output; and controls that record what the CLI records, with the person (actor user) as the author: cancel or unblock a task with a note (orch signal cancel|unblock), record a CI result (orch ci), start and stop orch spawn as a child process (refused, naming the process, while another one holds the lease).
 Every /api request needs the token (Authorization: Bearer TOKEN); a state-changing request without it gets 401 and changes nothing. Binds 127.0.0.1 by default; another address only with --host, and a warning is printed, since anyone who can reach it and has the token can act on the run. Runs until Ctrl-C (which also stops an orch spawn started from the page).`;
 
   static override examples = [
@@ -60,7 +60,8 @@ Every /api request needs the token (Authorization: Bearer TOKEN); a state-changi
       token,
       orchCommand: [process.execPath, path.join(this.config.root, 'bin', 'run.js')],
     });
-    this.log(`orch serve: following ${path.join(stateDir, 'orch.db')}`);
+    const { describeLocation, logLocation } = await import('../runtime/log/location.js');
+    this.log(`orch serve: following ${describeLocation(logLocation(stateDir))}`);
     this.log(`open ${server.url}`);
     this.log('Ctrl-C stops the server (and an orch spawn started from the page)');
     await new Promise<void>((resolve) => {

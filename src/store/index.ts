@@ -25,7 +25,14 @@ export { openSqliteEventStore, type SqliteStoreOptions } from './sqlite/open.js'
 export { SqliteEventStore } from './sqlite/sqlite-event-store.js';
 export { DEFAULT_BUSY_TIMEOUT_MS, type Durability } from './sqlite/pragmas.js';
 export { LATEST_SCHEMA_VERSION, ORCH_APPLICATION_ID } from './sqlite/schema.js';
-export { exportJsonl, exportJsonlAsync, importJsonl, importJsonlAsync, toJsonLine } from './jsonl.js';
+export {
+  checkJsonl,
+  exportJsonl,
+  exportJsonlAsync,
+  importJsonl,
+  importJsonlAsync,
+  toJsonLine,
+} from './jsonl.js';
 export { toAsyncStore, type AsyncEventStore } from './async-event-store.js';
 export { openPostgresEventStore, type PostgresStoreOptions } from './postgres/open.js';
 export { PostgresEventStore } from './postgres/postgres-event-store.js';

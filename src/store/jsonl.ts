@@ -9,6 +9,7 @@ import type { RecordedEvent } from '../core/envelope.js';
 import { ImportError, StoreError } from './errors.js';
 import type { AsyncEventStore } from './async-event-store.js';
 import type { EventStore } from './event-store.js';
+import { checkImportedEvent, duplicateImportedId, importedJson } from './import-rules.js';
 import { readLinesSync } from './line-reader.js';
 
 const FLUSH_AT = 1 << 20;
@@ -134,6 +135,38 @@ export async function importJsonlAsync(
   } catch (err) {
     throw lineError(source, err);
   }
+}
+
+/**
+ * Checks, without writing anywhere, that `file` would import into an empty log: every line an
+ * event, positions from 1 without a gap, stream versions in order, no id twice. Throws what
+ * {@link importJsonl} would (`ImportError` naming the line); returns the number of events.
+ * Holds one id per event in memory.
+ *
+ * @example
+ * const count = checkJsonl('backup/orch.jsonl'); // before creating the log to import into
+ */
+export function checkJsonl(file: string): number {
+  const source = checkSource(file);
+  const versions = new Map<string, number>();
+  const ids = new Set<string>();
+  let index = 0;
+  try {
+    for (const candidate of parseExport(source)) {
+      const event = checkImportedEvent(candidate, index, {
+        nextPosition: index + 1,
+        streamVersion: (stream) => versions.get(stream) ?? 0,
+      });
+      importedJson(event, index);
+      if (ids.has(event.id)) throw duplicateImportedId(index, event.id);
+      ids.add(event.id);
+      versions.set(event.streamId, event.streamVersion);
+      index++;
+    }
+  } catch (err) {
+    throw lineError(source, err);
+  }
+  return index;
 }
 
 function checkSource(file: string): string {

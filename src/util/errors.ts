@@ -33,12 +33,14 @@ export class OrchError extends Error {
 
   /** The `{"error": {...}}` body printed by `--json` commands. */
   toJSON(): { code: string; message: string; hint?: string } & Record<string, unknown> {
-    return {
+    const body = {
       code: this.code,
       message: this.message,
       ...(this.hint === undefined ? {} : { hint: this.hint }),
       ...this.details,
     };
+    // A detail never hides what the error is (the keys keep their place at the front).
+    return Object.assign(body, { code: this.code, message: this.message });
   }
 }
 

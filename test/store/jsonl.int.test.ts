@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../src/core/envelope.js';
 import {
+  checkJsonl,
   createMemoryEventStore,
   exportJsonl,
   ImportError,
@@ -148,6 +149,8 @@ describe('export and import', () => {
         expect(err.message).toContain(file);
         expect(err.message).toMatch(reason);
         expect(err.toJSON()).toMatchObject({ code: 'IMPORT_INVALID', line, file });
+        // The check without a store refuses the same line for the same reason.
+        expect(() => checkJsonl(file)).toThrow(expect.objectContaining({ line, message: err.message }));
         expect(target.lastPosition()).toBe(0);
         target.close();
         const reopened = openSqliteEventStore(logFile, { readonly: true });
@@ -163,6 +166,22 @@ describe('export and import', () => {
       const memory = createMemoryEventStore();
       expect(() => importJsonl(memory, file)).toThrow(expect.objectContaining({ line: 1 }));
       expect(memory.lastPosition()).toBe(0);
+    });
+
+    it('checkJsonl passes an export, counting its events, and writes nothing anywhere', () => {
+      const store = sourceLog();
+      const file = path.join(dir, 'good.jsonl');
+      expect(exportJsonl(store, file)).toBe(4);
+      store.close();
+      const before = fs.readdirSync(dir).sort();
+      expect(checkJsonl(file)).toBe(4);
+      expect(fs.readdirSync(dir).sort()).toEqual(before);
+      const empty = path.join(dir, 'empty.jsonl');
+      fs.writeFileSync(empty, '');
+      expect(checkJsonl(empty)).toBe(0);
+      expect(() => checkJsonl(path.join(dir, 'nope.jsonl'))).toThrow(
+        expect.objectContaining({ code: 'LOG_NOT_FOUND' }),
+      );
     });
   });
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { StoreError } from '../../store/errors.js';
+import { OrchError } from '../../util/errors.js';
 import { openSqliteEventStore } from '../../store/sqlite/open.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { Durability } from '../../store/sqlite/pragmas.js';
@@ -36,10 +37,10 @@ export function logFile(stateDir: string): string {
 export function openLog(stateDir: string, options: { write?: boolean; url?: string } = {}): EventStore {
   const location = logLocation(stateDir, options.url);
   if (location.kind === 'postgres') {
-    return openPostgresSyncStore(
-      location.url,
-      options.write === true ? { mustExist: true } : { readonly: true },
-    );
+    return openPostgresSyncStore(location.url, {
+      ...(options.write === true ? { mustExist: true } : { readonly: true }),
+      ...waitOption(),
+    });
   }
   const file = location.file;
   if (options.write === true) {
@@ -67,7 +68,10 @@ export function createLog(
   options: { clock?: () => Date; durability?: Durability } = {},
 ): EventStore {
   if (location.kind === 'postgres') {
-    return openPostgresSyncStore(location.url, options.clock ? { clock: options.clock } : {});
+    return openPostgresSyncStore(location.url, {
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...waitOption(),
+    });
   }
   fs.mkdirSync(path.dirname(location.file), { recursive: true });
   return openSqliteEventStore(location.file, {
@@ -97,6 +101,37 @@ export function openLogIfAny(stateDir: string): EventStore | null {
 /** Where the log of `stateDir` is, for messages (a PostgreSQL URL without its password). */
 export function logPlace(stateDir: string, url?: string): string {
   return describeLocation(logLocation(stateDir, url));
+}
+
+/**
+ * The environment variable bounding how long a PostgreSQL call waits for an unreachable
+ * server before `LOG_UNREACHABLE`, in seconds (default 30).
+ */
+export const DATABASE_TIMEOUT_ENV = 'ORCH_DATABASE_TIMEOUT';
+
+/**
+ * `ORCH_DATABASE_TIMEOUT` as the store's `reconnectTimeoutMs`: nothing when unset (the store's
+ * 30 s); a value that is not a number of seconds above 0 (at most a day) is `CONFIG_INVALID`.
+ *
+ * @example
+ * databaseTimeoutMs({ ORCH_DATABASE_TIMEOUT: '2' }); // 2000
+ */
+export function databaseTimeoutMs(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env[DATABASE_TIMEOUT_ENV];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const seconds = Number(raw.trim());
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) {
+    throw new OrchError('CONFIG_INVALID', `${DATABASE_TIMEOUT_ENV} is not a number of seconds: ${raw}`, {
+      hint: `set ${DATABASE_TIMEOUT_ENV} to how long to wait for an unreachable PostgreSQL server, in seconds above 0 (e.g. 5), or unset it for 30`,
+      details: { key: DATABASE_TIMEOUT_ENV },
+    });
+  }
+  return Math.round(seconds * 1000);
+}
+
+function waitOption(): { reconnectTimeoutMs?: number } {
+  const ms = databaseTimeoutMs();
+  return ms === undefined ? {} : { reconnectTimeoutMs: ms };
 }
 
 function fileSize(file: string): number | null {

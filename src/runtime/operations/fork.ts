@@ -10,6 +10,7 @@ import { git, gitResult } from '../git/git.js';
 import { loadState } from '../log/load-state.js';
 import { openLog } from '../log/open.js';
 import { CONFIG_FILES, loadConfig, TARGETS_FILE } from '../project/config.js';
+import { describeLocation, logLocation } from '../log/location.js';
 import { taskBranch } from '../system/safe-id.js';
 import { prepareStateDir } from '../system/state-paths.js';
 import { resolveReplayTarget } from './replay.js';
@@ -60,7 +61,8 @@ export class ForkRefusedError extends OrchError {
  * writing nothing: a `dir` that exists and is not an empty directory; a position the log
  * does not have (`REPLAY_TARGET_INVALID`); a position where an agent was live (what its
  * worktree held there is unknown); a task with work whose branch head was not recorded; a
- * run with targets.
+ * run with targets; a log that is not the state directory's own file (PostgreSQL, a shared
+ * SQLite file: a run in the fork would write to it).
  *
  * @example
  * const fork = await orchFork({ repoDir: '.', stateDir: '.state', dir: '/tmp/fork', to: '120' });
@@ -80,6 +82,16 @@ export async function orchFork(request: ForkRequest): Promise<ForkResult> {
     throw new ForkRefusedError(
       'forking a run with targets is not supported: only the main repository would be cloned',
       'fork a run without targets',
+    );
+  }
+  const location = logLocation(request.stateDir, config.store?.url);
+  if (location.kind === 'postgres' || location.shared) {
+    // The clone gets the config (store.url) and the caller's environment keeps
+    // ORCH_DATABASE_URL: a run in the fork would go on writing the source's log.
+    throw new ForkRefusedError(
+      `forking a log that is not in the state directory is not supported (the log is at ${describeLocation(location)})`,
+      'copy it into a state directory first: orch log --export FILE here, then orch log --import FILE --state-dir DIR where neither ORCH_DATABASE_URL nor store.url is set, and fork that state directory',
+      { log: describeLocation(location) },
     );
   }
   const source = openLog(request.stateDir);

@@ -65,7 +65,7 @@ export function wrapPostgresError(err: unknown, url: string, operation: string):
       {
         hint: 'check that PostgreSQL is running and the URL (store.url or ORCH_DATABASE_URL) is right; orch waits and retries a while before giving up',
         cause: err,
-        details: { url: redactUrl(url), code },
+        details: { url: redactUrl(url), postgresCode: code },
       },
     );
   }
@@ -76,7 +76,7 @@ export function wrapPostgresError(err: unknown, url: string, operation: string):
       {
         hint: 'check the user and password in the URL (store.url or ORCH_DATABASE_URL)',
         cause: err,
-        details: { url: redactUrl(url), code },
+        details: { url: redactUrl(url), postgresCode: code },
       },
     );
   }
@@ -84,14 +84,14 @@ export function wrapPostgresError(err: unknown, url: string, operation: string):
     return new StoreError('LOG_NOT_FOUND', `${where} failed: ${String(message)}`, {
       hint: 'create the database first (createdb NAME), or point the URL at an existing one',
       cause: err,
-      details: { url: redactUrl(url), code },
+      details: { url: redactUrl(url), postgresCode: code },
     });
   }
   if (code === '25006') {
     return new StoreError('LOG_READ_ONLY', `${where} refused: the server is read-only (${String(message)})`, {
       hint: 'point orch at the primary server, not a read replica',
       cause: err,
-      details: { url: redactUrl(url), code },
+      details: { url: redactUrl(url), postgresCode: code },
     });
   }
   if (typeof message === 'string') {
@@ -101,7 +101,7 @@ export function wrapPostgresError(err: unknown, url: string, operation: string):
       {
         hint: 'see the PostgreSQL server log for details; nothing of this call was written',
         cause: err,
-        details: { url: redactUrl(url), code },
+        details: { url: redactUrl(url), postgresCode: code },
       },
     );
   }
