@@ -179,6 +179,30 @@ describe.runIf(enabled)('workers over one PostgreSQL log and one remote', () => 
     expect(events.length).toBeGreaterThan(before);
   }, 300_000);
 
+  it('a worker killed and started again on the same host ends its old membership at once and stops what it left running', async () => {
+    const setup = setUp(6, 1, { workerTimeout: 60, maxConcurrent: 2 });
+    const clone = setup.clone('s1');
+    const first = startWorker(clone, 's1', { AGENT_SLEEP_MS: '60000' });
+    const started = await waitForLog(setup.url, (events) => {
+      const pids = events
+        .filter((e) => e.type === 'AgentStarted')
+        .map((e) => (e.data as { pid: number }).pid);
+      return pids.length === 2 ? pids : undefined;
+    });
+    first.child.kill('SIGKILL');
+    await first.done;
+    // The orphaned agents still run (they sleep a minute)...
+    for (const pid of started) expect(() => process.kill(pid, 0)).not.toThrow();
+    const again = startWorker(clone, 's1', { AGENT_SLEEP_MS: '100' });
+    // ...until the restarted worker ends its old membership, without waiting for workerTimeout (60 s).
+    const lost = await waitForLog(setup.url, (events) => events.find((e) => e.type === 'WorkerLost'), 30_000);
+    const memberships = membershipsOf(readLog(setup.url), 's1');
+    expect(lost.data).toMatchObject({ worker: 's1', declaredBy: memberships[0], runId: memberships[1] });
+    await finished([again]);
+    for (const pid of started) expect(() => process.kill(pid, 0)).toThrow();
+    await checkOutcome(setup, 6, clone);
+  }, 120_000);
+
   it('refuses to start a worker whose plan differs from the log, naming the difference', async () => {
     const setup = setUp(3, 1, {});
     const a = setup.clone('d1');

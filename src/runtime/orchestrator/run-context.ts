@@ -260,6 +260,8 @@ export async function openRun(setup: RunSetup): Promise<RunContext> {
             warn: setup.warn,
           });
     membership?.join();
+    // Restarted on this host under the same name: end the earlier membership now, stop what it left running.
+    await membership?.takeOverOwnPast(options.killGraceMs ?? 5000);
     await reconcile({
       ...(membership === null ? {} : { self: runId }),
       log,

@@ -7,6 +7,8 @@ import { isLiveAgent } from '../../core/state.js';
 import { ConcurrencyError } from '../../store/errors.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { LiveLog } from '../log/live-log.js';
+import { killSpawnProcesses } from '../system/find-processes.js';
+import { isProcessAlive } from '../system/process-identity.js';
 import type { WarningSink } from './warnings.js';
 
 /** The snapshot-table row a worker rewrites as its heartbeat (not an event: beats are not history). */
@@ -136,6 +138,9 @@ export class WorkerMembership {
   async watch(): Promise<string[]> {
     const now = this.o.steadyNow();
     if (now - this.lastWatch < this.beatMs / 2) return [];
+    // This worker was not looking for a while (a long blocking call, the server away, its own
+    // pause): silence is judged only over time it watched, so every watch starts afresh.
+    if (now - this.lastWatch > this.beatMs * 4) this.seen.clear();
     this.lastWatch = now;
     const declared: string[] = [];
     for (const member of Object.values(this.o.log.state.workers ?? {})) {
@@ -148,7 +153,8 @@ export class WorkerMembership {
       }
       const silentMs = now - last.since;
       if (silentMs < this.o.timeoutMs) continue;
-      if (await this.declareLost(member, silentMs)) declared.push(member.runId);
+      const reason = `worker ${member.worker} was declared lost (no heartbeat for ${Math.round(silentMs / 1000)} s)`;
+      if (await this.declareLost(member, silentMs, reason)) declared.push(member.runId);
     }
     return declared;
   }
@@ -160,12 +166,11 @@ export class WorkerMembership {
    * else `MergeAbandoned`. Another worker declaring it first (or anything moving one of those
    * streams) makes the transaction fail with nothing written: false.
    */
-  private async declareLost(member: WorkerRecord, silentMs: number): Promise<boolean> {
+  private async declareLost(member: WorkerRecord, silentMs: number, reason: string): Promise<boolean> {
     const { log } = this.o;
     log.catchUp();
     const state = log.state;
     if (getOwn(state.workers ?? {}, member.runId)?.status !== 'active') return false;
-    const reason = `worker ${member.worker} was declared lost (no heartbeat for ${Math.round(silentMs / 1000)} s)`;
     const events: { streamId: string; type: OrchEventType; data: OrchEventData }[] = [
       {
         streamId: streamIds.worker(member.runId),
@@ -203,7 +208,17 @@ export class WorkerMembership {
       if (entry.value === 'awaitingGate' || entry.value === 'verifying') gateFailed(spawnId);
       if (entry.value === 'awaitingMerge' || entry.value === 'merging') {
         // Its push may have landed before it went silent: then the task is merged, once.
-        const commit = await this.o.findMerge(taskId);
+        let commit: string | null;
+        try {
+          commit = await this.o.findMerge(taskId);
+        } catch (err) {
+          // The remote cannot be read now: judged at the next look, nothing declared yet.
+          this.o.warn({
+            code: 'WORKER_LOST',
+            message: `could not settle the merge of ${taskId} of lost worker ${member.worker} yet: ${(err as Error).message}`,
+          });
+          return false;
+        }
         events.push(
           commit === null
             ? { streamId: stream, type: 'MergeAbandoned', data: { taskId, spawnId, reason } }
@@ -220,6 +235,35 @@ export class WorkerMembership {
     this.seen.delete(member.runId);
     this.o.warn({ code: 'WORKER_LOST', message: reason });
     return true;
+  }
+
+  /**
+   * A worker restarted on the same host under the same name (after a crash or `kill -9`):
+   * its earlier memberships whose process is gone are declared lost now (not after
+   * `workerTimeout`), and the agent processes they left behind (found by `ORCH_SPAWN_ID`) are
+   * stopped. Returns how many memberships it ended.
+   */
+  async takeOverOwnPast(killGraceMs: number): Promise<number> {
+    const { log } = this.o;
+    log.catchUp();
+    let ended = 0;
+    const host = os.hostname();
+    for (const member of Object.values(log.state.workers ?? {})) {
+      if (member.runId === this.o.runId || member.worker !== this.o.name || member.host !== host) continue;
+      if (member.status === 'active') {
+        if (member.pid === process.pid || isProcessAlive(member.pid)) continue;
+        const reason = `worker ${member.worker} was declared lost (its process ${member.pid} is gone; it restarted)`;
+        if (!(await this.declareLost(member, 0, reason))) continue;
+        ended += 1;
+      }
+      if (member.status === 'left') continue;
+      // Its agents recorded lost may still run here: stop them.
+      for (const agent of Object.values(log.state.agents)) {
+        if (agent.runId === member.runId && agent.status === 'lost')
+          await killSpawnProcesses(agent.spawnId, killGraceMs).catch(() => 0);
+      }
+    }
+    return ended;
   }
 
   /** Stops the heartbeat and records `WorkerDeparted` (unless the membership already ended). */
