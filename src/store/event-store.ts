@@ -112,6 +112,11 @@ export interface StoreOptions {
  */
 export interface EventStore {
   /**
+   * True for a store across a connection (PostgreSQL): every call is a round trip, so a
+   * reader does not probe `lastPosition()` before reading what is new.
+   */
+  readonly remote?: boolean;
+  /**
    * Appends events to one stream, atomically. Throws `ConcurrencyError` when the stream is
    * not at `expectedVersion`. When every event id is already in the log (in that stream),
    * writes nothing and returns the original positions, whatever `expectedVersion` says.

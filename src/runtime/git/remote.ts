@@ -42,6 +42,21 @@ export function assertRemote(remote: string): void {
 export async function fetchBranch(repoRoot: string, remote: string, branch: string): Promise<string | null> {
   assertRemote(remote);
   const tracking = remoteTrackingRef(branch);
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await fetchOnce(repoRoot, remote, branch, tracking);
+    if (typeof outcome === 'string' || outcome === null) return outcome;
+    // The fetch failed but the branch is there now: another worker may just have created it
+    // (absent at the fetch, present at the look after it). Fetched again, a few times.
+    if (attempt >= 5) throw new RemoteGitError(remote, `fetching ${branch}`, outcome.failed);
+  }
+}
+
+async function fetchOnce(
+  repoRoot: string,
+  remote: string,
+  branch: string,
+  tracking: string,
+): Promise<string | null | { failed: string }> {
   const fetched = await gitResult(repoRoot, [
     'fetch',
     '-q',
@@ -64,6 +79,7 @@ export async function fetchBranch(repoRoot: string, remote: string, branch: stri
       `refs/heads/${branch}`,
     ]);
     if (listed.exitCode === 2) return null;
+    if (listed.exitCode === 0) return { failed: fetched.stderr || fetched.stdout };
     throw new RemoteGitError(remote, `fetching ${branch}`, fetched.stderr || fetched.stdout);
   }
   return (await git(repoRoot, ['rev-parse', '--verify', `${tracking}^{commit}`])).trim();

@@ -146,7 +146,8 @@ export class LiveLog {
 
   /** Folds every event appended since the last call (by anyone); returns them in order. */
   catchUp(): RecordedEvent[] {
-    if (this.store.lastPosition() === this.position) return [];
+    // A local store answers the probe at once; a remote one would pay a round trip for it.
+    if (this.store.remote !== true && this.store.lastPosition() === this.position) return [];
     const fresh: RecordedEvent[] = [];
     for (const event of this.store.readAll({ from: this.position + 1 })) {
       this.beforeListener?.(event, this.replayer.state);

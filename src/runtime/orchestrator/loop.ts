@@ -217,9 +217,14 @@ function stopCancelledAgents(ctx: RunContext): void {
 function earliest(wakeAt: number | null, ctx: RunContext): number | null {
   // Workers: the other memberships' heartbeats are looked at every half beat.
   const watchAt = ctx.membership === null ? null : ctx.timers.now().getTime() + ctx.membership.beatMs / 2;
-  const times = [wakeAt, ctx.reviews?.nextPollAt() ?? null, ctx.planFiles.dueAt(), watchAt].filter(
-    (t): t is number => t !== null,
-  );
+  // Only the worker that writes statuses back waits for the write-back (another's never comes due).
+  const gardens = ctx.membership === null || ctx.membership.isLeader(ctx.log.state);
+  const times = [
+    wakeAt,
+    ctx.reviews?.nextPollAt() ?? null,
+    gardens ? ctx.planFiles.dueAt() : null,
+    watchAt,
+  ].filter((t): t is number => t !== null);
   return times.length === 0 ? null : Math.min(...times);
 }
 

@@ -96,11 +96,15 @@ export function openPostgresSyncStore(
 
   function* iterate(open: unknown[]): Generator<RecordedEvent> {
     const id = nextId++;
-    call('iterOpen', id, ...open);
     let done = false;
+    let first = true;
     try {
       while (!done) {
-        const page = call<{ events: RecordedEvent[]; done: boolean }>('iterNext', id, PAGE);
+        // The first page comes with the opening: a short read (a catch-up) is one round trip.
+        const page = first
+          ? call<{ events: RecordedEvent[]; done: boolean }>('iterFirst', id, PAGE, ...open)
+          : call<{ events: RecordedEvent[]; done: boolean }>('iterNext', id, PAGE);
+        first = false;
         done = page.done;
         yield* page.events;
       }
@@ -153,6 +157,7 @@ export function openPostgresSyncStore(
 
   const store: EventStore & { readonly url: string } = {
     url,
+    remote: true,
     append: (streamId: string, events: readonly NewEvent[], appendOptions?: AppendOptions) =>
       call<AppendResult>('append', streamId, events, appendOptions),
     appendBatch: (appends: readonly StreamAppend[]) => call<AppendResult[]>('appendBatch', appends),

@@ -63,9 +63,18 @@ async function handle(request: BridgeRequest): Promise<unknown> {
       iterators.set(id, iterator);
       return null;
     }
+    case 'iterFirst':
     case 'iterNext': {
       const id = args[0] as number;
       const max = args[1] as number;
+      if (request.op === 'iterFirst') {
+        // Opened and the first page read in one hand-over (args: id, max, kind, …open arguments).
+        const kind = args[2] as 'all' | 'stream';
+        iterators.set(
+          id,
+          kind === 'all' ? s.readAll(args[3] as never) : s.readStream(args[3] as string, args[4] as never),
+        );
+      }
       const iterator = iterators.get(id);
       if (iterator === undefined) return { events: [], done: true };
       const events: RecordedEvent[] = [];
