@@ -36,3 +36,44 @@ describe('LiveLog.follow', () => {
     expect(seen).toEqual([...store.readAll()].map((e) => e.position));
   });
 });
+
+describe('LiveLog.pin (workers: a decision claims the versions it was made on)', () => {
+  const unblock = (taskId: string) => ({ taskId, reason: 'dependencies' as const });
+
+  it('refuses an append at a version another writer moved after the decision, even once folded; its own appends move the pin', () => {
+    const store = createMemoryEventStore();
+    const a = new LiveLog(store, { runId: 'A' });
+    const b = new LiveLog(store, { runId: 'B' });
+    a.append('task-T1', 'TaskUnblocked', unblock('T1'));
+    b.catchUp();
+    a.pin();
+    // Another worker claims the task after A decided; A folds it (as any catch-up would)...
+    b.append('task-T1', 'TaskCompleted', { taskId: 'T1', reason: 'by B' });
+    a.catchUp();
+    expect(a.versionOf('task-T1')).toBe(2);
+    // ...but A's append still expects the version A decided on.
+    expect(() => a.append('task-T1', 'TaskCompleted', { taskId: 'T1', reason: 'by A' })).toThrow(
+      /expected version 1/,
+    );
+    // Its own appends to other streams go on, and move their pins.
+    a.append('task-T2', 'TaskUnblocked', unblock('T2'));
+    a.append('task-T2', 'TaskCompleted', { taskId: 'T2', reason: 'by A' });
+    a.unpin();
+    // Unpinned: the folded version again.
+    a.append('task-T1', 'TaskCompleted', { taskId: 'T1', reason: 'by A, after looking again' });
+    expect(store.streamVersion('task-T1')).toBe(3);
+  });
+
+  it('refuses every write but its run stream once the fence is up, writing nothing', () => {
+    const store = createMemoryEventStore();
+    const log = new LiveLog(store, { runId: 'A' });
+    log.fence = () => 'declared lost by B';
+    expect(() => log.append('task-T1', 'TaskUnblocked', unblock('T1'))).toThrow(/declared lost by B/);
+    expect(() =>
+      log.appendAll([{ streamId: 'task-T1', type: 'TaskUnblocked', data: unblock('T1') }]),
+    ).toThrow(/WORKER_LOST|declared lost/);
+    expect(store.lastPosition()).toBe(0);
+    log.append('run-A', 'RunStopped', { runId: 'A', reason: 'lost' });
+    expect(store.lastPosition()).toBe(1);
+  });
+});
