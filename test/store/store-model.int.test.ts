@@ -2,13 +2,16 @@
  * Model-based test: random sequences of appends (right and wrong expected versions, retries,
  * partial and foreign duplicate ids, several streams, batches), reads and snapshots run
  * against the SQLite store and the in-memory twin, which must return the same results and
- * throw the same errors, call for call.
+ * throw the same errors, call for call; then the same against the PostgreSQL store (a real
+ * throwaway server, through the synchronous face the runtime uses).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPostgresSyncStore } from '../../src/store/postgres/sync-store.js';
+import { hasPostgres, startTestPostgres, type TestPostgres } from '../setup/postgres.js';
 import type { NewEvent } from '../../src/core/envelope.js';
 import {
   createMemoryEventStore,
@@ -30,7 +33,8 @@ interface Model {
 
 interface Real {
   memory: EventStore;
-  sqlite: EventStore;
+  /** The store under test (SQLite, or PostgreSQL through its synchronous face). */
+  other: EventStore;
 }
 
 type Outcome =
@@ -54,7 +58,7 @@ function count(key: string): void {
 /** Runs `fn` on both stores and requires the same result or the same error. */
 function same(real: Real, fn: (store: EventStore) => unknown): Outcome {
   const expected = outcome(() => fn(real.memory));
-  const actual = outcome(() => fn(real.sqlite));
+  const actual = outcome(() => fn(real.other));
   expect(actual).toEqual(expected);
   count('ok' in expected ? 'ok' : String(expected.error.code));
   return expected;
@@ -254,7 +258,7 @@ describe('SQLite store and in-memory twin', () => {
         const file = path.join(dir, `run-${++run}.db`);
         const real: Real = {
           memory: createMemoryEventStore({ clock: CLOCK }),
-          sqlite: openSqliteEventStore(file, { clock: CLOCK, durability: 'normal' }),
+          other: openSqliteEventStore(file, { clock: CLOCK, durability: 'normal' }),
         };
         const model: Model = { history: [], nextId: 1 };
         try {
@@ -262,7 +266,7 @@ describe('SQLite store and in-memory twin', () => {
           same(real, (store) => [...store.readAll()]);
           if (model.history.length > 0) count('wrote');
         } finally {
-          real.sqlite.close();
+          real.other.close();
           real.memory.close();
           fs.rmSync(file, { force: true });
           fs.rmSync(`${file}-wal`, { force: true });
@@ -284,4 +288,39 @@ describe('SQLite store and in-memory twin', () => {
     }
     expect(tally.get('wrote')).toBeGreaterThan(40);
   });
+});
+
+const postgres = hasPostgres();
+let server: TestPostgres | undefined;
+beforeAll(async () => {
+  if (postgres) server = await startTestPostgres();
+}, 60_000);
+afterAll(() => server?.stop());
+
+describe.runIf(postgres)('PostgreSQL store and in-memory twin', () => {
+  it('agree on every result and error over random command sequences', () => {
+    tally.clear();
+    let run = 0;
+    fc.assert(
+      fc.property(fc.commands(commandArbitraries, { maxCommands: 40 }), (commands) => {
+        const real: Real = {
+          memory: createMemoryEventStore({ clock: CLOCK }),
+          other: openPostgresSyncStore(server!.createDatabase(`orch_model_${++run}`), { clock: CLOCK }),
+        };
+        const model: Model = { history: [], nextId: 1 };
+        try {
+          fc.modelRun(() => ({ model, real }), commands);
+          same(real, (store) => [...store.readAll()]);
+          if (model.history.length > 0) count('wrote');
+        } finally {
+          real.other.close();
+          real.memory.close();
+        }
+      }),
+      { numRuns: 25 },
+    );
+    for (const key of ['ok', 'CONCURRENCY', 'PARTIAL_DUPLICATE', 'EVENT_ID_CONFLICT', 'INVALID_ARGUMENT']) {
+      expect(tally.get(key) ?? 0, key).toBeGreaterThan(0);
+    }
+  }, 240_000);
 });
