@@ -292,152 +292,166 @@ const bench: BenchModule = async ({ quick }) => {
   const results: BenchResult[] = [];
   const commit = ['sh', '-c', agentScript({})];
 
-  // 1. The fair baseline: same git work per task, same concurrency.
-  process.stderr.write(`  ${n} commit tasks: script, then orch\n`);
-  await scriptRun(5, CONCURRENCY); // warm caches
-  const script = await scriptRun(n, CONCURRENCY);
-  const orch = await orchRun(n, CONCURRENCY, commit, 'merged');
-  const baselineName = `shell script: worktree add -b, the agent's commit, flock'd merge --no-ff; xargs -P ${CONCURRENCY}`;
-  results.push(
-    {
-      name: `spawn.${n}-commit-tasks.c${CONCURRENCY}.wall`,
-      unit: 'ms',
-      value: orch.wallMs,
-      baseline: script.wallMs,
-      ratio: ratio(orch.wallMs, script.wallMs),
-      better: 'lower',
-      goal: '<= 1.3x script',
-      met: ratio(orch.wallMs, script.wallMs) <= 1.3,
-      baselineName,
-    },
-    {
-      name: `spawn.${n}-commit-tasks.c${CONCURRENCY}.cpu`,
-      unit: 's',
-      value: orch.cpuS,
-      baseline: script.cpuS,
-      ratio: ratio(orch.cpuS, script.cpuS),
-      better: 'lower',
-      goal: '<= 1.5x script',
-      met: ratio(orch.cpuS, script.cpuS) <= 1.5,
-      baselineName: `${baselineName} (CPU: orch process + children; script's children)`,
-    },
-    {
-      name: `spawn.${n}-commit-tasks.c${CONCURRENCY}.orch-self-cpu`,
-      unit: 's',
-      value: orch.selfCpuS,
-      baseline: orch.cpuS,
-      ratio: ratio(orch.selfCpuS, orch.cpuS),
-      better: 'lower',
-      baselineName: 'orch total CPU (self + children), same run',
-    },
-  );
+  // ORCH_BENCH_SPAWN_PARTS=linear,merge runs only those parts (fair, noop, live, linear, merge).
+  const only = process.env['ORCH_BENCH_SPAWN_PARTS']?.split(',').map((p) => p.trim());
+  const want = (part: string) => only === undefined || only.includes(part);
 
-  // 2. Information: no-op agents against starting the same processes raw.
-  process.stderr.write(`  ${n} no-op tasks: raw execa loop, then orch\n`);
-  await rawLoop(10);
-  const raw = await rawLoop(n);
-  const noop = await orchRun(n, CONCURRENCY, ['true']);
-  results.push({
-    name: `spawn.${n}-noop-tasks.c${CONCURRENCY}`,
-    unit: 'ms',
-    value: noop.wallMs,
-    baseline: raw,
-    ratio: ratio(noop.wallMs, raw),
-    better: 'lower',
-    baselineName: `raw execa loop, ${n} × true, concurrency ${CONCURRENCY} (information)`,
-  });
-
-  // 3. N agents live at once.
-  process.stderr.write(`  ${n} agents live at once (sleep 5 s, commit): script, then orch\n`);
-  const stampsScript = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-bench-stamps-'));
-  const stampsOrch = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-bench-stamps-'));
-  try {
-    const liveScript = await scriptRun(n, n, { sleepS: 5, stamps: stampsScript });
-    const liveOrch = await orchRun(
-      n,
-      n,
-      ['sh', '-c', agentScript({ stamps: stampsOrch, sleepS: 5 })],
-      'merged',
-    );
-    const sScript = spread(stampsScript, n);
-    const sOrch = spread(stampsOrch, n);
+  if (want('fair')) {
+    // 1. The fair baseline: same git work per task, same concurrency.
+    process.stderr.write(`  ${n} commit tasks: script, then orch\n`);
+    await scriptRun(5, CONCURRENCY); // warm caches
+    const script = await scriptRun(n, CONCURRENCY);
+    const orch = await orchRun(n, CONCURRENCY, commit, 'merged');
+    const baselineName = `shell script: worktree add -b, the agent's commit, flock'd merge --no-ff; xargs -P ${CONCURRENCY}`;
     results.push(
       {
-        name: `live.${n}-agents.wall`,
+        name: `spawn.${n}-commit-tasks.c${CONCURRENCY}.wall`,
         unit: 'ms',
-        value: liveOrch.wallMs,
-        baseline: liveScript.wallMs,
-        ratio: ratio(liveOrch.wallMs, liveScript.wallMs),
+        value: orch.wallMs,
+        baseline: script.wallMs,
+        ratio: ratio(orch.wallMs, script.wallMs),
         better: 'lower',
-        baselineName: `the shell script, xargs -P ${n}`,
+        goal: '<= 1.3x script',
+        met: ratio(orch.wallMs, script.wallMs) <= 1.3,
+        baselineName,
       },
       {
-        name: `live.${n}-agents.first-to-last-start`,
-        unit: 'ms',
-        value: sOrch,
-        baseline: sScript,
-        ratio: ratio(sOrch, sScript),
-        better: 'lower',
-        baselineName: `the shell script, xargs -P ${n}`,
-      },
-      {
-        name: `live.${n}-agents.orch-self-cpu`,
+        name: `spawn.${n}-commit-tasks.c${CONCURRENCY}.cpu`,
         unit: 's',
-        value: liveOrch.selfCpuS,
-        baseline: liveScript.cpuS,
-        ratio: ratio(liveOrch.selfCpuS, liveScript.cpuS),
+        value: orch.cpuS,
+        baseline: script.cpuS,
+        ratio: ratio(orch.cpuS, script.cpuS),
         better: 'lower',
-        baselineName: 'the shell script, total CPU of its children',
+        goal: '<= 1.5x script',
+        met: ratio(orch.cpuS, script.cpuS) <= 1.5,
+        baselineName: `${baselineName} (CPU: orch process + children; script's children)`,
+      },
+      {
+        name: `spawn.${n}-commit-tasks.c${CONCURRENCY}.orch-self-cpu`,
+        unit: 's',
+        value: orch.selfCpuS,
+        baseline: orch.cpuS,
+        ratio: ratio(orch.selfCpuS, orch.cpuS),
+        better: 'lower',
+        baselineName: 'orch total CPU (self + children), same run',
       },
     );
-  } finally {
-    fs.rmSync(stampsScript, { recursive: true, force: true });
-    fs.rmSync(stampsOrch, { recursive: true, force: true });
   }
 
-  // 4. Linear cost: CPU per task as the plan grows.
-  const sizes = quick ? [40] : process.env['ORCH_BENCH_LARGE'] === '1' ? [200, 1000, 2000] : [200];
-  let first: number | null = null;
-  for (const size of sizes) {
-    process.stderr.write(`  linear: ${size} no-op tasks, c50\n`);
-    const m = await orchRun(size, 50, ['true']);
-    const perTask = (m.cpuS / size) * 1000;
-    first ??= perTask;
+  if (want('noop')) {
+    // 2. Information: no-op agents against starting the same processes raw.
+    process.stderr.write(`  ${n} no-op tasks: raw execa loop, then orch\n`);
+    await rawLoop(10);
+    const raw = await rawLoop(n);
+    const noop = await orchRun(n, CONCURRENCY, ['true']);
     results.push({
-      name: `linear.${size}-noop-tasks.c50.cpu-per-task (self ${((m.selfCpuS / size) * 1000).toFixed(1)} ms)`,
+      name: `spawn.${n}-noop-tasks.c${CONCURRENCY}`,
       unit: 'ms',
-      value: perTask,
-      baseline: first,
-      ratio: ratio(perTask, first),
+      value: noop.wallMs,
+      baseline: raw,
+      ratio: ratio(noop.wallMs, raw),
       better: 'lower',
-      baselineName: `CPU per task at ${sizes[0]} tasks, same run`,
+      baselineName: `raw execa loop, ${n} × true, concurrency ${CONCURRENCY} (information)`,
     });
   }
 
-  // 5. Merging N ready branches.
-  process.stderr.write(`  merging ${n} ready branches: git loop, then orch\n`);
-  const loop = await mergeLoop(n);
-  const merged = await mergeOrch(n);
-  results.push(
-    {
-      name: `merge.${n}-ready-branches.wall`,
-      unit: 'ms',
-      value: merged.wallMs,
-      baseline: loop.wallMs,
-      ratio: ratio(merged.wallMs, loop.wallMs),
-      better: 'lower',
-      baselineName: 'bash loop of git merge --no-ff in a worktree of the integration branch',
-    },
-    {
-      name: `merge.${n}-ready-branches.cpu`,
-      unit: 's',
-      value: merged.cpuS,
-      baseline: loop.cpuS,
-      ratio: ratio(merged.cpuS, loop.cpuS),
-      better: 'lower',
-      baselineName: 'bash loop of git merge --no-ff (CPU of bash and its children)',
-    },
-  );
+  if (want('live')) {
+    // 3. N agents live at once.
+    process.stderr.write(`  ${n} agents live at once (sleep 5 s, commit): script, then orch\n`);
+    const stampsScript = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-bench-stamps-'));
+    const stampsOrch = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-bench-stamps-'));
+    try {
+      const liveScript = await scriptRun(n, n, { sleepS: 5, stamps: stampsScript });
+      const liveOrch = await orchRun(
+        n,
+        n,
+        ['sh', '-c', agentScript({ stamps: stampsOrch, sleepS: 5 })],
+        'merged',
+      );
+      const sScript = spread(stampsScript, n);
+      const sOrch = spread(stampsOrch, n);
+      results.push(
+        {
+          name: `live.${n}-agents.wall`,
+          unit: 'ms',
+          value: liveOrch.wallMs,
+          baseline: liveScript.wallMs,
+          ratio: ratio(liveOrch.wallMs, liveScript.wallMs),
+          better: 'lower',
+          baselineName: `the shell script, xargs -P ${n}`,
+        },
+        {
+          name: `live.${n}-agents.first-to-last-start`,
+          unit: 'ms',
+          value: sOrch,
+          baseline: sScript,
+          ratio: ratio(sOrch, sScript),
+          better: 'lower',
+          baselineName: `the shell script, xargs -P ${n}`,
+        },
+        {
+          name: `live.${n}-agents.orch-self-cpu`,
+          unit: 's',
+          value: liveOrch.selfCpuS,
+          baseline: liveScript.cpuS,
+          ratio: ratio(liveOrch.selfCpuS, liveScript.cpuS),
+          better: 'lower',
+          baselineName: 'the shell script, total CPU of its children',
+        },
+      );
+    } finally {
+      fs.rmSync(stampsScript, { recursive: true, force: true });
+      fs.rmSync(stampsOrch, { recursive: true, force: true });
+    }
+  }
+
+  if (want('linear')) {
+    // 4. Linear cost: CPU per task as the plan grows.
+    const sizes = quick ? [40] : process.env['ORCH_BENCH_LARGE'] === '1' ? [200, 1000, 2000] : [200];
+    let first: number | null = null;
+    for (const size of sizes) {
+      process.stderr.write(`  linear: ${size} no-op tasks, c50\n`);
+      const m = await orchRun(size, 50, ['true']);
+      const perTask = (m.cpuS / size) * 1000;
+      first ??= perTask;
+      results.push({
+        name: `linear.${size}-noop-tasks.c50.cpu-per-task (self ${((m.selfCpuS / size) * 1000).toFixed(1)} ms)`,
+        unit: 'ms',
+        value: perTask,
+        baseline: first,
+        ratio: ratio(perTask, first),
+        better: 'lower',
+        baselineName: `CPU per task at ${sizes[0]} tasks, same run`,
+      });
+    }
+  }
+
+  if (want('merge')) {
+    // 5. Merging N ready branches.
+    process.stderr.write(`  merging ${n} ready branches: git loop, then orch\n`);
+    const loop = await mergeLoop(n);
+    const merged = await mergeOrch(n);
+    results.push(
+      {
+        name: `merge.${n}-ready-branches.wall`,
+        unit: 'ms',
+        value: merged.wallMs,
+        baseline: loop.wallMs,
+        ratio: ratio(merged.wallMs, loop.wallMs),
+        better: 'lower',
+        baselineName: 'bash loop of git merge --no-ff in a worktree of the integration branch',
+      },
+      {
+        name: `merge.${n}-ready-branches.cpu`,
+        unit: 's',
+        value: merged.cpuS,
+        baseline: loop.cpuS,
+        ratio: ratio(merged.cpuS, loop.cpuS),
+        better: 'lower',
+        baselineName: 'bash loop of git merge --no-ff (CPU of bash and its children)',
+      },
+    );
+  }
   return results;
 };
 

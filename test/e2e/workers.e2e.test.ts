@@ -64,6 +64,8 @@ async function checkOutcome(setup: WorkerSetup, tasks: number, clone: string): P
     .filter((e) => e.type === 'BranchMerged')
     .map((e) => (e.data as { taskId: string }).taskId);
   expect(merged.sort()).toEqual(ids(tasks));
+  // The milestone's pull request was opened once, by one worker.
+  expect(events.filter((e) => e.type === 'PullRequestOpened')).toHaveLength(1);
   const verify = await runOrch(['replay', '--verify', '--repo', clone], {
     env: orchEnv({ ORCH_DATABASE_URL: setup.url }),
   });
