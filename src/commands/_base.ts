@@ -1,7 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { once } from 'node:events';
-import { isOrchError, OrchError } from '../util/errors.js';
-import { logLocation } from '../runtime/log/location.js';
+import { isOrchError } from '../util/errors.js';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -128,18 +127,9 @@ function useConfiguredStore(repoDir: string): void {
       return;
     }
     if (typeof url !== 'string' || url.trim() === '') return;
-    // Checked here, so a bad value is named as the config's (not as ORCH_DATABASE_URL's).
-    try {
-      logLocation(repoDir, url, {});
-    } catch (err) {
-      if (!isOrchError(err)) throw err;
-      const file = path.join(repoDir, name);
-      throw new OrchError(err.code, `${file}: ${err.message}`, {
-        ...(err.hint === undefined ? {} : { hint: err.hint }),
-        details: { ...err.details, file },
-      });
-    }
     process.env['ORCH_DATABASE_URL'] = url;
+    // So a bad value is named as the config's, not as ORCH_DATABASE_URL's (see logLocation).
+    process.env['ORCH_DATABASE_URL_FROM'] = path.join(repoDir, name);
     return;
   }
 }

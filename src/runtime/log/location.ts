@@ -12,6 +12,9 @@ export type LogLocation =
 /** The environment variable naming the log's place; it wins over the config's `store.url`. */
 export const DATABASE_URL_ENV = 'ORCH_DATABASE_URL';
 
+/** Set by the CLI beside `ORCH_DATABASE_URL` when it copied the URL from this config file. */
+export const DATABASE_URL_FROM_ENV = 'ORCH_DATABASE_URL_FROM';
+
 /**
  * The log's location: `url` (the config's `store.url`), overridden by `ORCH_DATABASE_URL`,
  * else `<state-dir>/orch.db`. Accepts `postgres://…` / `postgresql://…`, and
@@ -32,7 +35,14 @@ export function logLocation(
   if (chosen === undefined || chosen === '') {
     return { kind: 'sqlite', file: path.join(stateDir, 'orch.db'), shared: false };
   }
-  const where = fromEnv !== undefined && fromEnv.trim() !== '' ? DATABASE_URL_ENV : 'store.url';
+  // A URL the CLI copied from a config file says which file (`ORCH_DATABASE_URL_FROM`).
+  const from = env[DATABASE_URL_FROM_ENV];
+  const where =
+    fromEnv !== undefined && fromEnv.trim() !== ''
+      ? from !== undefined && from !== ''
+        ? `${from}: store.url`
+        : DATABASE_URL_ENV
+      : 'store.url';
   if (/^postgres(ql)?:\/\//i.test(chosen)) return { kind: 'postgres', url: chosen };
   const file = chosen.startsWith('file:') ? chosen.slice('file:'.length).replace(/^\/\/(?=\/)/, '') : chosen;
   if (path.isAbsolute(file) && ![...file].some((c) => c.charCodeAt(0) < 0x20))
