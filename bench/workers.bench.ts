@@ -2,7 +2,8 @@
  * Throughput of `orch spawn --worker` with 1, 2 and 4 worker processes on one machine, over
  * one PostgreSQL log and one bare git remote (each worker in its own clone, merges pushed
  * to the remote's integration branch with a lease), on N no-op tasks (default 400;
- * `ORCH_BENCH_WORKER_TASKS=100` to try it quickly, `--quick`: 60).
+ * `ORCH_BENCH_WORKER_TASKS=100` to try it quickly, `--quick`: 60). A worker count whose run
+ * takes longer than `ORCH_BENCH_WORKER_LIMIT_S` (default 900) is stopped and reported so.
  *
  * The no-op agent is test/fixtures/agents/worker-commit.mjs without a sleep: it writes
  * `<task>.txt`, `git add`s and commits it, and exits 0. Every task is independent (one phase,
@@ -27,6 +28,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import type { RecordedEvent } from '../src/core/envelope.js';
 import {
   readLog,
@@ -151,6 +153,26 @@ function readGitTrace(dir: string): GitCall[] {
   return calls;
 }
 
+/** The git subcommand of a call: the first argument after the `-c name=value` options. */
+function command(call: GitCall): string | undefined {
+  for (let i = 1; i < call.argv.length; i++) {
+    if (call.argv[i] === '-c' || call.argv[i] === '-C') i++;
+    else if (!call.argv[i]!.startsWith('-')) return call.argv[i];
+  }
+  return undefined;
+}
+
+/** Git time by subcommand, most first: [command, calls, seconds]. */
+function byCommand(calls: readonly GitCall[]): [string, number, number][] {
+  const sums = new Map<string, [number, number]>();
+  for (const c of calls) {
+    const key = command(c) ?? '?';
+    const [n, s] = sums.get(key) ?? [0, 0];
+    sums.set(key, [n + 1, s + (Number.isNaN(c.seconds) ? 0 : c.seconds)]);
+  }
+  return [...sums].map(([k, [n, s]]): [string, number, number] => [k, n, s]).sort((a, b) => b[2] - a[2]);
+}
+
 interface Run {
   workers: number;
   tasks: number;
@@ -165,6 +187,9 @@ interface Run {
   duplicates: string[];
   missing: string[];
   exits: string[];
+  timedOut: boolean;
+  pgTransactions: number;
+  gitByCommand: [string, number, number][];
   perWorker: Map<string, number>;
   workerSelfCpuS: number;
   workerTreeCpuS: number;
@@ -203,7 +228,12 @@ function pairDurations(events: readonly RecordedEvent[], from: string, to: strin
   return durations;
 }
 
-async function runWorkers(server: TestPostgres, workers: number, tasks: number): Promise<Run> {
+async function runWorkers(
+  server: TestPostgres,
+  workers: number,
+  tasks: number,
+  limitS: number,
+): Promise<Run> {
   const url = server.createDatabase(`bench_workers_${workers}_${Date.now() % 1_000_000}`);
   const setup = workerSetup(url, flatPlan(tasks), {
     maxConcurrent: MAX_CONCURRENT,
@@ -236,7 +266,17 @@ async function runWorkers(server: TestPostgres, workers: number, tasks: number):
         if (cpu !== undefined) lastSelf.set(p.name, cpu.self);
       }
     }, 100);
+    // A run that hangs is stopped (SIGTERM, then SIGKILL) and reported, not waited for forever.
+    let timedOut = false;
+    const guard = setTimeout(() => {
+      timedOut = true;
+      for (const p of procs) p.child.kill('SIGTERM');
+      setTimeout(() => {
+        for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+      }, 30_000).unref();
+    }, limitS * 1000);
     const outcomes = await Promise.all(procs.map((p) => p.done));
+    clearTimeout(guard);
     clearInterval(sampler);
     const wallS = (Date.now() - t0) / 1000;
     const reaped1 = reapedChildrenCpu();
@@ -261,6 +301,14 @@ async function runWorkers(server: TestPostgres, workers: number, tasks: number):
     const missing = all.filter((t) => !counts.has(t));
 
     const events = readLog(url);
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    // Every worker has exited, so its backends have reported their statistics.
+    const stats = await db.query<{ xacts: string }>(
+      'SELECT (xact_commit + xact_rollback)::text AS xacts FROM pg_stat_database WHERE datname = current_database()',
+    );
+    await db.end();
+    const pgTransactions = Number(stats.rows[0]?.xacts ?? Number.NaN);
     const workerOfRun = new Map<string, string>();
     for (const e of events)
       if (e.type === 'WorkerJoined') {
@@ -287,13 +335,13 @@ async function runWorkers(server: TestPostgres, workers: number, tasks: number):
 
     const calls = readGitTrace(traceDir);
     const isIntegrationPush = (c: GitCall) =>
-      c.argv[1] === 'push' && c.argv.some((a) => a.endsWith(':refs/heads/integration'));
+      command(c) === 'push' && c.argv.some((a) => a.endsWith(':refs/heads/integration'));
     const pushes = calls.filter(isIntegrationPush);
     const landed = pushes.filter((c) => c.code === 0);
     const refused = pushes.filter((c) => c.code !== 0);
     const fetches = calls.filter(
       (c) =>
-        c.argv[1] === 'fetch' &&
+        command(c) === 'fetch' &&
         c.argv.some((a) => a.endsWith('refs/heads/integration:refs/orch/remote/integration')),
     );
     const agentGit = calls.filter(
@@ -329,6 +377,9 @@ async function runWorkers(server: TestPostgres, workers: number, tasks: number):
       },
       fetches: { count: fetches.length, seconds: sum(fetches) },
       gitCalls: calls.length,
+      timedOut,
+      pgTransactions,
+      gitByCommand: byCommand(calls),
       gitS: sum(calls),
       agentGitCalls: agentGit.length,
       mergeLatencyS: mean(pairDurations(events, 'MergeRequested', 'BranchMerged')),
@@ -362,7 +413,11 @@ function report(runs: readonly Run[], cores: number): string {
       `${f((100 * rate(r)) / rate(base) / r.workers, 0)}%`,
       f(r.steadyRate, 2),
       `${r.mergedOnce}/${r.tasks}${r.duplicates.length > 0 ? ` dup ${r.duplicates.slice(0, 5).join(',')}` : ''}${r.missing.length > 0 ? ` missing ${r.missing.length}` : ''}`,
-      r.exits.length === 0 ? 'all 0' : `${r.exits.length} failed`,
+      r.timedOut
+        ? `stopped after ${f(r.wallS, 0)} s`
+        : r.exits.length === 0
+          ? 'all 0'
+          : `${r.exits.length} failed`,
     ]),
   ]);
   const cpu = pad([
@@ -372,6 +427,7 @@ function report(runs: readonly Run[], cores: number): string {
       'agents+git CPU s',
       'postgres CPU s',
       'CPU s/task',
+      'pg xacts/task',
       'machine busy',
       'of which other',
       'cores/(CPU/task)',
@@ -384,6 +440,7 @@ function report(runs: readonly Run[], cores: number): string {
         f(r.workerTreeCpuS - r.workerSelfCpuS),
         f(r.postgresCpuS),
         f(ours / r.tasks, 3),
+        f(r.pgTransactions / r.tasks, 1),
         `${f((100 * r.machineBusyS) / r.machineTotalS, 0)}%`,
         `${f((100 * Math.max(0, r.machineBusyS - ours)) / r.machineTotalS, 0)}%`,
         `${f(cores / (ours / r.tasks), 2)} tasks/s`,
@@ -457,6 +514,14 @@ function report(runs: readonly Run[], cores: number): string {
     git,
     '',
     timing,
+    'git time by command (all workers and agents; calls, seconds):',
+    ...runs.map(
+      (r) =>
+        `  ${r.workers}: ${r.gitByCommand
+          .slice(0, 8)
+          .map(([c, n, s]) => `${c} ${n}/${f(s)}s`)
+          .join(', ')}`,
+    ),
     ...(failures.length > 0 ? ['', 'worker failures:', ...failures] : []),
     '',
   ].join('\n');
@@ -471,13 +536,19 @@ const workersBench: BenchModule = async ({ quick }) => {
   const tasks = fromEnv !== undefined ? Number(fromEnv) : quick ? 60 : 400;
   if (!Number.isInteger(tasks) || tasks < 1)
     throw new Error(`ORCH_BENCH_WORKER_TASKS must be a positive integer, got ${JSON.stringify(fromEnv)}`);
+  const limitText = process.env['ORCH_BENCH_WORKER_LIMIT_S'];
+  const limitS = limitText !== undefined ? Number(limitText) : 900;
+  if (!(limitS > 0))
+    throw new Error(
+      `ORCH_BENCH_WORKER_LIMIT_S must be a positive number of seconds, got ${JSON.stringify(limitText)}`,
+    );
   const cores = os.availableParallelism();
   const server = await startTestPostgres();
   const runs: Run[] = [];
   try {
     for (const workers of WORKER_COUNTS) {
       process.stderr.write(`  ${workers} worker(s), ${tasks} no-op tasks...\n`);
-      const run = await runWorkers(server, workers, tasks);
+      const run = await runWorkers(server, workers, tasks, limitS);
       process.stderr.write(
         `    ${run.wallS.toFixed(1)} s, ${(tasks / run.wallS).toFixed(2)} tasks/s, merged once ${run.mergedOnce}/${tasks}${run.exits.length > 0 ? `, ${run.exits.length} worker(s) failed` : ''}\n`,
       );
