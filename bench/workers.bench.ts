@@ -498,6 +498,23 @@ function report(runs: readonly Run[], cores: number): string {
     ]),
   ]);
   const failures = runs.flatMap((r) => r.exits.map((e) => `  ${r.workers} workers: ${e}`));
+  const notes = runs.map((r) => {
+    const ours = r.workerTreeCpuS + r.postgresCpuS;
+    const cpuPerTask = ours / r.tasks;
+    const landedMean = r.pushes.landed > 0 ? r.pushes.landedS / r.pushes.landed : Number.NaN;
+    const fetchMean = r.fetches.count > 0 ? r.fetches.seconds / r.fetches.count : Number.NaN;
+    const lines = [
+      `  ${r.workers} worker(s): ${f(rate(r), 2)} tasks/s = ${f(rate(r) / rate(base), 2)}x one worker (linear: ${r.workers}x, efficiency ${f((100 * rate(r)) / rate(base) / r.workers, 0)}%).`,
+      `    CPU: ${f(cpuPerTask, 3)} s per task (workers ${f(r.workerSelfCpuS / r.tasks, 3)}, agents+git ${f((r.workerTreeCpuS - r.workerSelfCpuS) / r.tasks, 3)}, PostgreSQL ${f(r.postgresCpuS / r.tasks, 3)}): ${cores} cores allow at most ${f(cores / cpuPerTask, 2)} tasks/s with the machine to itself; it was busy ${f((100 * r.machineBusyS) / r.machineTotalS, 0)}% of the run, ${f((100 * Math.max(0, r.machineBusyS - ours)) / r.machineTotalS, 0)}% with work not from this bench.`,
+      `    Merges: a landed push took ${f(landedMean, 3)} s and an integration fetch ${f(fetchMean, 3)} s on average; merges land one at a time, so they alone allow at most ${f(1 / (landedMean + fetchMean), 2)} tasks/s; ${r.pushes.refused} push(es) were refused by the lease (another worker moved the head first) and made again: ${f(r.pushes.refusedS)} s of git time.`,
+      `    PostgreSQL: ${f(r.pgTransactions / r.tasks, 1)} transactions per task (${r.events} events in the log).`,
+    ];
+    if (r.workers > 1)
+      lines.push(
+        `    Against one worker: worker CPU per task ${f(base.workerSelfCpuS / base.tasks, 3)} → ${f(r.workerSelfCpuS / r.tasks, 3)} s, PostgreSQL transactions per task ${f(base.pgTransactions / base.tasks, 1)} → ${f(r.pgTransactions / r.tasks, 1)}, refused pushes ${base.pushes.refused} → ${r.pushes.refused}.`,
+      );
+    return lines.join('\n');
+  });
   return [
     '',
     `workers bench: ${base.tasks} no-op tasks, maxConcurrent ${MAX_CONCURRENT} per worker, one PostgreSQL log, one bare remote`,
@@ -523,6 +540,9 @@ function report(runs: readonly Run[], cores: number): string {
           .join(', ')}`,
     ),
     ...(failures.length > 0 ? ['', 'worker failures:', ...failures] : []),
+    '',
+    'Notes (from the figures above):',
+    ...notes,
     '',
   ].join('\n');
 }
