@@ -428,6 +428,7 @@ function report(runs: readonly Run[], cores: number): string {
       'postgres CPU s',
       'CPU s/task',
       'pg xacts/task',
+      'cores used',
       'machine busy',
       'of which other',
       'cores/(CPU/task)',
@@ -441,6 +442,7 @@ function report(runs: readonly Run[], cores: number): string {
         f(r.postgresCpuS),
         f(ours / r.tasks, 3),
         f(r.pgTransactions / r.tasks, 1),
+        f(ours / r.wallS, 2),
         `${f((100 * r.machineBusyS) / r.machineTotalS, 0)}%`,
         `${f((100 * Math.max(0, r.machineBusyS - ours)) / r.machineTotalS, 0)}%`,
         `${f(cores / (ours / r.tasks), 2)} tasks/s`,
@@ -509,6 +511,9 @@ function report(runs: readonly Run[], cores: number): string {
       `    Merges: a landed push took ${f(landedMean, 3)} s and an integration fetch ${f(fetchMean, 3)} s on average; merges land one at a time, so they alone allow at most ${f(1 / (landedMean + fetchMean), 2)} tasks/s; ${r.pushes.refused} push(es) were refused by the lease (another worker moved the head first) and made again: ${f(r.pushes.refusedS)} s of git time.`,
       `    PostgreSQL: ${f(r.pgTransactions / r.tasks, 1)} transactions per task (${r.events} events in the log).`,
     ];
+    lines.push(
+      `    The bench got ${f(ours / r.wallS, 2)} of the ${cores} cores on average (its CPU / wall); at ${f(cpuPerTask, 3)} s per task that is the ${f(rate(r), 2)} tasks/s measured: the run is bound by the CPU it gets.`,
+    );
     if (r.workers > 1)
       lines.push(
         `    Against one worker: worker CPU per task ${f(base.workerSelfCpuS / base.tasks, 3)} → ${f(r.workerSelfCpuS / r.tasks, 3)} s, PostgreSQL transactions per task ${f(base.pgTransactions / base.tasks, 1)} → ${f(r.pgTransactions / r.tasks, 1)}, refused pushes ${base.pushes.refused} → ${r.pushes.refused}.`,
@@ -524,7 +529,8 @@ function report(runs: readonly Run[], cores: number): string {
     throughput,
     '',
     'Where the CPU goes (worker CPU: the orch worker processes themselves; agents+git: everything they started;',
-    'machine busy: all cores, other work on the machine included; cores/(CPU/task): the rate the cores allow at that CPU cost):',
+    'machine busy: all cores, other work on the machine included; cores used: the bench CPU / wall;',
+    'cores/(CPU/task): the rate the cores allow at that CPU cost):',
     cpu,
     '',
     'The remote integration branch serialises merges (a push lands only on the head it was made on):',
