@@ -4,6 +4,9 @@ import { defineConfig } from 'vitest/config';
 // tiers run the built CLI: their global setup rebuilds dist/ when src/ is newer.
 export default defineConfig({
   test: {
+    // Two files at a time (the unit and int tiers; e2e files stay one at a time): on a 2-core
+    // machine vitest's default ran every file alone.
+    maxWorkers: 2,
     projects: [
       { test: { name: 'unit', include: ['test/**/*.unit.test.ts'], testTimeout: 30_000 } },
       {
