@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { available } from './required.js';
 
 /** A running throwaway server. */
@@ -169,4 +170,37 @@ export async function startTestPostgres(): Promise<TestPostgres> {
       }
     },
   };
+}
+
+/** One test file's throwaway server: see {@link usePostgres}. */
+export interface PostgresForFile {
+  /** False when PostgreSQL is missing here (outside CI: the file's tests skip). */
+  enabled: boolean;
+  /** The running server (inside tests). */
+  server(): TestPostgres;
+  /** A URL for a fresh, empty database named `<prefix>_<n>`. */
+  freshDatabase(): string;
+}
+
+/**
+ * Starts a throwaway server for the calling test file in `beforeAll` (when PostgreSQL is
+ * installed; with `CI=true` a missing one fails) and stops it in `afterAll`.
+ *
+ * @example
+ * const pg = usePostgres('orch_sync');
+ * describe.runIf(pg.enabled)('…', () => { it('…', () => open(pg.freshDatabase())); });
+ */
+export function usePostgres(prefix: string): PostgresForFile {
+  const enabled = hasPostgres();
+  let running: TestPostgres | undefined;
+  let databases = 0;
+  beforeAll(async () => {
+    if (enabled) running = await startTestPostgres();
+  }, 60_000);
+  afterAll(() => running?.stop());
+  const server = () => {
+    if (running === undefined) throw new Error('the test PostgreSQL server is not running');
+    return running;
+  };
+  return { enabled, server, freshDatabase: () => server().createDatabase(`${prefix}_${++databases}`) };
 }

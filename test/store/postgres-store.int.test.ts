@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../src/core/envelope.js';
 import {
   exportJsonl,
@@ -20,21 +20,12 @@ import {
 } from '../../src/store/index.js';
 import { openPostgresEventStore } from '../../src/store/postgres/open.js';
 import type { PostgresEventStore } from '../../src/store/postgres/postgres-event-store.js';
-import { hasPostgres, startTestPostgres, type TestPostgres } from '../setup/postgres.js';
+import { usePostgres } from '../setup/postgres.js';
 import { collect, defineStoreContract, event } from './contract.js';
 
-const enabled = hasPostgres();
-let server: TestPostgres | undefined;
-let databases = 0;
-
-beforeAll(async () => {
-  if (enabled) server = await startTestPostgres();
-}, 60_000);
-afterAll(() => server?.stop());
-
-function freshDatabase(): string {
-  return server!.createDatabase(`orch_test_${++databases}`);
-}
+const pg_ = usePostgres('orch_test');
+const enabled = pg_.enabled;
+const freshDatabase = pg_.freshDatabase;
 
 describe.runIf(enabled)('postgres store', () => {
   defineStoreContract(
@@ -91,7 +82,7 @@ describe.runIf(enabled)('postgres store', () => {
         code: 'LOG_UNREACHABLE',
         hint: expect.stringContaining('ORCH_DATABASE_URL'),
       });
-      const missing = server!.url.replace(/\/postgres$/, '/no_such_db');
+      const missing = pg_.server().url.replace(/\/postgres$/, '/no_such_db');
       await expect(openPostgresEventStore(missing)).rejects.toMatchObject({ code: 'LOG_NOT_FOUND' });
       await expect(openPostgresEventStore('mysql://x/y')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
       const secret = `postgres://postgres:hunter2@127.0.0.1:1/orch`;
@@ -210,7 +201,7 @@ describe.runIf(enabled)('postgres store', () => {
     })();
     await new Promise((resolve) => setTimeout(resolve, 200));
     // The server is killed (as a crash) and down for a second while the writer keeps going.
-    await server!.restart('immediate', 1000);
+    await pg_.server().restart('immediate', 1000);
     restarted = true;
     await writing;
     const ids = (await collect(store.readAll())).map((e) => e.id);

@@ -4,26 +4,16 @@
  * throwaway server, plus what the thread hand-over adds — errors keep their class, a closed
  * store refuses, and a follower is woken by another writer.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConcurrencyError, StoreError } from '../../src/store/errors.js';
 import { openPostgresSyncStore } from '../../src/store/postgres/sync-store.js';
-import { hasPostgres, startTestPostgres, type TestPostgres } from '../setup/postgres.js';
+import { usePostgres } from '../setup/postgres.js';
 import { defineStoreContract, event } from './contract.js';
 
-const enabled = hasPostgres();
-let server: TestPostgres | undefined;
-let databases = 0;
+const pg = usePostgres('orch_sync');
+const freshDatabase = pg.freshDatabase;
 
-beforeAll(async () => {
-  if (enabled) server = await startTestPostgres();
-}, 60_000);
-afterAll(() => server?.stop());
-
-function freshDatabase(): string {
-  return server!.createDatabase(`orch_sync_${++databases}`);
-}
-
-describe.runIf(enabled)('postgres store, synchronous face', () => {
+describe.runIf(pg.enabled)('postgres store, synchronous face', () => {
   defineStoreContract(
     'postgres sync store',
     (options) => openPostgresSyncStore(freshDatabase(), options.clock ? { clock: options.clock } : {}),

@@ -55,14 +55,6 @@ async function handle(request: BridgeRequest): Promise<unknown> {
       return s.loadSnapshotText(args[0] as string);
     case 'importEvents':
       return s.importEvents(args[0] as RecordedEvent[]);
-    case 'iterOpen': {
-      const id = args[0] as number;
-      const kind = args[1] as 'all' | 'stream';
-      const iterator =
-        kind === 'all' ? s.readAll(args[2] as never) : s.readStream(args[2] as string, args[3] as never);
-      iterators.set(id, iterator);
-      return null;
-    }
     case 'iterFirst':
     case 'iterNext': {
       const id = args[0] as number;
