@@ -9,9 +9,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { openPostgresSyncStore } from '../../src/store/postgres/sync-store.js';
-import { hasPostgres, startTestPostgres, type TestPostgres } from '../setup/postgres.js';
+import { usePostgres } from '../setup/postgres.js';
 import type { NewEvent } from '../../src/core/envelope.js';
 import {
   createMemoryEventStore,
@@ -250,31 +250,43 @@ const commandArbitraries = [
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-store-model-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+/**
+ * Runs random command sequences against the in-memory twin and the store `open` makes (one
+ * per sequence; `close` also removes what it left), `numRuns` times; then the final read must agree.
+ */
+function runModel(open: (run: number) => { store: EventStore; close: () => void }, numRuns: number): void {
+  let run = 0;
+  fc.assert(
+    fc.property(fc.commands(commandArbitraries, { maxCommands: 40 }), (commands) => {
+      const opened = open(++run);
+      const real: Real = { memory: createMemoryEventStore({ clock: CLOCK }), other: opened.store };
+      const model: Model = { history: [], nextId: 1 };
+      try {
+        fc.modelRun(() => ({ model, real }), commands);
+        same(real, (store) => [...store.readAll()]);
+        if (model.history.length > 0) count('wrote');
+      } finally {
+        opened.close();
+        real.memory.close();
+      }
+    }),
+    { numRuns },
+  );
+}
+
 describe('SQLite store and in-memory twin', () => {
   it('agree on every result and error over random command sequences', () => {
-    let run = 0;
-    fc.assert(
-      fc.property(fc.commands(commandArbitraries, { maxCommands: 40 }), (commands) => {
-        const file = path.join(dir, `run-${++run}.db`);
-        const real: Real = {
-          memory: createMemoryEventStore({ clock: CLOCK }),
-          other: openSqliteEventStore(file, { clock: CLOCK, durability: 'normal' }),
-        };
-        const model: Model = { history: [], nextId: 1 };
-        try {
-          fc.modelRun(() => ({ model, real }), commands);
-          same(real, (store) => [...store.readAll()]);
-          if (model.history.length > 0) count('wrote');
-        } finally {
-          real.other.close();
-          real.memory.close();
-          fs.rmSync(file, { force: true });
-          fs.rmSync(`${file}-wal`, { force: true });
-          fs.rmSync(`${file}-shm`, { force: true });
-        }
-      }),
-      { numRuns: 150 },
-    );
+    runModel((run) => {
+      const file = path.join(dir, `run-${run}.db`);
+      const store = openSqliteEventStore(file, { clock: CLOCK, durability: 'normal' });
+      return {
+        store,
+        close: () => {
+          store.close();
+          for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
+        },
+      };
+    }, 150);
     // The sequences must reach every branch, not only the happy path.
     for (const key of [
       'ok',
@@ -290,35 +302,15 @@ describe('SQLite store and in-memory twin', () => {
   });
 });
 
-const postgres = hasPostgres();
-let server: TestPostgres | undefined;
-beforeAll(async () => {
-  if (postgres) server = await startTestPostgres();
-}, 60_000);
-afterAll(() => server?.stop());
+const pg = usePostgres('orch_model');
 
-describe.runIf(postgres)('PostgreSQL store and in-memory twin', () => {
+describe.runIf(pg.enabled)('PostgreSQL store and in-memory twin', () => {
   it('agree on every result and error over random command sequences', () => {
     tally.clear();
-    let run = 0;
-    fc.assert(
-      fc.property(fc.commands(commandArbitraries, { maxCommands: 40 }), (commands) => {
-        const real: Real = {
-          memory: createMemoryEventStore({ clock: CLOCK }),
-          other: openPostgresSyncStore(server!.createDatabase(`orch_model_${++run}`), { clock: CLOCK }),
-        };
-        const model: Model = { history: [], nextId: 1 };
-        try {
-          fc.modelRun(() => ({ model, real }), commands);
-          same(real, (store) => [...store.readAll()]);
-          if (model.history.length > 0) count('wrote');
-        } finally {
-          real.other.close();
-          real.memory.close();
-        }
-      }),
-      { numRuns: 25 },
-    );
+    runModel(() => {
+      const store = openPostgresSyncStore(pg.freshDatabase(), { clock: CLOCK });
+      return { store, close: () => store.close() };
+    }, 25);
     for (const key of ['ok', 'CONCURRENCY', 'PARTIAL_DUPLICATE', 'EVENT_ID_CONFLICT', 'INVALID_ARGUMENT']) {
       expect(tally.get(key) ?? 0, key).toBeGreaterThan(0);
     }
