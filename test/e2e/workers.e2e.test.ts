@@ -7,10 +7,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../src/core/envelope.js';
 import { runOrch, orchEnv } from '../fixtures/agents/e2e-repo.js';
-import { hasPostgres, startTestPostgres, type TestPostgres } from '../setup/postgres.js';
+import { usePostgres } from '../setup/postgres.js';
 import {
   membershipsOf,
   overlappingAgents,
@@ -24,29 +24,19 @@ import {
   type WorkerSetup,
 } from './workers-harness.js';
 
-const enabled = hasPostgres();
-let server: TestPostgres | undefined;
-let databases = 0;
+const pg = usePostgres('orch_workers');
 const made: WorkerSetup[] = [];
 
-beforeAll(async () => {
-  if (enabled) server = await startTestPostgres();
-}, 60_000);
 afterAll(() => {
-  server?.stop();
   for (const setup of made) fs.rmSync(setup.dir, { recursive: true, force: true });
 });
 
 function setUp(tasks: number, phases: number, config: Record<string, unknown>): WorkerSetup {
-  const setup = workerSetup(
-    server!.createDatabase(`orch_workers_${++databases}`),
-    workerPlan(tasks, phases),
-    {
-      workerTimeout: 60,
-      maxConcurrent: 4,
-      ...config,
-    },
-  );
+  const setup = workerSetup(pg.freshDatabase(), workerPlan(tasks, phases), {
+    workerTimeout: 60,
+    maxConcurrent: 4,
+    ...config,
+  });
   made.push(setup);
   return setup;
 }
@@ -80,7 +70,7 @@ async function finished(workers: readonly WorkerProcess[]): Promise<void> {
   }
 }
 
-describe.runIf(enabled)('workers over one PostgreSQL log and one remote', () => {
+describe.runIf(pg.enabled)('workers over one PostgreSQL log and one remote', () => {
   it('8 workers on 200 tasks with dependencies: each task claimed by one, merged once', async () => {
     const setup = setUp(200, 4, {});
     const clones = Array.from({ length: 8 }, (_, i) => setup.clone(`w${i + 1}`));
@@ -175,7 +165,7 @@ describe.runIf(enabled)('workers over one PostgreSQL log and one remote', () => 
     const before = await waitForLog(setup.url, (events) =>
       events.filter((e) => e.type === 'BranchMerged').length >= 5 ? events.length : undefined,
     );
-    await server!.restart('immediate', 1500);
+    await pg.server().restart('immediate', 1500);
     await finished(workers);
     const events = await checkOutcome(setup, 30, path.join(setup.dir, 'r1'));
     expect(events.length).toBeGreaterThan(before);
