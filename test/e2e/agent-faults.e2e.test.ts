@@ -254,17 +254,20 @@ it('an agent that prints 1 GiB: orch stays small, the log on disk is rotated at 
   expect(exit?.outputTail.endsWith('flood finished\n')).toBe(true);
   const logFile = agentLogPath(path.join(repo, '.state'), 'T1', 1);
   const expected = mib * 1024 * 1024 + 'flood finished\n'.length;
-  expect(readAgentExit(logFile, exit!.spawnId)).toMatchObject({
-    outputBytes: expected,
-    rotations: mib / capMiB,
-  });
-  // On disk: the current log and the one rotated before it, each at most the cap.
+  // orch rotates the log at the cap while the agent writes it (see runner.int.test.ts): what
+  // passes a quarter over the cap during a copy is dropped and counted; a write in flight at
+  // the instant of a truncation is lost uncounted (allowed: 5%).
+  const status = readAgentExit(logFile, exit!.spawnId)!;
+  expect(status.rotations ?? 0).toBeGreaterThanOrEqual(2);
+  expect(status.outputBytes).toBeLessThanOrEqual(expected);
+  expect(status.outputBytes).toBeGreaterThanOrEqual(expected * 0.95);
+  // On disk: the current log and the one rotated before it (and the rotation count).
   const onDisk = fs
     .readdirSync(path.dirname(logFile))
-    .filter((f) => f.startsWith('1.log'))
+    .filter((f) => f.startsWith('1.log') && !f.endsWith('.rot'))
     .map((f) => fs.statSync(path.join(path.dirname(logFile), f)).size);
   expect(onDisk.length).toBe(2);
-  for (const size of onDisk) expect(size).toBeLessThanOrEqual(capMiB * 1024 * 1024);
+  for (const size of onDisk) expect(size).toBeLessThanOrEqual(capMiB * 1.25 * 1024 * 1024);
   console.log(
     `agent-faults flood: ${mib} MiB printed, ${onDisk.reduce((a, b) => a + b, 0)} bytes kept on disk; ` +
       `peak RSS orch ${(orchPeak / 2 ** 20).toFixed(0)} MiB, wrapper ${(wrapperPeak / 2 ** 20).toFixed(0)} MiB (${samples} samples)`,

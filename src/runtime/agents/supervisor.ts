@@ -10,6 +10,7 @@ import { streamIds } from '../../core/events.js';
 import type { AgentRecord } from '../../core/state.js';
 import { isLiveAgent } from '../../core/state.js';
 import type { Persona } from '../../plan/model.js';
+import { capLog } from './log-cap.js';
 import {
   readAgentExit,
   readAgentOutput,
@@ -507,11 +508,14 @@ export class AgentSupervisor {
               void killProcessGroup(pid, this.o.killGraceMs);
             },
           });
+    // The log's cap holds for a re-attached agent too (orch rotates it; nothing did while orch was down).
+    const cap = capLog(logFile, Math.round(this.o.config.agentLogMaxMB * 1024 * 1024));
     return new Promise<void>((resolve, reject) => {
       const timer = setInterval(() => {
         if (isSameProcessAlive(pid, startTime)) return;
         clearInterval(timer);
         stall?.cancel();
+        cap.stop();
         this.watched.delete(agent.spawnId);
         if (this.detached) return resolve();
         this.settleEnded(
@@ -525,6 +529,7 @@ export class AgentSupervisor {
         cancel: () => {
           clearInterval(timer);
           stall?.cancel();
+          cap.stop();
           resolve();
         },
       });

@@ -267,11 +267,27 @@ describe('output flood', () => {
     clearInterval(sampler);
     const expected = mib * 1024 * 1024 + 'flood finished\n'.length;
     expect(result.exitCode).toBe(0);
-    // Every byte counted; on disk the log was rotated at the default 64 MiB, twice that at most.
-    expect(result.outputBytes).toBe(expected);
-    expect(fs.statSync(result.logFile).size).toBe(expected % (64 * 1024 * 1024));
-    expect(fs.statSync(`${result.logFile}.1`).size).toBe(64 * 1024 * 1024);
-    expect(readAgentExit(result.logFile, 'spawn-1')).toMatchObject({ outputBytes: expected, rotations: 3 });
+    // orch rotates the log (the agent writes it directly) at the default 64 MiB: copied to
+    // `.1`, then truncated. What arrives during the copy is dropped and counted
+    // up to a quarter of the cap follows into `.1`, the rest is dropped and counted
+    // (droppedBytes); the writes in flight at the instant of the truncation (1 MiB each here)
+    // are lost uncounted, which the bound below allows (5% of the output). The log can pass the cap by what arrives before orch looks.
+    const cap = 64 * 1024 * 1024;
+    const status = readAgentExit(result.logFile, 'spawn-1')!;
+    const rotations = status.rotations ?? 0;
+    console.log(
+      `flood: outputBytes ${result.outputBytes} of ${expected}, rotations ${rotations}, ` +
+        `log ${fs.statSync(result.logFile).size}, .1 ${fs.statSync(`${result.logFile}.1`).size}`,
+    );
+    expect(rotations).toBeGreaterThanOrEqual(1);
+    expect(result.outputBytes).toBe(status.outputBytes);
+    expect(result.outputBytes).toBeLessThanOrEqual(expected);
+    expect(result.outputBytes).toBeGreaterThanOrEqual(expected * 0.95);
+    // On disk: what was kept plus what was dropped is what was counted.
+    expect(fs.statSync(result.logFile).size + (status.droppedBytes ?? 0)).toBeLessThanOrEqual(result.outputBytes);
+    expect(fs.statSync(result.logFile).size).toBeLessThan(cap);
+    expect(fs.statSync(`${result.logFile}.1`).size).toBeGreaterThanOrEqual(cap);
+    expect(fs.statSync(`${result.logFile}.1`).size).toBeLessThanOrEqual(cap * 1.25);
     expect(Buffer.byteLength(result.tail)).toBeLessThanOrEqual(tailBytes);
     expect(result.lastLine).toBe('flood finished');
     const growthMiB = (peak - baseline) / 1024 / 1024;
