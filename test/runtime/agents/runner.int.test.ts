@@ -284,7 +284,9 @@ describe('output flood', () => {
     expect(result.outputBytes).toBeLessThanOrEqual(expected);
     expect(result.outputBytes).toBeGreaterThanOrEqual(expected * 0.95);
     // On disk: what was kept plus what was dropped is what was counted.
-    expect(fs.statSync(result.logFile).size + (status.droppedBytes ?? 0)).toBeLessThanOrEqual(result.outputBytes);
+    expect(fs.statSync(result.logFile).size + (status.droppedBytes ?? 0)).toBeLessThanOrEqual(
+      result.outputBytes,
+    );
     expect(fs.statSync(result.logFile).size).toBeLessThan(cap);
     expect(fs.statSync(`${result.logFile}.1`).size).toBeGreaterThanOrEqual(cap);
     expect(fs.statSync(`${result.logFile}.1`).size).toBeLessThanOrEqual(cap * 1.25);
