@@ -11,6 +11,7 @@ import type { AgentRecord } from '../../core/state.js';
 import { isLiveAgent } from '../../core/state.js';
 import type { Persona } from '../../plan/model.js';
 import { capLog } from './log-cap.js';
+import { readWorktreeHead } from '../git/refs.js';
 import {
   readAgentExit,
   readAgentOutput,
@@ -630,6 +631,8 @@ export class AgentSupervisor {
 
 /** The commit checked out in a worktree, or undefined when there is none to read. */
 async function headOf(worktree: string): Promise<string | undefined> {
+  const read = readWorktreeHead(worktree);
+  if (read !== undefined) return read;
   try {
     const r = await gitResult(worktree, ['rev-parse', '--verify', '-q', 'HEAD']);
     const sha = r.stdout.trim();

@@ -1,5 +1,14 @@
 import { MergeFailedError } from '../system/errors.js';
 import { fallbackIdentity, git, gitResult } from './git.js';
+import { readRef } from './refs.js';
+
+/** The trees of the merge commits orch made (a commit's tree never changes), the newest 256. */
+const treeOf = new Map<string, string>();
+
+function rememberTree(commit: string, tree: string): void {
+  treeOf.set(commit, tree);
+  if (treeOf.size > 256) treeOf.delete(treeOf.keys().next().value!);
+}
 
 /** What merging a task branch did. */
 export type MergeResult =
@@ -17,7 +26,9 @@ export type MergeResult =
  * branch only if it still points where the merge started (compare-and-swap: when something
  * else moved it meanwhile, the merge is made again on the new tip). A conflict is reported
  * with its files and touches nothing; a branch already contained in `into` is not merged
- * again. Four git processes for a merge, where a merge in a worktree took nine. Only for an
+ * again. Three git processes for a merge (the tips are read from the ref files when
+ * `commonDir` is given, the tree of orch's own last merge remembered), where a merge in a
+ * worktree took nine. Only for an
  * integration branch that no worktree has checked out (its index and files would go stale):
  * {@link WorkspaceManager.mergeTask} sees to that.
  *
@@ -30,21 +41,29 @@ export async function mergeWithoutCheckout(
   branch: string,
   message: string,
   identity: string[],
+  commonDir?: string,
 ): Promise<MergeResult> {
   const intoRef = `refs/heads/${into}`;
   for (let attempt = 1; ; attempt++) {
-    const revs = await gitResult(repoRoot, [
-      'rev-parse',
-      `${intoRef}^{commit}`,
-      `${intoRef}^{tree}`,
-      `refs/heads/${branch}^{commit}`,
-      '--',
-    ]);
-    const [intoHead, intoTree, branchHead] = revs.stdout.split('\n').map((l) => l.trim());
-    if (revs.exitCode !== 0 || !intoHead || !intoTree || !branchHead || branchHead === '--') {
-      const tip = await gitResult(repoRoot, ['rev-parse', '--verify', '-q', `refs/heads/${branch}^{commit}`]);
-      if (tip.exitCode !== 0) throw new MergeFailedError(branch, into, `branch ${branch} does not exist`);
-      throw new MergeFailedError(branch, into, revs.stderr.trim() || `branch ${into} does not exist`);
+    // Both tips read from the ref files, and the integration tip's tree remembered from the
+    // merge that made it: no process unless only git can tell (see refs.ts).
+    let intoHead = commonDir === undefined ? undefined : readRef(commonDir, intoRef);
+    let branchHead = commonDir === undefined ? undefined : readRef(commonDir, `refs/heads/${branch}`);
+    let intoTree = intoHead ? treeOf.get(intoHead) : undefined;
+    if (!intoHead || !branchHead || !intoTree) {
+      const revs = await gitResult(repoRoot, [
+        'rev-parse',
+        `${intoRef}^{commit}`,
+        `${intoRef}^{tree}`,
+        `refs/heads/${branch}^{commit}`,
+        '--',
+      ]);
+      [intoHead, intoTree, branchHead] = revs.stdout.split('\n').map((l) => l.trim());
+      if (revs.exitCode !== 0 || !intoHead || !intoTree || !branchHead || branchHead === '--') {
+        const tip = await gitResult(repoRoot, ['rev-parse', '--verify', '-q', `refs/heads/${branch}^{commit}`]);
+        if (tip.exitCode !== 0) throw new MergeFailedError(branch, into, `branch ${branch} does not exist`);
+        throw new MergeFailedError(branch, into, revs.stderr.trim() || `branch ${into} does not exist`);
+      }
     }
     const step = await mergeOnto(repoRoot, { head: intoHead, tree: intoTree }, branchHead, message, identity);
     if (step.status === 'conflict') return step;
@@ -61,7 +80,10 @@ export async function mergeWithoutCheckout(
       commit,
       intoHead,
     ]);
-    if (moved.exitCode === 0) return { status: 'merged', commit };
+    if (moved.exitCode === 0) {
+      rememberTree(commit, step.tree);
+      return { status: 'merged', commit };
+    }
     // Moved by someone else since the rev-parse: merge again on the new tip, a few times.
     if (attempt >= 5) throw new MergeFailedError(branch, into, moved.stderr.trim());
   }
@@ -69,7 +91,7 @@ export async function mergeWithoutCheckout(
 
 /** What {@link mergeOnto} made of one branch on one integration head. */
 export type MergeStep =
-  | { status: 'commit'; commit: string }
+  | { status: 'commit'; commit: string; tree: string }
   | { status: 'already-merged' }
   | { status: 'conflict'; files: string[] }
   | { status: 'failed'; output: string };
@@ -117,7 +139,7 @@ export async function mergeOnto(
       config: identity,
     })
   ).trim();
-  return { status: 'commit', commit };
+  return { status: 'commit', commit, tree };
 }
 
 /**

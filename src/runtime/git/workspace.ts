@@ -396,6 +396,7 @@ export class WorkspaceManager {
             branch,
             message,
             this.identity,
+            this.commonDir,
           );
         }
         return await mergeTaskBranch(this.repoRoot, await this.integrationWorktree(), branch, message);

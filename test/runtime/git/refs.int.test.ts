@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readRef, readWorktreeHead } from '../../../src/runtime/git/refs.js';
+import { WorkspaceManager } from '../../../src/runtime/git/workspace.js';
+import { commitFile, git, makeRepo, removeDir, tempDir } from '../helpers.js';
+
+let dir: string;
+let repo: string;
+let common: string;
+
+beforeEach(() => {
+  dir = tempDir('refs');
+  repo = makeRepo(path.join(dir, 'repo'));
+  common = path.join(repo, '.git');
+});
+
+afterEach(() => removeDir(dir));
+
+describe('reading refs without git', () => {
+  it('agrees with git rev-parse for loose refs, packed refs, and refs that do not exist', () => {
+    git(repo, 'branch', 'feature/one');
+    expect(readRef(common, 'refs/heads/feature/one')).toBe(git(repo, 'rev-parse', 'feature/one'));
+    git(repo, 'pack-refs', '--all');
+    expect(fs.existsSync(path.join(common, 'refs/heads/feature/one'))).toBe(false);
+    expect(readRef(common, 'refs/heads/feature/one')).toBe(git(repo, 'rev-parse', 'feature/one'));
+    // A loose ref written after packing wins over the packed line, as in git.
+    commitFile(repo, 'a.txt', 'a\n', 'a');
+    git(repo, 'branch', '-f', 'feature/one', 'HEAD');
+    expect(readRef(common, 'refs/heads/feature/one')).toBe(git(repo, 'rev-parse', 'HEAD'));
+    expect(readRef(common, 'refs/heads/no-such-branch')).toBeNull();
+  });
+
+  it('leaves to git what it cannot tell: a symbolic ref, a name outside refs/, reftable', () => {
+    git(repo, 'symbolic-ref', 'refs/heads/alias', 'refs/heads/main');
+    expect(readRef(common, 'refs/heads/alias')).toBeUndefined();
+    expect(readRef(common, 'HEAD')).toBeUndefined();
+    expect(readRef(common, 'refs/heads/../../config')).toBeUndefined();
+    const other = makeRepo(path.join(dir, 'other'));
+    fs.appendFileSync(path.join(other, '.git', 'config'), '[extensions]\n\trefStorage = reftable\n');
+    expect(readRef(path.join(other, '.git'), 'refs/heads/main')).toBeUndefined();
+  });
+
+  it("reads a worktree's HEAD: a linked worktree on a branch, a detached one, the main one", async () => {
+    const ws = await WorkspaceManager.open({
+      repoDir: repo,
+      sandboxDir: '.state/sandbox',
+      integrationBranch: 'integration',
+      baseBranch: 'main',
+    });
+    const w = await ws.ensureWorkspace('T1');
+    const tip = commitFile(w.path, 'b.txt', 'b\n', 'b');
+    expect(readWorktreeHead(w.path)).toBe(tip);
+    git(w.path, 'checkout', '-q', '--detach', 'HEAD~1');
+    expect(readWorktreeHead(w.path)).toBe(git(w.path, 'rev-parse', 'HEAD'));
+    expect(readWorktreeHead(repo)).toBe(git(repo, 'rev-parse', 'HEAD'));
+    expect(readWorktreeHead(path.join(dir, 'not-a-worktree'))).toBeUndefined();
+  });
+
+  it('merges read the tips from the files, and still merge right when another writer moved the branch', async () => {
+    const ws = await WorkspaceManager.open({
+      repoDir: repo,
+      sandboxDir: '.state/sandbox',
+      integrationBranch: 'integration',
+      baseBranch: 'main',
+    });
+    for (const id of ['T1', 'T2']) {
+      const w = await ws.ensureWorkspace(id);
+      commitFile(w.path, `${id}.txt`, `${id}\n`, id);
+    }
+    const first = await ws.mergeTask('T1', 'Merge T1');
+    expect(first.status).toBe('merged');
+    // Someone else commits onto the integration branch, and packs the refs.
+    const other = path.join(dir, 'other-wt');
+    git(repo, 'worktree', 'add', '-q', '--detach', other, 'integration');
+    const theirs = commitFile(other, 'theirs.txt', 'x\n', 'theirs');
+    git(repo, 'update-ref', 'refs/heads/integration', theirs);
+    git(repo, 'pack-refs', '--all');
+    const second = await ws.mergeTask('T2', 'Merge T2');
+    expect(second.status).toBe('merged');
+    const commit = (second as { commit: string }).commit;
+    expect(git(repo, 'rev-parse', 'integration')).toBe(commit);
+    expect(git(repo, 'rev-list', '--parents', '-n', '1', commit).split(' ')[1]).toBe(theirs);
+    expect(git(repo, 'ls-tree', '--name-only', 'integration').split('\n')).toEqual(
+      expect.arrayContaining(['T1.txt', 'T2.txt', 'theirs.txt']),
+    );
+  });
+});
