@@ -60,7 +60,12 @@ export async function mergeWithoutCheckout(
       ]);
       [intoHead, intoTree, branchHead] = revs.stdout.split('\n').map((l) => l.trim());
       if (revs.exitCode !== 0 || !intoHead || !intoTree || !branchHead || branchHead === '--') {
-        const tip = await gitResult(repoRoot, ['rev-parse', '--verify', '-q', `refs/heads/${branch}^{commit}`]);
+        const tip = await gitResult(repoRoot, [
+          'rev-parse',
+          '--verify',
+          '-q',
+          `refs/heads/${branch}^{commit}`,
+        ]);
         if (tip.exitCode !== 0) throw new MergeFailedError(branch, into, `branch ${branch} does not exist`);
         throw new MergeFailedError(branch, into, revs.stderr.trim() || `branch ${into} does not exist`);
       }
