@@ -13,7 +13,12 @@ function rememberTree(commit: string, tree: string): void {
 /** What merging a task branch did. */
 export type MergeResult =
   /** A new `--no-ff` merge commit on the integration branch. */
-  | { status: 'merged'; commit: string }
+  | {
+      status: 'merged';
+      commit: string;
+      /** The integration head it was made on (its first parent), when the merge moved the branch itself. */
+      onto?: string;
+    }
   /** The branch was already contained in the integration branch (a repeat after a crash, or no new commits); `commit` is the merge commit that brought it in, when there is one. */
   | { status: 'already-merged'; commit: string | null }
   /** The merge conflicted and was aborted; the integration branch is unchanged. */
@@ -87,7 +92,7 @@ export async function mergeWithoutCheckout(
     ]);
     if (moved.exitCode === 0) {
       rememberTree(commit, step.tree);
-      return { status: 'merged', commit };
+      return { status: 'merged', commit, onto: intoHead };
     }
     // Moved by someone else since the rev-parse: merge again on the new tip, a few times.
     if (attempt >= 5) throw new MergeFailedError(branch, into, moved.stderr.trim());

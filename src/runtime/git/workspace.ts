@@ -13,6 +13,7 @@ import {
 import { fallbackIdentity, git, gitResult, listWorktrees, samePath, type WorktreeEntry } from './git.js';
 import { clearStaleGitLocks, clearStaleRefLock } from './locks.js';
 import { findTaskMerge, mergeTaskBranch, mergeWithoutCheckout, type MergeResult } from './merge.js';
+import { readRef } from './refs.js';
 import { assertRemote, ensureRemoteBranch, fetchBranch, mergeThroughRemote, pushBranch } from './remote.js';
 import { taskBranch, workspaceKey } from '../system/safe-id.js';
 import { ensureGitignored, SANDBOX_GITIGNORE } from '../system/state-paths.js';
@@ -57,7 +58,8 @@ export const CI_WORKTREE = '.ci';
  * One git worktree per task under the sandbox, on branch `orch/<taskId>` made from the
  * integration branch (itself made from the base branch if missing), reused on retries and
  * after crashes; and merges back into the integration branch ({@link WorkspaceManager.mergeTask}).
- * Git operations of one manager are serialised; the lease keeps other orch processes out.
+ * Git operations of one manager are serialised, worktree changes in one queue and merges in
+ * another (see `worktreeSerial`); the lease keeps other orch processes out.
  *
  * @example
  * const ws = await WorkspaceManager.open({ repoDir: '/repo', sandboxDir: '.state/sandbox', integrationBranch: 'integration', baseBranch: 'main' });
@@ -187,13 +189,42 @@ export class WorkspaceManager {
     const ids = commits.filter((c) => /^[0-9a-f]{7,64}$/.test(c));
     const invalid = commits.filter((c) => !ids.includes(c));
     if (ids.length === 0) return invalid;
+    const ref = `refs/heads/${this.integrationBranch}`;
+    // The branch is where this manager last saw it holding all of them (its check, then its
+    // own merges on top): nothing to ask git, and no wait behind queued merges.
+    if (this.remote === undefined && this.contained !== null) {
+      const contained = this.contained;
+      const head = readRef(this.commonDir, ref);
+      // From the head back through this manager's own merges (each made on the one before) to
+      // the head the last check saw: then that head and every merge on the way are in.
+      const walked: string[] = [];
+      let at = head ?? undefined;
+      while (at !== undefined && at !== contained.head) {
+        walked.push(at);
+        at = this.ownMerges.get(at);
+      }
+      if (at !== undefined && head) {
+        for (const c of walked) contained.commits.add(c);
+        contained.head = head;
+        if (ids.every((c) => contained.commits.has(c))) return invalid;
+      }
+    }
     return this.serial(async () => {
       // Through a remote, other workers' merges are there: fetched first.
       if (this.remote !== undefined) await this.followRemote();
-      const ref = `refs/heads/${this.integrationBranch}`;
+      const head = this.remote === undefined ? readRef(this.commonDir, ref) : undefined;
       // One git call for the usual case (all there): nothing reachable from them but not from the branch.
       const all = await gitResult(this.repoRoot, ['rev-list', '--max-count=1', `^${ref}`, ...ids, '--']);
-      if (all.exitCode === 0 && all.stdout.trim() === '') return invalid;
+      if (all.exitCode === 0 && all.stdout.trim() === '') {
+        // Only when the branch did not move during the check: then it held all of them.
+        if (head && readRef(this.commonDir, ref) === head) {
+          // With the merges of this manager's that lead to it (made while this check waited its turn).
+          const commits = new Set(ids);
+          for (let at = this.ownMerges.get(head) && head; at; at = this.ownMerges.get(at)) commits.add(at);
+          this.contained = { head, commits };
+        }
+        return invalid;
+      }
       const missing = [...invalid];
       for (const commit of ids) {
         const r = await gitResult(this.repoRoot, ['merge-base', '--is-ancestor', commit, ref]);
@@ -230,7 +261,11 @@ export class WorkspaceManager {
   }
   private ciQueue: Promise<unknown> = Promise.resolve();
 
-  private async ciCheckout(ref: string): Promise<string> {
+  private ciCheckout(ref: string): Promise<string> {
+    return this.worktreeSerial(() => this.ciCheckoutNow(ref));
+  }
+
+  private async ciCheckoutNow(ref: string): Promise<string> {
     const dir = path.join(this.sandboxDir, CI_WORKTREE);
     const entry = (await listWorktrees(this.repoRoot)).find((w) => samePath(w.path, dir));
     if (entry && (await this.isUsable(entry))) {
@@ -258,7 +293,7 @@ export class WorkspaceManager {
   async ensureWorkspace(taskId: string, lane?: number): Promise<TaskWorkspace> {
     const branch = taskBranch(taskId, lane);
     const wanted = this.pathFor(taskId, lane);
-    return this.serial(async () => {
+    return this.worktreeStep(async () => {
       ensureGitignored(this.sandboxDir, SANDBOX_GITIGNORE);
       // Through a remote, a new task branch starts from the remote's integration head.
       if (this.remote !== undefined && !(await this.refExists(`refs/heads/${branch}`))) {
@@ -338,7 +373,7 @@ export class WorkspaceManager {
    */
   async removeWorkspace(taskId: string, options: { deleteBranch?: boolean } = {}): Promise<void> {
     const branch = taskBranch(taskId);
-    await this.serial(async () => {
+    await this.worktreeStep(async () => {
       const entry = (await listWorktrees(this.repoRoot)).find((w) => w.branch === `refs/heads/${branch}`);
       if (entry && this.insideSandbox(entry.path)) await this.dropWorktree(entry.path);
       else if (fs.existsSync(this.pathFor(taskId))) await this.dropWorktree(this.pathFor(taskId));
@@ -390,7 +425,7 @@ export class WorkspaceManager {
           // A crashed git's lock on the branch would make every merge fail: removed when stale.
           clearStaleRefLock(this.repoRoot, this.commonDir, this.integrationBranch, this.onStaleLockRemoved);
           this.identity ??= await fallbackIdentity(this.repoRoot);
-          return await mergeWithoutCheckout(
+          const result = await mergeWithoutCheckout(
             this.repoRoot,
             this.integrationBranch,
             branch,
@@ -398,6 +433,8 @@ export class WorkspaceManager {
             this.identity,
             this.commonDir,
           );
+          if (result.status === 'merged' && result.onto !== undefined) this.ownMerges.set(result.commit, result.onto);
+          return result;
         }
         return await mergeTaskBranch(this.repoRoot, await this.integrationWorktree(), branch, message);
       } catch (err) {
@@ -407,6 +444,15 @@ export class WorkspaceManager {
       }
     });
   }
+
+  /**
+   * A head of the integration branch and merge commits it is known to contain (see
+   * {@link WorkspaceManager.missingFromIntegration}); null until a check found them all.
+   */
+  private contained: { head: string; commits: Set<string> } | null = null;
+
+  /** The merge commits this manager made without a checkout, each with the head it was made on. */
+  private readonly ownMerges = new Map<string, string>();
 
   /** `-c user.*` for orch's merge commits (see {@link fallbackIdentity}), looked up at the first merge. */
   private identity: string[] | undefined;
@@ -483,7 +529,11 @@ export class WorkspaceManager {
   }
   private verifiedIntegration: { path: string; owned: boolean } | null = null;
 
-  private async findIntegrationWorktree(): Promise<{ path: string; owned: boolean }> {
+  private findIntegrationWorktree(): Promise<{ path: string; owned: boolean }> {
+    return this.worktreeSerial(() => this.findIntegrationWorktreeNow());
+  }
+
+  private async findIntegrationWorktreeNow(): Promise<{ path: string; owned: boolean }> {
     const ref = `refs/heads/${this.integrationBranch}`;
     const own = path.join(this.sandboxDir, INTEGRATION_WORKTREE);
     const entry = (await listWorktrees(this.repoRoot)).find((w) => w.branch === ref);
@@ -717,6 +767,26 @@ export class WorkspaceManager {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Worktrees are made and removed one at a time (concurrent `git worktree add`s race in
+   * git), but not behind merges: a merge moves only the integration ref and writes objects,
+   * so a new task's worktree need not wait for the merges queued before it. A step of the
+   * merge queue that makes a worktree (the integration or CI checkout) takes this queue
+   * too, inside its own; this queue never waits for the merge queue. Through a remote
+   * (`followRemote` moves the local integration branch) everything stays in one queue.
+   */
+  private worktreeSerial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.worktreeQueue.then(fn, fn);
+    this.worktreeQueue = run.catch(() => undefined);
+    return run;
+  }
+  private worktreeQueue: Promise<unknown> = Promise.resolve();
+
+  /** A task worktree's creation or removal: its own queue locally, the one queue through a remote. */
+  private worktreeStep<T>(fn: () => Promise<T>): Promise<T> {
+    return this.remote === undefined ? this.worktreeSerial(fn) : this.serial(fn);
   }
 }
 

@@ -86,3 +86,42 @@ describe('reading refs without git', () => {
     );
   });
 });
+
+describe('worktrees and merges in two queues', () => {
+  it('makes new worktrees while merges run, and every merge and worktree comes out right', async () => {
+    const ws = await WorkspaceManager.open({
+      repoDir: repo,
+      sandboxDir: '.state/sandbox',
+      integrationBranch: 'integration',
+      baseBranch: 'main',
+    });
+    for (let i = 1; i <= 6; i++) {
+      const w = await ws.ensureWorkspace(`M${i}`);
+      commitFile(w.path, `M${i}.txt`, `${i}\n`, `M${i}`);
+    }
+    // Six merges and six new worktrees at once; both queues interleave.
+    const merges = Array.from({ length: 6 }, (_, i) => ws.mergeTask(`M${i + 1}`, `Merge M${i + 1}`));
+    const made = Array.from({ length: 6 }, (_, i) => ws.ensureWorkspace(`N${i + 1}`));
+    const results = await Promise.all(merges);
+    const worktrees = await Promise.all(made);
+    expect(results.map((r) => r.status)).toEqual(Array(6).fill('merged'));
+    expect(git(repo, 'rev-list', '--count', '--merges', 'integration')).toBe('6');
+    for (const w of worktrees) {
+      expect(w.created).toBe(true);
+      expect(git(w.path, 'symbolic-ref', '--short', 'HEAD')).toBe(`orch/${w.taskId}`);
+      // Made from the integration branch as it was at that moment: one of its heads.
+      expect(git(repo, 'merge-base', '--is-ancestor', w.head, 'integration')).toBe('');
+    }
+    expect(
+      git(repo, 'worktree', 'list', '--porcelain')
+        .split('\n')
+        .filter((l) => l.startsWith('worktree ')).length,
+    ).toBe(13);
+    // The integration branch still holds every merge (the check's fast path agrees with git).
+    expect(await ws.missingFromIntegration(results.map((r) => (r as { commit: string }).commit))).toEqual([]);
+    git(repo, 'update-ref', 'refs/heads/integration', (results[2] as { commit: string }).commit);
+    expect(
+      await ws.missingFromIntegration(results.map((r) => (r as { commit: string }).commit)),
+    ).toHaveLength(3);
+  });
+});
