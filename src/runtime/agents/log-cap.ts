@@ -64,8 +64,10 @@ export function rotateIfFull(logFile: string, maxBytes: number): boolean {
     const tmp = `${rotated}.tmp`;
     // `.1` gets the newest `maxBytes` of the log; what came before them is dropped (counted).
     // What arrives during the copy follows it, until the log stops growing between two looks
-    // (a few rounds at most) or `.1` would pass 1.25 times the cap, so that the truncation
-    // right after the last look drops as little as can be: a write in flight at that instant.
+    // (a few rounds at most), so that the truncation right after the last look drops as little
+    // as can be: a write in flight at that instant. When more than a quarter of the cap
+    // arrives during a round, the copy starts again from the newest `maxBytes`: the newest
+    // output is what is kept (its last line, the tail of the next prompt).
     const limit = maxBytes + Math.floor(maxBytes / 4);
     const out = fs.openSync(tmp, 'w');
     let from = 0;
@@ -75,19 +77,19 @@ export function rotateIfFull(logFile: string, maxBytes: number): boolean {
       const buf = Buffer.allocUnsafe(1024 * 1024);
       for (let round = 0; ; round++) {
         before = fs.fstatSync(fd).size;
-        if (round === 0) {
+        if (round === 0 || before - from > limit) {
           from = Math.max(0, before - maxBytes);
           copied = from;
+          fs.ftruncateSync(out, 0);
         }
-        const upTo = Math.min(before, from + limit);
-        if (upTo <= copied || round === 8) {
+        if (before <= copied || round === 8) {
           fs.ftruncateSync(fd, 0);
           break;
         }
-        while (copied < upTo) {
-          const n = fs.readSync(fd, buf, 0, Math.min(buf.length, upTo - copied), copied);
+        while (copied < before) {
+          const n = fs.readSync(fd, buf, 0, Math.min(buf.length, before - copied), copied);
           if (n === 0) break;
-          fs.writeSync(out, buf, 0, n);
+          fs.writeSync(out, buf, 0, n, copied - from);
           copied += n;
         }
       }

@@ -433,7 +433,8 @@ export class WorkspaceManager {
             this.identity,
             this.commonDir,
           );
-          if (result.status === 'merged' && result.onto !== undefined) this.ownMerges.set(result.commit, result.onto);
+          if (result.status === 'merged' && result.onto !== undefined)
+            this.ownMerges.set(result.commit, result.onto);
           return result;
         }
         return await mergeTaskBranch(this.repoRoot, await this.integrationWorktree(), branch, message);
