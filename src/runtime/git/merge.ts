@@ -1,5 +1,6 @@
 import { MergeFailedError } from '../system/errors.js';
 import { fallbackIdentity, git, gitResult } from './git.js';
+import type { InProcessWriter } from './objects.js';
 import { readRef } from './refs.js';
 
 /** The trees of the merge commits orch made (a commit's tree never changes), the newest 256. */
@@ -47,6 +48,7 @@ export async function mergeWithoutCheckout(
   message: string,
   identity: string[],
   commonDir?: string,
+  writer?: InProcessWriter | null,
 ): Promise<MergeResult> {
   const intoRef = `refs/heads/${into}`;
   for (let attempt = 1; ; attempt++) {
@@ -75,21 +77,31 @@ export async function mergeWithoutCheckout(
         throw new MergeFailedError(branch, into, revs.stderr.trim() || `branch ${into} does not exist`);
       }
     }
-    const step = await mergeOnto(repoRoot, { head: intoHead, tree: intoTree }, branchHead, message, identity);
+    const step = await mergeOnto(
+      repoRoot,
+      { head: intoHead, tree: intoTree },
+      branchHead,
+      message,
+      identity,
+      writer,
+    );
     if (step.status === 'conflict') return step;
     if (step.status === 'failed') throw new MergeFailedError(branch, into, step.output);
     if (step.status === 'already-merged') {
       return { status: 'already-merged', commit: await findMergeCommit(repoRoot, branchHead, intoHead) };
     }
     const commit = step.commit;
-    const moved = await gitResult(repoRoot, [
-      'update-ref',
-      '-m',
-      `merge ${branch}: Merge made by orch (merge-tree)`,
-      intoRef,
-      commit,
-      intoHead,
-    ]);
+    const reason = `merge ${branch}: Merge made by orch (merge-tree)`;
+    const inProcess = writer?.moveRef(intoRef, intoHead, commit, reason);
+    if (inProcess === 'moved') {
+      rememberTree(commit, step.tree);
+      return { status: 'merged', commit, onto: intoHead };
+    }
+    if (inProcess === 'stale') {
+      if (attempt >= 5) throw new MergeFailedError(branch, into, `${intoRef} kept moving during the merge`);
+      continue;
+    }
+    const moved = await gitResult(repoRoot, ['update-ref', '-m', reason, intoRef, commit, intoHead]);
     if (moved.exitCode === 0) {
       rememberTree(commit, step.tree);
       return { status: 'merged', commit, onto: intoHead };
@@ -122,6 +134,7 @@ export async function mergeOnto(
   branchHead: string,
   message: string,
   identity: string[],
+  writer?: InProcessWriter | null,
 ): Promise<MergeStep> {
   const merged = await gitResult(repoRoot, [
     'merge-tree',
@@ -144,11 +157,13 @@ export async function mergeOnto(
     const contained = await gitResult(repoRoot, ['merge-base', '--is-ancestor', branchHead, onto.head]);
     if (contained.exitCode === 0) return { status: 'already-merged' };
   }
-  const commit = (
-    await git(repoRoot, ['commit-tree', tree, '-p', onto.head, '-p', branchHead, '-m', message], {
-      config: identity,
-    })
-  ).trim();
+  const commit =
+    writer?.commit(tree, [onto.head, branchHead], message) ??
+    (
+      await git(repoRoot, ['commit-tree', tree, '-p', onto.head, '-p', branchHead, '-m', message], {
+        config: identity,
+      })
+    ).trim();
   return { status: 'commit', commit, tree };
 }
 

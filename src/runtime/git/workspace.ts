@@ -13,6 +13,7 @@ import {
 import { fallbackIdentity, git, gitResult, listWorktrees, samePath, type WorktreeEntry } from './git.js';
 import { clearStaleGitLocks, clearStaleRefLock } from './locks.js';
 import { findTaskMerge, mergeTaskBranch, mergeWithoutCheckout, type MergeResult } from './merge.js';
+import { inProcessWriter, type InProcessWriter } from './objects.js';
 import { readRef } from './refs.js';
 import { assertRemote, ensureRemoteBranch, fetchBranch, mergeThroughRemote, pushBranch } from './remote.js';
 import { taskBranch, workspaceKey } from '../system/safe-id.js';
@@ -425,6 +426,9 @@ export class WorkspaceManager {
           // A crashed git's lock on the branch would make every merge fail: removed when stale.
           clearStaleRefLock(this.repoRoot, this.commonDir, this.integrationBranch, this.onStaleLockRemoved);
           this.identity ??= await fallbackIdentity(this.repoRoot);
+          if (this.writer === undefined) {
+            this.writer = await inProcessWriter(this.repoRoot, this.commonDir, this.identity);
+          }
           const result = await mergeWithoutCheckout(
             this.repoRoot,
             this.integrationBranch,
@@ -432,6 +436,7 @@ export class WorkspaceManager {
             message,
             this.identity,
             this.commonDir,
+            this.writer,
           );
           if (result.status === 'merged' && result.onto !== undefined)
             this.ownMerges.set(result.commit, result.onto);
@@ -451,6 +456,9 @@ export class WorkspaceManager {
    * {@link WorkspaceManager.missingFromIntegration}); null until a check found them all.
    */
   private contained: { head: string; commits: Set<string> } | null = null;
+
+  /** Makes merge commits and moves the integration ref without git, where that is exact (see objects.ts); null: git does. */
+  private writer: InProcessWriter | null | undefined;
 
   /** The merge commits this manager made without a checkout, each with the head it was made on. */
   private readonly ownMerges = new Map<string, string>();

@@ -51,7 +51,7 @@ describe("orch's own git calls", () => {
     expect(ORCH_GIT_CONFIG).toEqual(['gc.auto=0', 'maintenance.auto=false']);
     const prefix = ORCH_GIT_CONFIG.flatMap((c) => ['-c', c]).join(' ');
     expect(orchCalls.filter((l) => !l.startsWith(prefix))).toEqual([]);
-    expect(logged.some((l) => l.includes(' merge '))).toBe(true);
+    expect(logged.some((l) => l.includes(' merge-tree '))).toBe(true);
     // Nothing was written into the repository's own configuration.
     // (`git config --get-regexp` exits 1 when no key matches.)
     expect(() => git(repo, 'config', '--get-regexp', '^(gc|maintenance)\\.')).toThrow(/Command failed/);
