@@ -187,7 +187,8 @@ function decideTasks(
     const phase = getOwn(state.phases, task.phase);
     // A phase's own dependencies hold its tasks too: a revision may give a ready or started
     // phase an unfinished dependency (a ready one is blocked this tick, a started one stays started).
-    const open =
+    // Worked out only for the states that ask (a finished task, most of a long plan, does not).
+    const isOpen = () =>
       phase !== undefined &&
       phase.value !== 'blocked' &&
       phaseDepsMet(state, index, task.phase, phaseDeps) &&
@@ -195,7 +196,7 @@ function decideTasks(
     supersede(state, id, ctx, out);
     switch (entry.value) {
       case 'pending':
-        if (open) out.push({ type: 'UnblockTask', taskId: id, reason: 'dependencies' });
+        if (isOpen()) out.push({ type: 'UnblockTask', taskId: id, reason: 'dependencies' });
         break;
       case 'racing':
         for (const lane of ctx.lanes ?? []) {
@@ -209,7 +210,7 @@ function decideTasks(
         }
         // Lanes not spawned yet (no free slot, or a crash between two lanes' requests); like any
         // spawn, only while the task's phase and dependencies are open (a revision may close them).
-        if (open && (ctx.lanes?.length ?? 0) < (ctx.laneTotal ?? 0)) candidates.push(id);
+        if (isOpen() && (ctx.lanes?.length ?? 0) < (ctx.laneTotal ?? 0)) candidates.push(id);
         break;
       case 'blocked': {
         const reason = blockResolved(state, index, entry);
@@ -251,7 +252,7 @@ function decideTasks(
           // maxRetries may have been lowered since the retry was planned, or a block used the last one.
           out.push({ type: 'FailTask', taskId: id, reason: exhausted(ctx) });
         } else if (
-          open &&
+          isOpen() &&
           !live.has(id) &&
           (entry.value === 'ready' || ctx.notBefore === null || Date.parse(ctx.notBefore) <= now)
         ) {

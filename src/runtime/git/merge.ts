@@ -228,7 +228,19 @@ export async function findMergeCommit(
   branchHead: string,
   tip: string,
 ): Promise<string | null> {
-  const out = await git(worktree, ['log', '--first-parent', '--merges', '-n', '5000', '--format=%H %P', tip]);
+  // The merge that brought `branchHead` in is never an ancestor of `branchHead`: only the
+  // history after it is searched (for a branch with nothing of its own, the few merges since).
+  const out = await git(worktree, [
+    'log',
+    '--first-parent',
+    '--merges',
+    '-n',
+    '5000',
+    '--format=%H %P',
+    tip,
+    `^${branchHead}`,
+    '--',
+  ]);
   for (const line of out.split('\n')) {
     const [commit, , ...others] = line.trim().split(' ');
     if (commit && others.includes(branchHead)) return commit;

@@ -173,6 +173,9 @@ export class WorkspaceManager {
   }
 
   async integrationHead(): Promise<string> {
+    const read =
+      this.remote === undefined ? readRef(this.commonDir, `refs/heads/${this.integrationBranch}`) : undefined;
+    if (read) return read;
     return (
       await git(this.repoRoot, ['rev-parse', '--verify', `refs/heads/${this.integrationBranch}^{commit}`])
     ).trim();
@@ -473,14 +476,7 @@ export class WorkspaceManager {
    */
   private integrationCheckedOut(): string | undefined {
     const wanted = `ref: refs/heads/${this.integrationBranch}`;
-    const heads = [path.join(this.commonDir, 'HEAD')];
-    let names: string[] = [];
-    try {
-      names = fs.readdirSync(path.join(this.commonDir, 'worktrees'));
-    } catch {
-      // No linked worktrees.
-    }
-    for (const name of names) heads.push(path.join(this.commonDir, 'worktrees', name, 'HEAD'));
+    const heads = [path.join(this.commonDir, 'HEAD'), ...this.watchedWorktreeHeads()];
     for (const head of heads) {
       let text: string;
       try {
@@ -492,6 +488,50 @@ export class WorkspaceManager {
     }
     return undefined;
   }
+
+  /**
+   * The HEAD files of the linked worktrees that may have the integration branch checked out:
+   * every one except orch's task worktrees (`<sandbox>/<task>`, where agents work on their task
+   * branch). Worked out again only when a worktree is added or removed (the mtime of
+   * `<common-dir>/worktrees` changes), so a merge reads a few files however many tasks the
+   * plan has (reading every worktree's HEAD made merging quadratic in the plan's size).
+   */
+  private watchedWorktreeHeads(): string[] {
+    const dir = path.join(this.commonDir, 'worktrees');
+    let stamp = 'none';
+    try {
+      const st = fs.statSync(dir);
+      stamp = `${st.mtimeMs}:${st.ino}`;
+    } catch {
+      // No linked worktrees.
+    }
+    if (this.watched?.stamp === stamp) return this.watched.heads;
+    const heads: string[] = [];
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      // No linked worktrees.
+    }
+    const sandbox = path.resolve(this.sandboxDir);
+    for (const name of names) {
+      let worktree: string | undefined;
+      try {
+        // `gitdir` holds the path of the worktree's `.git` file.
+        worktree = path.dirname(fs.readFileSync(path.join(dir, name, 'gitdir'), 'utf8').trim());
+      } catch {
+        // Being created or removed: looked at, to be safe.
+      }
+      const task =
+        worktree !== undefined &&
+        path.dirname(path.resolve(worktree)) === sandbox &&
+        !path.basename(worktree).startsWith('.');
+      if (!task) heads.push(path.join(dir, name, 'HEAD'));
+    }
+    this.watched = { stamp, heads };
+    return heads;
+  }
+  private watched: { stamp: string; heads: string[] } | undefined;
 
   /** The commit a branch points at: its loose ref file when there is one, else `git rev-parse` in `worktree`. */
   private async branchHead(branch: string, worktree: string): Promise<string> {

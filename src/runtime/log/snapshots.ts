@@ -157,7 +157,7 @@ export function saveSnapshot(store: EventStore, state: OrchState, versions: Reco
 export function maybeSaveSnapshot(
   store: EventStore,
   state: OrchState,
-  versions: Record<string, number>,
+  versions: Record<string, number> | (() => Record<string, number>),
   options: { every?: number } = {},
 ): boolean {
   const every = options.every ?? SNAPSHOT_EVERY;
@@ -169,7 +169,8 @@ export function maybeSaveSnapshot(
   }
   // A snapshot beyond the state belongs to another log (or a newer writer): replace it.
   if (state.position - last < every && last <= state.position) return false;
-  saveSnapshot(store, state, versions);
+  // A function: the versions are gathered only when a snapshot is written (the loop asks every turn).
+  saveSnapshot(store, state, typeof versions === 'function' ? versions() : versions);
   return true;
 }
 

@@ -26,7 +26,7 @@ export async function runLoop(ctx: RunContext): Promise<RunOutcome> {
   try {
     for (;;) {
       log.catchUp();
-      maybeSaveSnapshot(ctx.store, log.state, log.streamVersions());
+      maybeSaveSnapshot(ctx.store, log.state, () => log.streamVersions());
       if (ctx.membership !== null) {
         // Workers: let timers run (the heartbeat) between decisions, however busy the loop is.
         await new Promise<void>((resolve) => setImmediate(resolve));

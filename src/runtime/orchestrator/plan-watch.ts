@@ -136,12 +136,12 @@ export class PlanWatch {
    */
   dueAt(): number | null {
     if (!this.changes.pending || this.sources.length === 0) return null;
-    return this.lastWrite + GARDEN_INTERVAL_MS;
+    return this.lastWrite + this.gardenIntervalMs();
   }
 
   /**
    * Writes the statuses that changed back into the plan files (the roadmap gardener), at
-   * most once per {@link GARDEN_INTERVAL_MS}: statuses that change in between are written
+   * most once per {@link GARDEN_INTERVAL_MS} (longer for a large plan, {@link GARDEN_COST_FACTOR}): statuses that change in between are written
    * together, in one write per file with the final statuses. `flush` writes now whatever is
    * pending (the end of a run). The files as read are kept while they do not change, and
    * brought up to date with each write (texts and statuses), so a pass costs no parse. Its
@@ -151,11 +151,12 @@ export class PlanWatch {
    */
   garden(state: OrchState, now: number, flush = false): void {
     if (!this.changes.pending || this.sources.length === 0) return;
-    if (!flush && now < this.lastWrite + GARDEN_INTERVAL_MS) return;
+    if (!flush && now < this.lastWrite + this.gardenIntervalMs()) return;
     const stamp = planSetStamp(this.sources);
     // Someone edited the plan: the reload records it first, then the gardener goes on.
     if (stamp !== this.stamp) return;
     this.changes.clear();
+    const started = performance.now();
     try {
       let read = this.gardenRead?.stamp === stamp ? this.gardenRead.set : undefined;
       if (read === undefined) {
@@ -188,7 +189,15 @@ export class PlanWatch {
         code: 'PLAN_WRITE_BACK_FAILED',
         message: `could not write statuses back into the plan: ${(err as Error).message}`,
       });
+    } finally {
+      this.gardenCostMs = performance.now() - started;
     }
+  }
+  /** How long the last write-back took (a large plan takes longer to parse and write). */
+  private gardenCostMs = 0;
+
+  private gardenIntervalMs(): number {
+    return Math.max(GARDEN_INTERVAL_MS, this.gardenCostMs * GARDEN_COST_FACTOR);
   }
 }
 
@@ -198,6 +207,12 @@ export class PlanWatch {
  * statuses change within this time when many agents run.
  */
 export const GARDEN_INTERVAL_MS = 500;
+/**
+ * Between two write-backs, at least this many times as long as the last one took: a plan of
+ * thousands of tasks, which takes tens of milliseconds to parse and write, is written back less
+ * often, so the gardener's share of the loop stays about 5% however large the plan is.
+ */
+export const GARDEN_COST_FACTOR = 20;
 
 function contentHash(text: string): string {
   return createHash('sha256').update(text).digest('hex');
