@@ -181,18 +181,19 @@ function decideTasks(
   const phaseDeps = new Map<string, boolean>();
   for (const id of index.taskOrder) {
     const entry = getOwn(state.tasks, id);
+    // A finished task without lanes asks for nothing: most of a long plan, passed over cheaply.
+    if (
+      entry === undefined ||
+      ((entry.value === 'complete' || entry.value === 'failed') && !entry.context.lanes)
+    )
+      continue;
     const task = index.tasks.get(id);
-    if (entry === undefined || task === undefined) continue;
+    if (task === undefined) continue;
     const ctx = entry.context;
-    const phase = getOwn(state.phases, task.phase);
     // A phase's own dependencies hold its tasks too: a revision may give a ready or started
     // phase an unfinished dependency (a ready one is blocked this tick, a started one stays started).
-    // Worked out only for the states that ask (a finished task, most of a long plan, does not).
-    const isOpen = () =>
-      phase !== undefined &&
-      phase.value !== 'blocked' &&
-      phaseDepsMet(state, index, task.phase, phaseDeps) &&
-      task.dependsOn.every((d) => dependencyMet(state, index, d));
+    // Worked out only for the states that ask.
+    const isOpen = () => taskOpen(state, index, task, phaseDeps);
     supersede(state, id, ctx, out);
     switch (entry.value) {
       case 'pending':
@@ -325,6 +326,22 @@ function spawn(
  * Best of N: every lane the task machine superseded (another lane's gate passed first) whose
  * agent is not yet marked superseded gets `SupersedeLane` (its live agent is stopped).
  */
+/** Whether a task's phase is open and its phase's and its own dependencies are met. */
+function taskOpen(
+  state: OrchState,
+  index: PlanIndex,
+  task: { phase: string; dependsOn: readonly string[] },
+  phaseDeps: Map<string, boolean>,
+): boolean {
+  const phase = getOwn(state.phases, task.phase);
+  return (
+    phase !== undefined &&
+    phase.value !== 'blocked' &&
+    phaseDepsMet(state, index, task.phase, phaseDeps) &&
+    task.dependsOn.every((d) => dependencyMet(state, index, d))
+  );
+}
+
 function supersede(state: OrchState, taskId: string, ctx: TaskContext, out: Command[]): void {
   const lanes = ctx.lanes ?? null;
   if (lanes === null) return;

@@ -506,31 +506,42 @@ export class WorkspaceManager {
       // No linked worktrees.
     }
     if (this.watched?.stamp === stamp) return this.watched.heads;
-    const heads: string[] = [];
     let names: string[] = [];
     try {
       names = fs.readdirSync(dir);
     } catch {
       // No linked worktrees.
     }
+    // Each worktree is classified once (its `gitdir` read once), not on every change.
     const sandbox = path.resolve(this.sandboxDir);
+    const known = this.worktreeKinds;
+    const present = new Set(names);
+    for (const name of known.keys()) if (!present.has(name)) known.delete(name);
+    const heads: string[] = [];
     for (const name of names) {
-      let worktree: string | undefined;
-      try {
-        // `gitdir` holds the path of the worktree's `.git` file.
-        worktree = path.dirname(fs.readFileSync(path.join(dir, name, 'gitdir'), 'utf8').trim());
-      } catch {
-        // Being created or removed: looked at, to be safe.
+      let watch = known.get(name);
+      if (watch === undefined) {
+        let worktree: string | undefined;
+        try {
+          // `gitdir` holds the path of the worktree's `.git` file.
+          worktree = path.dirname(fs.readFileSync(path.join(dir, name, 'gitdir'), 'utf8').trim());
+        } catch {
+          // Being created or removed: looked at, to be safe (and classified again next time).
+        }
+        const task =
+          worktree !== undefined &&
+          path.dirname(path.resolve(worktree)) === sandbox &&
+          !path.basename(worktree).startsWith('.');
+        watch = !task;
+        if (worktree !== undefined) known.set(name, watch);
       }
-      const task =
-        worktree !== undefined &&
-        path.dirname(path.resolve(worktree)) === sandbox &&
-        !path.basename(worktree).startsWith('.');
-      if (!task) heads.push(path.join(dir, name, 'HEAD'));
+      if (watch) heads.push(path.join(dir, name, 'HEAD'));
     }
     this.watched = { stamp, heads };
     return heads;
   }
+  /** Per entry of `<common-dir>/worktrees`: whether its HEAD is looked at (not a task worktree). */
+  private readonly worktreeKinds = new Map<string, boolean>();
   private watched: { stamp: string; heads: string[] } | undefined;
 
   /** The commit a branch points at: its loose ref file when there is one, else `git rev-parse` in `worktree`. */
