@@ -64,7 +64,9 @@ const TASK_STATUSES: readonly TaskStatus[] = ['pending', 'ready', 'running', 'bl
  * doc.totals.tasks.complete; // 3
  */
 export function statusDocument(state: OrchState): StatusDocument {
-  const view = statusView(state);
+  // One list of the agents for all three passes (a long log has a hundred thousand).
+  const all = Object.values(state.agents);
+  const view = statusView(state, all);
   const tasks = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
   let attempts = 0;
   for (const task of view.tasks) {
@@ -73,7 +75,7 @@ export function statusDocument(state: OrchState): StatusDocument {
   }
   let live = 0;
   for (const agent of view.agents) if (agent.status === 'spawning' || agent.status === 'running') live += 1;
-  const usage = usageTotals(state);
+  const usage = usageTotals(state, all);
   const targetOf = taskTargets(state.plan);
   const rows = view.tasks.map((t) => ({ ...t, target: targetOf.get(t.id) ?? null }));
   return {
@@ -82,7 +84,7 @@ export function statusDocument(state: OrchState): StatusDocument {
     totals: {
       tasks,
       attempts,
-      agents: { live, total: Object.keys(state.agents).length },
+      agents: { live, total: all.length },
       costUsd: state.costUsd,
     },
     usage,

@@ -106,7 +106,10 @@ export function taskStatus(entry: MachineState<TaskContext>): TaskStatus {
  * @example
  * console.log(JSON.stringify(statusView(replay(store.readAll())), null, 2));
  */
-export function statusView(state: OrchState): StatusView {
+export function statusView(
+  state: OrchState,
+  agents: readonly AgentRecord[] = Object.values(state.agents),
+): StatusView {
   const plan = state.plan;
   return {
     position: state.position,
@@ -144,7 +147,7 @@ export function statusView(state: OrchState): StatusView {
         ...(entry?.context.lanes ? { lanes: statusLanes(state, entry.context) } : {}),
       };
     }),
-    agents: shownAgents(state).map((a) => ({
+    agents: shownAgents(agents).map((a) => ({
       spawnId: a.spawnId,
       task: a.task,
       attempt: a.attempt,
@@ -164,8 +167,7 @@ export function statusView(state: OrchState): StatusView {
 }
 
 /** Live agents and the last spawn of each task, in spawn order. */
-function shownAgents(state: OrchState): AgentRecord[] {
-  const all = Object.values(state.agents);
+function shownAgents(all: readonly AgentRecord[]): AgentRecord[] {
   const last = new Map<string, AgentRecord>();
   for (const a of all) last.set(a.task, a);
   return all.filter((a) => a.status === 'spawning' || a.status === 'running' || last.get(a.task) === a);

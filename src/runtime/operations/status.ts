@@ -87,14 +87,19 @@ function statusExtras(store: EventStore, documentJson: string): StatusExtras {
       givenUp: count('givenUp'),
     };
   }
-  const live = new Set(
-    (JSON.parse(documentJson) as { agents?: { spawnId: string; status: string }[] }).agents
-      ?.filter((a) => a.status === 'spawning' || a.status === 'running')
-      .map((a) => a.spawnId) ?? [],
-  );
+  // The document is parsed (megabytes on a long log) only when some spawn was given ports.
+  const assigned = [...store.readAll({ types: ['PortsAssigned'] })];
+  const live =
+    assigned.length === 0
+      ? new Set<string>()
+      : new Set(
+          (JSON.parse(documentJson) as { agents?: { spawnId: string; status: string }[] }).agents
+            ?.filter((a) => a.status === 'spawning' || a.status === 'running')
+            .map((a) => a.spawnId) ?? [],
+        );
   if (live.size > 0) {
     const ports: NonNullable<StatusExtras['ports']> = [];
-    for (const e of store.readAll({ types: ['PortsAssigned'] })) {
+    for (const e of assigned) {
       const d = e.data as { spawnId: string; taskId: string; base: number; count: number };
       if (live.has(d.spawnId))
         ports.push({ taskId: d.taskId, spawnId: d.spawnId, base: d.base, count: d.count });

@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { StoreError } from '../errors.js';
+import { DEFAULT_RECONNECT_TIMEOUT_MS } from './defaults.js';
 import { isConnectionError, redactUrl, wrapPostgresError } from './errors.js';
 import { PostgresEventStore } from './postgres-event-store.js';
 import {
@@ -32,8 +33,7 @@ export interface PostgresStoreOptions {
   reconnectTimeoutMs?: number;
 }
 
-/** Default of {@link PostgresStoreOptions.reconnectTimeoutMs}. */
-export const DEFAULT_RECONNECT_TIMEOUT_MS = 30_000;
+export { DEFAULT_RECONNECT_TIMEOUT_MS } from './defaults.js';
 
 /**
  * Opens (creating its schema if needed, unless read-only) the orch log in the PostgreSQL

@@ -22,7 +22,8 @@ import type {
   Snapshot,
   StreamAppend,
 } from '../event-store.js';
-import { DEFAULT_RECONNECT_TIMEOUT_MS, type PostgresStoreOptions } from './open.js';
+import { DEFAULT_RECONNECT_TIMEOUT_MS } from './defaults.js';
+import type { PostgresStoreOptions } from './open.js';
 import { redactUrl } from './errors.js';
 import { rebuildError, type BridgeResponse, type WorkerInput } from './sync-protocol.js';
 
