@@ -17,6 +17,15 @@ beforeEach(() => {
 
 afterEach(() => removeDir(dir));
 
+function openWorkspaces(): Promise<WorkspaceManager> {
+  return WorkspaceManager.open({
+    repoDir: repo,
+    sandboxDir: '.state/sandbox',
+    integrationBranch: 'integration',
+    baseBranch: 'main',
+  });
+}
+
 describe('reading refs without git', () => {
   it('agrees with git rev-parse for loose refs, packed refs, and refs that do not exist', () => {
     git(repo, 'branch', 'feature/one');
@@ -42,12 +51,7 @@ describe('reading refs without git', () => {
   });
 
   it("reads a worktree's HEAD: a linked worktree on a branch, a detached one, the main one", async () => {
-    const ws = await WorkspaceManager.open({
-      repoDir: repo,
-      sandboxDir: '.state/sandbox',
-      integrationBranch: 'integration',
-      baseBranch: 'main',
-    });
+    const ws = await openWorkspaces();
     const w = await ws.ensureWorkspace('T1');
     const tip = commitFile(w.path, 'b.txt', 'b\n', 'b');
     expect(readWorktreeHead(w.path)).toBe(tip);
@@ -58,12 +62,7 @@ describe('reading refs without git', () => {
   });
 
   it('merges read the tips from the files, and still merge right when another writer moved the branch', async () => {
-    const ws = await WorkspaceManager.open({
-      repoDir: repo,
-      sandboxDir: '.state/sandbox',
-      integrationBranch: 'integration',
-      baseBranch: 'main',
-    });
+    const ws = await openWorkspaces();
     for (const id of ['T1', 'T2']) {
       const w = await ws.ensureWorkspace(id);
       commitFile(w.path, `${id}.txt`, `${id}\n`, id);
@@ -89,12 +88,7 @@ describe('reading refs without git', () => {
 
 describe('worktrees and merges in two queues', () => {
   it('makes new worktrees while merges run, and every merge and worktree comes out right', async () => {
-    const ws = await WorkspaceManager.open({
-      repoDir: repo,
-      sandboxDir: '.state/sandbox',
-      integrationBranch: 'integration',
-      baseBranch: 'main',
-    });
+    const ws = await openWorkspaces();
     for (let i = 1; i <= 6; i++) {
       const w = await ws.ensureWorkspace(`M${i}`);
       commitFile(w.path, `M${i}.txt`, `${i}\n`, `M${i}`);
