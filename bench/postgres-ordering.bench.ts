@@ -71,13 +71,7 @@ async function xid8Run(
       if (rows.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     }
   })();
-  const clients = await Promise.all(
-    Array.from({ length: WRITERS }, async () => {
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      return c;
-    }),
-  );
+  const clients = await connectWriters(url);
   const start = performance.now();
   await Promise.all(
     clients.map(async (c, w) => {
@@ -101,6 +95,17 @@ async function xid8Run(
   return { seconds, seen, ids };
 }
 
+/** One connected client per writer. */
+function connectWriters(url: string): Promise<pg.Client[]> {
+  return Promise.all(
+    Array.from({ length: WRITERS }, async () => {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      return c;
+    }),
+  );
+}
+
 /**
  * The same bare insert as the xid8 side, but under the advisory lock with `max + 1` positions
  * (orch's ordering without the rest of `orch.append`): isolates what the lock costs.
@@ -112,13 +117,7 @@ async function rawLockRun(url: string, perWriter: number): Promise<number> {
     'CREATE TABLE llog (position bigint PRIMARY KEY, id text NOT NULL UNIQUE, stream_id text NOT NULL, data json NOT NULL)',
   );
   await setup.end();
-  const clients = await Promise.all(
-    Array.from({ length: WRITERS }, async () => {
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      return c;
-    }),
-  );
+  const clients = await connectWriters(url);
   const start = performance.now();
   await Promise.all(
     clients.map(async (c, w) => {
