@@ -4,8 +4,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSqliteEventStore } from '../../src/store/index.js';
-import { git, gitRepo, ORCH_BIN, orchEnv, runOrch, type OrchResult } from '../fixtures/agents/e2e-repo.js';
+import {
+  git,
+  gitRepo,
+  ORCH_BIN,
+  orchEnv,
+  readLogEvents,
+  runOrch,
+  type OrchResult,
+} from '../fixtures/agents/e2e-repo.js';
 
 /**
  * A person cancels a task while its agent runs, through the built CLI (`npm run build`
@@ -25,13 +32,7 @@ function orch(...args: string[]): Promise<OrchResult> {
 
 function events(): { type: string; data: Record<string, unknown>; metadata: Record<string, unknown> }[] {
   const file = path.join(repo, '.state', 'orch.db');
-  if (!fs.existsSync(file)) return [];
-  const store = openSqliteEventStore(file, { readonly: true });
-  try {
-    return [...store.readAll()] as never;
-  } finally {
-    store.close();
-  }
+  return readLogEvents(file) as never;
 }
 
 beforeAll(() => {

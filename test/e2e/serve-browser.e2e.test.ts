@@ -6,8 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSqliteEventStore } from '../../src/store/index.js';
-import { git, gitRepo, ORCH_BIN, orchEnv, runOrch } from '../fixtures/agents/e2e-repo.js';
+import { git, gitRepo, ORCH_BIN, orchEnv, readLogEvents, runOrch } from '../fixtures/agents/e2e-repo.js';
 import { available } from '../setup/required.js';
 
 /**
@@ -49,13 +48,7 @@ let browser: Browser | undefined;
 
 function events(): { type: string; data: Record<string, unknown>; metadata: Record<string, unknown> }[] {
   const file = path.join(repo, '.state', 'orch.db');
-  if (!fs.existsSync(file)) return [];
-  const store = openSqliteEventStore(file, { readonly: true });
-  try {
-    return [...store.readAll()] as never;
-  } finally {
-    store.close();
-  }
+  return readLogEvents(file) as never;
 }
 
 async function until<T>(what: string, probe: () => T | Promise<T>, ms = 90_000): Promise<NonNullable<T>> {
