@@ -544,16 +544,10 @@ export class WorkspaceManager {
   private readonly worktreeKinds = new Map<string, boolean>();
   private watched: { stamp: string; heads: string[] } | undefined;
 
-  /** The commit a branch points at: its loose ref file when there is one, else `git rev-parse` in `worktree`. */
+  /** The commit a branch points at: read from the ref files (refs.ts), else `git rev-parse` in `worktree`. */
   private async branchHead(branch: string, worktree: string): Promise<string> {
-    try {
-      const oid = fs
-        .readFileSync(path.join(this.commonDir, 'refs', 'heads', ...branch.split('/')), 'utf8')
-        .trim();
-      if (/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(oid)) return oid;
-    } catch {
-      // Packed, or another ref backend.
-    }
+    const oid = readRef(this.commonDir, `refs/heads/${branch}`);
+    if (oid) return oid;
     return this.head(worktree);
   }
 
