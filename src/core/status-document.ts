@@ -1,6 +1,7 @@
 import type { OrchState } from './state.js';
 import { statusView, type StatusView, type TaskStatus } from './status-view.js';
-import { usageTotals, type UsageTotals } from './usage-totals.js';
+import { usageTotals, type UsageTotal, type UsageTotals } from './usage-totals.js';
+import type { IdRecord } from './record.js';
 import { milestoneTarget, taskTargets } from '../plan/target-of.js';
 
 /**
@@ -58,14 +59,19 @@ const TASK_STATUSES: readonly TaskStatus[] = ['pending', 'ready', 'running', 'bl
 
 /**
  * The status document of a state: `statusView(state)` plus totals and usage.
+ * `earlier`: per task, the usage of its first spawns whose records were cut out of
+ * `state.agents` (the status state snapshot's `earlier`, see `statusState` in
+ * `src/runtime/log/snapshots.ts`); they count in the totals and usage as if they were there.
  *
  * @example
  * const doc = statusDocument(replay(store.readAll()));
  * doc.totals.tasks.complete; // 3
  */
-export function statusDocument(state: OrchState): StatusDocument {
+export function statusDocument(state: OrchState, earlier?: IdRecord<UsageTotal>): StatusDocument {
   // One list of the agents for all three passes (a long log has a hundred thousand).
   const all = Object.values(state.agents);
+  let cut = 0;
+  if (earlier !== undefined) for (const task of Object.keys(earlier)) cut += earlier[task]?.attempts ?? 0;
   const view = statusView(state, all);
   const tasks = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
   let attempts = 0;
@@ -75,7 +81,7 @@ export function statusDocument(state: OrchState): StatusDocument {
   }
   let live = 0;
   for (const agent of view.agents) if (agent.status === 'spawning' || agent.status === 'running') live += 1;
-  const usage = usageTotals(state, all);
+  const usage = usageTotals(state, all, earlier);
   const targetOf = taskTargets(state.plan);
   const rows = view.tasks.map((t) => ({ ...t, target: targetOf.get(t.id) ?? null }));
   return {
@@ -84,7 +90,7 @@ export function statusDocument(state: OrchState): StatusDocument {
     totals: {
       tasks,
       attempts,
-      agents: { live, total: all.length },
+      agents: { live, total: all.length + cut },
       costUsd: state.costUsd,
     },
     usage,

@@ -22,9 +22,41 @@ export interface UsageTotals {
 const zero = (): UsageTotal => ({ inputTokens: 0, outputTokens: 0, costUsd: 0, attempts: 0 });
 
 /**
+ * Adds one agent's usage to `total` (one attempt; missing usage counts as 0). The one way a
+ * total grows, so that sums made in two steps (a snapshot's, then the agents after it) are
+ * bit for bit the sums made in one.
+ *
+ * @example
+ * const t = { inputTokens: 0, outputTokens: 0, costUsd: 0, attempts: 0 };
+ * addAgentUsage(t, { costUsd: 0.1, inputTokens: 10, outputTokens: 2 }); // t.attempts === 1
+ */
+export function addAgentUsage(
+  total: UsageTotal,
+  agent: Pick<AgentRecord, 'costUsd' | 'inputTokens' | 'outputTokens'>,
+): void {
+  total.attempts += 1;
+  total.inputTokens += agent.inputTokens ?? 0;
+  total.outputTokens += agent.outputTokens ?? 0;
+  total.costUsd += agent.costUsd ?? 0;
+}
+
+function addTotal(into: UsageTotal, t: UsageTotal): void {
+  into.attempts += t.attempts;
+  into.inputTokens += t.inputTokens;
+  into.outputTokens += t.outputTokens;
+  into.costUsd += t.costUsd;
+}
+
+/**
  * The usage agents reported on exit (`AgentExited.usage`), totalled per task, phase,
  * milestone and run. Every plan entity has an entry (zero when nothing ran); agents of
  * tasks no longer in the plan count only in `run`. Pure: a read model of the state.
+ *
+ * The order of the sums is fixed, so the figures depend only on each task's agents in
+ * spawn order: a task's total adds its agents in spawn order (starting from `earlier`'s
+ * total of the task, when given: the usage of its first spawns, summed the same way,
+ * whose records are not in `agents`); a phase's and a milestone's add their tasks' totals
+ * in plan order; `run` adds the plan's tasks in plan order, then the other tasks by id.
  *
  * @example
  * const { run, tasks } = usageTotals(state);
@@ -33,46 +65,41 @@ const zero = (): UsageTotal => ({ inputTokens: 0, outputTokens: 0, costUsd: 0, a
 export function usageTotals(
   state: OrchState,
   agents: readonly AgentRecord[] = Object.values(state.agents),
+  earlier?: IdRecord<UsageTotal>,
 ): UsageTotals {
+  const perTask = new Map<string, UsageTotal>();
+  if (earlier !== undefined) {
+    for (const task of Object.keys(earlier)) {
+      const t = getOwn(earlier, task);
+      if (t !== undefined) perTask.set(task, { ...t });
+    }
+  }
+  for (const a of agents) {
+    let total = perTask.get(a.task);
+    if (total === undefined) {
+      total = zero();
+      perTask.set(a.task, total);
+    }
+    addAgentUsage(total, a);
+  }
   const out: UsageTotals = { run: zero(), tasks: {}, phases: {}, milestones: {} };
   const plan = state.plan;
   for (const m of plan?.milestones ?? []) setOwn(out.milestones, m.id, zero());
   for (const p of plan?.phases ?? []) setOwn(out.phases, p.id, zero());
-  for (const t of plan?.tasks ?? []) setOwn(out.tasks, t.id, zero());
-  const phaseOf = new Map((plan?.tasks ?? []).map((t) => [t.id, t.phase]));
   const milestoneOf = new Map((plan?.phases ?? []).map((p) => [p.id, p.milestone]));
-  // The totals an agent of a task counts towards (task, phase, milestone), worked out once per
-  // task: a long log has a hundred thousand agents and a few hundred tasks.
-  const scopesOf = new Map<string, UsageTotal[]>();
-  const scopes = (task: string): UsageTotal[] => {
-    let list = scopesOf.get(task);
-    if (list === undefined) {
-      const phase = phaseOf.get(task);
-      const milestone = phase === undefined ? undefined : milestoneOf.get(phase);
-      list = [
-        getOwn(out.tasks, task),
-        phase === undefined ? undefined : getOwn(out.phases, phase),
-        milestone === undefined ? undefined : getOwn(out.milestones, milestone),
-      ].filter((t): t is UsageTotal => t !== undefined);
-      scopesOf.set(task, list);
-    }
-    return list;
-  };
-  const run = out.run;
-  for (const a of agents) {
-    const input = a.inputTokens ?? 0;
-    const output = a.outputTokens ?? 0;
-    const cost = a.costUsd ?? 0;
-    run.attempts += 1;
-    run.inputTokens += input;
-    run.outputTokens += output;
-    run.costUsd += cost;
-    for (const total of scopes(a.task)) {
-      total.attempts += 1;
-      total.inputTokens += input;
-      total.outputTokens += output;
-      total.costUsd += cost;
-    }
+  const inPlan = new Set<string>();
+  for (const t of plan?.tasks ?? []) {
+    inPlan.add(t.id);
+    const total = perTask.get(t.id) ?? zero();
+    setOwn(out.tasks, t.id, { ...total });
+    const phase = getOwn(out.phases, t.phase);
+    if (phase !== undefined) addTotal(phase, total);
+    const m = milestoneOf.get(t.phase);
+    const milestone = m === undefined ? undefined : getOwn(out.milestones, m);
+    if (milestone !== undefined) addTotal(milestone, total);
+    addTotal(out.run, total);
   }
+  const others = [...perTask.keys()].filter((task) => !inPlan.has(task)).sort();
+  for (const task of others) addTotal(out.run, perTask.get(task) ?? zero());
   return out;
 }

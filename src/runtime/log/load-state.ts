@@ -3,9 +3,11 @@ import { getOwn, setOwn } from '../../core/record.js';
 import { initialState, type OrchState } from '../../core/state.js';
 import { compiledEngine } from '../../machines/index.js';
 import type { EventStore } from '../../store/event-store.js';
+import type { IdRecord } from '../../core/record.js';
+import type { UsageTotal } from '../../core/usage-totals.js';
 import {
-  isCompactAgent,
   loadStateSnapshot,
+  mayBeCut,
   loadStatusStateSnapshot,
   noteSnapshotPosition,
   type SnapshotIgnored,
@@ -78,59 +80,57 @@ export function loadState(
 }
 
 /**
- * Event types naming a `spawnId` whose fold reads or changes that agent only while it is live
- * (spawning or running), or not at all (`src/core/fold.ts`): a cut-down agent is never live,
- * so they fold the same onto it as onto the whole agent (a late report from an old spawn is
- * ignored either way). Any other type naming a cut-down agent (`LaneSuperseded` reads its
- * `superseded`) needs the whole state.
+ * Event types naming a `spawnId` whose fold differs between a spawn it knows (finished) and
+ * one it does not (`src/core/fold.ts`): a second `AgentSpawnRequested` with a known id is a
+ * duplicate and changes nothing, a `RateLimited` of a known spawn moves `rateLimitedUntil`.
+ * Every other event folds the same onto a state whose finished old spawns were cut out: a
+ * report from a spawn that is not live is ignored either way, gates and merges go by task,
+ * and a superseded mark on a cut spawn is nothing the status document reads.
  */
-const LIVE_ONLY: ReadonlySet<string> = new Set([
-  'AgentSpawnRequested',
-  'AgentStarted',
-  'AgentExited',
-  'AgentLost',
-  'AgentSpawnFailed',
-  'BreakpointReported',
-  'RateLimited',
-  'SignalRejected',
-  'GateStarted',
-  'GatePassed',
-  'GateFailed',
-  'MergeRequested',
-  'MergeConflicted',
-  'BranchMerged',
-]);
+const NEEDS_CUT_SPAWNS: ReadonlySet<string> = new Set(['AgentSpawnRequested', 'RateLimited']);
+
+/** What {@link loadStatusState} gives: `statusDocument(state, earlier)` is the status document of the log. */
+export interface LoadedStatusState {
+  state: OrchState;
+  /** Per task, the usage of the spawns cut out of `state.agents` (`StatusStateSnapshotData.earlier`). */
+  earlier: IdRecord<UsageTotal>;
+}
 
 /**
  * The state `status` needs at the end of the log, from the status state snapshot
- * (`statusState`: the agents the status document does not list cut down) plus the events
- * after it — the status document of it is the one of the full fold. Undefined when there is
- * no usable status state snapshot at or before the end, or when an event after it names a
- * cut-down agent and its fold would need that agent whole (not one of `LIVE_ONLY`): then use
- * {@link loadState}.
+ * (`statusState`: finished old spawns cut out and summed per task) plus the events after
+ * it: `statusDocument(state, earlier)` is the status document of the full fold. Undefined
+ * when there is no usable status state snapshot at or before the end, or when an event after
+ * it may name a cut spawn and its fold would need it (`AgentSpawnRequested`, `RateLimited`:
+ * the id's hash is in the snapshot's `cut`): then use {@link loadState}.
  *
  * @example
- * const state = loadStatusState(store) ?? loadState(store).state;
- * const doc = statusDocument(state);
+ * const loaded = loadStatusState(store);
+ * const doc = loaded ? statusDocument(loaded.state, loaded.earlier) : statusDocument(loadState(store).state);
  */
 export function loadStatusState(
   store: EventStore,
   onSnapshotIgnored?: SnapshotIgnored,
-): OrchState | undefined {
+): LoadedStatusState | undefined {
   const last = store.lastPosition();
   const snap = loadStatusStateSnapshot(store, onSnapshotIgnored);
   if (snap === undefined || snap.position > last) return undefined;
+  const { cut, earlier } = snap.data;
   // The parsed snapshot is ours alone: fold into it in place.
   const draft = new StateDraft(snap.data.state, false);
   if (draft.state.position < last) {
     for (const event of store.readAll({ from: draft.state.position + 1, to: last })) {
-      const spawnId = (event.data as { spawnId?: unknown } | null)?.spawnId;
-      if (typeof spawnId === 'string' && !LIVE_ONLY.has(event.type)) {
-        const agent = getOwn(draft.state.agents, spawnId);
-        if (agent !== undefined && isCompactAgent(agent)) return undefined;
+      if (NEEDS_CUT_SPAWNS.has(event.type)) {
+        const spawnId = (event.data as { spawnId?: unknown } | null)?.spawnId;
+        if (
+          typeof spawnId === 'string' &&
+          getOwn(draft.state.agents, spawnId) === undefined &&
+          mayBeCut(cut, spawnId)
+        )
+          return undefined;
       }
       applyEvent(draft, event, compiledEngine);
     }
   }
-  return draft.state;
+  return { state: draft.state, earlier };
 }

@@ -21,7 +21,7 @@ export interface LoadedStatus {
 /**
  * The status document of the whole log, as fast as the caches allow: the cached document
  * when it is at the end of the log (no fold, no XState loaded), else the status state
- * snapshot (finished agents cut down, see `statusState`) plus the events after it, else the
+ * snapshot (finished old spawns cut out, see `statusState`) plus the events after it, else the
  * state snapshot plus the events after it, else a fold from zero. A cache that is there but unusable is
  * ignored and `onSnapshotIgnored` told once (the first one found), however many are.
  *
@@ -47,7 +47,11 @@ export async function loadStatus(
   const { loadState, loadStatusState } = await import('./load-state.js');
   const status = loadStatusState(store, once);
   if (status !== undefined) {
-    return { json: JSON.stringify(statusDocument(status)), position: status.position, source: 'snapshot' };
+    return {
+      json: JSON.stringify(statusDocument(status.state, status.earlier)),
+      position: status.state.position,
+      source: 'snapshot',
+    };
   }
   const loaded = loadState(store, { onSnapshotIgnored: once });
   return {

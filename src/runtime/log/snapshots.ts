@@ -2,6 +2,7 @@ import { getOwn, setOwn, type IdRecord } from '../../core/record.js';
 import { isLiveAgent, type AgentRecord, type OrchState } from '../../core/state.js';
 import type { EventStore, Snapshot } from '../../store/event-store.js';
 import { statusDocument } from '../../core/status-document.js';
+import { addAgentUsage, type UsageTotal } from '../../core/usage-totals.js';
 
 /**
  * Snapshots: caches beside the log (the store's `snapshots` table, never the log itself)
@@ -12,9 +13,9 @@ import { statusDocument } from '../../core/status-document.js';
  *   `LiveLog` or the read model continues from: fold the events after `position`);
  * - `status-v<N>`: the `orch status` document of that state as JSON text, so `status`
  *   on a log whose snapshot is current prints it without parsing the whole state;
- * - `status-state-v<N>`: that state with every agent the status document does not list
- *   cut down to what its usage totals read ({@link statusState}), so `status` on a log whose
- *   snapshot is behind folds the tail onto it without parsing every spawn ever.
+ * - `status-state-v<N>`: that state with the agents the status document never reads cut
+ *   out and summed per task ({@link statusState}), so `status` on a log whose snapshot is
+ *   behind folds the tail onto a state bounded by the plan, not by every spawn ever.
  *
  * `N` ({@link FOLD_VERSION}) must be bumped whenever the fold (`src/core/fold.ts`, the
  * machines, `OrchState`, `statusView`) changes what it produces: older snapshots are then
@@ -30,7 +31,9 @@ import { statusDocument } from '../../core/status-document.js';
 // 8: a late CI result on an already judged merge commit judges no later merge (`ciJudgedCommits`).
 // 9: the status document lists live agents and each task's last spawn, not every spawn.
 // 10: best of N: tasks keep their lanes (`lanes`, `laneTotal`), agents their `lane`.
-export const FOLD_VERSION = 11;
+// 11: workers (`workers`, agents' `runId` read by decide).
+// 12: the status state cuts old spawns out (`earlier`, `cut`); usage sums in a fixed order.
+export const FOLD_VERSION = 12;
 /** Name of the state snapshot. */
 export const STATE_SNAPSHOT = `state-v${FOLD_VERSION}`;
 /** Name of the status document snapshot. */
@@ -53,64 +56,105 @@ export interface StatusSnapshotData {
   json: string;
 }
 
-/** What `status-state-v<N>` holds: {@link statusState} of the state at its position. */
+/**
+ * What `status-state-v<N>` holds ({@link statusState}): the state at its position with the
+ * agents the status document never reads cut out, and what of them it still needs.
+ */
 export interface StatusStateSnapshotData {
+  /** The state, whose `agents` keep, per task, its spawns from the first one the document reads on. */
   state: OrchState;
-}
-
-/** An agent the status document does not list, cut down to what `usageTotals` reads. */
-export type CompactAgent = Pick<AgentRecord, 'task' | 'costUsd' | 'inputTokens' | 'outputTokens'>;
-
-/**
- * Whether an agent of a {@link statusState} is cut down (it has no status).
- *
- * @example
- * isCompactAgent({ task: 'T1', costUsd: 0.1 }); // true
- */
-export function isCompactAgent(agent: object): boolean {
-  return !Object.hasOwn(agent, 'status');
+  /** Per task: the usage of the spawns cut out (its first ones), summed in spawn order (`addAgentUsage`). */
+  earlier: IdRecord<UsageTotal>;
+  /** The cut spawn ids' {@link spawnIdHash}es, sorted, 8 characters each, in one string. */
+  cut: string;
 }
 
 /**
- * `state` with every agent that is not live, not the last spawn of its task and not a lane
- * of a task cut down to its task and usage (a {@link CompactAgent}), in the same order: the
- * status document of it (`statusDocument`) is the one of `state` — it lists live agents and
- * each task's last spawn, reads lanes' agents, and counts and totals all agents by task.
- * Folding events onto it gives the status document of the full fold as long as no event
- * names a cut-down agent's `spawnId` (the fold reaches agents only by `spawnId`). Shares
- * everything but the agents with `state`.
+ * A spawn id's 32-bit FNV-1a hash as 8 hex digits: how the status state snapshot remembers
+ * the spawns it cut out (a match may be another id: then the caller takes the slow path).
  *
  * @example
- * store.saveSnapshot(STATUS_STATE_SNAPSHOT, state.position, { state: statusState(state) });
+ * spawnIdHash('s2'); // '3d0e2bd1'-like, always 8 hex digits
  */
-export function statusState(state: OrchState): OrchState {
-  const keep = new Set<string>();
+export function spawnIdHash(spawnId: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < spawnId.length; i++) {
+    h ^= spawnId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+/**
+ * Whether `spawnId` may be one of the spawns a status state snapshot cut out (its hash is in
+ * `cut`; binary search, no set built). False means it certainly is not.
+ *
+ * @example
+ * mayBeCut(snap.data.cut, 'b1c2…'); // false: a new spawn
+ */
+export function mayBeCut(cut: string, spawnId: string): boolean {
+  const h = spawnIdHash(spawnId);
+  let lo = 0;
+  let hi = Math.floor(cut.length / 8) - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = cut.slice(mid * 8, mid * 8 + 8);
+    if (at === h) return true;
+    if (at < h) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+/**
+ * The status state of `state`: per task, the spawns before the first one the status
+ * document reads (live, the task's last spawn, a lane of its latest attempt) are cut out of
+ * `agents`, their usage summed per task into `earlier` and their ids remembered (hashed) in
+ * `cut`. `statusDocument(s.state, s.earlier)` is `statusDocument(state)` — the document
+ * lists only agents it keeps, and a task's usage adds its agents in spawn order, the cut
+ * ones first — and it stays so as events are folded onto `s.state`, as long as none needs a
+ * cut spawn whole (see `loadStatusState`). Its size is bounded by the plan, not by the
+ * history. Shares everything but the agents with `state`.
+ *
+ * @example
+ * store.saveSnapshot(STATUS_STATE_SNAPSHOT, state.position, statusState(state));
+ */
+export function statusState(state: OrchState): StatusStateSnapshotData {
+  const read = new Set<string>();
   const last = new Map<string, string>();
   for (const spawnId in state.agents) {
     const a = getOwn(state.agents, spawnId);
     if (a === undefined) continue;
     last.set(a.task, spawnId);
-    if (isLiveAgent(a)) keep.add(spawnId);
+    if (isLiveAgent(a)) read.add(spawnId);
   }
-  for (const spawnId of last.values()) keep.add(spawnId);
+  for (const spawnId of last.values()) read.add(spawnId);
   for (const taskId in state.tasks) {
-    for (const lane of getOwn(state.tasks, taskId)?.context.lanes ?? []) keep.add(lane.spawnId);
+    for (const lane of getOwn(state.tasks, taskId)?.context.lanes ?? []) read.add(lane.spawnId);
   }
   const agents: IdRecord<AgentRecord> = {};
+  const earlier: IdRecord<UsageTotal> = {};
+  const kept = new Set<string>();
+  const hashes: string[] = [];
   for (const spawnId in state.agents) {
     const a = getOwn(state.agents, spawnId);
     if (a === undefined) continue;
-    if (keep.has(spawnId)) {
+    // Once a task has a spawn the document reads, every later one is kept: a task's usage
+    // then adds the cut ones (in `earlier`) and the kept ones in spawn order, as the fold does.
+    if (read.has(spawnId) || kept.has(a.task)) {
+      kept.add(a.task);
       setOwn(agents, spawnId, a);
       continue;
     }
-    const compact: CompactAgent = { task: a.task, costUsd: a.costUsd };
-    if (a.inputTokens !== undefined) compact.inputTokens = a.inputTokens;
-    if (a.outputTokens !== undefined) compact.outputTokens = a.outputTokens;
-    // Read only by `usageTotals` and counted: never folded onto (see `loadStatusState`).
-    setOwn(agents, spawnId, compact as AgentRecord);
+    let total = getOwn(earlier, a.task);
+    if (total === undefined) {
+      total = { inputTokens: 0, outputTokens: 0, costUsd: 0, attempts: 0 };
+      setOwn(earlier, a.task, total);
+    }
+    addAgentUsage(total, a);
+    hashes.push(spawnIdHash(spawnId));
   }
-  return { ...state, agents };
+  return { state: { ...state, agents }, earlier, cut: [...new Set(hashes)].sort().join('') };
 }
 
 /** The newest snapshot position known per store, so `maybeSaveSnapshot` need not read it back. */
@@ -139,8 +183,7 @@ export function saveSnapshot(store: EventStore, state: OrchState, versions: Reco
   store.saveSnapshot(STATE_SNAPSHOT, state.position, data);
   // Stored as the document's own JSON, so `status` prints it without parsing anything.
   store.saveSnapshot(STATUS_SNAPSHOT, state.position, statusDocument(state));
-  const status: StatusStateSnapshotData = { state: statusState(state) };
-  store.saveSnapshot(STATUS_STATE_SNAPSHOT, state.position, status);
+  store.saveSnapshot(STATUS_STATE_SNAPSHOT, state.position, statusState(state));
   knownPositions.set(store, state.position);
 }
 
@@ -242,12 +285,25 @@ export function loadStatusStateSnapshot(
     onIgnored?.(ignoredMessage(row.name, row.position, 'it does not hold a folded state'));
     return undefined;
   }
-  const state = (data as StatusStateSnapshotData).state;
-  if (state.position !== row.position || typeof state.agents !== 'object' || state.agents === null) {
+  const { state, earlier, cut } = data as StatusStateSnapshotData;
+  if (
+    typeof state.agents !== 'object' ||
+    state.agents === null ||
+    typeof earlier !== 'object' ||
+    earlier === null ||
+    Array.isArray(earlier) ||
+    typeof cut !== 'string' ||
+    !/^[0-9a-f]*$/.test(cut) ||
+    cut.length % 8 !== 0
+  ) {
+    onIgnored?.(ignoredMessage(row.name, row.position, 'it does not hold a status state (agents, earlier, cut)'));
+    return undefined;
+  }
+  if (state.position !== row.position) {
     onIgnored?.(ignoredMessage(row.name, row.position, `its state is at position ${state.position}`));
     return undefined;
   }
-  return { ...row, data: { state } };
+  return { ...row, data: { state, earlier, cut } };
 }
 
 /**

@@ -197,7 +197,7 @@ function compareStatusState(
   state: OrchState,
   problems: VerifyProblem[],
 ): void {
-  const d = firstDifference(snap.data.state, statusState(state));
+  const d = firstDifference(snap.data, statusState(state));
   if (d !== null)
     problems.push(difference('status-cache', snap.position, `the ${snap.name} cache`, FROM_ZERO, d));
 }

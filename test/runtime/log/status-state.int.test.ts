@@ -5,13 +5,16 @@ import { statusDocument } from '../../../src/core/status-document.js';
 import { loadStatusState } from '../../../src/runtime/log/load-state.js';
 import { loadStatus } from '../../../src/runtime/log/load-status.js';
 import {
-  isCompactAgent,
   loadStatusStateSnapshot,
+  mayBeCut,
   saveSnapshot,
+  spawnIdHash,
   STATE_SNAPSHOT,
   STATUS_STATE_SNAPSHOT,
   statusState,
 } from '../../../src/runtime/log/snapshots.js';
+import type { AgentRecord, OrchState } from '../../../src/core/state.js';
+import { setOwn } from '../../../src/core/record.js';
 import { verifyLog } from '../../../src/runtime/operations/verify.js';
 import { openSqliteEventStore, type SqliteEventStore } from '../../../src/store/index.js';
 import { tempLog, writeCalculatorRun, type TempLog } from '../../commands/helpers/log-builder.js';
@@ -44,29 +47,65 @@ function logWithSnapshots(behind: number): { t: TempLog; store: SqliteEventStore
 }
 
 describe('the status state snapshot (status-state-v<N>)', () => {
-  it('cuts down only the agents the status document does not list, and gives the same document', () => {
+  it('cuts out each task\'s spawns before the first one the document reads, and gives the same document', () => {
     const { store } = logWithSnapshots(0);
     try {
       const { state } = foldTo(store, store.lastPosition());
       const cut = statusState(state);
-      expect(Object.keys(cut.agents)).toEqual(Object.keys(state.agents));
-      const compact = Object.keys(cut.agents).filter((id) => isCompactAgent(getOwn(cut.agents, id) ?? {}));
       // T002's first two attempts and T003's first are neither live nor their task's last spawn.
-      expect(compact).toEqual(['s2', 's3', 's5']);
+      expect(Object.keys(cut.state.agents)).toEqual(
+        Object.keys(state.agents).filter((id) => !['s2', 's3', 's5'].includes(id)),
+      );
       const s2 = getOwn(state.agents, 's2');
-      expect(getOwn(cut.agents, 's2')).toEqual({
-        task: 'T002',
-        costUsd: 0.02,
-        inputTokens: s2?.inputTokens,
-        outputTokens: s2?.outputTokens,
+      const s3 = getOwn(state.agents, 's3');
+      expect(getOwn(cut.earlier, 'T002')).toEqual({
+        attempts: 2,
+        costUsd: 0 + (s2?.costUsd ?? 0) + (s3?.costUsd ?? 0),
+        inputTokens: (s2?.inputTokens ?? 0) + (s3?.inputTokens ?? 0),
+        outputTokens: (s2?.outputTokens ?? 0) + (s3?.outputTokens ?? 0),
       });
-      expect(JSON.stringify(statusDocument(cut))).toBe(JSON.stringify(statusDocument(state)));
+      expect(Object.keys(cut.earlier)).toEqual(['T002', 'T003']);
+      expect(cut.cut).toBe([spawnIdHash('s2'), spawnIdHash('s3'), spawnIdHash('s5')].sort().join(''));
+      for (const id of ['s2', 's3', 's5']) expect(mayBeCut(cut.cut, id)).toBe(true);
+      for (const id of ['s1', 's4', 's6', 'x']) expect(mayBeCut(cut.cut, id)).toBe(false);
+      expect(JSON.stringify(statusDocument(cut.state, cut.earlier))).toBe(JSON.stringify(statusDocument(state)));
       // Saved beside the other two, smaller than the state snapshot.
       const row = store.loadSnapshotText(STATUS_STATE_SNAPSHOT);
       const full = store.loadSnapshotText(STATE_SNAPSHOT);
       expect(row?.position).toBe(store.lastPosition());
       expect(String(row?.data).length).toBeLessThan(String(full?.data).length);
-      expect(loadStatusStateSnapshot(store)?.data.state.position).toBe(store.lastPosition());
+      expect(loadStatusStateSnapshot(store)?.data).toEqual(JSON.parse(JSON.stringify(cut)));
+    } finally {
+      store.close();
+    }
+  });
+
+  it('keeps every spawn after a read one, so usage sums come out bit for bit the same', () => {
+    const { store } = logWithSnapshots(0);
+    try {
+      const { state } = foldTo(store, store.lastPosition());
+      // Costs whose sum depends on the order of the additions, on every agent.
+      const costs = [0.1, 0.2, 0.3, 1e-17, 0.7, 1e16, 0.30000000000000004, 3.3];
+      const agents: Record<string, AgentRecord> = {} as Record<string, AgentRecord>;
+      Object.values(state.agents).forEach((a, i) =>
+        setOwn<AgentRecord>(agents, a.spawnId, { ...a, costUsd: costs[i % costs.length] ?? null, inputTokens: i * 7 }),
+      );
+      // s2 stuck live (an unresolved spawn of an old run): s3, after it, must stay too.
+      const s2 = getOwn(agents, 's2');
+      if (s2 === undefined) throw new Error('no s2');
+      setOwn(agents, 's2', { ...s2, status: 'running' });
+      const doctored: OrchState = { ...state, agents };
+      const cut = statusState(doctored);
+      expect(Object.keys(cut.state.agents)).toEqual(Object.keys(agents).filter((id) => id !== 's5'));
+      expect(Object.keys(cut.earlier)).toEqual(['T003']);
+      expect(JSON.stringify(statusDocument(cut.state, cut.earlier))).toBe(
+        JSON.stringify(statusDocument(doctored)),
+      );
+      // Through JSON, as the snapshot stores it.
+      const stored = JSON.parse(JSON.stringify(cut)) as typeof cut;
+      expect(JSON.stringify(statusDocument(stored.state, stored.earlier))).toBe(
+        JSON.stringify(statusDocument(doctored)),
+      );
     } finally {
       store.close();
     }
@@ -99,38 +138,61 @@ describe('the status state snapshot (status-state-v<N>)', () => {
       const b = writeCalculatorRun(store);
       const at = foldTo(store, store.lastPosition());
       saveSnapshot(store, at.state, at.versions);
-      // A late report from s2, which the status state holds cut down: ignored either way.
+      // Late reports from s2 and s3, which the status state cut out: ignored either way; a lane
+      // mark on s5 changes only s5, which the document does not list.
       b.add('BreakpointReported', { spawnId: 's2', kind: 'blocked', summary: 'late' }, 'agent:s2');
       b.add('SignalRejected', { spawnId: 's3', reason: 'stale spawn' }, 'agent:s3');
+      b.add('AgentExited', { spawnId: 's3', exitCode: 0, signal: null, durationMs: 5, outputTail: '', usage: { costUsd: 5 } }, 'agent:s3');
+      b.add('LaneSuperseded', { taskId: 'T003', spawnId: 's5', lane: 1, winner: 's6', winnerLane: 2 });
       const last = store.lastPosition();
       const expected = JSON.stringify(statusDocument(foldTo(store, last).state));
-      const state = loadStatusState(store);
-      expect(state?.position).toBe(last);
-      expect(JSON.stringify(statusDocument(state ?? foldTo(store, 0).state))).toBe(expected);
+      const loaded = loadStatusState(store);
+      if (loaded === undefined) throw new Error('the status state did not serve');
+      expect(loaded.state.position).toBe(last);
+      expect(JSON.stringify(statusDocument(loaded.state, loaded.earlier))).toBe(expected);
       expect(await loadStatus(store)).toEqual({ json: expected, position: last, source: 'snapshot' });
     } finally {
       store.close();
     }
   });
 
-  it('is not used when an event after it needs a cut-down agent whole: the state snapshot serves instead', async () => {
-    const t = tempLog(() => undefined);
-    logs.push(t);
-    const store = openSqliteEventStore(t.file);
-    try {
-      const b = writeCalculatorRun(store);
-      const at = foldTo(store, store.lastPosition());
-      saveSnapshot(store, at.state, at.versions);
-      // A lane of s2 superseded: the fold reads the agent's `superseded`, which s2 cut down lacks.
-      b.add('LaneSuperseded', { taskId: 'T002', spawnId: 's2', lane: 1, winner: 's4', winnerLane: 2 });
-      const last = store.lastPosition();
-      expect(loadStatusState(store)).toBeUndefined();
-      const expected = JSON.stringify(statusDocument(foldTo(store, last).state));
-      expect(await loadStatus(store)).toEqual({ json: expected, position: last, source: 'snapshot' });
-    } finally {
-      store.close();
-    }
-  });
+  for (const [what, add] of [
+    [
+      'a second spawn request with a cut spawn\'s id (a duplicate the fold ignores)',
+      (b: ReturnType<typeof writeCalculatorRun>) =>
+        b.add('AgentSpawnRequested', {
+          spawnId: 's2',
+          taskId: 'T002',
+          attempt: 9,
+          role: 'backend',
+          command: ['x'],
+          workspace: '/w',
+        }),
+    ],
+    [
+      'a rate limit reported by a cut spawn (it still moves rateLimitedUntil)',
+      (b: ReturnType<typeof writeCalculatorRun>) =>
+        b.add('RateLimited', { spawnId: 's5', resetAt: '2030-01-01T00:00:00.000Z' }, 'agent:s5'),
+    ],
+  ] as const) {
+    it(`is not used after ${what}: the state snapshot serves instead`, async () => {
+      const t = tempLog(() => undefined);
+      logs.push(t);
+      const store = openSqliteEventStore(t.file);
+      try {
+        const b = writeCalculatorRun(store);
+        const at = foldTo(store, store.lastPosition());
+        saveSnapshot(store, at.state, at.versions);
+        add(b);
+        const last = store.lastPosition();
+        expect(loadStatusState(store)).toBeUndefined();
+        const expected = JSON.stringify(statusDocument(foldTo(store, last).state));
+        expect(await loadStatus(store)).toEqual({ json: expected, position: last, source: 'snapshot' });
+      } finally {
+        store.close();
+      }
+    });
+  }
 
   it('is checked by replay --verify against the fold from zero', () => {
     const { store } = logWithSnapshots(3);
@@ -139,9 +201,9 @@ describe('the status state snapshot (status-state-v<N>)', () => {
       expect(verifyLog(store, config).problems).toEqual([]);
       const snap = loadStatusStateSnapshot(store);
       if (snap === undefined) throw new Error('no status state snapshot');
-      const doctored = structuredClone(snap.data.state);
-      doctored.costUsd += 1;
-      store.saveSnapshot(STATUS_STATE_SNAPSHOT, snap.position, { state: doctored });
+      const doctored = structuredClone(snap.data);
+      doctored.state.costUsd += 1;
+      store.saveSnapshot(STATUS_STATE_SNAPSHOT, snap.position, doctored);
       const problems = verifyLog(store, config).problems;
       expect(problems.map((p) => p.check)).toEqual(['status-cache']);
       expect(problems[0]?.message).toContain(
