@@ -86,7 +86,7 @@ describe('the status state snapshot (status-state-v<N>)', () => {
       const { state } = foldTo(store, store.lastPosition());
       // Costs whose sum depends on the order of the additions, on every agent.
       const costs = [0.1, 0.2, 0.3, 1e-17, 0.7, 1e16, 0.30000000000000004, 3.3];
-      const agents: Record<string, AgentRecord> = {} as Record<string, AgentRecord>;
+      const agents: Record<string, AgentRecord> = {};
       Object.values(state.agents).forEach((a, i) =>
         setOwn<AgentRecord>(agents, a.spawnId, { ...a, costUsd: costs[i % costs.length] ?? null, inputTokens: i * 7 }),
       );
