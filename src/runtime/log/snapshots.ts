@@ -296,7 +296,9 @@ export function loadStatusStateSnapshot(
     !/^[0-9a-f]*$/.test(cut) ||
     cut.length % 8 !== 0
   ) {
-    onIgnored?.(ignoredMessage(row.name, row.position, 'it does not hold a status state (agents, earlier, cut)'));
+    onIgnored?.(
+      ignoredMessage(row.name, row.position, 'it does not hold a status state (agents, earlier, cut)'),
+    );
     return undefined;
   }
   if (state.position !== row.position) {

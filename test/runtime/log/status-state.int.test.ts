@@ -47,7 +47,7 @@ function logWithSnapshots(behind: number): { t: TempLog; store: SqliteEventStore
 }
 
 describe('the status state snapshot (status-state-v<N>)', () => {
-  it('cuts out each task\'s spawns before the first one the document reads, and gives the same document', () => {
+  it("cuts out each task's spawns before the first one the document reads, and gives the same document", () => {
     const { store } = logWithSnapshots(0);
     try {
       const { state } = foldTo(store, store.lastPosition());
@@ -68,7 +68,9 @@ describe('the status state snapshot (status-state-v<N>)', () => {
       expect(cut.cut).toBe([spawnIdHash('s2'), spawnIdHash('s3'), spawnIdHash('s5')].sort().join(''));
       for (const id of ['s2', 's3', 's5']) expect(mayBeCut(cut.cut, id)).toBe(true);
       for (const id of ['s1', 's4', 's6', 'x']) expect(mayBeCut(cut.cut, id)).toBe(false);
-      expect(JSON.stringify(statusDocument(cut.state, cut.earlier))).toBe(JSON.stringify(statusDocument(state)));
+      expect(JSON.stringify(statusDocument(cut.state, cut.earlier))).toBe(
+        JSON.stringify(statusDocument(state)),
+      );
       // Saved beside the other two, smaller than the state snapshot.
       const row = store.loadSnapshotText(STATUS_STATE_SNAPSHOT);
       const full = store.loadSnapshotText(STATE_SNAPSHOT);
@@ -88,7 +90,11 @@ describe('the status state snapshot (status-state-v<N>)', () => {
       const costs = [0.1, 0.2, 0.3, 1e-17, 0.7, 1e16, 0.30000000000000004, 3.3];
       const agents: Record<string, AgentRecord> = {};
       Object.values(state.agents).forEach((a, i) =>
-        setOwn<AgentRecord>(agents, a.spawnId, { ...a, costUsd: costs[i % costs.length] ?? null, inputTokens: i * 7 }),
+        setOwn<AgentRecord>(agents, a.spawnId, {
+          ...a,
+          costUsd: costs[i % costs.length] ?? null,
+          inputTokens: i * 7,
+        }),
       );
       // s2 stuck live (an unresolved spawn of an old run): s3, after it, must stay too.
       const s2 = getOwn(agents, 's2');
@@ -142,7 +148,11 @@ describe('the status state snapshot (status-state-v<N>)', () => {
       // mark on s5 changes only s5, which the document does not list.
       b.add('BreakpointReported', { spawnId: 's2', kind: 'blocked', summary: 'late' }, 'agent:s2');
       b.add('SignalRejected', { spawnId: 's3', reason: 'stale spawn' }, 'agent:s3');
-      b.add('AgentExited', { spawnId: 's3', exitCode: 0, signal: null, durationMs: 5, outputTail: '', usage: { costUsd: 5 } }, 'agent:s3');
+      b.add(
+        'AgentExited',
+        { spawnId: 's3', exitCode: 0, signal: null, durationMs: 5, outputTail: '', usage: { costUsd: 5 } },
+        'agent:s3',
+      );
       b.add('LaneSuperseded', { taskId: 'T003', spawnId: 's5', lane: 1, winner: 's6', winnerLane: 2 });
       const last = store.lastPosition();
       const expected = JSON.stringify(statusDocument(foldTo(store, last).state));
@@ -158,7 +168,7 @@ describe('the status state snapshot (status-state-v<N>)', () => {
 
   for (const [what, add] of [
     [
-      'a second spawn request with a cut spawn\'s id (a duplicate the fold ignores)',
+      "a second spawn request with a cut spawn's id (a duplicate the fold ignores)",
       (b: ReturnType<typeof writeCalculatorRun>) =>
         b.add('AgentSpawnRequested', {
           spawnId: 's2',
