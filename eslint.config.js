@@ -65,7 +65,9 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['eslint.config.js', 'bin/*.js', 'eslint-rules/*.js'] },
+        projectService: {
+          allowDefaultProject: ['eslint.config.js', 'bin/*.js', 'eslint-rules/*.js', 'scripts/*.mjs'],
+        },
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -55,8 +55,8 @@ const spawnTask = new Map<string, string>();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const bench: BenchModule = async ({ quick }) => {
-  if (!fs.existsSync(path.join(root, 'dist', 'commands', 'serve.js'))) {
-    throw new Error('dist/commands/serve.js is missing: run `npm run build` before this bench');
+  if (!fs.existsSync(path.join(root, 'dist', 'cli', 'commands', 'serve.js'))) {
+    throw new Error('dist/cli/commands/serve.js is missing: run `npm run build` before this bench');
   }
   const seconds = quick ? 8 : 20;
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-serve-bench-')));

@@ -179,7 +179,7 @@ async function runOrch(repo: string, killAt: number | undefined): Promise<RunEnd
 
 async function main(): Promise<number> {
   const o = parseOptions(process.argv.slice(2), process.env);
-  if (!fs.existsSync(path.join(root, 'dist', 'commands', 'spawn.js')))
+  if (!fs.existsSync(path.join(root, 'dist', 'cli', 'commands', 'spawn.js')))
     throw new UsageError('there is no build: run `npm run build` first');
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'orch-soak-')));
   const repo = setup(dir, o);

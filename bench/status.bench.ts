@@ -62,8 +62,8 @@ function compare(a: readonly string[], b: readonly string[], runs: number) {
 }
 
 const bench: BenchModule = async ({ quick }) => {
-  if (!fs.existsSync(path.join(root, 'dist', 'commands', 'status.js'))) {
-    throw new Error('dist/commands/status.js is missing: run `npm run build` before this bench');
+  if (!fs.existsSync(path.join(root, 'dist', 'cli', 'commands', 'status.js'))) {
+    throw new Error('dist/cli/commands/status.js is missing: run `npm run build` before this bench');
   }
   // Snapshots are written and read by the built code, so their names match the binary under test.
   const built = (name: string) =>

@@ -107,4 +107,34 @@ describe('the orch CLI', () => {
         );
     }
   });
+
+  it('ships bundled commands (dist/cli) whose start-up imports, chunks included, load no heavy module', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(root, 'oclif.manifest.json'), 'utf8')) as {
+      commands: Record<string, { relativePath: string[] }>;
+    };
+    const staticImport = /^import\s(?:[^;]*?from\s+)?["']([^"']+)["']/gm;
+    for (const id of COMMANDS) {
+      const entry = path.join(root, ...(manifest.commands[id]?.relativePath ?? []));
+      expect(path.relative(root, entry), id).toBe(path.join('dist', 'cli', 'commands', `${id}.js`));
+      // Every file loaded before run(): the command and the chunks it imports statically.
+      const seen = new Set<string>();
+      const bare = new Set<string>();
+      const visit = (file: string) => {
+        if (seen.has(file)) return;
+        seen.add(file);
+        for (const m of fs.readFileSync(file, 'utf8').matchAll(staticImport)) {
+          const spec = m[1] ?? '';
+          if (spec.startsWith('.')) visit(path.resolve(path.dirname(file), spec));
+          else bare.add(spec);
+        }
+      };
+      visit(entry);
+      for (const spec of bare)
+        expect(spec, `${id} loads ${spec} at start-up`).toMatch(
+          /^(@oclif\/core|node:(?!child_process)[a-z_/]+)$/,
+        );
+      // A handful of files, not the dozens of modules behind them.
+      expect(seen.size, id).toBeLessThanOrEqual(6);
+    }
+  });
 });

@@ -209,7 +209,7 @@ it('survives SIGKILL at many moments of a real run: every task done once, nothin
     expect(git(repo, 'show', `integration:work/${id}.md`)).toContain(`${id} attempt`);
   }
 
-  if (fs.existsSync(fileURLToPath(new URL('../../dist/commands/replay.js', import.meta.url)))) {
+  if (fs.existsSync(fileURLToPath(new URL('../../dist/cli/commands/replay.js', import.meta.url)))) {
     const verify = await new Promise<{ code: number | null; out: string }>((resolve) => {
       const c = spawn(process.execPath, [bin, 'replay', '--verify', '--repo', repo], { env: orchEnv() });
       let out = '';

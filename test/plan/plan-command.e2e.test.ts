@@ -27,8 +27,8 @@ function repoWith(name: string, files: Record<string, string>, copies: Record<st
 }
 
 beforeAll(() => {
-  if (!fs.existsSync(path.join(root, 'dist', 'commands', 'plan.js'))) {
-    throw new Error('dist/commands/plan.js is missing: run `npm run build` before the e2e tests');
+  if (!fs.existsSync(path.join(root, 'dist', 'cli', 'commands', 'plan.js'))) {
+    throw new Error('dist/cli/commands/plan.js is missing: run `npm run build` before the e2e tests');
   }
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-plan-e2e-'));
 });

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../../util/package-root.js';
 
 /**
  * Turning a configured agent command (an argv template) into the argv and environment of
@@ -84,11 +84,11 @@ export function resolveBuiltinAgent(argv: readonly string[]): string[] {
   return [...argv];
 }
 
-/** Absolute path of `bin/orch-sim.js` (this file is in `src/runtime/agents/` or `dist/runtime/agents/`). */
-export const ORCH_SIM_BIN = fileURLToPath(new URL('../../../bin/orch-sim.js', import.meta.url));
+/** Absolute path of `bin/orch-sim.js` in orch's package (see `packageRoot`). */
+export const ORCH_SIM_BIN = path.join(packageRoot(import.meta.url), 'bin', 'orch-sim.js');
 
 /** Absolute path of the `orch` CLI (`bin/run.js`), given to agents as `ORCH_CLI` for `node "$ORCH_CLI" signal …`. */
-export const ORCH_CLI = fileURLToPath(new URL('../../../bin/run.js', import.meta.url));
+export const ORCH_CLI = path.join(packageRoot(import.meta.url), 'bin', 'run.js');
 
 /**
  * The environment variables orch adds for an agent (on top of its own environment and the

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { encodeTaskId } from '../system/safe-id.js';
 import { promptFilePath } from '../system/state-paths.js';
+import { packageRoot } from '../../util/package-root.js';
 
 /**
  * `orch-sim`, the built-in simulated agent (`bin/orch-sim.js`): a real process that does
@@ -189,7 +189,7 @@ function commit(cwd: string, files: string[], message: string): { ok: boolean; o
 
 /** Runs `orch signal <args>` with this process's ORCH_* environment; false (and says why) if it failed. */
 function report(ctx: SimContext, args: string[]): boolean {
-  const cli = ctx.env['ORCH_SIM_ORCH_CLI'] || fileURLToPath(new URL('../../../bin/run.js', import.meta.url));
+  const cli = ctx.env['ORCH_SIM_ORCH_CLI'] || path.join(packageRoot(import.meta.url), 'bin', 'run.js');
   ctx.out(
     `orch-sim: reporting: orch signal ${args.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}`,
   );

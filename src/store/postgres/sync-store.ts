@@ -9,6 +9,8 @@
  * While the server is unreachable a call blocks, as a SQLite call blocks on a busy file,
  * until the store's reconnect deadline (`LOG_UNREACHABLE`).
  */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { NewEvent, RecordedEvent } from '../../core/envelope.js';
 import { StoreError } from '../errors.js';
@@ -26,6 +28,7 @@ import { DEFAULT_RECONNECT_TIMEOUT_MS } from './defaults.js';
 import type { PostgresStoreOptions } from './open.js';
 import { redactUrl } from './errors.js';
 import { rebuildError, type BridgeResponse, type WorkerInput } from './sync-protocol.js';
+import { packageRoot } from '../../util/package-root.js';
 
 /** Events fetched from the worker thread per hand-over while reading. */
 const PAGE = 2000;
@@ -51,7 +54,10 @@ export function openPostgresSyncStore(
   const wake = new MessageChannel();
   const input: WorkerInput = { url, options: threadOptions, flag, port: channel.port2, wakePort: wake.port2 };
   const typescript = import.meta.url.endsWith('.ts');
-  const workerUrl = new URL(`./sync-worker${typescript ? '.ts' : '.js'}`, import.meta.url);
+  // Built, the worker is dist/store/postgres/sync-worker.js wherever this code was bundled to.
+  const workerUrl = typescript
+    ? new URL('./sync-worker.ts', import.meta.url)
+    : pathToFileURL(path.join(packageRoot(import.meta.url), 'dist', 'store', 'postgres', 'sync-worker.js'));
   const workerOptions = { workerData: input, transferList: [channel.port2, wake.port2] };
   // Under the test runner this module is TypeScript: the worker registers tsx, then loads it.
   const worker = typescript

@@ -13,8 +13,8 @@ export const bin = path.join(root, 'bin', 'run.js');
 /** Throws unless the build has the log commands. */
 export function assertBuilt(): void {
   for (const name of ['status', 'replay', 'log', 'signal', 'ci']) {
-    if (!fs.existsSync(path.join(root, 'dist', 'commands', `${name}.js`))) {
-      throw new Error(`dist/commands/${name}.js is missing: run \`npm run build\` before the e2e tests`);
+    if (!fs.existsSync(path.join(root, 'dist', 'cli', 'commands', `${name}.js`))) {
+      throw new Error(`dist/cli/commands/${name}.js is missing: run \`npm run build\` before the e2e tests`);
     }
   }
 }
