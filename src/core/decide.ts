@@ -27,6 +27,12 @@ export interface DecideOptions {
    * spawn another active worker owns is left to that worker.
    */
   self?: string;
+  /**
+   * The spawn ids of `state`'s live agents (spawning or running), when the caller keeps them
+   * (`Replayer.liveAgents`, `LiveLog.liveAgents`): `decide` then counts live agents from it
+   * instead of walking every agent ever spawned. It must be exactly what that walk finds.
+   */
+  live?: ReadonlySet<string>;
 }
 
 /**
@@ -77,9 +83,13 @@ export function decide(
   if (out.some((c) => c.type === 'ReopenTask')) return out;
   decideMilestones(state, index, config, out);
   decidePhases(state, index, out);
-  const candidates = decideTasks(state, index, config, now, out, options.self);
-  const rateLimited = now < limitPauseEnd(state, out);
-  if (!budgetHit && !rateLimited) spawn(state, index, config, candidates, options, out);
+  let slots = config.maxConcurrent - liveCount(state, options.self, options.live);
+  if (config.maxConcurrentTotal !== undefined)
+    slots = Math.min(slots, config.maxConcurrentTotal - liveCount(state, undefined, options.live));
+  const only = options.tasks === undefined ? null : new Set(options.tasks);
+  const tasks = decideTasks(state, index, config, now, out, { ...options, slots: budgetHit ? 0 : slots, only });
+  const rateLimited = now < limitPauseEnd(state, tasks.limitedUntil, out);
+  if (!budgetHit && !rateLimited) spawn(state, index, config, tasks.candidates, slots, only, out);
   return out;
 }
 
@@ -138,8 +148,11 @@ function decidePhases(state: OrchState, index: PlanIndex, out: Command[]): void 
       out.push({ type: 'BlockPhase', phaseId: id, reason: `waits for phase ${pendingDeps.join(', ')}` });
     } else if (entry.value === 'ready' || entry.value === 'in_progress') {
       const tasks = index.phaseTasks.get(id) ?? [];
-      if (tasks.every((t) => isComplete(getOwn(state.tasks, t))))
-        out.push({ type: 'CompletePhase', phaseId: id });
+      // From the last task back: tasks finish roughly in order, so an unfinished one is met
+      // early instead of after every finished one (a pass that grew with the run).
+      let done = true;
+      for (let i = tasks.length - 1; i >= 0 && done; i--) done = isComplete(getOwn(state.tasks, tasks[i] ?? ''));
+      if (done) out.push({ type: 'CompletePhase', phaseId: id });
     }
   }
 }
@@ -164,20 +177,32 @@ function decideCiFailure(state: OrchState, out: Command[]): void {
   }
 }
 
-/** Emits task bookkeeping; returns the tasks that may be spawned now, in priority order. */
+/**
+ * Emits task bookkeeping; returns the tasks that may be spawned now, in priority order, and
+ * the latest backoff end of a rate-limited retry already recorded (`retryWait`). Candidates
+ * stop once `slots` of them pass `only`: each takes at least one slot, so `spawn` would never
+ * reach the rest (and the tasks past them need not be looked at for it).
+ */
 function decideTasks(
   state: OrchState,
   index: PlanIndex,
   config: DecideConfig,
   now: number,
   out: Command[],
-  self?: string,
-): string[] {
+  options: DecideOptions & { slots: number; only: ReadonlySet<string> | null },
+): { candidates: string[]; limitedUntil: number } {
+  const { self, only } = options;
+  let wanted = options.slots;
   const maxAttempts = config.maxRetries + 1;
-  const live = liveTasks(state);
+  const live = liveTasks(state, options.live);
   const elsewhere = (spawnId: string) =>
     ownedByOtherWorker(state, getOwn(state.agents, spawnId)?.runId ?? null, self);
   const candidates: string[] = [];
+  const candidate = (id: string) => {
+    candidates.push(id);
+    if (only === null || only.has(id)) wanted -= 1;
+  };
+  let limitedUntil = Number.NEGATIVE_INFINITY;
   const phaseDeps = new Map<string, boolean>();
   for (const id of index.taskOrder) {
     const entry = getOwn(state.tasks, id);
@@ -211,7 +236,7 @@ function decideTasks(
         }
         // Lanes not spawned yet (no free slot, or a crash between two lanes' requests); like any
         // spawn, only while the task's phase and dependencies are open (a revision may close them).
-        if (isOpen() && (ctx.lanes?.length ?? 0) < (ctx.laneTotal ?? 0)) candidates.push(id);
+        if (wanted > 0 && isOpen() && (ctx.lanes?.length ?? 0) < (ctx.laneTotal ?? 0)) candidate(id);
         break;
       case 'blocked': {
         const reason = blockResolved(state, index, entry);
@@ -249,20 +274,23 @@ function decideTasks(
         break;
       case 'ready':
       case 'retryWait':
+        if (entry.value === 'retryWait' && ctx.lastFailure?.kind === 'limit' && ctx.notBefore !== null)
+          limitedUntil = Math.max(limitedUntil, Date.parse(ctx.notBefore));
         if (countedAttempts(ctx) >= maxAttempts) {
           // maxRetries may have been lowered since the retry was planned, or a block used the last one.
           out.push({ type: 'FailTask', taskId: id, reason: exhausted(ctx) });
         } else if (
-          isOpen() &&
+          wanted > 0 &&
           !live.has(id) &&
-          (entry.value === 'ready' || ctx.notBefore === null || Date.parse(ctx.notBefore) <= now)
+          (entry.value === 'ready' || ctx.notBefore === null || Date.parse(ctx.notBefore) <= now) &&
+          isOpen()
         ) {
-          candidates.push(id);
+          candidate(id);
         }
         break;
     }
   }
-  return candidates;
+  return { candidates, limitedUntil };
 }
 
 /** Whether every phase `phaseId` depends on is complete (memoised in `memo` for one tick). */
@@ -284,13 +312,11 @@ function spawn(
   index: PlanIndex,
   config: DecideConfig,
   candidates: readonly string[],
-  options: DecideOptions,
+  free: number,
+  only: ReadonlySet<string> | null,
   out: Command[],
 ): void {
-  let slots = config.maxConcurrent - liveCount(state, options.self);
-  if (config.maxConcurrentTotal !== undefined)
-    slots = Math.min(slots, config.maxConcurrentTotal - liveCount(state));
-  const only = options.tasks === undefined ? null : new Set(options.tasks);
+  let slots = free;
   const started = new Set<string>();
   for (const id of candidates) {
     if (slots <= 0) return;
@@ -385,14 +411,10 @@ function limitWaitEnd(state: OrchState, ctx: TaskContext, config: DecideConfig, 
  * Until when nothing is spawned: the reported reset, or the latest backoff of a limited
  * retry — already recorded (`retryWait`) or being scheduled now (in `planned`).
  */
-function limitPauseEnd(state: OrchState, planned: readonly Command[]): number {
-  let end = rateLimitEnd(state);
+function limitPauseEnd(state: OrchState, recorded: number, planned: readonly Command[]): number {
+  // `recorded`: the latest `notBefore` of a rate-limited `retryWait` task (from decideTasks).
+  let end = Math.max(rateLimitEnd(state), recorded);
   const limited = (taskId: string) => getOwn(state.tasks, taskId)?.context.lastFailure?.kind === 'limit';
-  for (const id in state.tasks) {
-    const entry = state.tasks[id];
-    if (entry?.value !== 'retryWait' || !limited(id) || entry.context.notBefore === null) continue;
-    end = Math.max(end, Date.parse(entry.context.notBefore));
-  }
   for (const cmd of planned) {
     if (cmd.type === 'ScheduleRetry' && limited(cmd.taskId)) end = Math.max(end, Date.parse(cmd.notBefore));
   }
@@ -433,8 +455,15 @@ function blockResolved(
 }
 
 /** Tasks with a live (or not yet reconciled) agent. */
-function liveTasks(state: OrchState): Set<string> {
+function liveTasks(state: OrchState, live?: ReadonlySet<string>): Set<string> {
   const out = new Set<string>();
+  if (live !== undefined) {
+    for (const spawnId of live) {
+      const agent = getOwn(state.agents, spawnId);
+      if (agent !== undefined) out.add(agent.task);
+    }
+    return out;
+  }
   for (const spawnId in state.agents) {
     const agent = state.agents[spawnId];
     if (agent !== undefined && isLiveAgent(agent)) out.add(agent.task);
@@ -443,7 +472,13 @@ function liveTasks(state: OrchState): Set<string> {
 }
 
 /** Live agents: all of them, or only those of the membership `self` (a worker's own). */
-function liveCount(state: OrchState, self?: string): number {
+function liveCount(state: OrchState, self?: string, live?: ReadonlySet<string>): number {
+  if (live !== undefined) {
+    if (self === undefined) return live.size;
+    let mine = 0;
+    for (const spawnId of live) if (getOwn(state.agents, spawnId)?.runId === self) mine += 1;
+    return mine;
+  }
   let n = 0;
   for (const spawnId in state.agents) {
     const agent = state.agents[spawnId];

@@ -80,15 +80,44 @@ export function outlook(
   options: OutlookOptions = {},
 ): Outlook {
   const selected = options.tasks === undefined ? null : new Set(options.tasks);
-  const entries: Entry[] = (plan?.tasks ?? [])
-    .filter((task) => selected === null || selected.has(task.id))
-    .map((task) => ({ task, state: getOwn(state.tasks, task.id) }));
-  const failedTasks = entries.filter((e) => isOver(e.state)).map((e) => e.task.id);
-  const blocked = entries.flatMap((e) =>
-    e.state?.value === 'blocked' ? [{ taskId: e.task.id, on: e.state.context.blockedOn ?? ['person'] }] : [],
-  );
-  const liveAgents = Object.values(state.agents).filter(isLiveAgent).length;
-  const nextWakeAt = nextTimer(state, entries, now);
+  // One pass over the selected tasks (every turn of the loop asks; a plan has thousands).
+  const failedTasks: string[] = [];
+  const blocked: { taskId: string; on: string[] }[] = [];
+  let allComplete = true;
+  let count = 0;
+  let next: number | null = null;
+  const consider = (iso: string | null) => {
+    if (!iso) return;
+    const ms = Date.parse(iso);
+    if (ms > now && (next === null || ms < next)) next = ms;
+  };
+  let waitsForReset = false;
+  for (const task of plan?.tasks ?? []) {
+    if (selected !== null && !selected.has(task.id)) continue;
+    count += 1;
+    const entry = getOwn(state.tasks, task.id);
+    const value = entry?.value;
+    if (value !== 'complete') allComplete = false;
+    if (value === undefined || entry === undefined) continue;
+    if (isOver(entry)) failedTasks.push(task.id);
+    else if (value === 'blocked') blocked.push({ taskId: task.id, on: entry.context.blockedOn ?? ['person'] });
+    // The earliest time ahead a selected task waits for (see nextTimer).
+    else if (value === 'retryWait' && entry.context.notBefore) {
+      consider(entry.context.notBefore);
+      waitsForReset = true;
+    } else if (value === 'ready') waitsForReset = true;
+    // Best of N: a race whose lanes are not all spawned waits for the reset like a ready task.
+    else if (value === 'racing' && (entry.context.lanes?.length ?? 0) < (entry.context.laneTotal ?? 0))
+      waitsForReset = true;
+  }
+  if (waitsForReset) consider(state.rateLimitedUntil);
+  const nextWakeAt: number | null = next;
+  const liveAgents = options.live?.size ?? Object.values(state.agents).filter(isLiveAgent).length;
+  /** The selected tasks with their states, for the reasons of a run that ends (not every turn). */
+  const entries = (): Entry[] =>
+    (plan?.tasks ?? [])
+      .filter((task) => selected === null || selected.has(task.id))
+      .map((task) => ({ task, state: getOwn(state.tasks, task.id) }));
   const commands = decide(state, plan, config, now, options);
   const inFlight =
     (options.inFlight ?? liveAgents + pendingCount(state)) +
@@ -96,16 +125,14 @@ export function outlook(
   const base = { commands, nextWakeAt, liveAgents, failedTasks, blocked };
   if (commands.length > 0 || inFlight > 0 || nextWakeAt !== null)
     return { status: 'busy', exitCode: null, reason: '', ...base };
-  const complete =
-    entries.every((e) => e.state?.value === 'complete') &&
-    (selected !== null || milestonesSettled(state, config));
+  const complete = allComplete && (selected !== null || milestonesSettled(state, config));
   if (complete) {
-    const reason = `all ${entries.length} ${selected === null ? '' : 'selected '}task(s) complete`;
+    const reason = `all ${count} ${selected === null ? '' : 'selected '}task(s) complete`;
     return { status: 'done', exitCode: 0, reason, ...base };
   }
   if (failedTasks.length > 0)
-    return { status: 'failed', exitCode: 1, reason: failedReason(entries), ...base };
-  return { status: 'waiting', exitCode: 2, reason: waitingReason(state, plan, config, entries), ...base };
+    return { status: 'failed', exitCode: 1, reason: failedReason(entries()), ...base };
+  return { status: 'waiting', exitCode: 2, reason: waitingReason(state, plan, config, entries()), ...base };
 }
 
 /** Failed for good, or cancelled by a person: over without being done. */
@@ -140,30 +167,12 @@ function pendingCount(state: OrchState): number {
   return intents.gates.length + intents.merges.length + intents.pullRequests.length;
 }
 
-/**
- * The earliest time ahead a selected task waits for: its retry's `notBefore`, or the rate
- * limit's reset when it waits to be spawned (a retry, or a ready task). A reset no selected
- * task waits for is no reason to stay.
+/*
+ * The earliest time ahead a selected task waits for (worked out in `outlook`'s pass): its
+ * retry's `notBefore`, or the rate limit's reset when it waits to be spawned (a retry, a
+ * ready task, or a race with lanes still to spawn). A reset no selected task waits for is
+ * no reason to stay.
  */
-function nextTimer(state: OrchState, entries: readonly Entry[], now: number): number | null {
-  let next: number | null = null;
-  const consider = (iso: string | null) => {
-    if (!iso) return;
-    const ms = Date.parse(iso);
-    if (ms > now && (next === null || ms < next)) next = ms;
-  };
-  for (const { state: entry } of entries) {
-    if (entry?.value === 'retryWait' && entry.context.notBefore) {
-      consider(entry.context.notBefore);
-      consider(state.rateLimitedUntil);
-    }
-    if (entry?.value === 'ready') consider(state.rateLimitedUntil);
-    // Best of N: a race whose lanes are not all spawned waits for the reset like a ready task.
-    if (entry?.value === 'racing' && (entry.context.lanes?.length ?? 0) < (entry.context.laneTotal ?? 0))
-      consider(state.rateLimitedUntil);
-  }
-  return next;
-}
 
 /** Every milestone is past `open`, and with `autoMerge` has its pull request (or was declared complete). */
 function milestonesSettled(state: OrchState, config: DecideConfig): boolean {

@@ -2,7 +2,8 @@ import { compiledEngine } from '../machines/index.js';
 import type { MachineEngine } from '../machines/index.js';
 import type { RecordedEvent } from './envelope.js';
 import { applyEvent, StateDraft } from './fold.js';
-import { initialState } from './state.js';
+import { getOwn } from './record.js';
+import { initialState, isLiveAgent } from './state.js';
 import type { OrchState } from './state.js';
 
 /**
@@ -17,6 +18,7 @@ import type { OrchState } from './state.js';
  */
 export class Replayer {
   private readonly draft: StateDraft;
+  private readonly live = new Set<string>();
 
   /**
    * @param from a state to continue from (a snapshot); it is copied, never modified.
@@ -27,12 +29,35 @@ export class Replayer {
     private readonly engine: MachineEngine = compiledEngine,
   ) {
     this.draft = new StateDraft(from === undefined ? initialState() : structuredClone(from), false);
+    for (const spawnId in this.draft.state.agents) {
+      const agent = getOwn(this.draft.state.agents, spawnId);
+      if (agent !== undefined && isLiveAgent(agent)) this.live.add(spawnId);
+    }
   }
 
   /** Folds one event (continuing from a snapshot: read the log from `snapshot.position + 1`). */
   apply(event: RecordedEvent): this {
     applyEvent(this.draft, event, this.engine);
+    // The fold changes an agent only for an event naming its spawnId (src/core/fold.ts).
+    const spawnId = (event.data as { spawnId?: unknown } | null)?.spawnId;
+    if (typeof spawnId === 'string') {
+      const agent = getOwn(this.draft.state.agents, spawnId);
+      if (agent !== undefined && isLiveAgent(agent)) this.live.add(spawnId);
+      else this.live.delete(spawnId);
+    }
     return this;
+  }
+
+  /**
+   * The spawn ids of the state's live agents (spawning or running), kept as events are
+   * folded: what walking every agent of `state` would find, without the walk (a long run has
+   * thousands of agents and asks every turn). Live: changes with later `apply` calls.
+   *
+   * @example
+   * decide(replayer.state, plan, config, now, { live: replayer.liveAgents });
+   */
+  get liveAgents(): ReadonlySet<string> {
+    return this.live;
   }
 
   /** Folds every event in order. */

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { checkInvariants } from '../../src/core/invariants.js';
 import { Replayer } from '../../src/core/replayer.js';
 import { evolve, stateAt } from '../../src/core/evolve.js';
-import { initialState } from '../../src/core/state.js';
+import { initialState, isLiveAgent } from '../../src/core/state.js';
+import { decide } from '../../src/core/decide.js';
+import { outlook } from '../../src/core/outlook.js';
 import { configArb, planArb, runDriver, stepArb } from './driver.js';
 import { checkHistory } from './oracle.js';
 
@@ -81,6 +83,44 @@ describe('invariants hold under random plans and random outside events', () => {
         expect(JSON.stringify(stateAt(run.log, p))).toBe(run.states[p - 1]);
       }),
       { numRuns: 40 },
+    );
+  });
+
+  it('the live agents a Replayer keeps are the walk over every agent, and decide and outlook given them decide the same', () => {
+    fc.assert(
+      fc.property(scenario, fc.nat(), ({ plan, config, steps }, pick) => {
+        const run = runDriver(plan, config, steps, 'mixed');
+        const replayer = new Replayer();
+        let compared = 0;
+        run.log.forEach((event, i) => {
+          replayer.apply(event);
+          const state = replayer.state;
+          const walked = Object.values(state.agents)
+            .filter(isLiveAgent)
+            .map((a) => a.spawnId)
+            .sort();
+          expect([...replayer.liveAgents].sort()).toEqual(walked);
+          // Every few events: decide and outlook with and without the kept set, also narrowed
+          // to some tasks (`orch spawn T1 T2`) and as a worker (`self`).
+          if ((i + pick) % 7 !== 0 || state.plan === null) return;
+          compared += 1;
+          const now = Date.parse(event.recordedAt) + (pick % 3) * 90_000;
+          const ids = state.plan.tasks.map((t) => t.id);
+          const tasks = ids.filter((_, k) => (k + pick) % 2 === 0);
+          const self = state.run?.runId;
+          for (const options of [{}, { tasks }, ...(self === undefined ? [] : [{ self }])]) {
+            const live = { ...options, live: replayer.liveAgents };
+            expect(decide(state, state.plan, config, now, live)).toEqual(
+              decide(state, state.plan, config, now, options),
+            );
+            expect(outlook(state, state.plan, config, now, live)).toEqual(
+              outlook(state, state.plan, config, now, options),
+            );
+          }
+        });
+        expect(compared).toBeGreaterThan(0);
+      }),
+      { numRuns: 60 },
     );
   });
 

@@ -190,8 +190,10 @@ export class WorkspaceManager {
    * const dropped = await ws.missingFromIntegration(['3f2a…', '9b1c…']); // [] when all are there
    */
   async missingFromIntegration(commits: readonly string[]): Promise<string[]> {
-    const ids = commits.filter((c) => /^[0-9a-f]{7,64}$/.test(c));
-    const invalid = commits.filter((c) => !ids.includes(c));
+    // One pass (a run asks this before every merge with every merge so far).
+    const ids: string[] = [];
+    const invalid: string[] = [];
+    for (const c of commits) (/^[0-9a-f]{7,64}$/.test(c) ? ids : invalid).push(c);
     if (ids.length === 0) return invalid;
     const ref = `refs/heads/${this.integrationBranch}`;
     // The branch is where this manager last saw it holding all of them (its check, then its

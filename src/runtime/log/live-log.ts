@@ -109,6 +109,11 @@ export class LiveLog {
     return this.replayer.state;
   }
 
+  /** The spawn ids of the live agents of {@link LiveLog.state} (see `Replayer.liveAgents`). */
+  get liveAgents(): ReadonlySet<string> {
+    return this.replayer.liveAgents;
+  }
+
   /** Position of the last event folded. */
   get lastPosition(): number {
     return this.position;

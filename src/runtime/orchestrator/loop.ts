@@ -86,9 +86,10 @@ function lookAhead(ctx: RunContext): Outlook {
 /** `decide`'s options for the run's selection over the plan as it is now. */
 function decideOptions(ctx: RunContext): DecideOptions {
   const plan = ctx.log.state.plan;
-  if (!plan) return ctx.membership === null ? {} : { self: ctx.runId };
+  // The live agents the log keeps as it folds: no walk over every agent ever spawned.
+  const self = { live: ctx.log.liveAgents, ...(ctx.membership === null ? {} : { self: ctx.runId }) };
+  if (!plan) return self;
   const selected = selectedTasks(plan, ctx.selection);
-  const self = ctx.membership === null ? {} : { self: ctx.runId };
   return selected === null ? self : { tasks: [...selected], ...self };
 }
 
