@@ -14,11 +14,18 @@ import type { Plan } from './model.js';
  * targetOfTask(plan, 'api:1.1'); // 'api'
  */
 export function targetOfTask(plan: Plan | null, taskId: string): string | null {
-  const task = plan?.tasks.find((t) => t.id === taskId);
-  if (!plan || !task) return null;
-  if (task.target !== undefined) return task.target;
-  return plan.phases.find((p) => p.id === task.phase)?.target ?? null;
+  if (!plan) return null;
+  // Asked per task many times over a run (every workspace path, merge and check): one map per plan.
+  let targets = targetsByPlan.get(plan);
+  if (targets === undefined) {
+    targets = taskTargets(plan);
+    targetsByPlan.set(plan, targets);
+  }
+  return targets.get(taskId) ?? null;
 }
+
+/** {@link taskTargets} of each plan object seen (plans are replaced, never changed, when revised). */
+const targetsByPlan = new WeakMap<Plan, Map<string, string | null>>();
 
 /**
  * The target of every task of `plan` at once (its own, else its phase's; null for the main

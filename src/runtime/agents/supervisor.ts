@@ -34,6 +34,7 @@ import { withAgentFileFlags, type AgentFilePersona } from '../project/agent-file
 import { isClaudeCommand } from './command.js';
 import { gitResult } from '../git/git.js';
 import { freePortBlock, needsPreparing, portEnv, prepareWorkspace } from './workspace-prep.js';
+import { planIndex } from '../../core/plan-index.js';
 
 /** Where a task's agent works and with what (the main repository, or a target's; see TaskRouter). */
 export interface AgentRouting {
@@ -420,9 +421,10 @@ export class AgentSupervisor {
   ): string {
     const { log, config } = this.o;
     const plan = log.state.plan;
-    const task = plan?.tasks.find((t) => t.id === command.taskId);
-    if (!plan || !task) throw new Error(`task ${command.taskId} is not in the recorded plan`);
-    const phase = plan.phases.find((p) => p.id === task.phase);
+    const index = plan ? planIndex(plan) : undefined;
+    const task = index?.tasks.get(command.taskId);
+    if (!plan || !index || !task) throw new Error(`task ${command.taskId} is not in the recorded plan`);
+    const phase = index.phases.get(task.phase);
     const milestone = phase ? plan.milestones.find((m) => m.id === phase.milestone) : undefined;
     const persona = fromFile ?? plan.personas.find((p) => p.role === command.role);
     const attempts = new AttemptFold(command.taskId)

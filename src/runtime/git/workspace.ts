@@ -190,15 +190,11 @@ export class WorkspaceManager {
    * const dropped = await ws.missingFromIntegration(['3f2a…', '9b1c…']); // [] when all are there
    */
   async missingFromIntegration(commits: readonly string[]): Promise<string[]> {
-    // One pass (a run asks this before every merge with every merge so far).
-    const ids: string[] = [];
-    const invalid: string[] = [];
-    for (const c of commits) (/^[0-9a-f]{7,64}$/.test(c) ? ids : invalid).push(c);
-    if (ids.length === 0) return invalid;
     const ref = `refs/heads/${this.integrationBranch}`;
     // The branch is where this manager last saw it holding all of them (its check, then its
-    // own merges on top): nothing to ask git, and no wait behind queued merges.
-    if (this.remote === undefined && this.contained !== null) {
+    // own merges on top): nothing to ask git, and no wait behind queued merges. (A run asks
+    // before every merge with every merge so far: this path is one set lookup per commit.)
+    if (this.remote === undefined && this.contained !== null && commits.length > 0) {
       const contained = this.contained;
       const head = readRef(this.commonDir, ref);
       // From the head back through this manager's own merges (each made on the one before) to
@@ -212,9 +208,14 @@ export class WorkspaceManager {
       if (at !== undefined && head) {
         for (const c of walked) contained.commits.add(c);
         contained.head = head;
-        if (ids.every((c) => contained.commits.has(c))) return invalid;
+        // Only commit ids are ever in `contained`: anything else goes the long way below.
+        if (commits.every((c) => contained.commits.has(c))) return [];
       }
     }
+    const ids: string[] = [];
+    const invalid: string[] = [];
+    for (const c of commits) (/^[0-9a-f]{7,64}$/.test(c) ? ids : invalid).push(c);
+    if (ids.length === 0) return invalid;
     return this.serial(async () => {
       // Through a remote, other workers' merges are there: fetched first.
       if (this.remote !== undefined) await this.followRemote();

@@ -14,6 +14,7 @@ import type { LiveLog } from '../log/live-log.js';
 import { runCommand } from '../system/run-command.js';
 import { checkIntegrationKept } from './integration-guard.js';
 import { encodeTaskId } from '../system/safe-id.js';
+import { planIndex } from '../../core/plan-index.js';
 
 /** The command types whose recording starts an effect (the rest are facts). */
 export const EFFECT_TYPES = [
@@ -195,7 +196,8 @@ export function createEffects(deps: EffectDeps): Effects {
 
   const merge = async (taskId: string, spawnId: string): Promise<void> => {
     const stream = streamIds.task(taskId);
-    const task = log.state.plan?.tasks.find((t) => t.id === taskId);
+    const plan = log.state.plan;
+    const task = plan ? planIndex(plan).tasks.get(taskId) : undefined;
     // Best of N: the winning lane's branch is the one merged.
     const lane = getOwn(log.state.agents, spawnId)?.lane;
     const message = `orch: merge task ${taskId}${task ? ` (${task.title})` : ''}\n\nSpawn: ${spawnId}${lane === undefined ? '' : `\nLane: ${lane}`}\nRun: ${runId}`;
