@@ -87,7 +87,11 @@ export function decide(
   if (config.maxConcurrentTotal !== undefined)
     slots = Math.min(slots, config.maxConcurrentTotal - liveCount(state, undefined, options.live));
   const only = options.tasks === undefined ? null : new Set(options.tasks);
-  const tasks = decideTasks(state, index, config, now, out, { ...options, slots: budgetHit ? 0 : slots, only });
+  const tasks = decideTasks(state, index, config, now, out, {
+    ...options,
+    slots: budgetHit ? 0 : slots,
+    only,
+  });
   const rateLimited = now < limitPauseEnd(state, tasks.limitedUntil, out);
   if (!budgetHit && !rateLimited) spawn(state, index, config, tasks.candidates, slots, only, out);
   return out;
@@ -151,7 +155,8 @@ function decidePhases(state: OrchState, index: PlanIndex, out: Command[]): void 
       // From the last task back: tasks finish roughly in order, so an unfinished one is met
       // early instead of after every finished one (a pass that grew with the run).
       let done = true;
-      for (let i = tasks.length - 1; i >= 0 && done; i--) done = isComplete(getOwn(state.tasks, tasks[i] ?? ''));
+      for (let i = tasks.length - 1; i >= 0 && done; i--)
+        done = isComplete(getOwn(state.tasks, tasks[i] ?? ''));
       if (done) out.push({ type: 'CompletePhase', phaseId: id });
     }
   }
@@ -217,12 +222,13 @@ function decideTasks(
     const ctx = entry.context;
     // A phase's own dependencies hold its tasks too: a revision may give a ready or started
     // phase an unfinished dependency (a ready one is blocked this tick, a started one stays started).
-    // Worked out only for the states that ask.
-    const isOpen = () => taskOpen(state, index, task, phaseDeps);
+    // Worked out only for the states that ask (`taskOpen`; no closure per task: this loop
+    // runs over the whole plan every turn).
     supersede(state, id, ctx, out);
     switch (entry.value) {
       case 'pending':
-        if (isOpen()) out.push({ type: 'UnblockTask', taskId: id, reason: 'dependencies' });
+        if (taskOpen(state, index, task, phaseDeps))
+          out.push({ type: 'UnblockTask', taskId: id, reason: 'dependencies' });
         break;
       case 'racing':
         for (const lane of ctx.lanes ?? []) {
@@ -236,7 +242,12 @@ function decideTasks(
         }
         // Lanes not spawned yet (no free slot, or a crash between two lanes' requests); like any
         // spawn, only while the task's phase and dependencies are open (a revision may close them).
-        if (wanted > 0 && isOpen() && (ctx.lanes?.length ?? 0) < (ctx.laneTotal ?? 0)) candidate(id);
+        if (
+          wanted > 0 &&
+          taskOpen(state, index, task, phaseDeps) &&
+          (ctx.lanes?.length ?? 0) < (ctx.laneTotal ?? 0)
+        )
+          candidate(id);
         break;
       case 'blocked': {
         const reason = blockResolved(state, index, entry);
@@ -283,7 +294,7 @@ function decideTasks(
           wanted > 0 &&
           !live.has(id) &&
           (entry.value === 'ready' || ctx.notBefore === null || Date.parse(ctx.notBefore) <= now) &&
-          isOpen()
+          taskOpen(state, index, task, phaseDeps)
         ) {
           candidate(id);
         }
