@@ -1,5 +1,6 @@
 import type { MachineState, TaskContext } from '../machines/index.js';
 import { countedAttempts } from '../machines/index.js';
+import type { TaskIndex } from './task-index.js';
 import type { Plan } from '../plan/model.js';
 import type { Command, SpawnAgentCommand } from './commands.js';
 import type { OrchestratorConfig } from './config.js';
@@ -33,6 +34,12 @@ export interface DecideOptions {
    * instead of walking every agent ever spawned. It must be exactly what that walk finds.
    */
   live?: ReadonlySet<string>;
+  /**
+   * The tasks of `state` grouped as the fold keeps them (`Replayer.taskIndex`): `decide` then
+   * goes over the unfinished tasks and only the ready ones it can spawn, not every task of
+   * the plan. It must be the index of exactly this state.
+   */
+  taskIndex?: TaskIndex;
 }
 
 /**
@@ -183,6 +190,43 @@ function decideCiFailure(state: OrchState, out: Command[]): void {
 }
 
 /**
+ * The tasks `decideTasks` goes over, in priority order: every one without a task index;
+ * with one (kept by the fold), the unfinished ones and of the ready ones (without lanes)
+ * only as many as are taken while `wanting()` — the free slots — unless one of them may
+ * have used up its retries (then all, for its `FailTask`). A ready task passed over would
+ * have asked for nothing: no lanes to supersede, retries left, no slot to spawn in.
+ */
+function* visitOrder(
+  index: PlanIndex,
+  tasks: TaskIndex | undefined,
+  maxAttempts: number,
+  wanting: () => boolean,
+): Iterable<string> {
+  if (tasks === undefined) {
+    yield* index.taskOrder;
+    return;
+  }
+  const rank = (id: string) => index.taskRank.get(id) ?? Number.MAX_SAFE_INTEGER;
+  const fixed = [...tasks.active].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+  const ready = tasks.ready;
+  const mayFail = tasks.maxReadyCounted() >= maxAttempts;
+  let i = 0;
+  let j = 0;
+  for (;;) {
+    const takeReady = j < ready.length && (mayFail || wanting());
+    const f = fixed[i];
+    const r = ready[j];
+    if (f !== undefined && (!takeReady || r === undefined || rank(f) < rank(r))) {
+      i += 1;
+      yield f;
+    } else if (takeReady && r !== undefined) {
+      j += 1;
+      yield r;
+    } else return;
+  }
+}
+
+/**
  * Emits task bookkeeping; returns the tasks that may be spawned now, in priority order, and
  * the latest backoff end of a rate-limited retry already recorded (`retryWait`). Candidates
  * stop once `slots` of them pass `only`: each takes at least one slot, so `spawn` would never
@@ -209,7 +253,9 @@ function decideTasks(
   };
   let limitedUntil = Number.NEGATIVE_INFINITY;
   const phaseDeps = new Map<string, boolean>();
-  for (const id of index.taskOrder) {
+  // The fold's task index serves only the state's own plan.
+  const taskIndex = index.plan === state.plan ? options.taskIndex : undefined;
+  for (const id of visitOrder(index, taskIndex, maxAttempts, () => wanted > 0)) {
     const entry = getOwn(state.tasks, id);
     // A finished task without lanes asks for nothing: most of a long plan, passed over cheaply.
     if (

@@ -6,6 +6,7 @@ import { decide } from './decide.js';
 import { pendingIntents } from './pending-intents.js';
 import { getOwn } from './record.js';
 import type { OrchState } from './state.js';
+import { planIndex } from './plan-index.js';
 import { isLiveAgent, ownedByOtherWorker } from './state.js';
 
 /** What `outlook` reads besides `decide`'s options. */
@@ -92,15 +93,37 @@ export function outlook(
     if (ms > now && (next === null || ms < next)) next = ms;
   };
   let waitsForReset = false;
-  for (const task of plan?.tasks ?? []) {
+  // With the fold's task index and no selection: only the tasks that are not complete or
+  // ready-without-lanes (those count, and make the run wait for a rate limit's reset).
+  const index =
+    selected === null &&
+    plan !== null &&
+    plan === state.plan &&
+    planIndex(plan).tasks.size === plan.tasks.length
+      ? options.taskIndex
+      : undefined;
+  let visit: Iterable<Task> = plan?.tasks ?? [];
+  if (index !== undefined && plan !== null) {
+    const at = planIndex(plan).taskPosition;
+    const ids = new Set([...index.failed, ...index.active]);
+    visit = [...ids]
+      .filter((id) => at.has(id))
+      .sort((a, b) => (at.get(a) ?? 0) - (at.get(b) ?? 0))
+      .map((id) => plan.tasks[at.get(id) ?? 0] as Task);
+    count = plan.tasks.length;
+    allComplete = index.completeCount === count && Object.keys(state.tasks).length === count;
+    if (index.ready.length > 0) waitsForReset = true;
+  }
+  for (const task of visit) {
     if (selected !== null && !selected.has(task.id)) continue;
-    count += 1;
+    if (index === undefined) count += 1;
     const entry = getOwn(state.tasks, task.id);
     const value = entry?.value;
     if (value !== 'complete') allComplete = false;
     if (value === undefined || entry === undefined) continue;
     if (isOver(entry)) failedTasks.push(task.id);
-    else if (value === 'blocked') blocked.push({ taskId: task.id, on: entry.context.blockedOn ?? ['person'] });
+    else if (value === 'blocked')
+      blocked.push({ taskId: task.id, on: entry.context.blockedOn ?? ['person'] });
     // The earliest time ahead a selected task waits for (see nextTimer).
     else if (value === 'retryWait' && entry.context.notBefore) {
       consider(entry.context.notBefore);

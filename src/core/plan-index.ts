@@ -22,6 +22,10 @@ export interface PlanIndex {
   readonly milestonePhases: ReadonlyMap<string, readonly string[]>;
   /** Tasks in priority order. */
   readonly taskOrder: readonly string[];
+  /** Each task's place in {@link PlanIndex.taskOrder}. */
+  readonly taskRank: ReadonlyMap<string, number>;
+  /** Each task's place in `plan.tasks` (its first, were an id repeated). */
+  readonly taskPosition: ReadonlyMap<string, number>;
   /** Phases by priority, then their longest chain of waiting work, then id. */
   readonly phaseOrder: readonly string[];
   /** Tasks on the longest chain that starts at each task (itself included). */
@@ -80,6 +84,11 @@ function buildIndex(plan: Plan): PlanIndex {
   const phaseOrder = [...phases.keys()].sort(
     (a, b) => rankOf(a) - rankOf(b) || (chain.get(b) ?? 0) - (chain.get(a) ?? 0) || naturalCompare(a, b),
   );
+  const taskRank = new Map(taskOrder.map((id, i) => [id, i]));
+  const taskPosition = new Map<string, number>();
+  plan.tasks.forEach((t, i) => {
+    if (!taskPosition.has(t.id)) taskPosition.set(t.id, i);
+  });
   return {
     plan,
     tasks,
@@ -88,6 +97,8 @@ function buildIndex(plan: Plan): PlanIndex {
     phaseTasks,
     milestonePhases,
     taskOrder,
+    taskRank,
+    taskPosition,
     phaseOrder,
     criticalPath,
   };

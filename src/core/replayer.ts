@@ -4,6 +4,7 @@ import type { RecordedEvent } from './envelope.js';
 import { applyEvent, StateDraft } from './fold.js';
 import { getOwn } from './record.js';
 import { initialState, isLiveAgent } from './state.js';
+import { TaskIndex } from './task-index.js';
 import type { OrchState } from './state.js';
 
 /**
@@ -19,6 +20,7 @@ import type { OrchState } from './state.js';
 export class Replayer {
   private readonly draft: StateDraft;
   private readonly live = new Set<string>();
+  private readonly index: TaskIndex;
 
   /**
    * @param from a state to continue from (a snapshot); it is copied, never modified.
@@ -33,19 +35,39 @@ export class Replayer {
       const agent = getOwn(this.draft.state.agents, spawnId);
       if (agent !== undefined && isLiveAgent(agent)) this.live.add(spawnId);
     }
+    this.index = new TaskIndex(this.draft.state);
   }
 
   /** Folds one event (continuing from a snapshot: read the log from `snapshot.position + 1`). */
   apply(event: RecordedEvent): this {
     applyEvent(this.draft, event, this.engine);
     // The fold changes an agent only for an event naming its spawnId (src/core/fold.ts).
-    const spawnId = (event.data as { spawnId?: unknown } | null)?.spawnId;
+    const state = this.draft.state;
+    const data = event.data as { spawnId?: unknown; taskId?: unknown } | null;
+    const spawnId = data?.spawnId;
     if (typeof spawnId === 'string') {
-      const agent = getOwn(this.draft.state.agents, spawnId);
+      const agent = getOwn(state.agents, spawnId);
       if (agent !== undefined && isLiveAgent(agent)) this.live.add(spawnId);
       else this.live.delete(spawnId);
+      // Reports and rate limits step the agent's task.
+      if (agent !== undefined) this.index.touch(state, agent.task);
     }
+    // A task changes only by an event naming it or its agent, or by a new plan (then every
+    // task is looked at again: `touch` sees the plan object changed).
+    if (typeof data?.taskId === 'string') this.index.touch(state, data.taskId);
+    else if (event.type === 'PlanLoaded' || event.type === 'PlanRevised') this.index.rebuild(state);
     return this;
+  }
+
+  /**
+   * The state's tasks grouped for the decision loop ({@link TaskIndex}), kept as events are
+   * folded. Live: changes with later `apply` calls.
+   *
+   * @example
+   * decide(replayer.state, plan, config, now, { live: replayer.liveAgents, taskIndex: replayer.taskIndex });
+   */
+  get taskIndex(): TaskIndex {
+    return this.index;
   }
 
   /**

@@ -6,6 +6,7 @@ import { evolve, stateAt } from '../../src/core/evolve.js';
 import { initialState, isLiveAgent } from '../../src/core/state.js';
 import { decide } from '../../src/core/decide.js';
 import { outlook } from '../../src/core/outlook.js';
+import { TaskIndex } from '../../src/core/task-index.js';
 import { configArb, planArb, runDriver, stepArb } from './driver.js';
 import { checkHistory } from './oracle.js';
 
@@ -86,7 +87,7 @@ describe('invariants hold under random plans and random outside events', () => {
     );
   });
 
-  it('the live agents a Replayer keeps are the walk over every agent, and decide and outlook given them decide the same', () => {
+  it('the live agents and the task index a Replayer keeps are what a walk over the state finds, and decide and outlook given them decide the same', () => {
     fc.assert(
       fc.property(scenario, fc.nat(), ({ plan, config, steps }, pick) => {
         const run = runDriver(plan, config, steps, 'mixed');
@@ -100,16 +101,24 @@ describe('invariants hold under random plans and random outside events', () => {
             .map((a) => a.spawnId)
             .sort();
           expect([...replayer.liveAgents].sort()).toEqual(walked);
+          // The task index kept event by event is the one built from the state now.
+          const fresh = new TaskIndex(state);
+          const kept = replayer.taskIndex;
+          expect([...kept.active].sort()).toEqual([...fresh.active].sort());
+          expect([...kept.failed].sort()).toEqual([...fresh.failed].sort());
+          expect(kept.ready).toEqual(fresh.ready);
+          expect(kept.completeCount).toBe(fresh.completeCount);
+          expect(kept.maxReadyCounted()).toBe(fresh.maxReadyCounted());
           // Every few events: decide and outlook with and without the kept set, also narrowed
           // to some tasks (`orch spawn T1 T2`) and as a worker (`self`).
-          if ((i + pick) % 7 !== 0 || state.plan === null) return;
+          if ((i + pick) % 3 !== 0 || state.plan === null) return;
           compared += 1;
           const now = Date.parse(event.recordedAt) + (pick % 3) * 90_000;
           const ids = state.plan.tasks.map((t) => t.id);
           const tasks = ids.filter((_, k) => (k + pick) % 2 === 0);
           const self = state.run?.runId;
           for (const options of [{}, { tasks }, ...(self === undefined ? [] : [{ self }])]) {
-            const live = { ...options, live: replayer.liveAgents };
+            const live = { ...options, live: replayer.liveAgents, taskIndex: replayer.taskIndex };
             expect(decide(state, state.plan, config, now, live)).toEqual(
               decide(state, state.plan, config, now, options),
             );

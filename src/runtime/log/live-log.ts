@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { TaskIndex } from '../../core/task-index.js';
 import type { Actor, EventMetadata, NewEvent, RecordedEvent } from '../../core/envelope.js';
 import type { OrchEventData, OrchEventType } from '../../core/events.js';
 import { parseEventData } from '../../core/events.js';
@@ -112,6 +113,11 @@ export class LiveLog {
   /** The spawn ids of the live agents of {@link LiveLog.state} (see `Replayer.liveAgents`). */
   get liveAgents(): ReadonlySet<string> {
     return this.replayer.liveAgents;
+  }
+
+  /** The tasks of {@link LiveLog.state} grouped for the decision loop (see `Replayer.taskIndex`). */
+  get taskIndex(): TaskIndex {
+    return this.replayer.taskIndex;
   }
 
   /** Position of the last event folded. */

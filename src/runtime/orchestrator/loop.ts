@@ -87,7 +87,11 @@ function lookAhead(ctx: RunContext): Outlook {
 function decideOptions(ctx: RunContext): DecideOptions {
   const plan = ctx.log.state.plan;
   // The live agents the log keeps as it folds: no walk over every agent ever spawned.
-  const self = { live: ctx.log.liveAgents, ...(ctx.membership === null ? {} : { self: ctx.runId }) };
+  const self = {
+    live: ctx.log.liveAgents,
+    taskIndex: ctx.log.taskIndex,
+    ...(ctx.membership === null ? {} : { self: ctx.runId }),
+  };
   if (!plan) return self;
   const selected = selectedTasks(plan, ctx.selection);
   return selected === null ? self : { tasks: [...selected], ...self };
