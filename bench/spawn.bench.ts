@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { OrchestratorConfigSchema } from '../src/core/config.js';
 import { WorkspaceManager } from '../src/runtime/git/workspace.js';
@@ -16,9 +17,11 @@ import type { BenchModule, BenchResult } from './types.js';
  *   through the whole orchestrator (log, worktree per task, merge per task). Baseline: a
  *   minimal shell script doing the same git work per task at the same concurrency
  *   (`git worktree add -b` under one `flock` — concurrent `worktree add`s race in git — the
- *   agent's `add` + `commit`, `merge --no-ff` in an integration worktree under another). Wall and CPU (orch: this process plus its waited
- *   children; the script: its children's times), the best of two alternated runs each. Goals:
- *   <= 1.3x wall, <= 1.5x CPU.
+ *   agent's `add` + `commit`, `merge --no-ff` in an integration worktree under another). orch
+ *   runs as a user runs it: `node bin/run.js spawn` in the repository (`npm run build` first).
+ *   Wall and CPU (orch: the CLI process and everything under it; the script: its children's
+ *   times), the best of two alternated runs each. Goals: <= 1.3x wall, <= 1.5x CPU. Also
+ *   printed: the same run of the Orchestrator inside the bench process (under tsx), as information.
  * - `spawn.<n>-noop-tasks.c20`: agents that do nothing (`true`) against a raw execa loop
  *   starting the same processes (information: the floor of starting a process).
  * - `live.<n>-agents`: N agents live at once (each sleeps 5 s, then commits), maxConcurrent
@@ -223,6 +226,69 @@ async function orchRun(
   }
 }
 
+/** The built CLI, as a user runs it (`npm run build` first). */
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.join(root, 'bin', 'run.js');
+
+/**
+ * `orch spawn` through the built CLI (`node bin/run.js spawn` in the repository, the config in
+ * `orch.config.json`): wall time, CPU of the CLI process and everything under it (reaped into
+ * this process's children times), and the CLI's own CPU (written by a `--import`ed hook at exit).
+ */
+async function cliRun(n: number, concurrency: number, command: string[]): Promise<Measured> {
+  if (!fs.existsSync(path.join(root, 'dist', 'cli', 'commands', 'spawn.js')))
+    throw new Error('dist/cli/commands/spawn.js is missing: run `npm run build` before this bench');
+  const repo = makeRepo(n);
+  const cpuFile = path.join(repo, '.state-cpu.json');
+  const hook = path.join(repo, '.cpu-at-exit.mjs');
+  try {
+    fs.writeFileSync(
+      path.join(repo, 'orch.config.json'),
+      JSON.stringify({
+        planDir: 'plan.yaml',
+        maxConcurrent: concurrency,
+        retryInterval: 0,
+        agents: { default: { command } },
+      }),
+    );
+    fs.writeFileSync(
+      hook,
+      `import fs from 'node:fs';\nprocess.on('exit', () => fs.writeFileSync(${JSON.stringify(cpuFile)}, JSON.stringify(process.cpuUsage())));\n`,
+    );
+    execFileSync('git', ['add', 'orch.config.json'], { cwd: repo });
+    execFileSync('git', ['commit', '-q', '-m', 'orch config'], { cwd: repo });
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+    delete env['NODE_ENV'];
+    delete env['NODE_OPTIONS'];
+    const c0 = cpuNow();
+    const t0 = performance.now();
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', pathToFileURL(hook).href, BIN, 'spawn'], {
+        cwd: repo,
+        env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', reject);
+      child.on('exit', (c) =>
+        c === 0 ? resolve(c) : reject(new Error(`orch spawn exited ${c}: ${stderr.slice(-500)}`)),
+      );
+    });
+    const wallMs = performance.now() - t0;
+    const c1 = cpuNow();
+    if (code !== 0) throw new Error(`orch spawn exited ${code}`);
+    const merged = execFileSync('git', ['rev-list', '--count', '--merges', 'integration'], { cwd: repo })
+      .toString()
+      .trim();
+    if (Number(merged) !== n) throw new Error(`orch merged ${merged} of ${n}`);
+    const own = JSON.parse(fs.readFileSync(cpuFile, 'utf8')) as { user: number; system: number };
+    return { wallMs, cpuS: c1.children - c0.children, selfCpuS: (own.user + own.system) / 1e6 };
+  } finally {
+    fs.rmSync(repo, { recursive: true, force: true });
+  }
+}
+
 /** Milliseconds from the first stamp to the last (each agent's start, `date +%s%N`). */
 function spread(stamps: string, n: number): number {
   const ns = fs.readdirSync(stamps).map((f) => BigInt(fs.readFileSync(path.join(stamps, f), 'utf8').trim()));
@@ -308,8 +374,10 @@ const bench: BenchModule = async ({ quick }) => {
     const orchs: Measured[] = [];
     for (let round = 0; round < (quick ? 1 : 2); round++) {
       scripts.push(await scriptRun(n, CONCURRENCY));
-      orchs.push(await orchRun(n, CONCURRENCY, commit, 'merged'));
+      orchs.push(await cliRun(n, CONCURRENCY, commit));
     }
+    // Information: the orchestrator in this process (under tsx, which transpiles what it loads).
+    const inProcess = await orchRun(n, CONCURRENCY, commit, 'merged');
     const best = (ms: Measured[]): Measured => ({
       wallMs: Math.min(...ms.map((m) => m.wallMs)),
       cpuS: Math.min(...ms.map((m) => m.cpuS)),
@@ -349,6 +417,15 @@ const bench: BenchModule = async ({ quick }) => {
         ratio: ratio(orch.selfCpuS, orch.cpuS),
         better: 'lower',
         baselineName: 'orch total CPU (self + children), same run',
+      },
+      {
+        name: `spawn.${n}-commit-tasks.c${CONCURRENCY}.in-process.wall (self ${inProcess.selfCpuS.toFixed(1)} s)`,
+        unit: 'ms',
+        value: inProcess.wallMs,
+        baseline: script.wallMs,
+        ratio: ratio(inProcess.wallMs, script.wallMs),
+        better: 'lower',
+        baselineName: 'the script (information: the Orchestrator in the bench process, under tsx)',
       },
     );
   }

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import type { StoreOptions } from '../event-store.js';
 import { StoreError } from '../errors.js';
@@ -43,7 +44,7 @@ export function openSqliteEventStore(file: string, options: SqliteStoreOptions =
 
   let db: Database.Database;
   try {
-    db = new Database(absolute, { readonly, fileMustExist: readonly });
+    db = new Database(absolute, { readonly, fileMustExist: readonly, ...nativeAddon() });
   } catch (err) {
     throw wrapSqliteError(err, absolute, 'open');
   }
@@ -109,4 +110,26 @@ function logNotFound(file: string, state: LogFileState): StoreError {
       details: { file },
     },
   );
+}
+
+let addon: { nativeBinding?: string } | undefined;
+
+/**
+ * better-sqlite3's compiled addon, found once where `npm ci` builds it, as the
+ * `nativeBinding` option: the default lookup (the `bindings` package) tries a dozen paths
+ * on every process start, a few milliseconds of every command. Where the addon is elsewhere
+ * (another build layout), the option is left out and better-sqlite3 finds it itself.
+ */
+function nativeAddon(): { nativeBinding?: string } {
+  if (addon !== undefined) return addon;
+  try {
+    addon = {
+      nativeBinding: createRequire(import.meta.url).resolve(
+        'better-sqlite3/build/Release/better_sqlite3.node',
+      ),
+    };
+  } catch {
+    addon = {};
+  }
+  return addon;
 }
