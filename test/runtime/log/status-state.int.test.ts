@@ -46,6 +46,17 @@ function logWithSnapshots(behind: number): { t: TempLog; store: SqliteEventStore
   return { t, store };
 }
 
+/** The calculator run in a fresh log with the snapshots saved at its end: what is added after is the tail. */
+function runWithSnapshotsAtEnd(): { store: SqliteEventStore; b: ReturnType<typeof writeCalculatorRun> } {
+  const t = tempLog(() => undefined);
+  logs.push(t);
+  const store = openSqliteEventStore(t.file);
+  const b = writeCalculatorRun(store);
+  const at = foldTo(store, store.lastPosition());
+  saveSnapshot(store, at.state, at.versions);
+  return { store, b };
+}
+
 describe('the status state snapshot (status-state-v<N>)', () => {
   it("cuts out each task's spawns before the first one the document reads, and gives the same document", () => {
     const { store } = logWithSnapshots(0);
@@ -137,13 +148,8 @@ describe('the status state snapshot (status-state-v<N>)', () => {
   });
 
   it('folds a late report from a cut-down agent the same as the whole state does', async () => {
-    const t = tempLog(() => undefined);
-    logs.push(t);
-    const store = openSqliteEventStore(t.file);
+    const { store, b } = runWithSnapshotsAtEnd();
     try {
-      const b = writeCalculatorRun(store);
-      const at = foldTo(store, store.lastPosition());
-      saveSnapshot(store, at.state, at.versions);
       // Late reports from s2 and s3, which the status state cut out: ignored either way; a lane
       // mark on s5 changes only s5, which the document does not list.
       b.add('BreakpointReported', { spawnId: 's2', kind: 'blocked', summary: 'late' }, 'agent:s2');
@@ -186,13 +192,8 @@ describe('the status state snapshot (status-state-v<N>)', () => {
     ],
   ] as const) {
     it(`is not used after ${what}: the state snapshot serves instead`, async () => {
-      const t = tempLog(() => undefined);
-      logs.push(t);
-      const store = openSqliteEventStore(t.file);
+      const { store, b } = runWithSnapshotsAtEnd();
       try {
-        const b = writeCalculatorRun(store);
-        const at = foldTo(store, store.lastPosition());
-        saveSnapshot(store, at.state, at.versions);
         add(b);
         const last = store.lastPosition();
         expect(loadStatusState(store)).toBeUndefined();
