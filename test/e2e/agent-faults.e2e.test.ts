@@ -251,6 +251,7 @@ it('an agent that prints 1 GiB: orch stays small, the log on disk is rotated at 
     'AgentExited',
   );
   expect(exit?.exitCode).toBe(0);
+  // The last line comes after the flood settles (flood.mjs): the newest output is what rotation keeps.
   expect(exit?.outputTail.endsWith('flood finished\n')).toBe(true);
   const logFile = agentLogPath(path.join(repo, '.state'), 'T1', 1);
   const expected = mib * 1024 * 1024 + 'flood finished\n'.length;
