@@ -50,7 +50,7 @@ export async function runLoop(ctx: RunContext): Promise<RunOutcome> {
       // Workers: only the oldest active membership writes statuses back and records plan edits.
       if (ctx.membership === null || ctx.membership.isLeader(log.state)) {
         ctx.planFiles.garden(log.state, ctx.timers.now().getTime());
-        ctx.planFiles.reloadIfChanged(log);
+        ctx.planFiles.reloadIfChanged(log, ctx.timers.now().getTime());
       }
       if (ctx.reviews !== null) {
         await ctx.reviews.tick();
@@ -59,7 +59,11 @@ export async function runLoop(ctx: RunContext): Promise<RunOutcome> {
       const look = lookAhead(ctx);
       if (look.commands.length > 0) await act(ctx, look.commands);
       else if (look.status === 'busy') await waitForChange(ctx, earliest(look.nextWakeAt, ctx));
-      else if (look.exitCode === 0 && ctx.reviews?.awaiting() === true) {
+      else if (ctx.planFiles.refusalPending) {
+        // A plan edit that does not load may be a file still being written: the run ends only
+        // once it is settled (recorded, or refused) — at most PLAN_SETTLE_MS.
+        await waitForChange(ctx, earliest(null, ctx));
+      } else if (look.exitCode === 0 && ctx.reviews?.awaiting() === true) {
         // The work is done but a pull request awaits its review: poll it (pr.reviews).
         inFlight.throwIfFailed();
         await waitForChange(ctx, earliest(null, ctx));

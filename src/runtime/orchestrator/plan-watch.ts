@@ -66,6 +66,12 @@ export interface PlanFilesSetup {
 }
 
 /**
+ * How long an edit of the plan files that does not load must stay as it is before it is
+ * refused (ms): long enough for an editor that writes a file in place to finish writing it.
+ */
+export const PLAN_SETTLE_MS = 300;
+
+/**
  * Reads the plan files (the main plan and each target's own plan) and validates them as
  * one; returns the plan the run starts on and the watch over those files.
  *
@@ -90,6 +96,8 @@ export class PlanWatch {
   private gardenRead: { stamp: string; set: ReadPlanSet } | null = null;
   /** When the gardener last wrote (ms, on the clock `garden` is given). */
   private lastWrite = Number.NEGATIVE_INFINITY;
+  /** An edit that did not load, first seen at `since`: refused if it stays (see `reloadIfChanged`). */
+  private settling: { stamp: string; since: number } | null = null;
 
   constructor(
     private readonly sources: readonly PlanSource[],
@@ -100,16 +108,33 @@ export class PlanWatch {
     private readonly warn: WarningSink,
   ) {}
 
-  /** Records the plan files again when they changed; an invalid edit is refused (a warning and `PlanRevisionRefused`). */
-  reloadIfChanged(log: LiveLog): void {
+  /**
+   * Records the plan files again when they changed; an invalid edit is refused (a warning and
+   * `PlanRevisionRefused`). Given `now` (the loop's clock, ms), an edit that does not load is
+   * refused only once the same bytes have stayed {@link PLAN_SETTLE_MS}: a file caught while
+   * its editor is still writing it is not refused for its first half (the loop wakes for it,
+   * see {@link PlanWatch.dueAt}). Without `now`, at once.
+   */
+  reloadIfChanged(log: LiveLog, now?: number): void {
     if (this.sources.length === 0) return;
     const stamp = planSetStamp(this.sources);
-    if (stamp === this.stamp) return;
-    this.stamp = stamp;
+    if (stamp === this.stamp) {
+      this.settling = null;
+      return;
+    }
+    let plan: Plan;
     try {
-      const { plan } = loadPlanSet(this.sources, this.options);
-      recordPlan(log, plan);
+      ({ plan } = loadPlanSet(this.sources, this.options));
     } catch (err) {
+      if (now !== undefined) {
+        if (this.settling?.stamp !== stamp) {
+          this.settling = { stamp, since: now };
+          return;
+        }
+        if (now < this.settling.since + PLAN_SETTLE_MS) return;
+      }
+      this.settling = null;
+      this.stamp = stamp;
       const listed = (err as { problems?: WarningProblem[] }).problems ?? [];
       const problems =
         (err instanceof OrchError ? err.message : String(err)) +
@@ -127,7 +152,16 @@ export class PlanWatch {
           .map((p) => ({ file: p.file, line: Math.max(0, p.line), message: p.message })),
         count: recorded.length,
       });
+      return;
     }
+    this.settling = null;
+    this.stamp = stamp;
+    recordPlan(log, plan);
+  }
+
+  /** Whether an edit that does not load waits to settle before it is refused (the run waits for it). */
+  get refusalPending(): boolean {
+    return this.settling !== null;
   }
 
   /**
@@ -135,8 +169,10 @@ export class PlanWatch {
    * status waits to be written. The loop wakes for it.
    */
   dueAt(): number | null {
-    if (!this.changes.pending || this.sources.length === 0) return null;
-    return this.lastWrite + this.gardenIntervalMs();
+    const settled = this.settling === null ? null : this.settling.since + PLAN_SETTLE_MS;
+    if (!this.changes.pending || this.sources.length === 0) return settled;
+    const write = this.lastWrite + this.gardenIntervalMs();
+    return settled === null ? write : Math.min(write, settled);
   }
 
   /**

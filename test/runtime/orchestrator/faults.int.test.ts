@@ -64,7 +64,7 @@ describe('a plan file replaced by binary garbage mid-run', () => {
         ['T3', 'complete'],
       ]);
       const warnings = orch.warnings();
-      expect(warnings).toHaveLength(1);
+      expect(warnings, JSON.stringify(warnings)).toHaveLength(1);
       expect(warnings[0]).toMatchObject({ code: 'PLAN_REVISION_REFUSED' });
       expect(warnings[0]?.message).toMatch(/plan\.yaml is not a text file/);
       const log = repoEvents(repo);

@@ -5,6 +5,7 @@ import { streamIds } from '../../../src/core/events.js';
 import { LiveLog } from '../../../src/runtime/log/live-log.js';
 import {
   GARDEN_INTERVAL_MS,
+  PLAN_SETTLE_MS,
   PlanWatch,
   StatusChanges,
 } from '../../../src/runtime/orchestrator/plan-watch.js';
@@ -139,5 +140,35 @@ describe('the plan write-back during a run (PlanWatch.garden)', () => {
     fs.writeFileSync(file, written.replace('Write the schema', 'Draft the schema'));
     watch.reloadIfChanged(log);
     expect(log.state.plan?.tasks.find((t) => t.id === '1.1.3')?.title).toBe('Draft the schema');
+  });
+
+  it('refuses an edit that does not load only once it has stayed PLAN_SETTLE_MS: a file caught mid-write is not refused', () => {
+    const { file, log, watch, warnings } = setup();
+    const refusals = () => [...log.store.readAll()].filter((e) => e.type === 'PlanRevisionRefused').length;
+    // The editor has written part of the file: not loadable (not UTF-8) yet.
+    fs.writeFileSync(file, Buffer.from([0xff, 0xfe, 0x00, 0x41]));
+    watch.reloadIfChanged(log, 1_000);
+    expect(watch.refusalPending).toBe(true);
+    // The loop wakes for it (or earlier, for a write-back due).
+    expect(watch.dueAt()).toBeLessThanOrEqual(1_000 + PLAN_SETTLE_MS);
+    watch.reloadIfChanged(log, 1_000 + PLAN_SETTLE_MS - 1);
+    expect(warnings).toEqual([]);
+    // It finishes writing: a valid edit, recorded at once, and nothing refused.
+    fs.writeFileSync(file, ROADMAP.replace('Write the schema', 'Draft the schema'));
+    watch.reloadIfChanged(log, 1_100);
+    expect(watch.refusalPending).toBe(false);
+    expect(log.state.plan?.tasks.find((t) => t.id === '1.1.3')?.title).toBe('Draft the schema');
+    expect(warnings).toEqual([]);
+    expect(refusals()).toBe(0);
+    // An edit that stays broken is refused once it has settled, and said once.
+    fs.writeFileSync(file, Buffer.from([0xff, 0xfe, 0x00, 0x42, 0x43]));
+    watch.reloadIfChanged(log, 2_000);
+    expect(warnings).toEqual([]);
+    watch.reloadIfChanged(log, 2_000 + PLAN_SETTLE_MS);
+    expect(warnings.map((w) => w.code)).toEqual(['PLAN_REVISION_REFUSED']);
+    expect(watch.refusalPending).toBe(false);
+    watch.reloadIfChanged(log, 9_000);
+    expect(warnings).toHaveLength(1);
+    expect(refusals()).toBe(1);
   });
 });
