@@ -50,12 +50,12 @@ export class Replayer {
       if (agent !== undefined && isLiveAgent(agent)) this.live.add(spawnId);
       else this.live.delete(spawnId);
       // Reports and rate limits step the agent's task.
-      if (agent !== undefined) this.index.touch(state, agent.task);
+      if (agent !== undefined) this.index.mark(agent.task);
     }
     // A task changes only by an event naming it or its agent, or by a new plan (then every
-    // task is looked at again: `touch` sees the plan object changed).
-    if (typeof data?.taskId === 'string') this.index.touch(state, data.taskId);
-    else if (event.type === 'PlanLoaded' || event.type === 'PlanRevised') this.index.rebuild(state);
+    // task is looked at again: `sync` sees the plan object changed). Marked here, brought up
+    // to date when the index is read.
+    if (typeof data?.taskId === 'string') this.index.mark(data.taskId);
     return this;
   }
 
@@ -67,6 +67,7 @@ export class Replayer {
    * decide(replayer.state, plan, config, now, { live: replayer.liveAgents, taskIndex: replayer.taskIndex });
    */
   get taskIndex(): TaskIndex {
+    this.index.sync(this.draft.state);
     return this.index;
   }
 

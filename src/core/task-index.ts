@@ -17,6 +17,7 @@ export class TaskIndex {
   /** How many `ready` tasks have each count of counted attempts. */
   private readonly readyCounted = new Map<number, number>();
   private completed = 0;
+  private readonly dirty = new Set<string>();
   private plan: OrchState['plan'] = null;
   private rank: ReadonlyMap<string, number> = new Map();
   /**
@@ -81,6 +82,26 @@ export class TaskIndex {
     this.remove(taskId);
     const entry = getOwn(state.tasks, taskId);
     if (entry !== undefined) this.add(taskId, entry, true);
+  }
+
+  /**
+   * Notes that task `taskId` may have changed, for {@link TaskIndex.sync}: the fold marks, the
+   * reader brings the index up to date (a replay that never asks pays one set insertion per
+   * event, not the index's bookkeeping).
+   */
+  mark(taskId: string): void {
+    this.dirty.add(taskId);
+  }
+
+  /** Brings the index up to `state` after the {@link TaskIndex.mark}ed changes (or a new plan). */
+  sync(state: OrchState): void {
+    if (state.plan !== this.plan) {
+      this.dirty.clear();
+      this.rebuild(state);
+      return;
+    }
+    for (const id of this.dirty) this.touch(state, id);
+    this.dirty.clear();
   }
 
   private rankOf(id: string): number {
