@@ -111,7 +111,7 @@ export function outlook(
       .sort((a, b) => (at.get(a) ?? 0) - (at.get(b) ?? 0))
       .map((id) => plan.tasks[at.get(id) ?? 0] as Task);
     count = plan.tasks.length;
-    allComplete = index.completeCount === count && Object.keys(state.tasks).length === count;
+    allComplete = index.completeCount === count && index.size === count;
     if (index.ready.length > 0) waitsForReset = true;
   }
   for (const task of visit) {

@@ -43,6 +43,11 @@ export class TaskIndex {
     return this.readyList;
   }
 
+  /** Tasks indexed (every task of the state). */
+  get size(): number {
+    return this.valueOf.size;
+  }
+
   /** Tasks whose value is `complete`. */
   get completeCount(): number {
     return this.completed;
