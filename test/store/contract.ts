@@ -227,6 +227,30 @@ export function defineStoreContract(
       await store.close();
     });
 
+    it('takes a part with no events as a condition of the batch (a fence): the batch goes through only while that stream stays put', async () => {
+      const store = await open();
+      await store.append('fence', [event('f1')]);
+      const results = await store.appendBatch([
+        { streamId: 'fence', events: [], expectedVersion: 1 },
+        { streamId: 'a', events: [event('a1')], expectedVersion: 'no_stream' },
+      ]);
+      expect(results.map((r) => [r.streamId, r.positions, r.nextExpectedVersion])).toEqual([
+        ['fence', [], 1],
+        ['a', [2], 1],
+      ]);
+      await store.append('fence', [event('f2')]);
+      const err = await errorOf(() =>
+        store.appendBatch([
+          { streamId: 'fence', events: [], expectedVersion: 1 },
+          { streamId: 'a', events: [event('a2')], expectedVersion: 1 },
+        ]),
+      );
+      expect(err).toMatchObject({ code: 'CONCURRENCY', streamId: 'fence', expected: 1, actual: 2 });
+      expect(await store.streamVersion('a')).toBe(1);
+      expect(await store.lastPosition()).toBe(3);
+      await store.close();
+    });
+
     it('round-trips data and metadata as JSON and fills recordedAt from the clock', async () => {
       const store = await open();
       const data = {

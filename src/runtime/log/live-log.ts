@@ -5,7 +5,8 @@ import type { OrchEventData, OrchEventType } from '../../core/events.js';
 import { parseEventData } from '../../core/events.js';
 import { Replayer } from '../../core/replayer.js';
 import type { OrchState } from '../../core/state.js';
-import type { EventStore, ExpectedVersion } from '../../store/event-store.js';
+import type { EventStore, ExpectedVersion, StreamAppend } from '../../store/event-store.js';
+import { ConcurrencyError } from '../../store/errors.js';
 import { OrchError } from '../../util/errors.js';
 import { loadState } from './load-state.js';
 
@@ -33,6 +34,19 @@ export interface LiveAppendOptions {
   causationId?: string;
   /** Event id; a fresh UUID when absent (pass a fixed one to make a retry idempotent). */
   id?: string;
+}
+
+/**
+ * A worker's write fence: this process may write about tasks and agents only while stream
+ * `streamId` (its membership) is still at `version`. The condition is part of every append's
+ * own transaction (a part with no events at that expected version), so a worker that stalls
+ * between deciding and writing cannot get a write in after another declared it lost.
+ */
+export interface WriteFence {
+  streamId: string;
+  version: number;
+  /** Why the membership ended, read from the store once the condition failed. */
+  reason(): string;
 }
 
 /** A log followed read-only ({@link LiveLog.follow}): the live fold, and catching up. */
@@ -75,12 +89,12 @@ export class LiveLog {
   }
 
   /**
-   * Workers: why this process may no longer write about tasks and agents (its membership was
-   * declared lost), or null. Asked of the store (not the fold: folding here would move the
-   * versions this process decided on) before every append except to its own run stream; a
-   * fenced append throws `WorkerLostError` and writes nothing.
+   * Workers: the condition under which this process may write about tasks and agents (its
+   * membership not declared lost), or null. Checked by the store inside every append except to
+   * its own run stream (not against the fold: folding here would move the versions this process
+   * decided on); a fenced append throws `WorkerLostError` and writes nothing.
    */
-  fence: (() => string | null) | null = null;
+  fence: WriteFence | null = null;
 
   /** Stream versions held for `'known'` appends while a decision is carried out ({@link LiveLog.pin}). */
   private pinned: Map<string, number> | null = null;
@@ -179,11 +193,41 @@ export class LiveLog {
     this.checkFence(streamId);
   }
 
-  /** Throws `WorkerLostError` when the fence is up (after folding what others wrote). */
+  /** Throws `WorkerLostError` when the fence is up (one query: the membership stream's version). */
   private checkFence(streamId: string): void {
-    if (this.fence === null || streamId.startsWith('run-')) return;
-    const reason = this.fence();
-    if (reason !== null) throw new WorkerLostError(reason);
+    const fence = this.fenceFor([streamId]);
+    if (fence !== null && this.store.streamVersion(fence.streamId) !== fence.version)
+      throw new WorkerLostError(fence.reason());
+  }
+
+  /** The fence an append to these streams must hold, or null (none up, only run streams, or the membership's own). */
+  private fenceFor(streamIds: readonly string[]): WriteFence | null {
+    const fence = this.fence;
+    if (fence === null) return null;
+    let fenced = false;
+    for (const id of streamIds) {
+      if (id === fence.streamId) return null;
+      if (!id.startsWith('run-')) fenced = true;
+    }
+    return fenced ? fence : null;
+  }
+
+  /**
+   * Appends the parts, with the fence's condition (if any) as a part of the same transaction:
+   * the membership stream moving on refuses the whole append with `WorkerLostError`.
+   */
+  private appendFenced(parts: StreamAppend[]): ReturnType<EventStore['appendBatch']> {
+    const fence = this.fenceFor(parts.map((p) => p.streamId));
+    if (fence === null) return this.store.appendBatch(parts);
+    try {
+      return this.store
+        .appendBatch([{ streamId: fence.streamId, events: [], expectedVersion: fence.version }, ...parts])
+        .slice(1);
+    } catch (err) {
+      if (err instanceof ConcurrencyError && err.streamId === fence.streamId)
+        throw new WorkerLostError(fence.reason());
+      throw err;
+    }
   }
 
   /**
@@ -191,7 +235,6 @@ export class LiveLog {
    * this process last saw; events of one stream keep their order. Then catches up.
    */
   appendAll(events: readonly { streamId: string; type: OrchEventType; data: OrchEventData }[]): void {
-    for (const e of events) this.checkFence(e.streamId);
     const byStream = new Map<string, NewEvent[]>();
     const metadata: EventMetadata = {
       ...(this.meta.runId === undefined ? {} : { runId: this.meta.runId }),
@@ -203,7 +246,7 @@ export class LiveLog {
       list.push({ id: randomUUID(), type: e.type, data: e.data, metadata });
       byStream.set(e.streamId, list);
     }
-    const results = this.store.appendBatch(
+    const results = this.appendFenced(
       [...byStream].map(([streamId, list]) => ({
         streamId,
         events: list,
@@ -226,16 +269,18 @@ export class LiveLog {
     options: LiveAppendOptions = {},
   ): number {
     parseEventData(type, data);
-    this.checkFence(streamId);
     const expected = options.expectedVersion ?? 'known';
     const metadata: EventMetadata = {
       ...(this.meta.runId === undefined ? {} : { runId: this.meta.runId }),
       actor: options.actor ?? this.meta.actor ?? 'orch',
       ...(options.causationId === undefined ? {} : { causationId: options.causationId }),
     };
-    const result = this.store.append(streamId, [{ id: options.id ?? randomUUID(), type, data, metadata }], {
-      expectedVersion: expected === 'known' ? this.knownVersion(streamId) || 'no_stream' : expected,
-    });
+    const event = { id: options.id ?? randomUUID(), type, data, metadata };
+    const version = expected === 'known' ? this.knownVersion(streamId) || 'no_stream' : expected;
+    const result =
+      this.fence === null
+        ? this.store.append(streamId, [event], { expectedVersion: version })
+        : this.appendFenced([{ streamId, events: [event], expectedVersion: version }])[0]!;
     this.pinned?.set(streamId, result.nextExpectedVersion);
     const position = result.positions[0];
     if (position === undefined) throw new Error(`append to ${streamId} returned no position`);

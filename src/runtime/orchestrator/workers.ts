@@ -74,7 +74,9 @@ export class WorkerMembership {
       { expectedVersion: 'no_stream' },
     );
     this.joined = true;
-    log.fence = () => this.fenceReason();
+    // The membership stream holds only `WorkerJoined` while it is active: every write of this
+    // process requires it still at version 1, inside the write's own transaction.
+    log.fence = { streamId: streamIds.worker(runId), version: 1, reason: () => this.fenceReason() };
     this.beat();
     this.timer = setInterval(() => this.beat(), this.beatMs);
     this.timer.unref();
@@ -87,21 +89,15 @@ export class WorkerMembership {
     return me.status === 'lost' ? (me.reason ?? 'declared lost') : `it left (${me.reason ?? ''})`;
   }
 
-  /**
-   * The fence, asked of the store: the membership stream holds only `WorkerJoined` while the
-   * membership is active; anything after it (`WorkerLost`) ends it. One small query per write.
-   */
-  private fenceReason(): string | null {
-    const stream = streamIds.worker(this.o.runId);
-    if (this.o.store.streamVersion(stream) <= 1) return null;
-    for (const e of this.o.store.readStream(stream, { from: 2, to: 2 })) {
+  /** Why the fence went up, read from the store: what ended the membership stream after `WorkerJoined`. */
+  private fenceReason(): string {
+    for (const e of this.o.store.readStream(streamIds.worker(this.o.runId), { from: 2, to: 2 })) {
       if (e.type === 'WorkerLost') {
         const d = e.data as OrchEventData<'WorkerLost'>;
         return `no heartbeat for ${Math.round(d.silentMs / 1000)} s (declared by ${d.declaredBy})`;
       }
-      return 'its membership ended';
     }
-    return null;
+    return 'its membership ended';
   }
 
   /** Whether this worker writes the statuses back into the plan files: the oldest active membership. */

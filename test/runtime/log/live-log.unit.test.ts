@@ -1,9 +1,16 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { RecordedEvent } from '../../../src/core/envelope.js';
 import { replay } from '../../../src/core/replayer.js';
-import { LiveLog } from '../../../src/runtime/log/live-log.js';
-import { createMemoryEventStore } from '../../../src/store/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { LiveLog, WorkerLostError } from '../../../src/runtime/log/live-log.js';
+import { createMemoryEventStore, openSqliteEventStore, type EventStore } from '../../../src/store/index.js';
 import { writeCalculatorRun } from '../../commands/helpers/log-builder.js';
+
+const unblockT1 = { taskId: 'T1', reason: 'dependencies' as const };
+const joinedA = { runId: 'A', worker: 'a', pid: 1, joinedAt: '2026-01-01T00:00:00.000Z' };
+const lostA = { runId: 'A', worker: 'a', declaredBy: 'B', silentMs: 61_000 };
 
 describe('LiveLog.follow', () => {
   it('folds only the last `tail` events one by one, from the state before them, then follows appends', () => {
@@ -67,13 +74,56 @@ describe('LiveLog.pin (workers: a decision claims the versions it was made on)',
   it('refuses every write but its run stream once the fence is up, writing nothing', () => {
     const store = createMemoryEventStore();
     const log = new LiveLog(store, { runId: 'A' });
-    log.fence = () => 'declared lost by B';
+    store.append('worker-A', [{ id: 'j', type: 'WorkerJoined', data: joinedA }]);
+    store.append('worker-A', [{ id: 'l', type: 'WorkerLost', data: lostA }]);
+    log.fence = { streamId: 'worker-A', version: 1, reason: () => 'declared lost by B' };
     expect(() => log.append('task-T1', 'TaskUnblocked', unblock('T1'))).toThrow(/declared lost by B/);
     expect(() =>
       log.appendAll([{ streamId: 'task-T1', type: 'TaskUnblocked', data: unblock('T1') }]),
     ).toThrow(/WORKER_LOST|declared lost/);
-    expect(store.lastPosition()).toBe(0);
+    expect(store.lastPosition()).toBe(2);
     log.append('run-A', 'RunStopped', { runId: 'A', reason: 'lost' });
-    expect(store.lastPosition()).toBe(1);
+    expect(store.lastPosition()).toBe(3);
+  });
+
+  it('checks the fence inside the append itself: a membership lost between deciding and writing gets nothing in (two SQLite connections)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'orch-fence-'));
+    const file = path.join(dir, 'orch.db');
+    const mine = openSqliteEventStore(file);
+    const other = openSqliteEventStore(file);
+    try {
+      mine.append('worker-A', [{ id: 'j', type: 'WorkerJoined', data: joinedA }], {
+        expectedVersion: 'no_stream',
+      });
+      // Another worker declares A lost at the last moment: after A's process has decided and
+      // looked, inside the store call that writes A's event.
+      let declared = false;
+      const appendBatch: EventStore['appendBatch'] = (parts) => {
+        if (!declared) {
+          declared = true;
+          other.append('worker-A', [{ id: 'l', type: 'WorkerLost', data: lostA }], { expectedVersion: 1 });
+        }
+        return mine.appendBatch(parts);
+      };
+      const racing = new Proxy(mine, {
+        get: (target, key) => {
+          if (key === 'appendBatch') return appendBatch;
+          const value: unknown = Reflect.get(target, key);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const log = new LiveLog(racing, { runId: 'A' });
+      log.fence = { streamId: 'worker-A', version: 1, reason: () => 'declared lost by B' };
+      expect(() => log.append('task-T1', 'TaskUnblocked', unblockT1)).toThrow(WorkerLostError);
+      expect(declared).toBe(true);
+      expect([...other.readAll()].map((e) => e.type)).toEqual(['WorkerJoined', 'WorkerLost']);
+      // Its own membership stream and run stream stay writable (to say it departed and stopped).
+      log.append('run-A', 'RunStopped', { runId: 'A', reason: 'lost' });
+      expect(other.lastPosition()).toBe(3);
+    } finally {
+      mine.close();
+      other.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
