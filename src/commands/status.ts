@@ -47,6 +47,17 @@ export default class Status extends BaseCommand {
       await watchFromCli({ repoDir, stateDir, intervalSeconds: flags.interval });
       return;
     }
+    // The cached document when it is current, read without the event store or the fold.
+    const { cachedStatus } = await import('../runtime/operations/status-cache.js');
+    const cached = cachedStatus(stateDir);
+    if (cached !== undefined) {
+      if (this.jsonEnabled()) this.printJson(cached.json);
+      else {
+        const { renderStatusText } = await import('../runtime/render/status-text.js');
+        this.log(renderStatusText(JSON.parse(cached.documentJson) as StatusDocument, cached.lease));
+      }
+      return;
+    }
     const { orchStatus } = await import('../runtime/operations/status.js');
     const status = await orchStatus(stateDir);
     if (status.warnings.length > 0) {

@@ -4,6 +4,8 @@ import { usageTotals, type UsageTotal, type UsageTotals } from './usage-totals.j
 import type { IdRecord } from './record.js';
 import { milestoneTarget, taskTargets } from '../plan/target-of.js';
 
+export { withLease, type LeaseView } from './status-lease.js';
+
 /**
  * The `orch status` document: the `statusView` (docs/cli.md, "JSON shapes") plus totals,
  * usage and targets; `orch status` adds who holds the state directory's lease.
@@ -44,16 +46,6 @@ export type StatusDocument = Omit<StatusView, 'tasks'> & {
   usage: UsageTotals;
   targets: TargetGroup[];
 };
-
-/** The lease holder as `orch status` shows it. */
-export interface LeaseView {
-  pid: number;
-  runId: string;
-  host: string;
-  acquiredAt: string;
-  /** Whether the holder process is alive; null when it runs on another host (cannot check). */
-  alive: boolean | null;
-}
 
 const TASK_STATUSES: readonly TaskStatus[] = ['pending', 'ready', 'running', 'blocked', 'complete', 'failed'];
 
@@ -125,16 +117,4 @@ function targetGroups(
   for (const m of state.plan?.milestones ?? [])
     groupOf(milestoneTarget(state.plan, m.id)).milestones.push(m.id);
   return [...groups.values()];
-}
-
-/**
- * The `orch status --json` text: the document's JSON (as cached, or freshly made) with
- * `"lease"` appended as its last key, without parsing the document again.
- *
- * @example
- * withLease(JSON.stringify(statusDocument(state)), null); // '{"position":12,…,"lease":null}'
- */
-export function withLease(documentJson: string, lease: LeaseView | null): string {
-  if (!documentJson.endsWith('}')) throw new Error('status document JSON must be an object');
-  return `${documentJson.slice(0, -1)},"lease":${JSON.stringify(lease)}}`;
 }

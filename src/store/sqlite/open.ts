@@ -4,7 +4,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import type { StoreOptions } from '../event-store.js';
 import { StoreError } from '../errors.js';
@@ -13,6 +12,7 @@ import { migrate, readSchemaVersion } from './migrate.js';
 import { applyPragmas, DEFAULT_BUSY_TIMEOUT_MS, type Durability } from './pragmas.js';
 import { LATEST_SCHEMA_VERSION, ORCH_APPLICATION_ID } from './schema.js';
 import { wrapSqliteError } from './sqlite-errors.js';
+import { nativeAddon } from './native-addon.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
 
 /** Options of {@link openSqliteEventStore}. */
@@ -110,26 +110,4 @@ function logNotFound(file: string, state: LogFileState): StoreError {
       details: { file },
     },
   );
-}
-
-let addon: { nativeBinding?: string } | undefined;
-
-/**
- * better-sqlite3's compiled addon, found once where `npm ci` builds it, as the
- * `nativeBinding` option: the default lookup (the `bindings` package) tries a dozen paths
- * on every process start, a few milliseconds of every command. Where the addon is elsewhere
- * (another build layout), the option is left out and better-sqlite3 finds it itself.
- */
-function nativeAddon(): { nativeBinding?: string } {
-  if (addon !== undefined) return addon;
-  try {
-    addon = {
-      nativeBinding: createRequire(import.meta.url).resolve(
-        'better-sqlite3/build/Release/better_sqlite3.node',
-      ),
-    };
-  } catch {
-    addon = {};
-  }
-  return addon;
 }

@@ -13,6 +13,9 @@ import {
 import { orchLog } from '../../../src/runtime/operations/log.js';
 import { orchReplay } from '../../../src/runtime/operations/replay.js';
 import { orchStatus } from '../../../src/runtime/operations/status.js';
+import { cachedStatus, STATUS_EXTRA_TYPES } from '../../../src/runtime/operations/status-cache.js';
+import { STATUS_SNAPSHOT } from '../../../src/runtime/log/snapshots.js';
+import os from 'node:os';
 import { openSqliteEventStore, StoreError } from '../../../src/store/index.js';
 import { tempLog, type TempLog } from '../../commands/helpers/log-builder.js';
 
@@ -37,6 +40,103 @@ beforeAll(() => {
   log = tempLog();
 });
 afterAll(() => log?.cleanup());
+
+/** A temporary log with the status cache saved at its end. */
+function cachedLog(): TempLog {
+  const t = tempLog();
+  const { state, versions } = foldTo(t.file, 60);
+  const writer = openSqliteEventStore(t.file);
+  try {
+    saveSnapshot(writer, state, versions);
+  } finally {
+    writer.close();
+  }
+  return t;
+}
+
+describe('cachedStatus (the probe orch status tries first)', () => {
+  it('gives exactly what orchStatus gives when the cache is current, lease included', async () => {
+    const t = cachedLog();
+    try {
+      const full = await orchStatus(t.stateDir);
+      expect(full.source).toBe('cache');
+      expect(cachedStatus(t.stateDir)).toEqual({
+        documentJson: full.documentJson,
+        json: full.json,
+        lease: null,
+        position: 60,
+      });
+      const lease = {
+        pid: process.pid,
+        startTime: null,
+        host: os.hostname(),
+        runId: 'r1',
+        acquiredAt: '2025-01-01T00:00:00.000Z',
+        nonce: 'n',
+      };
+      fs.writeFileSync(path.join(t.stateDir, 'orch.lock'), JSON.stringify(lease));
+      const held = await orchStatus(t.stateDir);
+      expect(held.lease).toMatchObject({ pid: process.pid, runId: 'r1' });
+      expect(cachedStatus(t.stateDir)).toMatchObject({ json: held.json, lease: held.lease });
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('leaves the full path everything that is not plainly a current cache', async () => {
+    expect(cachedStatus(log.stateDir)).toBeUndefined(); // no cache at all
+    expect(cachedStatus(path.join(log.dir, 'nowhere'))).toBeUndefined();
+    const t = cachedLog();
+    try {
+      // Behind the log by one event.
+      const writer = openSqliteEventStore(t.file);
+      writer.append('run-x', [{ id: 'late', type: 'RunStopped', data: { runId: 'x', reason: 'test' } }]);
+      expect(cachedStatus(t.stateDir)).toBeUndefined();
+      expect((await orchStatus(t.stateDir)).position).toBe(61);
+      // Current again, but not a document.
+      writer.saveSnapshot(STATUS_SNAPSHOT, 61, 42);
+      expect(cachedStatus(t.stateDir)).toBeUndefined();
+      // A document at the end, with an event that adds extras: the full path, which shows them.
+      writer.append('run-x', [
+        {
+          id: 'forked',
+          type: STATUS_EXTRA_TYPES[0]!,
+          data: { from: { stateDir: '/elsewhere', runId: 'r0', position: 3 }, runId: 'x' },
+        },
+      ]);
+      writer.saveSnapshot(STATUS_SNAPSHOT, 62, { position: 62 });
+      writer.close();
+      expect(cachedStatus(t.stateDir)).toBeUndefined();
+      expect((await orchStatus(t.stateDir)).extras.fork).toEqual({
+        stateDir: '/elsewhere',
+        runId: 'r0',
+        position: 3,
+      });
+      // The log is in PostgreSQL: never looked at here.
+      process.env['ORCH_DATABASE_URL'] = 'postgres://127.0.0.1:1/none';
+      try {
+        expect(cachedStatus(t.stateDir)).toBeUndefined();
+      } finally {
+        delete process.env['ORCH_DATABASE_URL'];
+      }
+    } finally {
+      t.cleanup();
+    }
+    // A file that is not an orch log: untouched, and orchStatus names it.
+    const foreign = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-foreign-'));
+    try {
+      fs.writeFileSync(
+        path.join(foreign, 'orch.db'),
+        'not a database at all, but long enough to have a header '.repeat(4),
+      );
+      expect(cachedStatus(foreign)).toBeUndefined();
+      await expect(orchStatus(foreign)).rejects.toMatchObject({ code: 'NOT_AN_ORCH_LOG' });
+      expect(fs.readdirSync(foreign)).toEqual(['orch.db']);
+    } finally {
+      fs.rmSync(foreign, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('orchStatus', () => {
   it('folds the log when there is no cache, and gives the document with and without the lease', async () => {

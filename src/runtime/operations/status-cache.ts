@@ -1,0 +1,77 @@
+import Database from 'better-sqlite3';
+import { withLease, type LeaseView } from '../../core/status-lease.js';
+import { STATUS_SNAPSHOT } from '../log/snapshot-names.js';
+import { logLocation } from '../log/location.js';
+import { inspectLogFile } from '../../store/sqlite/file-check.js';
+import { nativeAddon } from '../../store/sqlite/native-addon.js';
+import { LATEST_SCHEMA_VERSION, ORCH_APPLICATION_ID } from '../../store/sqlite/schema.js';
+import { readLeaseView } from '../system/lease.js';
+
+/**
+ * `orch status` on a log whose status document cache is current (the common case: a run
+ * saves it when it stops): the cached document, read with as few modules as possible — no
+ * event store, no fold, no status view — so the command costs little more than starting.
+ * Whenever anything is not plainly so (PostgreSQL, a missing, foreign or outdated log, a
+ * snapshot behind the log or not a document, an event that adds extras to the document, any
+ * error), it answers `undefined` and the command takes the full path (`orchStatus`), which
+ * gives the same document or says what is wrong.
+ */
+
+/** Event types that add `extras` to `orch status` (`statusExtras` in `status.ts`): the probe leaves a log with any of them to the full path. */
+export const STATUS_EXTRA_TYPES: readonly string[] = [
+  'RunForked',
+  'NotificationDelivered',
+  'NotificationFailed',
+  'PortsAssigned',
+];
+
+/** The cached status, as `orchStatus` would give it for a log without extras. */
+export interface CachedStatus {
+  /** The status document as JSON text, without the lease. */
+  documentJson: string;
+  /** `orch status --json`: the document with `lease` added. */
+  json: string;
+  lease: LeaseView | null;
+  position: number;
+}
+
+/**
+ * The current status from the status document cache of `<stateDir>/orch.db`, or undefined
+ * (take the full path). Read-only, in one read transaction.
+ *
+ * @example
+ * const cached = cachedStatus('/repo/.state') ?? (await orchStatus('/repo/.state'));
+ */
+export function cachedStatus(stateDir: string): CachedStatus | undefined {
+  let db: Database.Database | undefined;
+  try {
+    const location = logLocation(stateDir);
+    if (location.kind !== 'sqlite' || inspectLogFile(location.file) !== 'orch') return undefined;
+    db = new Database(location.file, { readonly: true, fileMustExist: true, ...nativeAddon() });
+    const conn = db;
+    if (conn.pragma('application_id', { simple: true }) !== ORCH_APPLICATION_ID) return undefined;
+    const read = conn.transaction((): { json: string; position: number } | undefined => {
+      const version = conn.prepare('SELECT max(version) FROM schema_version').pluck().get();
+      if (version !== LATEST_SCHEMA_VERSION) return undefined;
+      const last = (conn.prepare('SELECT max(position) FROM events').pluck().get() as number | null) ?? 0;
+      const row = conn.prepare('SELECT position, data FROM snapshots WHERE name = ?').get(STATUS_SNAPSHOT) as
+        { position: number; data: unknown } | undefined;
+      if (row === undefined || row.position !== last || typeof row.data !== 'string') return undefined;
+      if (!row.data.startsWith('{"') || !row.data.endsWith('}')) return undefined;
+      const extra = conn
+        .prepare(
+          `SELECT 1 FROM events WHERE type IN (${STATUS_EXTRA_TYPES.map(() => '?').join(', ')}) LIMIT 1`,
+        )
+        .get(...STATUS_EXTRA_TYPES);
+      return extra === undefined ? { json: row.data, position: last } : undefined;
+    });
+    const found = read();
+    if (found === undefined) return undefined;
+    const lease = readLeaseView(stateDir);
+    return { documentJson: found.json, json: withLease(found.json, lease), lease, position: found.position };
+  } catch {
+    return undefined;
+  } finally {
+    db?.close();
+  }
+}
