@@ -114,10 +114,7 @@ export function createEffects(deps: EffectDeps): Effects {
   const runGate = async (taskId: string, spawnId: string): Promise<void> => {
     const gate = config.gate;
     const stream = streamIds.task(taskId);
-    if (!gate) {
-      log.append(stream, 'GatePassed', { taskId, spawnId, skipped: true }, { expectedVersion: 'any' });
-      return;
-    }
+    if (!gate) return; // RunGate recorded the skipped pass with the start.
     const agent = getOwn(log.state.agents, spawnId);
     const attempt = agent?.attempt ?? 0;
     // Best of N: each lane's gate runs in the lane's own worktree.
@@ -244,11 +241,21 @@ export function createEffects(deps: EffectDeps): Effects {
       await agents.spawn(command);
     },
     RunGate: async (command) => {
-      log.append(streamIds.task(command.taskId), 'GateStarted', {
-        taskId: command.taskId,
-        spawnId: command.spawnId,
-        command: command.command,
-      });
+      const stream = streamIds.task(command.taskId);
+      const started = { taskId: command.taskId, spawnId: command.spawnId, command: command.command };
+      if (!config.gate) {
+        // No gate configured: its start and its pass (skipped) in one transaction, one fsync.
+        log.appendAll([
+          { streamId: stream, type: 'GateStarted', data: started },
+          {
+            streamId: stream,
+            type: 'GatePassed',
+            data: { taskId: command.taskId, spawnId: command.spawnId, skipped: true },
+          },
+        ]);
+        return;
+      }
+      log.append(stream, 'GateStarted', started);
       track(runGate(command.taskId, command.spawnId));
     },
     RequestMerge: async (command) => {
