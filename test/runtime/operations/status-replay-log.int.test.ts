@@ -148,18 +148,11 @@ describe('orchStatus', () => {
   });
 
   it('gives the cached document text as it is when the cache is at the end of the log', async () => {
-    const t = tempLog();
+    const t = cachedLog();
     try {
-      const { state, versions } = foldTo(t.file, 60);
-      const writer = openSqliteEventStore(t.file);
-      try {
-        saveSnapshot(writer, state, versions);
-      } finally {
-        writer.close();
-      }
       const status = await orchStatus(t.stateDir);
       expect(status.source).toBe('cache');
-      expect(status.documentJson).toBe(JSON.stringify(statusDocument(state)));
+      expect(status.documentJson).toBe(JSON.stringify(statusDocument(foldTo(t.file, 60).state)));
     } finally {
       t.cleanup();
     }
