@@ -49,17 +49,9 @@ export default class Status extends BaseCommand {
     }
     // The cached document when it is current, read without the event store or the fold.
     const { cachedStatus } = await import('../runtime/operations/status-cache.js');
-    const cached = cachedStatus(stateDir);
-    if (cached !== undefined) {
-      if (this.jsonEnabled()) this.printJson(cached.json);
-      else {
-        const { renderStatusText } = await import('../runtime/render/status-text.js');
-        this.log(renderStatusText(JSON.parse(cached.documentJson) as StatusDocument, cached.lease));
-      }
-      return;
-    }
-    const { orchStatus } = await import('../runtime/operations/status.js');
-    const status = await orchStatus(stateDir);
+    const status =
+      cachedStatus(stateDir) ??
+      (await (await import('../runtime/operations/status.js')).orchStatus(stateDir));
     if (status.warnings.length > 0) {
       // Warnings quote what was found (garbage in a cache): control characters escaped.
       const { terminalSafe } = await import('../runtime/render/format.js');

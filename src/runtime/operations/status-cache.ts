@@ -6,6 +6,10 @@ import { inspectLogFile } from '../../store/sqlite/file-check.js';
 import { nativeAddon } from '../../store/sqlite/native-addon.js';
 import { LATEST_SCHEMA_VERSION, ORCH_APPLICATION_ID } from '../../store/sqlite/schema.js';
 import { readLeaseView } from '../system/lease.js';
+import type { StatusExtras } from '../render/status-extras.js';
+import { STATUS_EXTRA_TYPES } from './status-extra-types.js';
+
+export { STATUS_EXTRA_TYPES } from './status-extra-types.js';
 
 /**
  * `orch status` on a log whose status document cache is current (the common case: a run
@@ -17,15 +21,7 @@ import { readLeaseView } from '../system/lease.js';
  * gives the same document or says what is wrong.
  */
 
-/** Event types that add `extras` to `orch status` (`statusExtras` in `status.ts`): the probe leaves a log with any of them to the full path. */
-export const STATUS_EXTRA_TYPES: readonly string[] = [
-  'RunForked',
-  'NotificationDelivered',
-  'NotificationFailed',
-  'PortsAssigned',
-];
-
-/** The cached status, as `orchStatus` would give it for a log without extras. */
+/** The cached status, as `orchStatus` gives it for a log without extras (the same shape, minus `source`). */
 export interface CachedStatus {
   /** The status document as JSON text, without the lease. */
   documentJson: string;
@@ -33,6 +29,10 @@ export interface CachedStatus {
   json: string;
   lease: LeaseView | null;
   position: number;
+  /** Always empty here: a log with extras goes to the full path. */
+  extras: StatusExtras;
+  /** Always empty here: a cache that is not usable goes to the full path, which says so. */
+  warnings: string[];
 }
 
 /**
@@ -68,7 +68,14 @@ export function cachedStatus(stateDir: string): CachedStatus | undefined {
     const found = read();
     if (found === undefined) return undefined;
     const lease = readLeaseView(stateDir);
-    return { documentJson: found.json, json: withLease(found.json, lease), lease, position: found.position };
+    return {
+      documentJson: found.json,
+      json: withLease(found.json, lease),
+      lease,
+      position: found.position,
+      extras: {},
+      warnings: [],
+    };
   } catch {
     return undefined;
   } finally {

@@ -4,6 +4,7 @@ import { openLog } from '../log/open.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { StatusExtras } from '../render/status-extras.js';
 import { readLeaseView } from '../system/lease.js';
+import { EXTRA_EVENT } from './status-extra-types.js';
 
 /**
  * `orch status`: the current state rebuilt from the log, as fast as the caches allow (the
@@ -65,19 +66,16 @@ export async function orchStatus(stateDir: string): Promise<StatusResult> {
  */
 function statusExtras(store: EventStore, documentJson: string): StatusExtras {
   const extras: StatusExtras = {};
-  for (const e of store.readAll({ types: ['RunForked'] })) {
+  for (const e of store.readAll({ types: [EXTRA_EVENT.fork] })) {
     const from = (e.data as { from: { stateDir: string; runId: string | null; position: number } }).from;
     extras.fork = { stateDir: from.stateDir, runId: from.runId, position: from.position };
   }
   const last = new Map<string, 'delivered' | 'retrying' | 'givenUp'>();
-  for (const e of store.readAll({ types: ['NotificationDelivered', 'NotificationFailed'] })) {
+  for (const e of store.readAll({ types: [EXTRA_EVENT.delivered, EXTRA_EVENT.failed] })) {
     const d = e.data as { position: number; rule: string; final?: boolean };
     const key = `${d.position}|${d.rule}`;
     if (last.get(key) === 'delivered') continue;
-    last.set(
-      key,
-      e.type === 'NotificationDelivered' ? 'delivered' : d.final === true ? 'givenUp' : 'retrying',
-    );
+    last.set(key, e.type === EXTRA_EVENT.delivered ? 'delivered' : d.final === true ? 'givenUp' : 'retrying');
   }
   if (last.size > 0) {
     const count = (what: string) => [...last.values()].filter((v) => v === what).length;
@@ -88,7 +86,7 @@ function statusExtras(store: EventStore, documentJson: string): StatusExtras {
     };
   }
   // The document is parsed (megabytes on a long log) only when some spawn was given ports.
-  const assigned = [...store.readAll({ types: ['PortsAssigned'] })];
+  const assigned = [...store.readAll({ types: [EXTRA_EVENT.ports] })];
   const live =
     assigned.length === 0
       ? new Set<string>()

@@ -65,6 +65,8 @@ describe('cachedStatus (the probe orch status tries first)', () => {
         json: full.json,
         lease: null,
         position: 60,
+        extras: full.extras,
+        warnings: full.warnings,
       });
       const lease = {
         pid: process.pid,
