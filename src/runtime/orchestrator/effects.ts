@@ -78,6 +78,12 @@ export interface Effects {
   merge: (taskId: string, spawnId: string) => Promise<void>;
   /** Opens (or finds) a milestone's pull request and records it. */
   openPr: (milestoneId: string, branch: string) => Promise<void>;
+  /**
+   * The run stops: kills the gate commands still running (their process groups). Their
+   * outcome is not recorded, so each gate stays pending and the next run's `reconcile` runs
+   * it again (a gate is a check), instead of a stop counting as a failed attempt.
+   */
+  stopGates: () => void;
 }
 
 /**
@@ -111,10 +117,16 @@ export function createEffects(deps: EffectDeps): Effects {
     return provider;
   };
 
+  const gatesStopped = new AbortController();
   const runGate = async (taskId: string, spawnId: string): Promise<void> => {
     const gate = config.gate;
     const stream = streamIds.task(taskId);
-    if (!gate) return; // RunGate recorded the skipped pass with the start.
+    if (!gate) {
+      // RunGate records this with the start; here for a gate found pending after a crash
+      // (`reconcile`) when no gate is configured any more.
+      log.append(stream, 'GatePassed', { taskId, spawnId, skipped: true }, { expectedVersion: 'any' });
+      return;
+    }
     const agent = getOwn(log.state.agents, spawnId);
     const attempt = agent?.attempt ?? 0;
     // Best of N: each lane's gate runs in the lane's own worktree.
@@ -144,7 +156,9 @@ export function createEffects(deps: EffectDeps): Effects {
         `${attempt}${lane === undefined ? '' : `.lane${lane}`}.gate.log`,
       ),
       ...(gate.timeout ? { timeoutMs: gate.timeout * 1000 } : {}),
+      signal: gatesStopped.signal,
     });
+    if (gatesStopped.signal.aborted) return; // the run stops: left pending for the next run
     const outputTail = result.tail.slice(-8000);
     if (result.exitCode === 0) {
       log.append(
@@ -281,7 +295,7 @@ export function createEffects(deps: EffectDeps): Effects {
     },
   };
 
-  return { handlers, runGate, merge, openPr };
+  return { handlers, runGate, merge, openPr, stopGates: () => gatesStopped.abort() };
 }
 
 /** The last `chars` characters of a file, or undefined when it cannot be read. */

@@ -355,6 +355,8 @@ function openLog(
  */
 export async function closeRun(ctx: RunContext, reason: string): Promise<void> {
   if (ctx.closed) return;
+  // A gate still running would hold the stop until it ends (a gate that hangs: forever).
+  ctx.effects.stopGates();
   if (ctx.leaveAgentsOnStop) ctx.agents.detachAll();
   else {
     await ctx.agents.stopAll();

@@ -208,4 +208,44 @@ milestones:
     expect(log.at(-1)).toMatchObject({ type: 'RunStopped', data: { reason: 'test stop' } });
     expect(log.some((e) => e.type === 'AgentExited')).toBe(true);
   });
+
+  it('a stop kills a hanging gate and leaves it pending; the next run, with no gate configured, passes it as skipped', async () => {
+    const repo = setup();
+    const hang = path.join(path.dirname(repo), 'hang-gate.mjs');
+    const pidFile = path.join(path.dirname(repo), 'gate.pid');
+    fs.writeFileSync(
+      hang,
+      `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setInterval(() => {}, 1000);\n`,
+    );
+    const first = new Orchestrator({
+      repoDir: repo,
+      config: config({ gate: { command: [process.execPath, hang] } }),
+      killGraceMs: 500,
+    });
+    const running = first.run();
+    await first.start();
+    while (!events(repo).some((e) => e.type === 'GateStarted')) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // The stop does not wait for the hanging gate: it kills it and leaves the gate pending.
+    await first.stop('test stop');
+    expect((await running).exitCode).toBe(130);
+    expect(() => process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 0)).toThrow();
+    const before = events(repo);
+    const started = before.filter((e) => e.type === 'GateStarted').map((e) => e.data);
+    const ended = before.filter((e) => e.type === 'GatePassed' || e.type === 'GateFailed');
+    expect(started.length).toBeGreaterThan(ended.length); // one gate left pending
+
+    const outcome = await new Orchestrator({ repoDir: repo, config: config() }).run();
+    expect(outcome.exitCode).toBe(0);
+    const after = events(repo).slice(before.length);
+    const pending = started[0] as { taskId: string; spawnId: string };
+    expect(after).toContainEqual(
+      expect.objectContaining({
+        type: 'GatePassed',
+        data: { taskId: pending.taskId, spawnId: pending.spawnId, skipped: true },
+      }),
+    );
+    expect(outcome.status.tasks.every((t) => t.status === 'complete')).toBe(true);
+  });
 });
