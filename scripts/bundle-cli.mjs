@@ -34,16 +34,36 @@ const inlineStatusCache = {
     );
   },
 };
-await build({
-  entryPoints: [path.join(root, 'dist', STATUS_CACHE)],
-  outfile: path.join(root, 'dist', 'cli', 'status-cache.js'),
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  packages: 'external',
-  logLevel: 'warning',
-});
+// Its second step, the fold of a tail onto the status state's parts, is a file of its own
+// too, loaded only when the cached document is behind the log.
+const STATUS_TAIL = 'runtime/operations/status-tail.js';
+/** @type {import('esbuild').Plugin} */
+const tailApart = {
+  name: 'status-tail-apart',
+  setup(b) {
+    b.onResolve({ filter: /status-tail\.js$/ }, (args) =>
+      path.resolve(args.resolveDir, args.path) === path.join(root, 'dist', STATUS_TAIL)
+        ? { path: './status-tail.js', external: true }
+        : undefined,
+    );
+  },
+};
+for (const [entry, out, plugins] of [
+  [STATUS_CACHE, 'status-cache.js', [tailApart]],
+  [STATUS_TAIL, 'status-tail.js', []],
+]) {
+  await build({
+    plugins,
+    entryPoints: [path.join(root, 'dist', entry)],
+    outfile: path.join(root, 'dist', 'cli', out),
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+}
 await build({
   plugins: [inlineStatusCache],
   entryPoints,

@@ -50,7 +50,7 @@ export default class Status extends BaseCommand {
     // The cached document when it is current, read without the event store or the fold.
     const { cachedStatus } = await import('../runtime/operations/status-cache.js');
     const status =
-      cachedStatus(stateDir) ??
+      (await cachedStatus(stateDir)) ??
       (await (await import('../runtime/operations/status.js')).orchStatus(stateDir));
     if (status.warnings.length > 0) {
       // Warnings quote what was found (garbage in a cache): control characters escaped.

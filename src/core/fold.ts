@@ -36,6 +36,12 @@ export class StateDraft {
 }
 
 /**
+ * What the fold reads of a recorded event: its id and stream are not needed (the status
+ * probe reads only these columns of a log's tail).
+ */
+export type FoldInput = Pick<RecordedEvent, 'position' | 'type' | 'data' | 'metadata' | 'recordedAt'>;
+
+/**
  * Folds one event into the draft, advancing machines with `engine`. Unknown event types,
  * malformed data and reports about unknown or dead spawns change nothing but `position`.
  *
@@ -44,7 +50,7 @@ export class StateDraft {
  * applyEvent(draft, event, xstateEngine);
  * const next = draft.state;
  */
-export function applyEvent(draft: StateDraft, event: RecordedEvent, engine: MachineEngine): void {
+export function applyEvent(draft: StateDraft, event: FoldInput, engine: MachineEngine): void {
   const s = draft.state;
   if (typeof event.data === 'object' && event.data !== null) foldKnown(draft, event as OrchEvent, engine);
   s.position = event.position;

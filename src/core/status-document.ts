@@ -1,7 +1,7 @@
 import type { OrchState } from './state.js';
 import { statusView, type StatusView, type TaskStatus } from './status-view.js';
 import { usageTotals, type UsageTotal, type UsageTotals } from './usage-totals.js';
-import type { IdRecord } from './record.js';
+import { getOwn, type IdRecord } from './record.js';
 import { milestoneTarget, taskTargets } from '../plan/target-of.js';
 
 export { withLease, type LeaseView } from './status-lease.js';
@@ -47,7 +47,15 @@ export type StatusDocument = Omit<StatusView, 'tasks'> & {
   targets: TargetGroup[];
 };
 
-const TASK_STATUSES: readonly TaskStatus[] = ['pending', 'ready', 'running', 'blocked', 'complete', 'failed'];
+/** Every task status, in the order the document's counts list them. */
+export const TASK_STATUSES: readonly TaskStatus[] = [
+  'pending',
+  'ready',
+  'running',
+  'blocked',
+  'complete',
+  'failed',
+];
 
 /**
  * The status document of a state: `statusView(state)` plus totals and usage.
@@ -86,15 +94,21 @@ export function statusDocument(state: OrchState, earlier?: IdRecord<UsageTotal>)
       costUsd: state.costUsd,
     },
     usage,
-    targets: targetGroups(state, rows, usage),
+    targets: targetGroups(state.plan, rows, (i) => getOwn(usage.tasks, rows[i]!.id)?.costUsd ?? 0),
   };
 }
 
-/** The work grouped by repository: main first, then targets in the plan's order; [] without targets. */
-function targetGroups(
-  state: OrchState,
-  rows: readonly { id: string; status: TaskStatus; attempts: number; target: string | null }[],
-  usage: UsageTotals,
+/**
+ * The work grouped by repository: main first, then targets in the plan's order; [] without
+ * targets. `rows` are the plan's tasks in plan order, `costOf(i)` the cost of `rows[i]`.
+ *
+ * @example
+ * targetGroups(plan, rows, (i) => usage.tasks[rows[i].id].costUsd); // [{ id: null, ... }, { id: 'api', ... }]
+ */
+export function targetGroups(
+  plan: OrchState['plan'],
+  rows: readonly { status: TaskStatus; attempts: number; target: string | null }[],
+  costOf: (index: number) => number,
 ): TargetGroup[] {
   if (!rows.some((r) => r.target !== null)) return [];
   const groups = new Map<string | null, TargetGroup>();
@@ -108,13 +122,13 @@ function targetGroups(
     return g;
   };
   groupOf(null);
-  for (const r of rows) {
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
     const g = groupOf(r.target);
     g.tasks[r.status] += 1;
     g.attempts += r.attempts;
-    g.costUsd += Object.hasOwn(usage.tasks, r.id) ? (usage.tasks[r.id]?.costUsd ?? 0) : 0;
+    g.costUsd += costOf(i);
   }
-  for (const m of state.plan?.milestones ?? [])
-    groupOf(milestoneTarget(state.plan, m.id)).milestones.push(m.id);
+  for (const m of plan?.milestones ?? []) groupOf(milestoneTarget(plan, m.id)).milestones.push(m.id);
   return [...groups.values()];
 }

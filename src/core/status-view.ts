@@ -2,6 +2,7 @@ import type { MachineState, TaskContext } from '../machines/index.js';
 import { getOwn } from './record.js';
 import type { AgentRecord, AgentStatus, OrchState, ReviewRecord } from './state.js';
 import { isUnresolvedAgent } from './pending-intents.js';
+import type { Task as PlanTask } from '../plan/model.js';
 
 /** Task status as `orch status` shows it. */
 export type TaskStatus = 'pending' | 'ready' | 'running' | 'blocked' | 'complete' | 'failed';
@@ -114,50 +115,10 @@ export function statusView(
   return {
     position: state.position,
     plan: plan === null ? null : { name: plan.name, source: plan.source },
-    milestones: (plan?.milestones ?? []).map((m) => {
-      const entry = getOwn(state.milestones, m.id);
-      const review = getOwn(state.reviews ?? {}, m.id);
-      return {
-        id: m.id,
-        title: m.title,
-        status: entry === undefined || entry.value === 'open' || entry.value === 'init' ? 'open' : 'complete',
-        pr: entry?.context.pr ?? null,
-        ...(review === undefined ? {} : { review }),
-      };
-    }),
-    phases: (plan?.phases ?? []).map((p) => {
-      const value = getOwn(state.phases, p.id)?.value;
-      const status: PhaseStatus =
-        value === 'ready' || value === 'in_progress' || value === 'complete' ? value : 'blocked';
-      return { id: p.id, title: p.title, milestone: p.milestone, status, dependsOn: [...p.dependsOn] };
-    }),
-    tasks: (plan?.tasks ?? []).map((t) => {
-      const entry = getOwn(state.tasks, t.id);
-      return {
-        id: t.id,
-        title: t.title,
-        phase: t.phase,
-        role: t.role,
-        status: entry === undefined ? 'pending' : taskStatus(entry),
-        dependsOn: [...t.dependsOn],
-        attempts: entry?.context.attempts ?? 0,
-        detail: entry?.value ?? 'pending',
-        blockedOn: entry?.context.blockedOn ?? null,
-        lastFailure: entry?.context.lastFailure?.detail ?? null,
-        ...(entry?.context.lanes ? { lanes: statusLanes(state, entry.context) } : {}),
-      };
-    }),
-    agents: shownAgents(agents).map((a) => ({
-      spawnId: a.spawnId,
-      task: a.task,
-      attempt: a.attempt,
-      status: a.status,
-      pid: a.pid,
-      exitCode: a.exitCode,
-      signal: a.signal,
-      unresolved: isUnresolvedAgent(state, a),
-      ...(a.lane === undefined ? {} : { lane: a.lane, superseded: a.superseded === true }),
-    })),
+    milestones: milestoneRows(state),
+    phases: phaseRows(state),
+    tasks: (plan?.tasks ?? []).map((t) => taskRow(state, t)),
+    agents: shownAgents(agents).map((a) => agentRow(state, a)),
     run:
       state.run === null
         ? null
@@ -166,8 +127,95 @@ export function statusView(
   };
 }
 
-/** Live agents and the last spawn of each task, in spawn order. */
-function shownAgents(all: readonly AgentRecord[]): AgentRecord[] {
+/**
+ * The milestones of the status view, in plan order.
+ *
+ * @example
+ * milestoneRows(state)[0]?.status; // 'open'
+ */
+export function milestoneRows(state: OrchState): StatusView['milestones'] {
+  return (state.plan?.milestones ?? []).map((m) => {
+    const entry = getOwn(state.milestones, m.id);
+    const review = getOwn(state.reviews ?? {}, m.id);
+    return {
+      id: m.id,
+      title: m.title,
+      status: entry === undefined || entry.value === 'open' || entry.value === 'init' ? 'open' : 'complete',
+      pr: entry?.context.pr ?? null,
+      ...(review === undefined ? {} : { review }),
+    };
+  });
+}
+
+/**
+ * The phases of the status view, in plan order.
+ *
+ * @example
+ * phaseRows(state)[0]?.status; // 'ready'
+ */
+export function phaseRows(state: OrchState): StatusView['phases'] {
+  return (state.plan?.phases ?? []).map((p) => {
+    const value = getOwn(state.phases, p.id)?.value;
+    const status: PhaseStatus =
+      value === 'ready' || value === 'in_progress' || value === 'complete' ? value : 'blocked';
+    return { id: p.id, title: p.title, milestone: p.milestone, status, dependsOn: [...p.dependsOn] };
+  });
+}
+
+/**
+ * One plan task's row of the status view: it reads only the task's own machine state (and
+ * its lanes' agents), so a row changes only when an event steps that task.
+ *
+ * @example
+ * taskRow(state, state.plan.tasks[0]).status; // 'running'
+ */
+export function taskRow(
+  state: OrchState,
+  t: Pick<PlanTask, 'id' | 'title' | 'phase' | 'role' | 'dependsOn'>,
+): StatusView['tasks'][number] {
+  const entry = getOwn(state.tasks, t.id);
+  return {
+    id: t.id,
+    title: t.title,
+    phase: t.phase,
+    role: t.role,
+    status: entry === undefined ? 'pending' : taskStatus(entry),
+    dependsOn: [...t.dependsOn],
+    attempts: entry?.context.attempts ?? 0,
+    detail: entry?.value ?? 'pending',
+    blockedOn: entry?.context.blockedOn ?? null,
+    lastFailure: entry?.context.lastFailure?.detail ?? null,
+    ...(entry?.context.lanes ? { lanes: statusLanes(state, entry.context) } : {}),
+  };
+}
+
+/**
+ * One agent's row of the status view (`unresolved` reads the run and the workers).
+ *
+ * @example
+ * agentRow(state, agent).unresolved; // false
+ */
+export function agentRow(state: OrchState, a: AgentRecord): StatusView['agents'][number] {
+  return {
+    spawnId: a.spawnId,
+    task: a.task,
+    attempt: a.attempt,
+    status: a.status,
+    pid: a.pid,
+    exitCode: a.exitCode,
+    signal: a.signal,
+    unresolved: isUnresolvedAgent(state, a),
+    ...(a.lane === undefined ? {} : { lane: a.lane, superseded: a.superseded === true }),
+  };
+}
+
+/**
+ * The agents the status view lists: live ones and the last spawn of each task, in spawn order.
+ *
+ * @example
+ * shownAgents(Object.values(state.agents)).length; // at most live + tasks
+ */
+export function shownAgents(all: readonly AgentRecord[]): AgentRecord[] {
   const last = new Map<string, AgentRecord>();
   for (const a of all) last.set(a.task, a);
   return all.filter((a) => a.status === 'spawning' || a.status === 'running' || last.get(a.task) === a);

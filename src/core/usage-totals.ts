@@ -84,14 +84,63 @@ export function usageTotals(
   }
   const out: UsageTotals = { run: zero(), tasks: {}, phases: {}, milestones: {} };
   const plan = state.plan;
-  for (const m of plan?.milestones ?? []) setOwn(out.milestones, m.id, zero());
-  for (const p of plan?.phases ?? []) setOwn(out.phases, p.id, zero());
-  const milestoneOf = new Map((plan?.phases ?? []).map((p) => [p.id, p.milestone]));
   const inPlan = new Set<string>();
+  const planTotals: UsageTotal[] = [];
   for (const t of plan?.tasks ?? []) {
     inPlan.add(t.id);
     const total = perTask.get(t.id) ?? zero();
+    planTotals.push(total);
     setOwn(out.tasks, t.id, { ...total });
+  }
+  const others = [...perTask.keys()].filter((task) => !inPlan.has(task)).sort();
+  const rolled = usageRollup(
+    plan,
+    planTotals,
+    others.map((task) => perTask.get(task) ?? zero()),
+  );
+  out.run = rolled.run;
+  out.phases = rolled.phases;
+  out.milestones = rolled.milestones;
+  return out;
+}
+
+/**
+ * A task's usage: `earlier` (its cut spawns' total, when given) plus its `agents` in spawn
+ * order, added as {@link usageTotals} adds them.
+ *
+ * @example
+ * taskUsage(undefined, [{ costUsd: 0.1, inputTokens: 10, outputTokens: 2 }]).attempts; // 1
+ */
+export function taskUsage(
+  earlier: UsageTotal | undefined,
+  agents: Iterable<Pick<AgentRecord, 'costUsd' | 'inputTokens' | 'outputTokens'>>,
+): UsageTotal {
+  const total = earlier === undefined ? zero() : { ...earlier };
+  for (const a of agents) addAgentUsage(total, a);
+  return total;
+}
+
+/**
+ * The usage per phase, milestone and run from the plan tasks' totals (`planTotals[i]` is
+ * the total of `plan.tasks[i]`) and the totals of tasks no longer in the plan (sorted by
+ * task id): the sums {@link usageTotals} makes, in the same order.
+ *
+ * @example
+ * usageRollup(plan, plan.tasks.map(() => zeroTotal), []).run.attempts; // 0
+ */
+export function usageRollup(
+  plan: OrchState['plan'],
+  planTotals: readonly UsageTotal[],
+  others: readonly UsageTotal[],
+): Pick<UsageTotals, 'run' | 'phases' | 'milestones'> {
+  const out: Pick<UsageTotals, 'run' | 'phases' | 'milestones'> = { run: zero(), phases: {}, milestones: {} };
+  for (const m of plan?.milestones ?? []) setOwn(out.milestones, m.id, zero());
+  for (const p of plan?.phases ?? []) setOwn(out.phases, p.id, zero());
+  const milestoneOf = new Map((plan?.phases ?? []).map((p) => [p.id, p.milestone]));
+  const tasks = plan?.tasks ?? [];
+  for (let i = 0; i < tasks.length; i++) {
+    const t = tasks[i]!;
+    const total = planTotals[i] ?? zero();
     const phase = getOwn(out.phases, t.phase);
     if (phase !== undefined) addTotal(phase, total);
     const m = milestoneOf.get(t.phase);
@@ -99,7 +148,6 @@ export function usageTotals(
     if (milestone !== undefined) addTotal(milestone, total);
     addTotal(out.run, total);
   }
-  const others = [...perTask.keys()].filter((task) => !inPlan.has(task)).sort();
-  for (const task of others) addTotal(out.run, perTask.get(task) ?? zero());
+  for (const total of others) addTotal(out.run, total);
   return out;
 }

@@ -115,7 +115,7 @@ export function compileMachine<C, E extends MachineEventBase, I>(
   const apply = (context: C, updates: UpdateFn<C, E>[], event: E): C => {
     let ctx = context;
     // Same merge as XState's assign: a fresh object, existing keys keep their order.
-    for (const update of updates) ctx = Object.assign({}, ctx, update(ctx, event));
+    for (const update of updates) ctx = { ...ctx, ...update(ctx, event) };
     return ctx;
   };
   const pick = (list: Candidate<C, E>[] | undefined, context: C, event: E) => {

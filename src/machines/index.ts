@@ -2,15 +2,9 @@
  * The machines of orch (pure: XState and plan types only). Each comes as a spec, the
  * XState machine built from it, and the steppers the fold uses.
  */
-import { milestoneMachine, milestoneMachineSpec } from './milestone-machine.js';
-import type { MilestoneContext, MilestoneInput, MilestoneMachineEvent } from './milestone-machine.js';
-import { phaseMachine, phaseMachineSpec } from './phase-machine.js';
-import type { PhaseContext, PhaseInput, PhaseMachineEvent } from './phase-machine.js';
-import type { Stepper } from './stepper.js';
-import { compiledStepper, xstateStepper } from './stepper.js';
-import type { TaskMachineEvent } from './task-events.js';
-import type { TaskContext, TaskInput } from './task-logic.js';
-import { taskMachine, taskMachineSpec } from './task-machine.js';
+import { xstateStepper } from './stepper.js';
+import type { MachineEngine } from './compiled-engine.js';
+import { milestoneMachine, phaseMachine, taskMachine } from './xstate-machines.js';
 
 export * from './spec.js';
 export * from './build.js';
@@ -21,13 +15,9 @@ export * from './task-logic.js';
 export * from './task-machine.js';
 export * from './phase-machine.js';
 export * from './milestone-machine.js';
+export * from './xstate-machines.js';
 
-/** One stepper per kind of entity: what the fold needs to advance machines. */
-export interface MachineEngine {
-  task: Stepper<TaskContext, TaskMachineEvent, TaskInput>;
-  phase: Stepper<PhaseContext, PhaseMachineEvent, PhaseInput>;
-  milestone: Stepper<MilestoneContext, MilestoneMachineEvent, MilestoneInput>;
-}
+export type { MachineEngine } from './compiled-engine.js';
 
 /**
  * The reference engine: XState's pure `transition()` on the real machines.
@@ -41,14 +31,4 @@ export const xstateEngine: MachineEngine = {
   milestone: xstateStepper(milestoneMachine),
 };
 
-/**
- * The fast engine: the same specs compiled to transition tables.
- *
- * @example
- * new Replayer(initialState(), compiledEngine);
- */
-export const compiledEngine: MachineEngine = {
-  task: compiledStepper(taskMachineSpec),
-  phase: compiledStepper(phaseMachineSpec),
-  milestone: compiledStepper(milestoneMachineSpec),
-};
+export { compiledEngine } from './compiled-engine.js';

@@ -1,4 +1,3 @@
-import { buildMachine } from './build.js';
 import type { FlatMachineConfig, MachineEventBase, MachineSpec } from './spec.js';
 
 /**
@@ -81,11 +80,3 @@ export const milestoneMachineSpec: MachineSpec<MilestoneContext, MilestoneMachin
   // offerPullRequest: complete → decide requests the PR (autoMerge); openPullRequest: the runtime opens it.
   effects: ['offerPullRequest', 'openPullRequest'],
 };
-
-/**
- * The XState v5 milestone machine.
- *
- * @example
- * const actor = createActor(milestoneMachine, { id: 'milestone-M1', input: { milestoneId: 'M1', declaredComplete: false } });
- */
-export const milestoneMachine = buildMachine(milestoneMachineSpec);

@@ -1,4 +1,3 @@
-import { buildMachine } from './build.js';
 import type { FlatMachineConfig, MachineEventBase, MachineSpec } from './spec.js';
 
 /**
@@ -79,11 +78,3 @@ export const phaseMachineSpec: MachineSpec<PhaseContext, PhaseMachineEvent, Phas
   // offerWork: ready → decide may spawn the phase's ready tasks (StartPhase first).
   effects: ['offerWork'],
 };
-
-/**
- * The XState v5 phase machine.
- *
- * @example
- * const actor = createActor(phaseMachine, { id: 'phase-S1', input: { phaseId: 'S1', declaredComplete: false } });
- */
-export const phaseMachine = buildMachine(phaseMachineSpec);

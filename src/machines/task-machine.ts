@@ -1,4 +1,3 @@
-import { buildMachine } from './build.js';
 import type { FlatMachineConfig, MachineSpec, StateSpec, TransitionSpec } from './spec.js';
 import type { TaskMachineEvent } from './task-events.js';
 import type { TaskContext, TaskInput } from './task-logic.js';
@@ -193,12 +192,3 @@ export const taskMachineSpec: MachineSpec<TaskContext, TaskMachineEvent, TaskInp
   updates: taskUpdates,
   effects: taskEffects,
 };
-
-/**
- * The XState v5 task machine.
- *
- * @example
- * const actor = createActor(taskMachine, { id: 'task-T1', input: { taskId: 'T1', declaredComplete: false } });
- * actor.start(); actor.getSnapshot().value; // 'pending'
- */
-export const taskMachine = buildMachine(taskMachineSpec);

@@ -12,6 +12,7 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
   Snapshot,
+  SnapshotText,
   StreamAppend,
 } from './event-store.js';
 
@@ -34,6 +35,7 @@ export interface AsyncEventStore {
   streamVersion(streamId: string): Promise<number>;
   follow(options?: FollowOptions): AsyncIterableIterator<RecordedEvent>;
   saveSnapshot(name: string, position: number, data: unknown): Promise<void>;
+  saveSnapshotTexts(rows: readonly SnapshotText[]): Promise<void>;
   loadSnapshot<D = unknown>(name: string): Promise<Snapshot<D> | undefined>;
   loadSnapshotText(name: string): Promise<Snapshot<string> | undefined>;
   importEvents(events: Iterable<RecordedEvent> | AsyncIterable<RecordedEvent>): Promise<number>;
@@ -67,6 +69,7 @@ export function toAsyncStore(store: EventStore): AsyncEventStore {
     saveSnapshot: call((name: string, position: number, data: unknown) =>
       store.saveSnapshot(name, position, data),
     ),
+    saveSnapshotTexts: call((rows: readonly SnapshotText[]) => store.saveSnapshotTexts(rows)),
     loadSnapshot: call(<D>(name: string) => store.loadSnapshot<D>(name)) as AsyncEventStore['loadSnapshot'],
     loadSnapshotText: call((name: string) => store.loadSnapshotText(name)),
     importEvents: async (events) => {

@@ -67,6 +67,13 @@ export interface FollowOptions {
   pollIntervalMs?: number;
 }
 
+/** A cache entry given as its JSON text (`saveSnapshotTexts`). */
+export interface SnapshotText {
+  name: string;
+  position: number;
+  json: string;
+}
+
 /** A cached value (a projection, a folded state) valid up to a log position. */
 export interface Snapshot<D = unknown> {
   name: string;
@@ -138,6 +145,13 @@ export interface EventStore {
   follow(options?: FollowOptions): AsyncIterableIterator<RecordedEvent>;
   /** Stores (or replaces) a cache entry; not part of the log. */
   saveSnapshot(name: string, position: number, data: unknown): void;
+  /**
+   * Stores (or replaces) cache entries whose data is already JSON text, as is, all in one
+   * transaction: for caches whose layout a reader relies on (one value per line, parts
+   * read apart). Each `json` is not parsed or checked; it must be JSON (`loadSnapshot`
+   * parses it).
+   */
+  saveSnapshotTexts(rows: readonly SnapshotText[]): void;
   loadSnapshot<D = unknown>(name: string): Snapshot<D> | undefined;
   /**
    * A snapshot's data as the JSON text it is stored as, not parsed: for a cache that is

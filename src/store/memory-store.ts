@@ -15,6 +15,7 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
   Snapshot,
+  SnapshotText,
   StoreOptions,
   StreamAppend,
 } from './event-store.js';
@@ -22,7 +23,13 @@ import type { NewEvent } from '../core/envelope.js';
 import { StoreError } from './errors.js';
 import { followEvents } from './follow.js';
 import { checkImportedEvent, duplicateImportedId, importedJson } from './import-rules.js';
-import { checkName, checkSnapshotPosition, readRange, snapshotJson } from './read-options.js';
+import {
+  checkName,
+  checkSnapshotPosition,
+  checkSnapshotTexts,
+  readRange,
+  snapshotJson,
+} from './read-options.js';
 import { checkTypes, toRecordedEvent, type EventRow } from './rows.js';
 
 interface SnapshotRow {
@@ -155,6 +162,16 @@ export class MemoryEventStore implements EventStore {
     const row = { position, dataJson: snapshotJson(name, data), writtenAt: this.#clock().toISOString() };
     if (this.#undo !== undefined && !this.#undo.has(name)) this.#undo.set(name, this.#snapshots.get(name));
     this.#snapshots.set(name, row);
+  }
+
+  saveSnapshotTexts(rows: readonly SnapshotText[]): void {
+    this.#guard();
+    checkSnapshotTexts(rows);
+    const writtenAt = this.#clock().toISOString();
+    for (const { name, position, json } of rows) {
+      if (this.#undo !== undefined && !this.#undo.has(name)) this.#undo.set(name, this.#snapshots.get(name));
+      this.#snapshots.set(name, { position, dataJson: json, writtenAt });
+    }
   }
 
   loadSnapshot<D = unknown>(name: string): Snapshot<D> | undefined {

@@ -73,6 +73,41 @@ export function checkSnapshotPosition(position: unknown): asserts position is nu
 }
 
 /**
+ * Checks the rows of `saveSnapshotTexts`: each a name, a position, and non-empty text (its
+ * JSON is the caller's word), no name twice.
+ *
+ * @example
+ * checkSnapshotTexts([{ name: 'status', position: 4, json: '{"tasks":[]}' }]);
+ */
+export function checkSnapshotTexts(rows: unknown): void {
+  if (!Array.isArray(rows)) {
+    throw new StoreError('INVALID_ARGUMENT', `saveSnapshotTexts: rows must be a list, got ${typeof rows}`, {
+      hint: 'pass [{ name, position, json }, ...]',
+    });
+  }
+  const names = new Set<string>();
+  for (const row of rows as { name?: unknown; position?: unknown; json?: unknown }[]) {
+    checkName(row?.name, 'snapshot name', 'saveSnapshotTexts');
+    checkSnapshotPosition(row.position);
+    if (typeof row.json !== 'string' || row.json.length === 0) {
+      throw new StoreError(
+        'INVALID_ARGUMENT',
+        `saveSnapshotTexts: the data of snapshot ${row.name} is not JSON text`,
+        {
+          hint: 'pass the JSON text of the value (JSON.stringify), or use saveSnapshot with the value',
+        },
+      );
+    }
+    if (names.has(row.name)) {
+      throw new StoreError('INVALID_ARGUMENT', `saveSnapshotTexts: snapshot ${row.name} is given twice`, {
+        hint: 'give each snapshot once per call',
+      });
+    }
+    names.add(row.name);
+  }
+}
+
+/**
  * JSON text of a snapshot's data (undefined is stored as null).
  *
  * @example

@@ -160,9 +160,11 @@ describe('a corrupt snapshot row', () => {
     const db = new Database(file);
     try {
       const names = db.prepare('SELECT name FROM snapshots ORDER BY name').all() as { name: string }[];
+      // The state, the status state in parts (a 4-task plan: one chunk of task lines), the document.
       expect(names.map((n) => n.name)).toEqual([
         expect.stringMatching(/^state-v\d+$/),
         expect.stringMatching(/^status-state-v\d+$/),
+        expect.stringMatching(/^status-state-v\d+:0$/),
         expect.stringMatching(/^status-v\d+$/),
       ]);
       // Garbage over every cache (the column is STRICT TEXT: garbage text, no JSON).

@@ -393,6 +393,49 @@ export function defineStoreContract(
       await store.close();
     });
 
+    it('saves snapshots given as JSON text, byte for byte, all or none', async () => {
+      const store = await open({ clock: () => new Date('2025-01-03T00:00:00.000Z') });
+      // Text a serialiser would not write (line breaks, spacing): kept as given.
+      const parts = '[{"a":1},\n{"b":2} ,\n"c"]';
+      await store.saveSnapshotTexts([
+        { name: 'parts', position: 9, json: parts },
+        { name: 'parts:0', position: 9, json: '[]' },
+      ]);
+      expect(await store.loadSnapshotText('parts')).toEqual({
+        name: 'parts',
+        position: 9,
+        data: parts,
+        writtenAt: '2025-01-03T00:00:00.000Z',
+      });
+      expect((await store.loadSnapshot('parts'))?.data).toEqual([{ a: 1 }, { b: 2 }, 'c']);
+      await store.saveSnapshotTexts([{ name: 'parts', position: 12, json: '[]' }]);
+      expect(await store.loadSnapshotText('parts')).toMatchObject({ position: 12, data: '[]' });
+      await store.saveSnapshotTexts([]);
+      // A bad row refuses the whole call: nothing of it is written.
+      for (const rows of [
+        [
+          { name: 'parts', position: 13, json: '[1]' },
+          { name: 'parts:0', position: 13, json: '' },
+        ],
+        [
+          { name: 'parts', position: 13, json: '[1]' },
+          { name: 'parts', position: 13, json: '[2]' },
+        ],
+        [
+          { name: 'parts', position: 13, json: '[1]' },
+          { name: '', position: 13, json: '[2]' },
+        ],
+        [{ name: 'parts', position: -1, json: '[1]' }],
+      ]) {
+        expect(await errorOf(() => store.saveSnapshotTexts(rows))).toMatchObject({
+          code: 'INVALID_ARGUMENT',
+        });
+      }
+      expect(await store.loadSnapshotText('parts')).toMatchObject({ position: 12, data: '[]' });
+      expect(await store.loadSnapshotText('parts:0')).toMatchObject({ position: 9, data: '[]' });
+      await store.close();
+    });
+
     // Only stores that run hooks inside their append get this test (PostgreSQL does not).
     itWhen(capabilities.onAppend === true)(
       'runs onAppend inside the append: its snapshot commits with the events or not at all',

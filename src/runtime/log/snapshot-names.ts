@@ -14,10 +14,21 @@
 // 10: best of N: tasks keep their lanes (`lanes`, `laneTotal`), agents their `lane`.
 // 11: workers (`workers`, agents' `runId` read by decide).
 // 12: the status state cuts old spawns out (`earlier`, `cut`); usage sums in a fixed order.
-export const FOLD_VERSION = 12;
+// 13: the status state is stored in parts, one per line (`statusParts`).
+export const FOLD_VERSION = 13;
 /** Name of the state snapshot. */
 export const STATE_SNAPSHOT = `state-v${FOLD_VERSION}`;
 /** Name of the status document snapshot. */
 export const STATUS_SNAPSHOT = `status-v${FOLD_VERSION}`;
-/** Name of the status state snapshot (`statusState` in snapshots.ts). */
+/** Name of the status state snapshot (`statusState` in snapshots.ts): the main part of `statusParts`. */
 export const STATUS_STATE_SNAPSHOT = `status-state-v${FOLD_VERSION}`;
+
+/**
+ * Name of chunk `k` of the status state's task lines (`statusParts`), saved with the main part.
+ *
+ * @example
+ * statusChunkName(0); // 'status-state-v13:0'
+ */
+export function statusChunkName(k: number): string {
+  return `${STATUS_STATE_SNAPSHOT}:${k}`;
+}

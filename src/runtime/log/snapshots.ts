@@ -1,9 +1,8 @@
-import { STATE_SNAPSHOT, STATUS_SNAPSHOT, STATUS_STATE_SNAPSHOT } from './snapshot-names.js';
-import { getOwn, setOwn, type IdRecord } from '../../core/record.js';
-import { isLiveAgent, type AgentRecord, type OrchState } from '../../core/state.js';
+import { STATE_SNAPSHOT, STATUS_SNAPSHOT, STATUS_STATE_SNAPSHOT, statusChunkName } from './snapshot-names.js';
+import type { OrchState } from '../../core/state.js';
 import type { EventStore, Snapshot } from '../../store/event-store.js';
-import { statusDocument } from '../../core/status-document.js';
-import { addAgentUsage, type UsageTotal } from '../../core/usage-totals.js';
+import { readStatusParts, statusParts, type ChunkReader } from '../../core/status-parts.js';
+import type { StatusStateSnapshotData } from '../../core/status-state.js';
 
 /**
  * Snapshots: caches beside the log (the store's `snapshots` table, never the log itself)
@@ -15,8 +14,10 @@ import { addAgentUsage, type UsageTotal } from '../../core/usage-totals.js';
  * - `status-v<N>`: the `orch status` document of that state as JSON text, so `status`
  *   on a log whose snapshot is current prints it without parsing the whole state;
  * - `status-state-v<N>`: that state with the agents the status document never reads cut
- *   out and summed per task ({@link statusState}), so `status` on a log whose snapshot is
- *   behind folds the tail onto a state bounded by the plan, not by every spawn ever.
+ *   out and summed per task (`statusState`), in parts, one per line (`statusParts`, in
+ *   `src/core/status-parts.ts`): each task's state and its rows of the document apart, so
+ *   `status` on a log whose snapshot is behind parses and folds only the tasks the tail
+ *   names, and the state it folds is bounded by the plan, not by every spawn ever.
  *
  * `N` ({@link FOLD_VERSION}) must be bumped whenever the fold (`src/core/fold.ts`, the
  * machines, `OrchState`, `statusView`) changes what it produces: older snapshots are then
@@ -40,106 +41,7 @@ export interface StatusSnapshotData {
   json: string;
 }
 
-/**
- * What `status-state-v<N>` holds ({@link statusState}): the state at its position with the
- * agents the status document never reads cut out, and what of them it still needs.
- */
-export interface StatusStateSnapshotData {
-  /** The state, whose `agents` keep, per task, its spawns from the first one the document reads on. */
-  state: OrchState;
-  /** Per task: the usage of the spawns cut out (its first ones), summed in spawn order (`addAgentUsage`). */
-  earlier: IdRecord<UsageTotal>;
-  /** The cut spawn ids' {@link spawnIdHash}es, sorted, 8 characters each, in one string. */
-  cut: string;
-}
-
-/**
- * A spawn id's 32-bit FNV-1a hash as 8 hex digits: how the status state snapshot remembers
- * the spawns it cut out (a match may be another id: then the caller takes the slow path).
- *
- * @example
- * spawnIdHash('s2'); // '3d0e2bd1'-like, always 8 hex digits
- */
-export function spawnIdHash(spawnId: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < spawnId.length; i++) {
-    h ^= spawnId.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h.toString(16).padStart(8, '0');
-}
-
-/**
- * Whether `spawnId` may be one of the spawns a status state snapshot cut out (its hash is in
- * `cut`; binary search, no set built). False means it certainly is not.
- *
- * @example
- * mayBeCut(snap.data.cut, 'b1c2…'); // false: a new spawn
- */
-export function mayBeCut(cut: string, spawnId: string): boolean {
-  const h = spawnIdHash(spawnId);
-  let lo = 0;
-  let hi = Math.floor(cut.length / 8) - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const at = cut.slice(mid * 8, mid * 8 + 8);
-    if (at === h) return true;
-    if (at < h) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return false;
-}
-
-/**
- * The status state of `state`: per task, the spawns before the first one the status
- * document reads (live, the task's last spawn, a lane of its latest attempt) are cut out of
- * `agents`, their usage summed per task into `earlier` and their ids remembered (hashed) in
- * `cut`. `statusDocument(s.state, s.earlier)` is `statusDocument(state)` — the document
- * lists only agents it keeps, and a task's usage adds its agents in spawn order, the cut
- * ones first — and it stays so as events are folded onto `s.state`, as long as none needs a
- * cut spawn whole (see `loadStatusState`). Its size is bounded by the plan, not by the
- * history. Shares everything but the agents with `state`.
- *
- * @example
- * store.saveSnapshot(STATUS_STATE_SNAPSHOT, state.position, statusState(state));
- */
-export function statusState(state: OrchState): StatusStateSnapshotData {
-  const read = new Set<string>();
-  const last = new Map<string, string>();
-  for (const spawnId in state.agents) {
-    const a = getOwn(state.agents, spawnId);
-    if (a === undefined) continue;
-    last.set(a.task, spawnId);
-    if (isLiveAgent(a)) read.add(spawnId);
-  }
-  for (const spawnId of last.values()) read.add(spawnId);
-  for (const taskId in state.tasks) {
-    for (const lane of getOwn(state.tasks, taskId)?.context.lanes ?? []) read.add(lane.spawnId);
-  }
-  const agents: IdRecord<AgentRecord> = {};
-  const earlier: IdRecord<UsageTotal> = {};
-  const kept = new Set<string>();
-  const hashes: string[] = [];
-  for (const spawnId in state.agents) {
-    const a = getOwn(state.agents, spawnId);
-    if (a === undefined) continue;
-    // Once a task has a spawn the document reads, every later one is kept: a task's usage
-    // then adds the cut ones (in `earlier`) and the kept ones in spawn order, as the fold does.
-    if (read.has(spawnId) || kept.has(a.task)) {
-      kept.add(a.task);
-      setOwn(agents, spawnId, a);
-      continue;
-    }
-    let total = getOwn(earlier, a.task);
-    if (total === undefined) {
-      total = { inputTokens: 0, outputTokens: 0, costUsd: 0, attempts: 0 };
-      setOwn(earlier, a.task, total);
-    }
-    addAgentUsage(total, a);
-    hashes.push(spawnIdHash(spawnId));
-  }
-  return { state: { ...state, agents }, earlier, cut: [...new Set(hashes)].sort().join('') };
-}
+export { mayBeCut, spawnIdHash, statusState, type StatusStateSnapshotData } from '../../core/status-state.js';
 
 /** The newest snapshot position known per store, so `maybeSaveSnapshot` need not read it back. */
 const knownPositions = new WeakMap<EventStore, number>();
@@ -157,7 +59,8 @@ export function noteSnapshotPosition(store: EventStore, position: number): void 
 /**
  * Writes the three snapshots of `state` (at `state.position`). Call it on shutdown, after the
  * last catch-up. Costs one `JSON.stringify` of the state (about 50 MB for a
- * 1,000,000-event log with 170,000 spawns), of the status document and of the status state.
+ * 1,000,000-event log with 170,000 spawns) and of the status state's parts, whose rows also
+ * make the status document.
  *
  * @example
  * saveSnapshot(store, liveLog.state, liveLog.streamVersions());
@@ -165,9 +68,15 @@ export function noteSnapshotPosition(store: EventStore, position: number): void 
 export function saveSnapshot(store: EventStore, state: OrchState, versions: Record<string, number>): void {
   const data: StateSnapshotData = { state, versions };
   store.saveSnapshot(STATE_SNAPSHOT, state.position, data);
-  // Stored as the document's own JSON, so `status` prints it without parsing anything.
-  store.saveSnapshot(STATUS_SNAPSHOT, state.position, statusDocument(state));
-  store.saveSnapshot(STATUS_STATE_SNAPSHOT, state.position, statusState(state));
+  const parts = statusParts(state);
+  const position = state.position;
+  // The document stored as its own JSON, so `status` prints it without parsing anything; the
+  // status state's parts with it, in one transaction.
+  store.saveSnapshotTexts([
+    { name: STATUS_SNAPSHOT, position, json: parts.document },
+    { name: STATUS_STATE_SNAPSHOT, position, json: parts.text },
+    ...parts.chunks.map((json, k) => ({ name: statusChunkName(k), position, json })),
+  ]);
   knownPositions.set(store, state.position);
 }
 
@@ -244,8 +153,8 @@ export function loadStateSnapshot(
 }
 
 /**
- * The status state snapshot ({@link statusState}), or undefined when there is none or it is
- * unusable (then `onIgnored` says so).
+ * The status state snapshot (`statusState`, read whole from its parts), or undefined when
+ * there is none or it is unusable (then `onIgnored` says so).
  *
  * @example
  * const snap = loadStatusStateSnapshot(store);
@@ -257,39 +166,19 @@ export function loadStatusStateSnapshot(
 ): Snapshot<StatusStateSnapshotData> | undefined {
   const row = store.loadSnapshotText(STATUS_STATE_SNAPSHOT);
   if (row === undefined) return undefined;
-  let data: unknown;
-  try {
-    if (typeof row.data !== 'string') throw new Error('the row holds bytes, not text');
-    data = JSON.parse(row.data);
-  } catch (err) {
-    onIgnored?.(ignoredMessage(row.name, row.position, `it is not JSON (${(err as Error).message})`));
+  const read =
+    typeof row.data === 'string'
+      ? readStatusParts(row.data, chunkReader(store, row.position))
+      : 'it is not JSON (the row holds bytes, not text)';
+  if (typeof read === 'string') {
+    onIgnored?.(ignoredMessage(row.name, row.position, read));
     return undefined;
   }
-  if (!isStateSnapshotData({ ...(data as object), versions: {} })) {
-    onIgnored?.(ignoredMessage(row.name, row.position, 'it does not hold a folded state'));
+  if (read.state.position !== row.position) {
+    onIgnored?.(ignoredMessage(row.name, row.position, `its state is at position ${read.state.position}`));
     return undefined;
   }
-  const { state, earlier, cut } = data as StatusStateSnapshotData;
-  if (
-    typeof state.agents !== 'object' ||
-    state.agents === null ||
-    typeof earlier !== 'object' ||
-    earlier === null ||
-    Array.isArray(earlier) ||
-    typeof cut !== 'string' ||
-    !/^[0-9a-f]*$/.test(cut) ||
-    cut.length % 8 !== 0
-  ) {
-    onIgnored?.(
-      ignoredMessage(row.name, row.position, 'it does not hold a status state (agents, earlier, cut)'),
-    );
-    return undefined;
-  }
-  if (state.position !== row.position) {
-    onIgnored?.(ignoredMessage(row.name, row.position, `its state is at position ${state.position}`));
-    return undefined;
-  }
-  return { ...row, data: { state, earlier, cut } };
+  return { ...row, data: read };
 }
 
 /**
@@ -312,6 +201,22 @@ export function loadStatusSnapshot(
     return undefined;
   }
   return { ...snap, data: { json: snap.data } };
+}
+
+/**
+ * Reads the chunks of the status state's task lines saved at `position` (a chunk at another
+ * position belongs to other parts: undefined).
+ *
+ * @example
+ * const chunk = chunkReader(store, main.position); chunk(0);
+ */
+export function chunkReader(store: EventStore, position: number): ChunkReader {
+  return (k) => {
+    const row = store.loadSnapshotText(statusChunkName(k));
+    return row !== undefined && row.position === position && typeof row.data === 'string'
+      ? row.data
+      : undefined;
+  };
 }
 
 function ignoredMessage(name: string, position: number, what: string): string {

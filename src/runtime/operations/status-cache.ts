@@ -12,13 +12,15 @@ import { STATUS_EXTRA_TYPES } from './status-extra-types.js';
 export { STATUS_EXTRA_TYPES } from './status-extra-types.js';
 
 /**
- * `orch status` on a log whose status document cache is current (the common case: a run
- * saves it when it stops): the cached document, read with as few modules as possible — no
- * event store, no fold, no status view — so the command costs little more than starting.
- * Whenever anything is not plainly so (PostgreSQL, a missing, foreign or outdated log, a
- * snapshot behind the log or not a document, an event that adds extras to the document, any
- * error), it answers `undefined` and the command takes the full path (`orchStatus`), which
- * gives the same document or says what is wrong.
+ * `orch status` on a local log, read with as few modules as possible — no event store, no
+ * XState — so the command costs little more than starting: the cached document when it is
+ * current (the common case: a run saves it when it stops), else the status state's parts
+ * with the tasks the events after them name folded (`statusFromParts`: a running orch saves
+ * them every few thousand events). Whenever anything is not plainly so (PostgreSQL, a
+ * missing, foreign or outdated log, no usable snapshot, a tail the parts cannot serve, an
+ * event that adds extras to the document, any error), it answers `undefined` and the
+ * command takes the full path (`orchStatus`), which gives the same document or says what
+ * is wrong.
  */
 
 /** The cached status, as `orchStatus` gives it for a log without extras (the same shape, minus `source`). */
@@ -40,9 +42,9 @@ export interface CachedStatus {
  * (take the full path). Read-only, in one read transaction.
  *
  * @example
- * const cached = cachedStatus('/repo/.state') ?? (await orchStatus('/repo/.state'));
+ * const cached = (await cachedStatus('/repo/.state')) ?? (await orchStatus('/repo/.state'));
  */
-export function cachedStatus(stateDir: string): CachedStatus | undefined {
+export async function cachedStatus(stateDir: string): Promise<CachedStatus | undefined> {
   let db: Database.Database | undefined;
   try {
     const location = logLocation(stateDir);
@@ -50,22 +52,25 @@ export function cachedStatus(stateDir: string): CachedStatus | undefined {
     db = new Database(location.file, { readonly: true, fileMustExist: true, ...nativeAddon() });
     const conn = db;
     if (conn.pragma('application_id', { simple: true }) !== ORCH_APPLICATION_ID) return undefined;
-    const read = conn.transaction((): { json: string; position: number } | undefined => {
-      const version = conn.prepare('SELECT max(version) FROM schema_version').pluck().get();
-      if (version !== LATEST_SCHEMA_VERSION) return undefined;
-      const last = (conn.prepare('SELECT max(position) FROM events').pluck().get() as number | null) ?? 0;
+    const read = conn.transaction((): { json: string; position: number } | 'behind' | undefined => {
+      if (!plainLog(conn)) return undefined;
+      const last = lastPosition(conn);
+      const at = conn.prepare('SELECT position FROM snapshots WHERE name = ?').pluck();
+      if (at.get(STATUS_SNAPSHOT) !== last) return 'behind';
       const row = conn.prepare('SELECT position, data FROM snapshots WHERE name = ?').get(STATUS_SNAPSHOT) as
         { position: number; data: unknown } | undefined;
       if (row === undefined || row.position !== last || typeof row.data !== 'string') return undefined;
       if (!row.data.startsWith('{"') || !row.data.endsWith('}')) return undefined;
-      const extra = conn
-        .prepare(
-          `SELECT 1 FROM events WHERE type IN (${STATUS_EXTRA_TYPES.map(() => '?').join(', ')}) LIMIT 1`,
-        )
-        .get(...STATUS_EXTRA_TYPES);
-      return extra === undefined ? { json: row.data, position: last } : undefined;
+      return { json: row.data, position: last };
     });
-    const found = read();
+    let found = read();
+    if (found === 'behind') {
+      // The fold of the tail is in a module of its own: the common case above never loads it.
+      const { statusFromTail } = await import('./status-tail.js');
+      found = conn.transaction(() =>
+        plainLog(conn) ? statusFromTail(conn, lastPosition(conn)) : undefined,
+      )();
+    }
     if (found === undefined) return undefined;
     const lease = readLeaseView(stateDir);
     return {
@@ -81,4 +86,18 @@ export function cachedStatus(stateDir: string): CachedStatus | undefined {
   } finally {
     db?.close();
   }
+}
+
+/** A log at this build's schema with no event that adds extras to the document. */
+function plainLog(conn: Database.Database): boolean {
+  const version = conn.prepare('SELECT max(version) FROM schema_version').pluck().get();
+  if (version !== LATEST_SCHEMA_VERSION) return false;
+  const extra = conn
+    .prepare(`SELECT 1 FROM events WHERE type IN (${STATUS_EXTRA_TYPES.map(() => '?').join(', ')}) LIMIT 1`)
+    .get(...STATUS_EXTRA_TYPES);
+  return extra === undefined;
+}
+
+function lastPosition(conn: Database.Database): number {
+  return (conn.prepare('SELECT max(position) FROM events').pluck().get() as number | null) ?? 0;
 }

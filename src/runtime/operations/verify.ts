@@ -7,10 +7,14 @@ import type { EventStore, Snapshot } from '../../store/event-store.js';
 import { firstDifference, preview } from '../../core/diff.js';
 import type { VerifyProblem } from './errors.js';
 import { statusDocument } from '../../core/status-document.js';
+import { statusFromParts } from '../../core/status-parts.js';
+import { compiledEngine } from '../../machines/compiled-engine.js';
 import {
+  chunkReader,
   loadStateSnapshot,
   loadStatusSnapshot,
   loadStatusStateSnapshot,
+  STATUS_STATE_SNAPSHOT,
   statusState,
   type StateSnapshotData,
   type StatusSnapshotData,
@@ -133,7 +137,7 @@ export function verifyLog(
     if (checkState?.position === position) compareSnapshot(checkState, replayer.state, versions, problems);
     if (checkStatus?.position === position) compareStatus(checkStatus, replayer.state, problems);
     if (checkStatusState?.position === position)
-      compareStatusState(checkStatusState, replayer.state, problems);
+      compareStatusState(store, checkStatusState, replayer.state, problems);
   };
 
   atPosition(0);
@@ -193,13 +197,53 @@ function compareStatus(
 }
 
 function compareStatusState(
+  store: EventStore,
   snap: Snapshot<StatusStateSnapshotData>,
   state: OrchState,
   problems: VerifyProblem[],
 ): void {
   const d = firstDifference(snap.data, statusState(state));
-  if (d !== null)
+  if (d !== null) {
     problems.push(difference('status-cache', snap.position, `the ${snap.name} cache`, FROM_ZERO, d));
+    return;
+  }
+  // The document rows the parts keep for `status` (printed as stored for untouched tasks).
+  const main = store.loadSnapshotText(STATUS_STATE_SNAPSHOT);
+  if (main === undefined || typeof main.data !== 'string') return;
+  const json = statusFromParts(main.data, chunkReader(store, main.position), [], compiledEngine);
+  const expected = JSON.stringify(statusDocument(state));
+  // Parts whose ids are numbers are never read row by row (`orderSafe`): nothing to check.
+  if (json === undefined && !partsOrderSafe(main.data)) return;
+  if (json !== expected) {
+    const dd =
+      json === undefined
+        ? null
+        : firstDifference(JSON.parse(json) as unknown, JSON.parse(expected) as unknown);
+    problems.push(
+      dd === null
+        ? {
+            check: 'status-cache',
+            position: snap.position,
+            path: '',
+            message: `the document rows of the ${snap.name} cache cannot be read (${json === undefined ? 'its offsets do not fit' : 'they differ only in order'}); the next orch spawn rewrites it`,
+          }
+        : difference(
+            'status-cache',
+            snap.position,
+            `the document rows of the ${snap.name} cache`,
+            FROM_ZERO,
+            dd,
+          ),
+    );
+  }
+}
+
+function partsOrderSafe(text: string): boolean {
+  try {
+    return (JSON.parse(text.slice(1, text.indexOf('\n') - 1)) as { orderSafe?: unknown }).orderSafe === true;
+  } catch {
+    return true;
+  }
 }
 
 function difference(

@@ -21,12 +21,19 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
   Snapshot,
+  SnapshotText,
   StreamAppend,
 } from '../event-store.js';
 import { ConcurrencyError, StoreError } from '../errors.js';
 import { DEFAULT_POLL_INTERVAL_MS } from '../follow.js';
 import { checkImportedEvent, duplicateImportedId, importedJson } from '../import-rules.js';
-import { checkName, checkSnapshotPosition, readRange, snapshotJson } from '../read-options.js';
+import {
+  checkName,
+  checkSnapshotPosition,
+  checkSnapshotTexts,
+  readRange,
+  snapshotJson,
+} from '../read-options.js';
 import { checkTypes, parseMetadata } from '../rows.js';
 import { isConnectionError, redactUrl, wrapPostgresError } from './errors.js';
 import { APPEND_LOCK_KEY, NOTIFY_CHANNEL } from './schema.js';
@@ -188,6 +195,22 @@ export class PostgresEventStore implements AsyncEventStore {
         `INSERT INTO orch.snapshots (name, position, data, written_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (name) DO UPDATE SET position = excluded.position, data = excluded.data, written_at = excluded.written_at`,
         [name, position, json, writtenAt],
+      ),
+    );
+  }
+
+  async saveSnapshotTexts(rows: readonly SnapshotText[]): Promise<void> {
+    this.#guardWrite('saveSnapshotTexts');
+    checkSnapshotTexts(rows);
+    if (rows.length === 0) return;
+    const writtenAt = this.#clock().toISOString();
+    // One statement, so all rows or none.
+    await this.#retrying('saveSnapshotTexts', () =>
+      this.#pool.query(
+        `INSERT INTO orch.snapshots (name, position, data, written_at)
+         SELECT name, position, data, $4 FROM unnest($1::text[], $2::bigint[], $3::text[]) AS r(name, position, data)
+         ON CONFLICT (name) DO UPDATE SET position = excluded.position, data = excluded.data, written_at = excluded.written_at`,
+        [rows.map((r) => r.name), rows.map((r) => r.position), rows.map((r) => r.json), writtenAt],
       ),
     );
   }

@@ -22,6 +22,7 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
   Snapshot,
+  SnapshotText,
   StreamAppend,
 } from '../event-store.js';
 import { DEFAULT_RECONNECT_TIMEOUT_MS } from './defaults.js';
@@ -176,6 +177,7 @@ export function openPostgresSyncStore(
     follow,
     saveSnapshot: (name: string, position: number, data: unknown) =>
       call<void>('saveSnapshot', name, position, data),
+    saveSnapshotTexts: (rows: readonly SnapshotText[]) => call<void>('saveSnapshotTexts', rows),
     loadSnapshot: <D = unknown>(name: string) => call<Snapshot<D> | undefined>('loadSnapshot', name),
     loadSnapshotText: (name: string) => call<Snapshot<string> | undefined>('loadSnapshotText', name),
     importEvents: (events: Iterable<RecordedEvent>) => call<number>('importEvents', [...events]),

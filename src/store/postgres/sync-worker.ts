@@ -7,6 +7,7 @@
 import { type MessagePort, workerData } from 'node:worker_threads';
 import type { RecordedEvent } from '../../core/envelope.js';
 import type { AsyncEventStore } from '../async-event-store.js';
+import type { SnapshotText } from '../event-store.js';
 import { openPostgresEventStore, type PostgresStoreOptions } from './open.js';
 import type { BridgeRequest, BridgeResponse, WorkerInput } from './sync-protocol.js';
 import { serialiseError } from './sync-protocol.js';
@@ -49,6 +50,8 @@ async function handle(request: BridgeRequest): Promise<unknown> {
       return s.streamVersion(args[0] as string);
     case 'saveSnapshot':
       return s.saveSnapshot(args[0] as string, args[1] as number, args[2]);
+    case 'saveSnapshotTexts':
+      return s.saveSnapshotTexts(args[0] as SnapshotText[]);
     case 'loadSnapshot':
       return s.loadSnapshot(args[0] as string);
     case 'loadSnapshotText':

@@ -14,12 +14,19 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
   Snapshot,
+  SnapshotText,
   StoreOptions,
   StreamAppend,
 } from '../event-store.js';
 import { StoreError } from '../errors.js';
 import { followEvents } from '../follow.js';
-import { checkName, checkSnapshotPosition, readRange, snapshotJson } from '../read-options.js';
+import {
+  checkName,
+  checkSnapshotPosition,
+  checkSnapshotTexts,
+  readRange,
+  snapshotJson,
+} from '../read-options.js';
 import { checkTypes } from '../rows.js';
 import { createAppender, type Appender } from './append.js';
 import { importEvents } from './import-events.js';
@@ -105,6 +112,18 @@ export class SqliteEventStore implements EventStore {
     const json = snapshotJson(name, data);
     const writtenAt = this.#clock().toISOString();
     this.#run('saveSnapshot', () => saveSnapshot(this.#statements, name, position, json, writtenAt));
+  }
+
+  saveSnapshotTexts(rows: readonly SnapshotText[]): void {
+    this.#guardWrite('saveSnapshotTexts');
+    checkSnapshotTexts(rows);
+    const writtenAt = this.#clock().toISOString();
+    this.#run('saveSnapshotTexts', () =>
+      this.#db.transaction(() => {
+        for (const { name, position, json } of rows)
+          saveSnapshot(this.#statements, name, position, json, writtenAt);
+      })(),
+    );
   }
 
   loadSnapshot<D = unknown>(name: string): Snapshot<D> | undefined {

@@ -13,6 +13,8 @@ import {
   STATUS_STATE_SNAPSHOT,
   statusState,
 } from '../../../src/runtime/log/snapshots.js';
+import { statusChunkName } from '../../../src/runtime/log/snapshot-names.js';
+import { statusParts } from '../../../src/core/status-parts.js';
 import type { AgentRecord, OrchState } from '../../../src/core/state.js';
 import { setOwn } from '../../../src/core/record.js';
 import { verifyLog } from '../../../src/runtime/operations/verify.js';
@@ -205,21 +207,40 @@ describe('the status state snapshot (status-state-v<N>)', () => {
     });
   }
 
-  it('is checked by replay --verify against the fold from zero', () => {
+  it('is checked by replay --verify against the fold from zero, and so are its document rows', () => {
     const { store } = logWithSnapshots(3);
     try {
       const config = { maxConcurrent: 4, maxRetries: 3 };
       expect(verifyLog(store, config).problems).toEqual([]);
       const snap = loadStatusStateSnapshot(store);
       if (snap === undefined) throw new Error('no status state snapshot');
-      const doctored = structuredClone(snap.data);
-      doctored.state.costUsd += 1;
-      store.saveSnapshot(STATUS_STATE_SNAPSHOT, snap.position, doctored);
-      const problems = verifyLog(store, config).problems;
+      const save = (parts: ReturnType<typeof statusParts>) =>
+        store.saveSnapshotTexts([
+          { name: STATUS_STATE_SNAPSHOT, position: snap.position, json: parts.text },
+          ...parts.chunks.map((json, k) => ({ name: statusChunkName(k), position: snap.position, json })),
+        ]);
+      // Parts of another state: their status state differs.
+      const doctored = structuredClone(foldTo(store, snap.position).state);
+      doctored.costUsd += 1;
+      save(statusParts(doctored));
+      let problems = verifyLog(store, config).problems;
       expect(problems.map((p) => p.check)).toEqual(['status-cache']);
       expect(problems[0]?.message).toContain(
         `the ${STATUS_STATE_SNAPSHOT} cache differs from the fold from zero`,
       );
+      // The right status state, but a document row that is not its own (same length).
+      const right = statusParts(foldTo(store, snap.position).state);
+      // In the rows (after the head line, which holds the plan's own titles).
+      const title = right.text.indexOf('"title":"', right.text.indexOf('\n')) + '"title":"'.length;
+      save({ ...right, text: `${right.text.slice(0, title)}#${right.text.slice(title + 1)}` });
+      problems = verifyLog(store, config).problems;
+      expect(problems.map((p) => p.check)).toEqual(['status-cache']);
+      expect(problems[0]?.message).toContain(
+        `the document rows of the ${STATUS_STATE_SNAPSHOT} cache differs`,
+      );
+      // Written right again: nothing to say.
+      save(right);
+      expect(verifyLog(store, config).problems).toEqual([]);
     } finally {
       store.close();
     }

@@ -14,7 +14,7 @@ import { orchLog } from '../../../src/runtime/operations/log.js';
 import { orchReplay } from '../../../src/runtime/operations/replay.js';
 import { orchStatus } from '../../../src/runtime/operations/status.js';
 import { cachedStatus, STATUS_EXTRA_TYPES } from '../../../src/runtime/operations/status-cache.js';
-import { STATUS_SNAPSHOT } from '../../../src/runtime/log/snapshots.js';
+import { STATUS_SNAPSHOT, STATUS_STATE_SNAPSHOT } from '../../../src/runtime/log/snapshots.js';
 import os from 'node:os';
 import { openSqliteEventStore, StoreError } from '../../../src/store/index.js';
 import { tempLog, type TempLog } from '../../commands/helpers/log-builder.js';
@@ -60,7 +60,7 @@ describe('cachedStatus (the probe orch status tries first)', () => {
     try {
       const full = await orchStatus(t.stateDir);
       expect(full.source).toBe('cache');
-      expect(cachedStatus(t.stateDir)).toEqual({
+      expect(await cachedStatus(t.stateDir)).toEqual({
         documentJson: full.documentJson,
         json: full.json,
         lease: null,
@@ -79,25 +79,36 @@ describe('cachedStatus (the probe orch status tries first)', () => {
       fs.writeFileSync(path.join(t.stateDir, 'orch.lock'), JSON.stringify(lease));
       const held = await orchStatus(t.stateDir);
       expect(held.lease).toMatchObject({ pid: process.pid, runId: 'r1' });
-      expect(cachedStatus(t.stateDir)).toMatchObject({ json: held.json, lease: held.lease });
+      expect(await cachedStatus(t.stateDir)).toMatchObject({ json: held.json, lease: held.lease });
     } finally {
       t.cleanup();
     }
   });
 
   it('leaves the full path everything that is not plainly a current cache', async () => {
-    expect(cachedStatus(log.stateDir)).toBeUndefined(); // no cache at all
-    expect(cachedStatus(path.join(log.dir, 'nowhere'))).toBeUndefined();
+    expect(await cachedStatus(log.stateDir)).toBeUndefined(); // no cache at all
+    expect(await cachedStatus(path.join(log.dir, 'nowhere'))).toBeUndefined();
     const t = cachedLog();
     try {
-      // Behind the log by one event.
+      // Behind the log by one event: the status state's parts and the tail, as the full path gives it.
       const writer = openSqliteEventStore(t.file);
       writer.append('run-x', [{ id: 'late', type: 'RunStopped', data: { runId: 'x', reason: 'test' } }]);
-      expect(cachedStatus(t.stateDir)).toBeUndefined();
-      expect((await orchStatus(t.stateDir)).position).toBe(61);
+      const behind = await orchStatus(t.stateDir);
+      expect(behind.position).toBe(61);
+      expect(await cachedStatus(t.stateDir)).toEqual({
+        documentJson: behind.documentJson,
+        json: behind.json,
+        lease: null,
+        position: 61,
+        extras: {},
+        warnings: [],
+      });
+      // Its parts gone: the full path.
+      writer.saveSnapshotTexts([{ name: STATUS_STATE_SNAPSHOT, position: 60, json: '[]' }]);
+      expect(await cachedStatus(t.stateDir)).toBeUndefined();
       // Current again, but not a document.
       writer.saveSnapshot(STATUS_SNAPSHOT, 61, 42);
-      expect(cachedStatus(t.stateDir)).toBeUndefined();
+      expect(await cachedStatus(t.stateDir)).toBeUndefined();
       // A document at the end, with an event that adds extras: the full path, which shows them.
       writer.append('run-x', [
         {
@@ -108,7 +119,7 @@ describe('cachedStatus (the probe orch status tries first)', () => {
       ]);
       writer.saveSnapshot(STATUS_SNAPSHOT, 62, { position: 62 });
       writer.close();
-      expect(cachedStatus(t.stateDir)).toBeUndefined();
+      expect(await cachedStatus(t.stateDir)).toBeUndefined();
       expect((await orchStatus(t.stateDir)).extras.fork).toEqual({
         stateDir: '/elsewhere',
         runId: 'r0',
@@ -117,7 +128,7 @@ describe('cachedStatus (the probe orch status tries first)', () => {
       // The log is in PostgreSQL: never looked at here.
       process.env['ORCH_DATABASE_URL'] = 'postgres://127.0.0.1:1/none';
       try {
-        expect(cachedStatus(t.stateDir)).toBeUndefined();
+        expect(await cachedStatus(t.stateDir)).toBeUndefined();
       } finally {
         delete process.env['ORCH_DATABASE_URL'];
       }
@@ -131,7 +142,7 @@ describe('cachedStatus (the probe orch status tries first)', () => {
         path.join(foreign, 'orch.db'),
         'not a database at all, but long enough to have a header '.repeat(4),
       );
-      expect(cachedStatus(foreign)).toBeUndefined();
+      expect(await cachedStatus(foreign)).toBeUndefined();
       await expect(orchStatus(foreign)).rejects.toMatchObject({ code: 'NOT_AN_ORCH_LOG' });
       expect(fs.readdirSync(foreign)).toEqual(['orch.db']);
     } finally {
