@@ -1,11 +1,11 @@
 import type { MachineEngine, MachineState, TaskContext } from '../machines/index.js';
-import type { Plan, Task as PlanTask } from '../plan/model.js';
+import type { Task as PlanTask } from '../plan/model.js';
 import { taskTargets } from '../plan/target-of.js';
 import { applyEvent, StateDraft, type FoldInput } from './fold.js';
 import { getOwn, setOwn, type IdRecord } from './record.js';
 import { isLiveAgent, type AgentRecord, type OrchState } from './state.js';
 import { TASK_STATUSES, targetGroups, type StatusTotals } from './status-document.js';
-import { mayBeCut, statusState, type StatusStateSnapshotData } from './status-state.js';
+import { mayBeCut, spawnIdHash, statusState, type StatusStateSnapshotData } from './status-state.js';
 import {
   agentRow,
   milestoneRows,
@@ -53,13 +53,13 @@ export interface PartsHead {
   taskIds: string[];
   /** How many of `taskIds` are the plan's tasks. */
   planTasks: number;
-  /** Every kept agent in spawn order. */
-  agentIds: string[];
-  /** The task line of each of `agentIds`. */
+  /** The task line of every kept agent, in spawn order (its agents are in its line, in that order). */
   agentLines: number[];
-  /** The document's agents: indexes into `agentIds`, in document order. */
+  /** The kept agents' spawn ids' hashes (`spawnIdHash`), sorted, 8 characters each, in one string. */
+  kept: string;
+  /** The document's agents: indexes into `agentLines`, in document order. */
   shown: number[];
-  /** The live agents (spawning or running): indexes into `agentIds`. */
+  /** The live agents (spawning or running): indexes into `agentLines`. */
   live: number[];
   /** Per plan task, its phase. */
   taskPhases: string[];
@@ -200,6 +200,7 @@ export function statusParts(
     agentLines.push(lineOf.get(a.task)!);
     all.push(a);
   }
+  const kept = [...new Set(agentIds.map(spawnIdHash))].sort().join('');
   const shownList = shownAgents(all);
   const targetOf = taskTargets(plan);
   const targets = planTasks.some((t) => (targetOf.get(t.id) ?? null) !== null)
@@ -244,7 +245,7 @@ export function statusParts(
     state: { ...s, plan: plan === null ? null : { ...plan, tasks: [] }, tasks: {}, agents: {} },
     taskIds,
     planTasks: planTasks.length,
-    agentIds,
+    kept,
     agentLines,
     shown: shownList.map((a) => indexOf.get(a.spawnId)!),
     live: all.flatMap((a, k) => (isLiveAgent(a) ? [k] : [])),
@@ -365,13 +366,12 @@ export function readStatusParts(text: string, chunk: ChunkReader): StatusStateSn
   }
   if (state.plan !== null) state.plan.tasks = lines.slice(0, head.planTasks).map((l) => l.plan!);
   const next = lines.map(() => 0);
-  for (let k = 0; k < head.agentIds.length; k++) {
-    const line = lines[head.agentLines[k]!];
-    const agent = line?.agents[next[head.agentLines[k]!]!++];
-    if (agent === undefined || agent.spawnId !== head.agentIds[k])
-      return 'its agents do not match its task lines';
+  for (const at of head.agentLines) {
+    const agent = lines[at]?.agents[next[at]!++];
+    if (agent === undefined) return 'its agents do not match its task lines';
     setOwn(state.agents, agent.spawnId, agent);
   }
+  if (lines.some((l, i) => l.agents.length !== next[i])) return 'its agents do not match its task lines';
   const cut = all[all.length - 1] as unknown;
   if (typeof cut !== 'string' || !/^[0-9a-f]*$/.test(cut) || cut.length % 8 !== 0)
     return 'its last part is not the cut spawns';
@@ -380,19 +380,20 @@ export function readStatusParts(text: string, chunk: ChunkReader): StatusStateSn
 
 /**
  * The status document (as JSON text) of the log whose status state the parts hold, after
- * `tail` (the events after the parts' position, in order): only the tasks the tail names are
- * parsed and folded, and the other tasks' rows printed as stored. The same text as
- * `JSON.stringify(statusDocument(state))` of a fold from zero. Undefined when the parts
- * cannot serve (the caller then folds the whole status state): the tail records a plan, one
- * of its spawns may be a cut one (`mayBeCut`), an id is a number, or the parts are not whole.
+ * `tail` (the events after the parts' position, in order, read once): only the tasks the
+ * tail names are parsed (from the chunks `chunk` reads) and folded, and the other tasks'
+ * rows printed as stored. The same text as `JSON.stringify(statusDocument(state))` of a fold
+ * from zero. Undefined when the parts cannot serve (the caller then folds the whole status
+ * state): the tail records a plan, one of its spawns may be a cut one (`mayBeCut`), an id is
+ * a number, or the parts are not whole.
  *
  * @example
- * const json = statusFromParts(row.data, [...store.readAll({ from: row.position + 1 })], compiledEngine);
+ * const json = statusFromParts(row.data, chunk, store.readAll({ from: row.position + 1 }), compiledEngine);
  */
 export function statusFromParts(
   text: string,
   chunk: ChunkReader,
-  tail: readonly FoldInput[],
+  tail: Iterable<FoldInput>,
   engine: MachineEngine,
 ): string | undefined {
   const headEnd = text.indexOf('\n');
@@ -425,88 +426,90 @@ export function statusFromParts(
   // Which task lines the tail touches: a fold step reads one task, named by the event or by its spawn.
   const lineOfTask = new Map<string, number>();
   for (let i = 0; i < T; i++) lineOfTask.set(head.taskIds[i]!, i);
-  const lineOfAgent = new Map<string, number>();
-  for (let k = 0; k < head.agentIds.length; k++) lineOfAgent.set(head.agentIds[k]!, head.agentLines[k]!);
-  const touched = new Set<number>();
-  // Live agents' rows read the run and the workers, which any event may change: always fold them.
-  for (const k of head.live) touched.add(head.agentLines[k]!);
-  for (const e of tail) {
-    if (e.type === 'PlanLoaded' || e.type === 'PlanRevised') return undefined;
-    const d = e.data as { taskId?: unknown; spawnId?: unknown } | null;
-    if (typeof d !== 'object' || d === null) continue;
-    if (typeof d.taskId === 'string') {
-      const at = lineOfTask.get(d.taskId);
-      if (at !== undefined) touched.add(at);
-    }
-    if (typeof d.spawnId === 'string') {
-      const at = lineOfAgent.get(d.spawnId);
-      if (at !== undefined) touched.add(at);
-    }
-  }
   const state = head.state;
+  // The cut hashes as they are written (hex digits in quotes: nothing to unescape).
+  const cutText = element(3);
+  if (!cutText.startsWith('"') || !cutText.endsWith('"') || (cutText.length - 2) % 8 !== 0) return undefined;
+  const cut = cutText.slice(1, -1);
+  const loadedSpawns = new Set<string>();
+  // A task's line is parsed and put in the state the first time an event names it (before
+  // that event is folded: a fold step reads only the task its event names, by id or by spawn).
   const loaded = new Map<number, TaskLine>();
   const chunks = new Map<number, string[]>();
-  for (const i of [...touched].sort((x, y) => x - y)) {
+  const load = (i: number): boolean => {
+    if (loaded.has(i)) return true;
     const k = Math.floor(i / G);
     let lines = chunks.get(k);
     if (lines === undefined) {
       const read = chunk(k);
-      if (read === undefined) return undefined;
+      if (read === undefined) return false;
       // One task per line: "[" before the first, "," or "]" after each.
       lines = read.split('\n');
-      if (lines.length !== Math.min(G, T - k * G)) return undefined;
+      if (lines.length !== Math.min(G, T - k * G)) return false;
       chunks.set(k, lines);
     }
-    const raw = lines[i - k * G]!;
-    const line = JSON.parse(raw.slice(i === k * G ? 1 : 0, -1)) as TaskLine;
-    if (line.id !== head.taskIds[i]) return undefined;
+    const line = JSON.parse(lines[i - k * G]!.slice(i === k * G ? 1 : 0, -1)) as TaskLine;
+    if (line.id !== head.taskIds[i]) return false;
     loaded.set(i, line);
     if (line.entry !== null) setOwn(state.tasks, line.id, line.entry);
-    for (const a of line.agents) setOwn(state.agents, a.spawnId, a);
-  }
-  const cut = JSON.parse(element(3)) as unknown;
-  if (typeof cut !== 'string') return undefined;
+    for (const a of line.agents) {
+      setOwn(state.agents, a.spawnId, a);
+      loadedSpawns.add(a.spawnId);
+    }
+    return true;
+  };
+  // Live agents' rows read the run and the workers, which any event may change: always fold them.
+  for (const k of head.live) if (!load(head.agentLines[k]!)) return undefined;
 
   // The fold, as `loadStatusState` does it on the whole status state.
   const draft = new StateDraft(state, false);
   for (const e of tail) {
-    if (e.type === 'AgentSpawnRequested' || e.type === 'RateLimited') {
-      const spawnId = (e.data as { spawnId?: unknown } | null)?.spawnId;
+    if (e.type === 'PlanLoaded' || e.type === 'PlanRevised') return undefined;
+    const d = e.data as { taskId?: unknown; spawnId?: unknown } | null;
+    if (typeof d === 'object' && d !== null) {
+      if (typeof d.taskId === 'string') {
+        const at = lineOfTask.get(d.taskId);
+        if (at !== undefined && !load(at)) return undefined;
+      }
+      // A spawn the state does not hold: a report about it changes nothing (only live agents
+      // are reported on, and their tasks are loaded), but a spawn request or a rate limit
+      // reads whether it exists: one the parts may hold, cut or in a task not loaded, stops here.
       if (
-        typeof spawnId === 'string' &&
-        getOwn(state.agents, spawnId) === undefined &&
-        mayBeCut(cut, spawnId)
+        typeof d.spawnId === 'string' &&
+        (e.type === 'AgentSpawnRequested' || e.type === 'RateLimited') &&
+        getOwn(state.agents, d.spawnId) === undefined &&
+        (mayBeCut(cut, d.spawnId) || mayBeCut(head.kept, d.spawnId))
       )
         return undefined;
     }
     applyEvent(draft, e, engine);
   }
+  const touched = new Set(loaded.keys());
 
   // The agents of the touched tasks, old then new, in spawn order; new spawns in spawn order.
   const fresh: AgentRecord[] = [];
   const agentsOf = new Map<number, AgentRecord[]>();
-  for (const i of loaded.keys()) agentsOf.set(i, []);
+  for (const [i, line] of loaded) agentsOf.set(i, line.agents.map((a) => getOwn(state.agents, a.spawnId)!));
   for (const spawnId in state.agents) {
+    if (loadedSpawns.has(spawnId)) continue;
+    if (NUMERIC.test(spawnId)) return undefined;
     const a = getOwn(state.agents, spawnId)!;
-    const known = lineOfAgent.get(spawnId);
-    if (known === undefined) {
-      if (NUMERIC.test(spawnId)) return undefined;
-      fresh.push(a);
-    }
-    const at = known ?? lineOfTask.get(a.task);
+    fresh.push(a);
     // A spawn needs its task's machine state, so a new agent's task has a line, touched.
+    const at = lineOfTask.get(a.task);
     if (at === undefined || !agentsOf.has(at)) return undefined;
     agentsOf.get(at)!.push(a);
   }
 
   // The touched plan tasks' rows and usage again; every other row as stored.
-  const attempts = [...head.attempts];
-  const usage = [...head.usage];
+  // The head is ours (parsed for this call): its per-task figures are changed in place.
+  const attempts = head.attempts;
+  const usage = head.usage;
   const letters = head.statuses.split('');
   const others = new Map(head.others.map((o) => [o[0], total(o[1], o[2], o[3], o[4])]));
   const rowEdits: { start: number; end: number; with: string }[] = [];
   const usageEdits: { start: number; end: number; with: string }[] = [];
-  for (const [i, line] of loaded) {
+  for (const [i, line] of [...loaded].sort((x, y) => x[0] - y[0])) {
     const agents = agentsOf.get(i)!;
     const u = taskUsage(line.earlier ?? undefined, agents);
     if (i >= P) {
@@ -519,7 +522,10 @@ export function statusFromParts(
     const entry = getOwn(state.tasks, line.id);
     letters[i] = STATUS_LETTER[entry === undefined ? 'pending' : taskStatus(entry)];
     attempts[i] = entry?.context.attempts ?? 0;
-    usage.splice(i * 4, 4, u.inputTokens, u.outputTokens, u.costUsd, u.attempts);
+    usage[i * 4] = u.inputTokens;
+    usage[i * 4 + 1] = u.outputTokens;
+    usage[i * 4 + 2] = u.costUsd;
+    usage[i * 4 + 3] = u.attempts;
   }
 
   // The document's agents: the stored rows of untouched tasks; the touched tasks' again (a
@@ -534,6 +540,14 @@ export function statusFromParts(
     else if (lastOf.get(at) !== a.spawnId) return;
     pieces.push(JSON.stringify(agentRow(state, a)));
   };
+  // Where each kept agent is in its task's line.
+  const nth: number[] = [];
+  const seen = new Map<number, number>();
+  for (const at of head.agentLines) {
+    const n = seen.get(at) ?? 0;
+    nth.push(n);
+    seen.set(at, n + 1);
+  }
   let runFrom = -1;
   const S = head.shown.length;
   for (let j = 0; j <= S; j++) {
@@ -544,7 +558,10 @@ export function statusFromParts(
     }
     if (runFrom >= 0) pieces.push(agentsText.slice(head.agentAt[runFrom], head.agentAt[j]! - 1));
     runFrom = -1;
-    if (j < S) showFolded(getOwn(state.agents, head.agentIds[k]!)!, head.agentLines[k]!);
+    if (j < S) {
+      const at = head.agentLines[k]!;
+      showFolded(agentsOf.get(at)![nth[k]!]!, at);
+    }
   }
   for (const a of fresh) showFolded(a, lineOfTask.get(a.task)!);
 
@@ -584,7 +601,7 @@ function headProblem(head: PartsHead): string | null {
     typeof s.tasks !== 'object' ||
     typeof s.agents !== 'object' ||
     !Array.isArray(head.taskIds) ||
-    !Array.isArray(head.agentIds) ||
+    typeof head.kept !== 'string' ||
     !Array.isArray(head.agentLines) ||
     !Array.isArray(head.shown) ||
     !Array.isArray(head.live) ||
@@ -598,7 +615,6 @@ function headProblem(head: PartsHead): string | null {
     head.statuses.length !== head.planTasks ||
     head.attempts.length !== head.planTasks ||
     head.usage.length !== head.planTasks * 4 ||
-    head.agentLines.length !== head.agentIds.length ||
     head.planTasks > head.taskIds.length ||
     !Array.isArray(head.at) ||
     typeof head.chunkTasks !== 'number' ||
@@ -637,17 +653,11 @@ function assemble(
   const plan = state.plan;
   const P = head.planTasks;
   const tasks = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+  const byLetter = new Map(TASK_STATUSES.map((s) => [STATUS_LETTER[s].charCodeAt(0), s]));
   let attempts = 0;
-  const planTotals: UsageTotal[] = [];
-  const statuses: TaskStatus[] = [];
   for (let i = 0; i < P; i++) {
-    const status = LETTER_STATUS.get(sums.statuses[i]!)!;
-    statuses.push(status);
-    tasks[status] += 1;
+    tasks[byLetter.get(sums.statuses.charCodeAt(i))!] += 1;
     attempts += sums.attempts[i]!;
-    planTotals.push(
-      total(sums.usage[i * 4]!, sums.usage[i * 4 + 1]!, sums.usage[i * 4 + 2]!, sums.usage[i * 4 + 3]!),
-    );
   }
   const totals: StatusTotals = {
     tasks,
@@ -655,26 +665,18 @@ function assemble(
     agents: { live: sums.live, total: sums.agentsTotal },
     costUsd: state.costUsd,
   };
-  // The plan's tasks, for the rollup: only ids and phases are read.
-  const rollPlan =
-    plan === null
-      ? null
-      : ({
-          ...plan,
-          tasks: head.taskPhases.map((phase, i) => ({ id: head.taskIds[i]!, phase })),
-        } as unknown as Plan);
-  const rolled = usageRollup(rollPlan, planTotals, sums.others);
+  const rolled = usageRollup(plan, head.taskPhases, sums.usage, sums.others);
   const targets =
     head.targets === null
       ? []
       : targetGroups(
           plan,
-          statuses.map((status, i) => ({
-            status,
+          head.targets.map((target, i) => ({
+            status: LETTER_STATUS.get(sums.statuses[i]!)!,
             attempts: sums.attempts[i]!,
-            target: head.targets![i] ?? null,
+            target,
           })),
-          (i) => planTotals[i]!.costUsd,
+          (i) => sums.usage[i * 4 + 2]!,
         );
   const run =
     state.run === null
@@ -695,3 +697,4 @@ function assemble(
     `,"targets":${JSON.stringify(targets)}}`
   );
 }
+

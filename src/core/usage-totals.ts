@@ -93,9 +93,12 @@ export function usageTotals(
     setOwn(out.tasks, t.id, { ...total });
   }
   const others = [...perTask.keys()].filter((task) => !inPlan.has(task)).sort();
+  const flat: number[] = [];
+  for (const t of planTotals) flat.push(t.inputTokens, t.outputTokens, t.costUsd, t.attempts);
   const rolled = usageRollup(
     plan,
-    planTotals,
+    (plan?.tasks ?? []).map((t) => t.phase),
+    flat,
     others.map((task) => perTask.get(task) ?? zero()),
   );
   out.run = rolled.run;
@@ -121,32 +124,39 @@ export function taskUsage(
 }
 
 /**
- * The usage per phase, milestone and run from the plan tasks' totals (`planTotals[i]` is
- * the total of `plan.tasks[i]`) and the totals of tasks no longer in the plan (sorted by
- * task id): the sums {@link usageTotals} makes, in the same order.
+ * The usage per phase, milestone and run, from each plan task's phase (`taskPhases[i]` of
+ * `plan.tasks[i]`) and its figures, flat (`usage[4i..4i+3]`: input tokens, output tokens,
+ * cost, attempts), and the totals of tasks no longer in the plan (sorted by task id): the
+ * sums {@link usageTotals} makes, in the same order (each task into its phase, its
+ * milestone and the run, in plan order; then the others into the run).
  *
  * @example
- * usageRollup(plan, plan.tasks.map(() => zeroTotal), []).run.attempts; // 0
+ * usageRollup(plan, ['P1'], [10, 2, 0.5, 1], []).phases['P1']?.costUsd; // 0.5
  */
 export function usageRollup(
   plan: OrchState['plan'],
-  planTotals: readonly UsageTotal[],
+  taskPhases: readonly string[],
+  usage: readonly number[],
   others: readonly UsageTotal[],
 ): Pick<UsageTotals, 'run' | 'phases' | 'milestones'> {
   const out: Pick<UsageTotals, 'run' | 'phases' | 'milestones'> = { run: zero(), phases: {}, milestones: {} };
   for (const m of plan?.milestones ?? []) setOwn(out.milestones, m.id, zero());
   for (const p of plan?.phases ?? []) setOwn(out.phases, p.id, zero());
   const milestoneOf = new Map((plan?.phases ?? []).map((p) => [p.id, p.milestone]));
-  const tasks = plan?.tasks ?? [];
-  for (let i = 0; i < tasks.length; i++) {
-    const t = tasks[i]!;
-    const total = planTotals[i] ?? zero();
-    const phase = getOwn(out.phases, t.phase);
-    if (phase !== undefined) addTotal(phase, total);
-    const m = milestoneOf.get(t.phase);
+  const add = (into: UsageTotal, i: number) => {
+    into.attempts += usage[i + 3]!;
+    into.inputTokens += usage[i]!;
+    into.outputTokens += usage[i + 1]!;
+    into.costUsd += usage[i + 2]!;
+  };
+  for (let i = 0; i < taskPhases.length; i++) {
+    const phaseId = taskPhases[i]!;
+    const phase = getOwn(out.phases, phaseId);
+    if (phase !== undefined) add(phase, i * 4);
+    const m = milestoneOf.get(phaseId);
     const milestone = m === undefined ? undefined : getOwn(out.milestones, m);
-    if (milestone !== undefined) addTotal(milestone, total);
-    addTotal(out.run, total);
+    if (milestone !== undefined) add(milestone, i * 4);
+    add(out.run, i * 4);
   }
   for (const total of others) addTotal(out.run, total);
   return out;

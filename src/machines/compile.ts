@@ -113,9 +113,12 @@ export function compileMachine<C, E extends MachineEventBase, I>(
   }
 
   const apply = (context: C, updates: UpdateFn<C, E>[], event: E): C => {
-    let ctx = context;
-    // Same merge as XState's assign: a fresh object, existing keys keep their order.
-    for (const update of updates) ctx = { ...ctx, ...update(ctx, event) };
+    if (updates.length === 0) return context;
+    // Same merge as XState's assign (existing keys keep their order), but one fresh object
+    // per step instead of one per update: each update still sees the ones before it, and
+    // none keeps the context object itself, so the values are XState's.
+    const ctx = { ...context, ...updates[0]!(context, event) };
+    for (let i = 1; i < updates.length; i++) Object.assign(ctx, updates[i]!(ctx, event));
     return ctx;
   };
   const pick = (list: Candidate<C, E>[] | undefined, context: C, event: E) => {

@@ -68,13 +68,16 @@ describe('the status state in parts (statusParts, statusFromParts)', () => {
                   (id) => !Object.hasOwn(statusState(all[at]!).state.agents, id),
                 ),
               );
-              // Declined: the tail records a plan, or spawns an id the cut may hold (a hash match).
+              // Declined: the tail records a plan, or requests (or rate-limits) a spawn the parts
+              // may hold (cut, or kept in a task the tail does not name), or an id is a number.
               const why = tail.some(
                 (e) =>
                   e.type === 'PlanLoaded' ||
                   e.type === 'PlanRevised' ||
                   ((e.type === 'AgentSpawnRequested' || e.type === 'RateLimited') &&
-                    (cutIds.size > 0 || /^\d+$/.test(String((e.data as { spawnId?: unknown }).spawnId)))),
+                    (cutIds.size > 0 ||
+                      Object.hasOwn(all[at]!.agents, String((e.data as { spawnId?: unknown }).spawnId)) ||
+                      /^\d+$/.test(String((e.data as { spawnId?: unknown }).spawnId)))),
               );
               expect(why).toBe(true);
             } else {

@@ -24,23 +24,26 @@ export function statusFromTail(
     .get(STATUS_STATE_SNAPSHOT) as { position: number; data: unknown } | undefined;
   if (parts === undefined || parts.position > last || typeof parts.data !== 'string') return undefined;
   if (last - parts.position > PARTS_TAIL_LIMIT) return undefined;
-  const tail: FoldInput[] = [];
-  if (parts.position < last) {
-    // Only what the fold reads: the id and stream columns cost a third of the read.
-    const rows = conn
-      .prepare(
-        'SELECT position, type, data, metadata, recorded_at FROM events WHERE position > ? AND position <= ? ORDER BY position',
-      )
-      .raw()
-      .all(parts.position, last) as [number, string, string, string, string][];
-    for (const row of rows)
-      tail.push({
-        position: row[0],
-        type: row[1],
-        data: JSON.parse(row[2]) as unknown,
-        metadata: parseMetadata(row[3]),
-        recordedAt: row[4],
-      });
+  // The tail as one text, joined by SQLite: fields split by U+0001 and events by U+0002,
+  // characters that JSON text cannot hold (no per-row objects to build and collect).
+  const joined = conn
+    .prepare(
+      `SELECT count(*), group_concat(position || char(1) || type || char(1) || recorded_at || char(1) || metadata || char(1) || data, char(2))
+       FROM (SELECT position, type, recorded_at, metadata, data FROM events WHERE position > ? AND position <= ? ORDER BY position)`,
+    )
+    .raw()
+    .get(parts.position, last) as [number, string | null];
+  const records = joined[1] === null ? [] : joined[1].split('\u0002');
+  if (records.length !== joined[0]) return undefined;
+  // Each event is parsed only when it is folded (its metadata only if the fold reads it).
+  function* tail(): Generator<FoldInput> {
+    let after = parts!.position;
+    for (const record of records) {
+      const event = new TailEvent(record);
+      if (!(event.position > after)) throw new Error('the tail is not in position order');
+      after = event.position;
+      yield event;
+    }
   }
   const chunkRow = conn.prepare('SELECT position, data FROM snapshots WHERE name = ?');
   const chunk = (k: number) => {
@@ -49,6 +52,33 @@ export function statusFromTail(
       ? row.data
       : undefined;
   };
-  const json = statusFromParts(parts.data, chunk, tail, compiledEngine);
+  const json = statusFromParts(parts.data, chunk, tail(), compiledEngine);
   return json === undefined ? undefined : { json, position: last };
+}
+
+/** An event of the tail as the fold reads it, from its joined text: the metadata parsed on first use. */
+class TailEvent implements FoldInput {
+  readonly position: number;
+  readonly type: string;
+  readonly data: unknown;
+  readonly recordedAt: string;
+  #metadataJson: string;
+  #metadata: FoldInput['metadata'] | undefined;
+
+  constructor(record: string) {
+    const a = record.indexOf('\u0001');
+    const b = record.indexOf('\u0001', a + 1);
+    const c = record.indexOf('\u0001', b + 1);
+    const d = record.indexOf('\u0001', c + 1);
+    if (a < 0 || b < 0 || c < 0 || d < 0) throw new Error('a tail event is not in five fields');
+    this.position = Number(record.slice(0, a));
+    this.type = record.slice(a + 1, b);
+    this.recordedAt = record.slice(b + 1, c);
+    this.#metadataJson = record.slice(c + 1, d);
+    this.data = JSON.parse(record.slice(d + 1)) as unknown;
+  }
+
+  get metadata(): FoldInput['metadata'] {
+    return (this.#metadata ??= parseMetadata(this.#metadataJson));
+  }
 }
