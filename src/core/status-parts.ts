@@ -489,7 +489,11 @@ export function statusFromParts(
   // The agents of the touched tasks, old then new, in spawn order; new spawns in spawn order.
   const fresh: AgentRecord[] = [];
   const agentsOf = new Map<number, AgentRecord[]>();
-  for (const [i, line] of loaded) agentsOf.set(i, line.agents.map((a) => getOwn(state.agents, a.spawnId)!));
+  for (const [i, line] of loaded)
+    agentsOf.set(
+      i,
+      line.agents.map((a) => getOwn(state.agents, a.spawnId)!),
+    );
   for (const spawnId in state.agents) {
     if (loadedSpawns.has(spawnId)) continue;
     if (NUMERIC.test(spawnId)) return undefined;
@@ -697,4 +701,3 @@ function assemble(
     `,"targets":${JSON.stringify(targets)}}`
   );
 }
-
