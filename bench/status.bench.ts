@@ -7,9 +7,10 @@
  * The log is the replay bench's coherent 1,000,000-event run (100,000 with --quick),
  * with the snapshots an orchestrator leaves: `saveSnapshot` at shutdown (status prints the
  * cached document) — the goal case. Also measured: the snapshot 4,999 events behind the end
- * (the worst case between two `maybeSaveSnapshot` saves: parse the status state snapshot —
- * finished agents cut down — and fold the tail; goal within 1.5x of `--version`), and in-process `loadState` from that snapshot against
- * a full fold from zero.
+ * (the worst case between two `maybeSaveSnapshot` saves: the status state's parts — each
+ * task's row of the document kept as text — with the tasks the tail names parsed and the
+ * tail folded onto them; goal within 1.5x of `--version`), and in-process `loadState` from
+ * that snapshot against a full fold from zero.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,6 +20,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Replayer } from '../src/core/replayer.js';
 import type * as ReadModel from '../src/runtime/log/load-state.js';
 import type * as Snapshots from '../src/runtime/log/snapshots.js';
+import type * as Parts from '../src/core/status-parts.js';
 import { openSqliteEventStore } from '../src/store/index.js';
 import { generateLog, makePlan } from './replay.bench.js';
 import type { BenchModule, BenchResult } from './types.js';
@@ -70,6 +72,9 @@ const bench: BenchModule = async ({ quick }) => {
     import(pathToFileURL(path.join(root, 'dist', 'runtime', 'log', `${name}.js`)).href);
   const { saveSnapshot, statusState } = (await built('snapshots')) as typeof Snapshots;
   const { loadState } = (await built('load-state')) as typeof ReadModel;
+  const { statusParts } = (await import(
+    pathToFileURL(path.join(root, 'dist', 'core', 'status-parts.js')).href
+  )) as typeof Parts;
   const target = quick ? 100_000 : 1_000_000;
   const runs = quick ? 5 : 7;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-status-bench-'));
@@ -100,8 +105,10 @@ const bench: BenchModule = async ({ quick }) => {
     // 2. The worst case between periodic snapshots: state snapshot + fold of the tail.
     saveSnapshot(store, behindState.state, behindState.versions);
     const statusStateBytes = JSON.stringify(statusState(behindState.state)).length;
+    const parts = statusParts(behindState.state);
+    const chunkBytes = parts.chunks.reduce((sum, c) => sum + c.length, 0);
     store.close();
-    const tail = compare(['status', '--json', '--state-dir', dir], ['--version'], quick ? 3 : 3);
+    const tail = compare(['status', '--json', '--state-dir', dir], ['--version'], runs);
 
     // 3. In process: snapshot + tail against a fold from zero (same file, same process).
     const reader = openSqliteEventStore(file, { readonly: true });
@@ -128,7 +135,7 @@ const bench: BenchModule = async ({ quick }) => {
         baselineName: 'orch --version (same binary, interleaved runs, median)',
       },
       {
-        name: `orch status --json, ${n} events, snapshot ${WORST_TAIL} events behind (${mb(stateBytes)} MB state, ${mb(statusStateBytes)} MB status state)`,
+        name: `orch status --json, ${n} events, snapshot ${WORST_TAIL} events behind (${mb(stateBytes)} MB state; status state ${mb(statusStateBytes)} MB, in parts ${mb(parts.text.length)} MB + ${parts.chunks.length} task chunks of ${mb(chunkBytes)} MB)`,
         unit: 'ms',
         value: tail.a,
         baseline: tail.b,

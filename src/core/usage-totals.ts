@@ -143,20 +143,32 @@ export function usageRollup(
   for (const m of plan?.milestones ?? []) setOwn(out.milestones, m.id, zero());
   for (const p of plan?.phases ?? []) setOwn(out.phases, p.id, zero());
   const milestoneOf = new Map((plan?.phases ?? []).map((p) => [p.id, p.milestone]));
-  const add = (into: UsageTotal, i: number) => {
-    into.attempts += usage[i + 3]!;
-    into.inputTokens += usage[i]!;
-    into.outputTokens += usage[i + 1]!;
-    into.costUsd += usage[i + 2]!;
-  };
+  // Each task's phase and milestone totals, looked up once per phase.
+  const into = new Map<string, [UsageTotal | undefined, UsageTotal | undefined]>();
+  const run = out.run;
   for (let i = 0; i < taskPhases.length; i++) {
     const phaseId = taskPhases[i]!;
-    const phase = getOwn(out.phases, phaseId);
-    if (phase !== undefined) add(phase, i * 4);
-    const m = milestoneOf.get(phaseId);
-    const milestone = m === undefined ? undefined : getOwn(out.milestones, m);
-    if (milestone !== undefined) add(milestone, i * 4);
-    add(out.run, i * 4);
+    let pair = into.get(phaseId);
+    if (pair === undefined) {
+      const m = milestoneOf.get(phaseId);
+      pair = [getOwn(out.phases, phaseId), m === undefined ? undefined : getOwn(out.milestones, m)];
+      into.set(phaseId, pair);
+    }
+    const input = usage[i * 4]!;
+    const output = usage[i * 4 + 1]!;
+    const cost = usage[i * 4 + 2]!;
+    const attempts = usage[i * 4 + 3]!;
+    for (const t of pair) {
+      if (t === undefined) continue;
+      t.attempts += attempts;
+      t.inputTokens += input;
+      t.outputTokens += output;
+      t.costUsd += cost;
+    }
+    run.attempts += attempts;
+    run.inputTokens += input;
+    run.outputTokens += output;
+    run.costUsd += cost;
   }
   for (const total of others) addTotal(out.run, total);
   return out;
