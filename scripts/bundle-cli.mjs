@@ -48,9 +48,27 @@ const tailApart = {
     );
   },
 };
+// `orch status` starts reading before oclif loads (bin/run.js, status-prefetch.ts): the
+// starter and its worker are files of their own too, both using status-cache.js.
+const STATUS_PREFETCH = 'runtime/operations/status-prefetch.js';
+const STATUS_PREFETCH_WORKER = 'runtime/operations/status-prefetch-worker.js';
+/** @type {(file: string, as: string) => import('esbuild').Plugin} */
+const apart = (file, as) => ({
+  name: `${file}-apart`,
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`${path.basename(file).replace('.', '\\.')}$`) }, (args) =>
+      path.resolve(args.resolveDir, args.path) === path.join(root, 'dist', file)
+        ? { path: as, external: true }
+        : undefined,
+    );
+  },
+});
+const cacheApart = apart(STATUS_CACHE, './status-cache.js');
 for (const [entry, out, plugins] of [
   [STATUS_CACHE, 'status-cache.js', [tailApart]],
   [STATUS_TAIL, 'status-tail.js', []],
+  [STATUS_PREFETCH, 'status-prefetch.js', [cacheApart]],
+  [STATUS_PREFETCH_WORKER, 'status-prefetch-worker.js', [cacheApart]],
 ]) {
   await build({
     plugins,
@@ -65,7 +83,7 @@ for (const [entry, out, plugins] of [
   });
 }
 await build({
-  plugins: [inlineStatusCache],
+  plugins: [inlineStatusCache, apart(STATUS_PREFETCH, '../status-prefetch.js')],
   entryPoints,
   outdir: path.join(root, 'dist', 'cli'),
   outbase: path.join(root, 'dist'),

@@ -47,10 +47,14 @@ export default class Status extends BaseCommand {
       await watchFromCli({ repoDir, stateDir, intervalSeconds: flags.interval });
       return;
     }
-    // The cached document when it is current, read without the event store or the fold.
+    // The probe's answer (the cached document, or the status state's parts and the tail),
+    // read as the CLI started (bin/run.js, a tail folded on a worker thread) or read here;
+    // else the full path.
+    const { takeStatusPrefetch } = await import('../runtime/operations/status-prefetch.js');
+    const prefetched = await takeStatusPrefetch(repoDir, stateDir);
     const { cachedStatus } = await import('../runtime/operations/status-cache.js');
     const status =
-      (await cachedStatus(stateDir)) ??
+      (prefetched === null ? await cachedStatus(stateDir) : prefetched) ??
       (await (await import('../runtime/operations/status.js')).orchStatus(stateDir));
     if (status.warnings.length > 0) {
       // Warnings quote what was found (garbage in a cache): control characters escaped.

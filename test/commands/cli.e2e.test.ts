@@ -95,15 +95,19 @@ describe('the orch CLI', () => {
     expect(files.length).toBeGreaterThanOrEqual(COMMANDS.length);
     const errors = fs.readFileSync(path.join(root, 'dist', 'util', 'errors.js'), 'utf8');
     expect(errors).not.toMatch(/^import\s/m);
+    // The configured store (read by every command's resolveDirs) imports node built-ins only.
+    const store = fs.readFileSync(path.join(root, 'dist', 'runtime', 'log', 'configured-store.js'), 'utf8');
+    for (const m of store.matchAll(/^import\s[^;]*?from\s+['"]([^'"]+)['"]/gm))
+      expect(m[1]).toMatch(/^node:/);
     for (const file of files) {
       const text = fs.readFileSync(path.join(dir, file), 'utf8');
       const staticImports = [...text.matchAll(/^import\s[^;]*?from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]);
       expect(text, file).not.toMatch(heavy);
-      // Only oclif, node built-ins (not child_process), the base command and the error types (which
-      // import nothing) are imported up front.
+      // Only oclif, node built-ins (not child_process), the base command, the error types (which
+      // import nothing) and the configured store (node built-ins only) are imported up front.
       for (const spec of staticImports)
         expect(spec, `${file} imports ${spec}`).toMatch(
-          /^(@oclif\/core|node:[a-z_/]+|\.\/_base\.js|\.\.\/util\/errors\.js)$/,
+          /^(@oclif\/core|node:[a-z_/]+|\.\/_base\.js|\.\.\/util\/errors\.js|\.\.\/runtime\/log\/configured-store\.js)$/,
         );
     }
   });

@@ -45,6 +45,21 @@ export interface CachedStatus {
  * const cached = (await cachedStatus('/repo/.state')) ?? (await orchStatus('/repo/.state'));
  */
 export async function cachedStatus(stateDir: string): Promise<CachedStatus | undefined> {
+  const found = await probeStatus(stateDir, true);
+  return found === 'behind' ? undefined : found;
+}
+
+/**
+ * {@link cachedStatus}, or `'behind'` when the cached document is behind the log and
+ * `foldTail` is false (the caller folds the tail elsewhere: `status-prefetch.ts`).
+ *
+ * @example
+ * const quick = await probeStatus('/repo/.state', false); // the cached document, 'behind' or undefined
+ */
+export async function probeStatus(
+  stateDir: string,
+  foldTail: boolean,
+): Promise<CachedStatus | 'behind' | undefined> {
   let db: Database.Database | undefined;
   try {
     const location = logLocation(stateDir);
@@ -64,6 +79,7 @@ export async function cachedStatus(stateDir: string): Promise<CachedStatus | und
       return { json: row.data, position: last };
     });
     let found = read();
+    if (found === 'behind' && !foldTail) return 'behind';
     if (found === 'behind') {
       // The fold of the tail is in a module of its own: the common case above never loads it.
       const { statusFromTail } = await import('./status-tail.js');
