@@ -5,7 +5,8 @@ import type { StatusDocument } from '../core/status-document.js';
 /**
  * `orch status`: the current state rebuilt from the log — plan, run and lease, totals,
  * milestones → phases → tasks, live agents. Fast on a long log: it prints the cached
- * status document when it is current, else folds the events after the state snapshot.
+ * status document when it is current, else folds the events after the status snapshot onto
+ * the tasks they name (read as the CLI starts: `status-prefetch.ts`).
  * `--json` prints one compact JSON document (docs/cli.md, "JSON shapes") with `totals`
  * and `lease` added.
  *
