@@ -18,41 +18,10 @@ const entryPoints = fs
 if (entryPoints.length === 0) throw new Error(`no compiled commands in ${commands}: run tsc first`);
 fs.rmSync(path.join(root, 'dist', 'cli'), { recursive: true, force: true });
 
-// `orch status`'s probe of the cached document is one file with its few modules inlined (a
-// copy of them, not shared chunks): on Node 20 each extra ES module file costs most of a
-// millisecond to load, and this path's whole cost is start-up. It catches every error it
-// meets (its copies of orch's error classes never leave it) and answers undefined.
-const STATUS_CACHE = 'runtime/operations/status-cache.js';
-/** @type {import('esbuild').Plugin} */
-const inlineStatusCache = {
-  name: 'status-cache-apart',
-  setup(b) {
-    b.onResolve({ filter: /status-cache\.js$/ }, (args) =>
-      path.resolve(args.resolveDir, args.path) === path.join(root, 'dist', STATUS_CACHE)
-        ? { path: '../status-cache.js', external: true }
-        : undefined,
-    );
-  },
-};
-// Its second step, the fold of a tail onto the status state's parts, is a file of its own
-// too, loaded only when the cached document is behind the log.
-const STATUS_TAIL = 'runtime/operations/status-tail.js';
-/** @type {import('esbuild').Plugin} */
-const tailApart = {
-  name: 'status-tail-apart',
-  setup(b) {
-    b.onResolve({ filter: /status-tail\.js$/ }, (args) =>
-      path.resolve(args.resolveDir, args.path) === path.join(root, 'dist', STATUS_TAIL)
-        ? { path: './status-tail.js', external: true }
-        : undefined,
-    );
-  },
-};
-// `orch status` starts reading before oclif loads (bin/run.js, status-prefetch.ts): the
-// starter and its worker are files of their own too, both using status-cache.js.
-const STATUS_PREFETCH = 'runtime/operations/status-prefetch.js';
-const STATUS_PREFETCH_WORKER = 'runtime/operations/status-prefetch-worker.js';
-/** @type {(file: string, as: string) => import('esbuild').Plugin} */
+/**
+ * Keeps `file` (under dist/) out of a bundle: imported as `as` instead, a file of its own.
+ * @type {(file: string, as: string) => import('esbuild').Plugin}
+ */
 const apart = (file, as) => ({
   name: `${file}-apart`,
   setup(b) {
@@ -63,6 +32,20 @@ const apart = (file, as) => ({
     );
   },
 });
+// `orch status`'s probe of the cached document is one file with its few modules inlined (a
+// copy of them, not shared chunks): on Node 20 each extra ES module file costs most of a
+// millisecond to load, and this path's whole cost is start-up. It catches every error it
+// meets (its copies of orch's error classes never leave it) and answers undefined.
+const STATUS_CACHE = 'runtime/operations/status-cache.js';
+const inlineStatusCache = apart(STATUS_CACHE, '../status-cache.js');
+// Its second step, the fold of a tail onto the status state's parts, is a file of its own
+// too, loaded only when the cached document is behind the log.
+const STATUS_TAIL = 'runtime/operations/status-tail.js';
+const tailApart = apart(STATUS_TAIL, './status-tail.js');
+// `orch status` starts reading before oclif loads (bin/run.js, status-prefetch.ts): the
+// starter and its worker are files of their own too, both using status-cache.js.
+const STATUS_PREFETCH = 'runtime/operations/status-prefetch.js';
+const STATUS_PREFETCH_WORKER = 'runtime/operations/status-prefetch-worker.js';
 const cacheApart = apart(STATUS_CACHE, './status-cache.js');
 for (const [entry, out, plugins] of [
   [STATUS_CACHE, 'status-cache.js', [tailApart]],

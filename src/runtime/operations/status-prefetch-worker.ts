@@ -7,24 +7,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { logLocation } from '../log/location.js';
 import { cachedStatus } from './status-cache.js';
-import type { PrefetchAnswer } from './status-prefetch.js';
+import { prefetchAnswer, type PrefetchAnswer } from './status-prefetch.js';
 
 const { stateDir } = workerData as { stateDir: string };
 let answer: PrefetchAnswer;
 try {
   const location = logLocation(stateDir);
   const file = location.kind === 'sqlite' ? location.file : null;
-  const found = file === null ? undefined : await cachedStatus(stateDir);
-  answer =
-    found === undefined || file === null
-      ? { kind: 'declined', file }
-      : {
-          kind: 'found',
-          file,
-          documentJson: found.documentJson,
-          lease: found.lease,
-          position: found.position,
-        };
+  answer = prefetchAnswer(file === null ? undefined : await cachedStatus(stateDir), file);
 } catch {
   answer = { kind: 'declined', file: null };
 }

@@ -23,6 +23,18 @@ export type PrefetchAnswer =
   | { kind: 'found'; file: string; documentJson: string; lease: LeaseView | null; position: number }
   | { kind: 'declined'; file: string | null };
 
+/**
+ * The answer for what the probe gave on `file` (null: the log is not a local file).
+ *
+ * @example
+ * prefetchAnswer(await cachedStatus(stateDir), file); // { kind: 'found', ... } or { kind: 'declined', ... }
+ */
+export function prefetchAnswer(found: CachedStatus | undefined, file: string | null): PrefetchAnswer {
+  return found === undefined || file === null
+    ? { kind: 'declined', file }
+    : { kind: 'found', file, documentJson: found.documentJson, lease: found.lease, position: found.position };
+}
+
 interface Pending {
   repoDir: string;
   stateDir: string;
@@ -84,17 +96,7 @@ export async function startStatusPrefetch(
     const file = location.kind === 'sqlite' ? location.file : null;
     const quick = file === null ? undefined : await probeStatus(dirs.stateDir, false);
     if (quick !== 'behind') {
-      pending.answer = Promise.resolve(
-        quick === undefined || file === null
-          ? { kind: 'declined', file }
-          : {
-              kind: 'found',
-              file,
-              documentJson: quick.documentJson,
-              lease: quick.lease,
-              position: quick.position,
-            },
-      );
+      pending.answer = Promise.resolve(prefetchAnswer(quick, file));
       return;
     }
     const worker = new Worker(new URL('./status-prefetch-worker.js', import.meta.url), {
