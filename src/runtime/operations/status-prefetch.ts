@@ -138,7 +138,11 @@ export async function takeStatusPrefetch(
     void pending.worker?.terminate();
     return null;
   }
+  // Unreferenced so a command that never takes the answer exits at once; waited for, it must
+  // keep the process alive until it answers.
+  pending.worker?.ref();
   const answer = await pending.answer;
+  pending.worker?.unref();
   if (answer === undefined) return null;
   // The log the command opens (the config's store applied) must be the file that was read.
   const location = logLocation(stateDir);
