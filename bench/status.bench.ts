@@ -31,8 +31,8 @@ const bin = path.join(root, 'bin', 'run.js');
 const WORST_TAIL = 4999;
 
 /** Wall time of one run of the binary, in ms; throws if it fails. */
-function timeRun(args: readonly string[]): { ms: number; bytes: number } {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+function timeRun(args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): { ms: number; bytes: number } {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extraEnv };
   delete env['NODE_ENV'];
   const t = performance.now();
   const r = spawnSync(process.execPath, [bin, ...args], { env, maxBuffer: 1 << 30, encoding: 'buffer' });
@@ -48,14 +48,14 @@ const median = (xs: readonly number[]) => {
 };
 
 /** Medians of `runs` interleaved runs of `a` and `b`. */
-function compare(a: readonly string[], b: readonly string[], runs: number) {
+function compare(a: readonly string[], b: readonly string[], runs: number, aEnv: NodeJS.ProcessEnv = {}) {
   const ta: number[] = [];
   const tb: number[] = [];
   let bytes = 0;
-  timeRun(a); // warm the page cache for both sides
+  timeRun(a, aEnv); // warm the page cache for both sides
   timeRun(b);
   for (let i = 0; i < runs; i++) {
-    const ra = timeRun(a);
+    const ra = timeRun(a, aEnv);
     bytes = ra.bytes;
     ta.push(ra.ms);
     tb.push(timeRun(b).ms);
@@ -109,6 +109,10 @@ const bench: BenchModule = async ({ quick }) => {
     const chunkBytes = parts.chunks.reduce((sum, c) => sum + c.length, 0);
     store.close();
     const tail = compare(['status', '--json', '--state-dir', dir], ['--version'], runs);
+    // The same without the second thread (ORCH_STATUS_PREFETCH=0): the fold after start-up.
+    const tailAlone = compare(['status', '--json', '--state-dir', dir], ['--version'], runs, {
+      ORCH_STATUS_PREFETCH: '0',
+    });
 
     // 3. In process: snapshot + tail against a fold from zero (same file, same process).
     const reader = openSqliteEventStore(file, { readonly: true });
@@ -143,6 +147,15 @@ const bench: BenchModule = async ({ quick }) => {
         better: 'lower',
         goal: '<= 1.5x orch --version',
         met: tail.a / tail.b <= 1.5,
+        baselineName: 'orch --version (same binary, interleaved runs, median)',
+      },
+      {
+        name: `same, without folding the tail on a second thread during start-up (ORCH_STATUS_PREFETCH=0)`,
+        unit: 'ms',
+        value: tailAlone.a,
+        baseline: tailAlone.b,
+        ratio: tailAlone.a / tailAlone.b,
+        better: 'lower',
         baselineName: 'orch --version (same binary, interleaved runs, median)',
       },
       {
