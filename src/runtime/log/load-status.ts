@@ -76,7 +76,8 @@ function statusFromSnapshotParts(store: EventStore, last: number): { json: strin
   const row = store.loadSnapshotText(STATUS_STATE_SNAPSHOT);
   if (row === undefined || typeof row.data !== 'string' || row.position > last) return undefined;
   if (last - row.position > PARTS_TAIL_LIMIT) return undefined;
-  const tail = row.position < last ? [...store.readAll({ from: row.position + 1, to: last })] : [];
+  // Read lazily, in pages: the fold goes over it once.
+  const tail = row.position < last ? store.readAll({ from: row.position + 1, to: last }) : [];
   try {
     const json = statusFromParts(row.data, chunkReader(store, row.position), tail, compiledEngine);
     return json === undefined ? undefined : { json };
