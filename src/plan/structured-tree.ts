@@ -48,9 +48,26 @@ export interface Tree {
 export function readTree(file: string, text: string, format: 'yaml' | 'json'): Tree {
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
   const offset = text.length - body.length;
+  const lineOf = lineIndex(text);
+  const root =
+    format === 'json'
+      ? new JsonReader(file, body, offset, lineOf).document()
+      : yamlRoot(file, body, offset, lineOf);
+  return { root, lineOf };
+}
+
+/**
+ * The 1-based line of each offset into `text` (a byte order mark is not counted).
+ *
+ * @example
+ * lineIndex('a\nb')(2); // 2
+ */
+export function lineIndex(text: string): (offset: number) => number {
+  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  const offset = text.length - body.length;
   const starts = [0];
-  for (let i = 0; i < body.length; i++) if (body.charCodeAt(i) === 10) starts.push(i + 1);
-  const lineOf = (pos: number): number => {
+  for (let i = body.indexOf('\n'); i !== -1; i = body.indexOf('\n', i + 1)) starts.push(i + 1);
+  return (pos: number): number => {
     let lo = 0;
     let hi = starts.length - 1;
     while (lo < hi) {
@@ -60,11 +77,6 @@ export function readTree(file: string, text: string, format: 'yaml' | 'json'): T
     }
     return lo + 1;
   };
-  const root =
-    format === 'json'
-      ? new JsonReader(file, body, offset, lineOf).document()
-      : yamlRoot(file, body, offset, lineOf);
-  return { root, lineOf };
 }
 
 function yamlRoot(file: string, text: string, offset: number, lineOf: (o: number) => number): TreeNode {

@@ -6,6 +6,8 @@ import { parseDirectoryPlan } from '../../src/plan/parse-directory.js';
 import { parseRoadmap } from '../../src/plan/parse-roadmap.js';
 import { parseStructuredPlan } from '../../src/plan/parse-structured.js';
 import { writeBackStatuses, type StatusUpdate } from '../../src/plan/write-back.js';
+import { rememberedTree } from '../../src/plan/write-back-structured.js';
+import { readTree, type Tree, type TreeNode } from '../../src/plan/structured-tree.js';
 import { renderDirectory, renderRoadmap, renderStructured, specArb } from './random-plans.js';
 
 const at = (file: string, line: number): Source => ({ file, line });
@@ -240,5 +242,68 @@ describe('write-back property: statuses read back, every other line byte-identic
       ),
       { numRuns: 120 },
     );
+  });
+});
+
+/** A tree with each node's line next to its offsets (the line function is compared through them). */
+function withLines(tree: Tree): unknown {
+  const at = (n: TreeNode): unknown => {
+    const lines = { startLine: tree.lineOf(n.start), endLine: tree.lineOf(n.end) };
+    if (n.kind === 'map')
+      return {
+        ...n,
+        ...lines,
+        entries: n.entries.map((e) => ({ ...e, keyLine: tree.lineOf(e.keyStart), value: at(e.value) })),
+      };
+    if (n.kind === 'seq') return { ...n, ...lines, items: n.items.map(at) };
+    return { ...n, ...lines };
+  };
+  return at(tree.root);
+}
+
+describe('write-back of format C, written again and again (the gardener during a run)', () => {
+  it('the tree it keeps of what it wrote is the tree a parse of that text gives', () => {
+    let chained = 0;
+    fc.assert(
+      fc.property(
+        specArb,
+        fc.array(choices, { minLength: 2, maxLength: 6 }),
+        fc.constantFrom<'yaml' | 'json'>('yaml', 'json'),
+        (spec, steps, format) => {
+          const name = `plan.${format}`;
+          let text = renderStructured(spec, format).text;
+          for (const picks of steps) {
+            const all = entities(parseStructuredPlan(text, name, format, 'p').plan);
+            const chosen = new Map<string, Entity>();
+            for (const [n, s] of picks) {
+              const e = all[n % all.length]!;
+              chosen.set(e.key, { ...e, status: s });
+            }
+            const kept = rememberedTree(name, format, text) !== undefined;
+            const next = writeBackStatuses(
+              text,
+              [...chosen.values()].map((e) => ({
+                statusSource: e.statusSource,
+                kind: e.kind,
+                status: e.status,
+              })),
+            );
+            const remembered = rememberedTree(name, format, next);
+            if (remembered !== undefined) {
+              expect(withLines(remembered)).toEqual(withLines(readTree(name, next, format)));
+              if (kept) chained++;
+            }
+            const after = new Map(
+              entities(parseStructuredPlan(next, name, format, 'p').plan).map((e) => [e.key, e]),
+            );
+            for (const e of chosen.values()) expect(after.get(e.key)?.status, e.key).toBe(e.status);
+            text = next;
+          }
+        },
+      ),
+      { numRuns: 120 },
+    );
+    // The property must have exercised writes that started from a kept tree.
+    expect(chained).toBeGreaterThan(20);
   });
 });

@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -24,6 +24,7 @@ import { lastLineOf, OutputFile, readFileEnd, type OutputGlance } from '../syste
 import { killSpawnProcesses } from '../system/find-processes.js';
 import { killProcessGroup, processStartTime } from '../system/process-identity.js';
 import { agentLogPath, promptFilePath } from '../system/state-paths.js';
+import { spawnThreaded, type ThreadedChild } from '../system/spawn-thread.js';
 
 /** The tools other than Claude Code whose reported usage is read. */
 export type ToolKind = Exclude<AgentKind, 'claude'>;
@@ -221,35 +222,29 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   // Appending: the workspace set-up's output is already at the top of the attempt's log. The
   // file is always opened in append mode, which the rotation's truncation relies on.
   if (options.appendLog !== true) fs.writeFileSync(logFile, '');
-  const logFd = fs.openSync(logFile, 'a');
-  const prelude = fs.fstatSync(logFd).size;
+  const prelude = options.appendLog === true ? fileSize(logFile) : 0;
   const logMax = options.logMaxBytes ?? DEFAULT_LOG_MAX_BYTES;
   const startedAtDate = clock.now();
-  let child;
+  let child: ThreadedChild;
   try {
     const head = `{"spawnId":${JSON.stringify(identity.spawnId)},"exitCode":`;
-    child = spawn('/bin/sh', ['-c', WRAPPER, 'orch-agent', exitFile, head, ...argv], {
+    // From orch's process-starting thread (a fork of this process blocks its caller); the
+    // wrapper's stdout and stderr append to the log, which orch follows by name.
+    child = await spawnThreaded('/bin/sh', ['-c', WRAPPER, 'orch-agent', exitFile, head, ...argv], {
       cwd,
       env,
       detached: true,
-      stdio: ['ignore', logFd, logFd],
+      logFile,
     });
-  } finally {
-    // The wrapper has its own copy; orch follows the file by name.
-    fs.closeSync(logFd);
+  } catch (err) {
+    throw new AgentSpawnError(file, cwd, (err as Error).message, err);
   }
   const pid = child.pid;
-  if (pid === undefined) {
-    const err = await new Promise<Error>((resolve) => child.once('error', resolve));
-    throw new AgentSpawnError(file, cwd, err.message, err);
-  }
   const startTime = processStartTime(pid);
 
   let timedOut = false;
   let stopped = false;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
+  const exited = child.exited;
   const timer =
     options.timeoutMs !== undefined
       ? setTimeout(() => {
@@ -461,6 +456,15 @@ export async function workspaceSignature(workspace: string): Promise<string> {
     }
   }
   return parts.join('\n');
+}
+
+/** The size of `file` in bytes, 0 when there is none. */
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
 }
 
 /** Why `file` cannot be executed (as the wrapper's `spawn` would look it up), or undefined. */

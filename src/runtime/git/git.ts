@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import { execFile } from 'node:child_process';
 import { GitCommandError } from '../system/errors.js';
+import { execThreaded, type ExecOutcome } from '../system/spawn-thread.js';
 
 /**
  * A thin layer over git itself (`execFile`, no shell) that keeps git's exit code (a
@@ -42,20 +42,16 @@ export async function gitResult(
   options: GitCallOptions = {},
 ): Promise<GitResult> {
   const argv = [...[...ORCH_GIT_CONFIG, ...(options.config ?? [])].flatMap((c) => ['-c', c]), ...args];
-  return new Promise<GitResult>((resolve, reject) => {
-    execFile(
-      'git',
-      argv,
-      { cwd: dir, env: gitEnv(), maxBuffer: 256 * 1024 * 1024, encoding: 'utf8', windowsHide: true },
-      (error, stdout, stderr) => {
-        if (error === null) return resolve({ exitCode: 0, stdout, stderr });
-        const code = (error as { code?: unknown }).code;
-        // A non-zero exit is an answer here, not a failure; only a failure to run git is thrown.
-        if (typeof code === 'number') return resolve({ exitCode: code, stdout, stderr });
-        reject(new GitCommandError(args, dir, error.message, error));
-      },
-    );
-  });
+  // Started from orch's process-starting thread: a fork of this process blocks its caller.
+  let r: ExecOutcome;
+  try {
+    r = await execThreaded('git', argv, { cwd: dir, env: gitEnv(), maxBuffer: 256 * 1024 * 1024 });
+  } catch (err) {
+    throw new GitCommandError(args, dir, (err as Error).message, err);
+  }
+  // A non-zero exit is an answer here, not a failure; only a failure to run git is thrown.
+  if (r.kind === 'exit') return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+  throw new GitCommandError(args, dir, r.message);
 }
 
 /**
