@@ -8,11 +8,28 @@ interface Edit {
   at: number;
   end: number;
   text: string;
-  /** Set when the edit replaces this status scalar's value (quotes kept), nothing else. */
-  scalar?: Extract<TreeNode, { kind: 'scalar' }>;
-  /** The status written. */
-  status?: DeclaredStatus;
+  /** How the tree changes with it, when that is known (else the next write parses again). */
+  tree?: TreeChange;
 }
+
+type ScalarNode = Extract<TreeNode, { kind: 'scalar' }>;
+
+/**
+ * What an edit does to the tree: a status scalar's value replaced (quotes kept), or a
+ * `status` entry inserted into a map at `index`, its key and value at these offsets into the
+ * edit's text.
+ */
+type TreeChange =
+  | { kind: 'replace'; scalar: ScalarNode; status: DeclaredStatus }
+  | {
+      kind: 'insert';
+      map: MapNode;
+      index: number;
+      keyAt: number;
+      valueAt: number;
+      value: string;
+      quote: ScalarNode['quote'];
+    };
 
 /**
  * The last text written and its tree. The gardener writes the same file again and again
@@ -73,7 +90,7 @@ export function writeStructured(
   let out = text;
   for (const e of edits) out = out.slice(0, e.at) + e.text + out.slice(e.end);
   lastWritten.delete(memoKey);
-  if (edits.every((e) => e.scalar !== undefined)) {
+  if (edits.every((e) => e.tree !== undefined)) {
     lastWritten.set(memoKey, { text: out, tree: movedTree(tree.root, edits, out) });
     if (lastWritten.size > REMEMBERED_FILES) lastWritten.delete(lastWritten.keys().next().value!);
   }
@@ -81,40 +98,92 @@ export function writeStructured(
 }
 
 /**
- * The tree of `out`, the text that `edits` (status value replacements, sorted by offset from
- * the last) made: the same nodes, each edited scalar holding its new value and every offset
- * after an edit moved by the edits before it.
+ * The tree of `out`, the text that `edits` (sorted by offset from the last) made: the same
+ * nodes, each replaced scalar holding its new value, each inserted `status` entry in its map,
+ * and every offset after an edit moved by the edits before it. At an insertion's offset, a
+ * node that starts there moves (the text goes in before it) and a node that ends there moves
+ * only when the insertion is inside it (the map it goes into, and that map's ancestors).
  */
 function movedTree(root: TreeNode, edits: readonly Edit[], out: string): Tree {
   const ascending = [...edits].reverse();
-  const replaced = new Map<TreeNode, Edit>(ascending.map((e) => [e.scalar!, e]));
-  const move = (offset: number): number => {
+  const replaced = new Map<TreeNode, { at: number; text: string; status: DeclaredStatus }>();
+  const inserts = new Map<TreeNode, { index: number; entry: TreeEntry }[]>();
+  // For each node, the insertions inside it (it or a descendant is the map they go into).
+  const inside = new Map<TreeNode, Set<Edit>>();
+  const pathTo = (target: TreeNode): TreeNode[] | undefined => {
+    const walk = (n: TreeNode, path: TreeNode[]): TreeNode[] | undefined => {
+      const here = [...path, n];
+      if (n === target) return here;
+      const children = n.kind === 'map' ? n.entries.map((e) => e.value) : n.kind === 'seq' ? n.items : [];
+      for (const c of children) {
+        const found = walk(c, here);
+        if (found) return found;
+      }
+      return undefined;
+    };
+    return walk(root, []);
+  };
+  let shift = 0;
+  const moved: { edit: Edit; at: number }[] = [];
+  for (const e of ascending) {
+    moved.push({ edit: e, at: e.at + shift });
+    shift += e.text.length - (e.end - e.at);
+  }
+  for (const { edit, at } of moved) {
+    const change = edit.tree!;
+    if (change.kind === 'replace') {
+      replaced.set(change.scalar, { at, text: edit.text, status: change.status });
+      continue;
+    }
+    const valueStart = at + change.valueAt;
+    const entry: TreeEntry = {
+      key: 'status',
+      keyStart: at + change.keyAt,
+      value: {
+        kind: 'scalar',
+        start: valueStart,
+        end: valueStart + change.value.length + 2 * change.quote.length,
+        value: change.value,
+        quote: change.quote,
+      },
+    };
+    inserts.set(change.map, [...(inserts.get(change.map) ?? []), { index: change.index, entry }]);
+    for (const n of pathTo(change.map) ?? []) inside.set(n, (inside.get(n) ?? new Set()).add(edit));
+  }
+  const move = (offset: number, end: boolean, node: TreeNode): number => {
     let delta = 0;
     for (const e of ascending) {
-      if (e.end > offset) break;
-      delta += e.text.length - (e.end - e.at);
+      const grows = e.text.length - (e.end - e.at);
+      if (e.end > e.at ? offset >= e.end : offset > e.at) delta += grows;
+      else if (offset === e.at && e.end === e.at && (!end || inside.get(node)?.has(e) === true))
+        delta += grows;
+      else if (offset < e.at) break;
     }
     return offset + delta;
   };
   const copy = (n: TreeNode): TreeNode => {
-    const edit = replaced.get(n);
-    if (edit !== undefined && n.kind === 'scalar') {
-      const at = move(edit.at);
-      return { kind: 'scalar', start: at, end: at + edit.text.length, value: edit.status!, quote: n.quote };
+    const r = replaced.get(n);
+    if (r !== undefined && n.kind === 'scalar') {
+      return { kind: 'scalar', start: r.at, end: r.at + r.text.length, value: r.status, quote: n.quote };
     }
+    const start = move(n.start, false, n);
+    const end = move(n.end, true, n);
     switch (n.kind) {
-      case 'map':
-        return {
-          kind: 'map',
-          start: move(n.start),
-          end: move(n.end),
-          flow: n.flow,
-          entries: n.entries.map((e) => ({ key: e.key, keyStart: move(e.keyStart), value: copy(e.value) })),
-        };
+      case 'map': {
+        const entries = n.entries.map((e) => ({
+          key: e.key,
+          keyStart: move(e.keyStart, false, n),
+          value: copy(e.value),
+        }));
+        for (const ins of (inserts.get(n) ?? []).sort((a, b) => b.index - a.index)) {
+          entries.splice(ins.index, 0, ins.entry);
+        }
+        return { kind: 'map', start, end, flow: n.flow, entries };
+      }
       case 'seq':
-        return { kind: 'seq', start: move(n.start), end: move(n.end), items: n.items.map(copy) };
+        return { kind: 'seq', start, end, items: n.items.map(copy) };
       default:
-        return { ...n, start: move(n.start), end: move(n.end) };
+        return { ...n, start, end };
     }
   };
   return { root: copy(root), lineOf: lineIndex(out) };
@@ -173,7 +242,7 @@ function structuredEdit(
         text: `${q}${status}${q}`,
         // A one-line scalar written as its value (no escapes, no block): the new one parses the same way.
         ...(q === v.quote && text.slice(v.start, v.end) === `${q}${v.value}${q}`
-          ? { scalar: v, status }
+          ? { tree: { kind: 'replace' as const, scalar: v, status } }
           : {}),
       };
     }
@@ -189,15 +258,28 @@ function structuredEdit(
     return { at: m.start + 1, end: m.start + 1, text: format === 'json' || m.flow ? ` ${pair} ` : pair };
   const lineStart = text.lastIndexOf('\n', first.keyStart - 1) + 1;
   const sameLineAsOpen = m.flow && text.slice(m.start, first.keyStart).indexOf('\n') === -1;
+  const index = m.entries.indexOf(first);
+  const keyLength = format === 'json' ? '"status": '.length : 'status: '.length;
+  const inserted = (keyAt: number, at: number): TreeChange => ({
+    kind: 'insert',
+    map: m,
+    index: at,
+    keyAt,
+    valueAt: keyAt + keyLength,
+    value: status,
+    quote: format === 'json' ? '"' : '',
+  });
   if (m.flow && (sameLineAsOpen || format === 'yaml')) {
-    return { at: first.keyStart, end: first.keyStart, text: `${pair}, ` };
+    return { at: first.keyStart, end: first.keyStart, text: `${pair}, `, tree: inserted(0, index) };
   }
   if (m.flow) {
     // A multi-line JSON object: a line of its own, indented like the first key.
+    const indent = text.slice(lineStart, first.keyStart);
     return {
       at: lineStart,
       end: lineStart,
-      text: `${text.slice(lineStart, first.keyStart)}${pair},${eol(text)}`,
+      text: `${indent}${pair},${eol(text)}`,
+      tree: inserted(indent.length, index),
     };
   }
   const indent = ' '.repeat(first.keyStart - lineStart);
@@ -205,7 +287,13 @@ function structuredEdit(
   if (lineEnd === -1) lineEnd = text.length;
   const crlf = lineEnd > 0 && text[lineEnd - 1] === '\r';
   const at = crlf ? lineEnd - 1 : lineEnd;
-  return { at, end: at, text: `${crlf ? '\r\n' : '\n'}${indent}${pair}` };
+  const newline = crlf ? '\r\n' : '\n';
+  return {
+    at,
+    end: at,
+    text: `${newline}${indent}${pair}`,
+    tree: inserted(newline.length + indent.length, index + 1),
+  };
 }
 
 function eol(text: string): string {

@@ -306,4 +306,34 @@ describe('write-back of format C, written again and again (the gardener during a
     // The property must have exercised writes that started from a kept tree.
     expect(chained).toBeGreaterThan(20);
   });
+
+  it('a status inserted at the very end of the file (no last newline) belongs to the maps that end there', () => {
+    for (const [name, text, format] of [
+      [
+        'end.yaml',
+        'milestones:\n  - id: M1\n    phases:\n      - id: P1\n        tasks:\n          - id: T1',
+        'yaml',
+      ],
+      [
+        'crlf.yaml',
+        'milestones:\r\n  - id: M1\r\n    phases:\r\n      - id: P1\r\n        tasks:\r\n          - id: T1',
+        'yaml',
+      ],
+    ] as const) {
+      const plan = parseStructuredPlan(text, name, format, 'p').plan;
+      const task = plan.tasks[0]!;
+      const once = writeBackStatuses(text, [
+        { statusSource: task.statusSource!, kind: 'task', status: 'in_progress' },
+      ]);
+      expect(once.endsWith('status: in_progress')).toBe(true);
+      const remembered = rememberedTree(name, format, once);
+      expect(remembered).toBeDefined();
+      expect(withLines(remembered!)).toEqual(withLines(readTree(name, once, format)));
+      const again = parseStructuredPlan(once, name, format, 'p').plan.tasks[0]!;
+      const twice = writeBackStatuses(once, [
+        { statusSource: again.statusSource!, kind: 'task', status: 'complete' },
+      ]);
+      expect(twice).toBe(once.replace('in_progress', 'complete'));
+    }
+  });
 });
