@@ -227,7 +227,7 @@ export class PlanWatch {
       });
     }
   }
-  /** The plan's task count when last looked at: a write-back parses and writes all of it. */
+  /** The plan's task count when last looked at: a write-back writes all of it. */
   private planTasks = 0;
 
   private gardenIntervalMs(): number {
@@ -243,9 +243,11 @@ export class PlanWatch {
 export const GARDEN_INTERVAL_MS = 500;
 /**
  * Between two write-backs, at least this many milliseconds per task of the plan: a write-back
- * parses and writes the whole plan (about 35 ms for 1,000 tasks measured), so a plan of
- * thousands of tasks is written back less often and the gardener's share of the loop stays a
- * few percent however large the plan is. Up to 500 tasks the interval is GARDEN_INTERVAL_MS.
+ * writes the whole plan (and parses it only when it was not orch's own last write: the tree of
+ * what it wrote is kept, `src/plan/write-back-structured.ts`; a parse was about 35 ms for
+ * 1,000 tasks measured), so a plan of thousands of tasks is written back less often and the
+ * gardener's share of the loop stays a few percent however large the plan is. Up to 500 tasks
+ * the interval is GARDEN_INTERVAL_MS.
  */
 export const GARDEN_MS_PER_TASK = 1;
 
