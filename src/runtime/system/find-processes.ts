@@ -13,6 +13,7 @@ import path from 'node:path';
  */
 export function findProcessesByEnv(name: string, value: string): number[] {
   const needle = Buffer.from(`${name}=${value}\0`);
+  const inside = Buffer.concat([Buffer.from('\0'), needle]);
   const out: number[] = [];
   let entries: string[];
   try {
@@ -20,19 +21,33 @@ export function findProcessesByEnv(name: string, value: string): number[] {
   } catch {
     return out;
   }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    if (pid === process.pid) continue;
-    try {
-      const env = fs.readFileSync(`/proc/${entry}/environ`);
-      if (env.indexOf(needle) === 0 || env.includes(Buffer.concat([Buffer.from('\0'), needle])))
-        out.push(pid);
-    } catch {
-      // Gone, or not ours to read.
+  // Run after every agent's exit over every process of the machine, most of which cannot be
+  // read (kernel threads, other users'): a failed open costs little, but the error's stack
+  // trace cost most of the scan, so none is captured here.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    for (const entry of entries) {
+      if (!/^\d+$/.test(entry)) continue;
+      const pid = Number(entry);
+      if (pid === process.pid) continue;
+      const env = readEnviron(entry);
+      if (env === undefined) continue;
+      if (env.indexOf(needle) === 0 || env.includes(inside)) out.push(pid);
     }
+  } finally {
+    Error.stackTraceLimit = limit;
   }
   return out;
+}
+
+/** The `/proc/<pid>/environ` of a process, or undefined when it is gone or not ours to read. */
+function readEnviron(pid: string): Buffer | undefined {
+  try {
+    return fs.readFileSync(`/proc/${pid}/environ`);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
