@@ -110,18 +110,21 @@ function movedTree(root: TreeNode, edits: readonly Edit[], out: string): Tree {
   const inserts = new Map<TreeNode, { index: number; entry: TreeEntry }[]>();
   // For each node, the insertions inside it (it or a descendant is the map they go into).
   const inside = new Map<TreeNode, Set<Edit>>();
-  const pathTo = (target: TreeNode): TreeNode[] | undefined => {
-    const walk = (n: TreeNode, path: TreeNode[]): TreeNode[] | undefined => {
-      const here = [...path, n];
-      if (n === target) return here;
+  // Each node's parent, made once when an insertion needs the maps it falls inside.
+  let parents: Map<TreeNode, TreeNode> | undefined;
+  const parentsOf = (): Map<TreeNode, TreeNode> => {
+    if (parents !== undefined) return parents;
+    const found = new Map<TreeNode, TreeNode>();
+    const walk = (n: TreeNode): void => {
       const children = n.kind === 'map' ? n.entries.map((e) => e.value) : n.kind === 'seq' ? n.items : [];
       for (const c of children) {
-        const found = walk(c, here);
-        if (found) return found;
+        found.set(c, n);
+        walk(c);
       }
-      return undefined;
     };
-    return walk(root, []);
+    walk(root);
+    parents = found;
+    return found;
   };
   let shift = 0;
   const moved: { edit: Edit; at: number }[] = [];
@@ -148,16 +151,29 @@ function movedTree(root: TreeNode, edits: readonly Edit[], out: string): Tree {
       },
     };
     inserts.set(change.map, [...(inserts.get(change.map) ?? []), { index: change.index, entry }]);
-    for (const n of pathTo(change.map) ?? []) inside.set(n, (inside.get(n) ?? new Set()).add(edit));
+    const up = parentsOf();
+    for (let n: TreeNode | undefined = change.map; n !== undefined; n = up.get(n)) {
+      inside.set(n, (inside.get(n) ?? new Set()).add(edit));
+    }
   }
+  // The edits wholly before an offset are a prefix of `ascending` (they do not overlap):
+  // found by bisection, so moving every node costs O(nodes × log edits).
+  const grows = ascending.map((e) => e.text.length - (e.end - e.at));
+  const before = [0];
+  for (const g of grows) before.push(before[before.length - 1]! + g);
+  const wholly = (e: Edit, offset: number) => (e.end > e.at ? offset >= e.end : offset > e.at);
   const move = (offset: number, end: boolean, node: TreeNode): number => {
-    let delta = 0;
-    for (const e of ascending) {
-      const grows = e.text.length - (e.end - e.at);
-      if (e.end > e.at ? offset >= e.end : offset > e.at) delta += grows;
-      else if (offset === e.at && e.end === e.at && (!end || inside.get(node)?.has(e) === true))
-        delta += grows;
-      else if (offset < e.at) break;
+    let lo = 0;
+    let hi = ascending.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (wholly(ascending[mid]!, offset)) lo = mid + 1;
+      else hi = mid;
+    }
+    let delta = before[lo]!;
+    for (let i = lo; i < ascending.length && ascending[i]!.at === offset; i++) {
+      const e = ascending[i]!;
+      if (e.end === e.at && (!end || inside.get(node)?.has(e) === true)) delta += grows[i]!;
     }
     return offset + delta;
   };

@@ -55,17 +55,34 @@ export interface ThreadedChild {
   unref(): void;
 }
 
+/**
+ * `execFile`'s callback as an {@link ExecOutcome}. Self-contained (its source is also the
+ * worker's copy): only its arguments and built-ins.
+ */
+function execOutcome(error: Error | null, stdout: string, stderr: string): ExecOutcome {
+  if (error === null) return { kind: 'exit', exitCode: 0, stdout, stderr };
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'number') return { kind: 'exit', exitCode: code, stdout, stderr };
+  return {
+    kind: 'error',
+    message: error.message,
+    code: typeof code === 'string' ? code : null,
+    signal: (error as { signal?: string | null }).signal ?? null,
+    stdout: String(stdout),
+    stderr: String(stderr),
+  };
+}
+
 /** The worker's own code: CommonJS, node built-ins only, evaluated as a string (no file to find). */
 const WORKER_SOURCE = `
+const execOutcome = ${execOutcome.toString()};
 const { parentPort } = require('node:worker_threads');
 const { execFile, spawn } = require('node:child_process');
 const fs = require('node:fs');
 parentPort.on('message', (m) => {
   if (m.op === 'exec') {
     execFile(m.file, m.args, { cwd: m.cwd, env: m.env, maxBuffer: m.maxBuffer, encoding: 'utf8', windowsHide: true }, (error, stdout, stderr) => {
-      if (error === null) return parentPort.postMessage({ id: m.id, kind: 'exit', exitCode: 0, stdout, stderr });
-      if (typeof error.code === 'number') return parentPort.postMessage({ id: m.id, kind: 'exit', exitCode: error.code, stdout, stderr });
-      parentPort.postMessage({ id: m.id, kind: 'error', message: error.message, code: typeof error.code === 'string' ? error.code : null, signal: error.signal || null, stdout: String(stdout), stderr: String(stderr) });
+      parentPort.postMessage({ id: m.id, ...execOutcome(error, stdout, stderr) });
     });
     return;
   }
@@ -212,19 +229,7 @@ function execHere(file: string, args: readonly string[], options: ExecOptions): 
         encoding: 'utf8',
         windowsHide: true,
       },
-      (error, stdout, stderr) => {
-        if (error === null) return resolve({ kind: 'exit', exitCode: 0, stdout, stderr });
-        const code = (error as { code?: unknown }).code;
-        if (typeof code === 'number') return resolve({ kind: 'exit', exitCode: code, stdout, stderr });
-        resolve({
-          kind: 'error',
-          message: error.message,
-          code: typeof code === 'string' ? code : null,
-          signal: (error as { signal?: string | null }).signal ?? null,
-          stdout: String(stdout),
-          stderr: String(stderr),
-        });
-      },
+      (error, stdout, stderr) => resolve(execOutcome(error, stdout, stderr)),
     );
   });
 }
