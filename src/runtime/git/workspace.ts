@@ -300,15 +300,21 @@ export class WorkspaceManager {
   async ensureWorkspace(taskId: string, lane?: number): Promise<TaskWorkspace> {
     const branch = taskBranch(taskId, lane);
     const wanted = this.pathFor(taskId, lane);
+    // The common case, a first attempt: see `addFreshWorktree`. Through a remote a new branch
+    // starts from the remote's head (`followRemote`), so everything stays in one queue there.
+    if (this.remote === undefined && !fs.existsSync(wanted)) {
+      const head = await this.addFreshWorktree(branch, wanted);
+      if (head !== undefined) return { taskId, path: wanted, branch, created: true, head };
+    }
     return this.worktreeStep(async () => {
       ensureGitignored(this.sandboxDir, SANDBOX_GITIGNORE);
       // Through a remote, a new task branch starts from the remote's integration head.
       if (this.remote !== undefined && !(await this.refExists(`refs/heads/${branch}`))) {
         await this.followRemote();
       }
-      // The common case, a first attempt: one `git worktree add -b`. It fails, changing
+      // A first attempt through a remote: one `git worktree add -b`. It fails, changing
       // nothing, when the branch or the path exists already; the checks below handle those.
-      if (!fs.existsSync(wanted)) {
+      if (this.remote !== undefined && !fs.existsSync(wanted)) {
         const added = await gitResult(this.repoRoot, [
           'worktree',
           'add',
@@ -334,7 +340,11 @@ export class WorkspaceManager {
           );
         }
         await clearStaleGitLocks(onBranch.path, this.onStaleLockRemoved);
-        return { taskId, path: onBranch.path, branch, created: false, head: await this.head(onBranch.path) };
+        const head = await this.head(onBranch.path);
+        // Registered but never checked out (orch stopped between the two steps of
+        // `addFreshWorktree`): git writes a worktree's index only when a checkout completes.
+        if (!hasIndex(onBranch.path)) await this.checkOutNew(onBranch.path, head);
+        return { taskId, path: onBranch.path, branch, created: false, head };
       }
       if (onBranch) {
         await this.dropWorktree(onBranch.path);
@@ -371,6 +381,69 @@ export class WorkspaceManager {
       return { taskId, path: wanted, branch, created: !branchExists, head: await this.head(wanted) };
     });
   }
+
+  /**
+   * A new task's worktree in three steps, of which only the middle one waits in the worktree
+   * queue: (1) the branch, made with `git branch` (git updates a ref atomically, under its
+   * own lock); (2) `git worktree add --no-checkout`, the registration, which concurrent adds
+   * race on in git; (3) the checkout, the same `reset --hard --no-recurse-submodules` and
+   * post-checkout hook that `git worktree add` runs itself, in the new worktree only. Tasks
+   * starting together thus wait for each other's registrations (two git processes), not for
+   * their checkouts and branches (three). Returns the branch head, or undefined when the
+   * branch or the worktree could not be made (it exists already, say): the caller's full
+   * path then deals with what is there.
+   */
+  private async addFreshWorktree(branch: string, wanted: string): Promise<string | undefined> {
+    const from = `refs/heads/${this.integrationBranch}`;
+    const base = readRef(this.commonDir, from);
+    const writer = base ? await this.inProcess().catch(() => null) : null;
+    const made =
+      base && writer
+        ? writer.moveRef(`refs/heads/${branch}`, null, base, `branch: Created from ${from}`)
+        : undefined;
+    if (made === 'stale') return undefined;
+    if (made === undefined) {
+      const r = await gitResult(this.repoRoot, ['branch', '-q', '--no-track', branch, from]);
+      if (r.exitCode !== 0) return undefined;
+    }
+    const added = await this.worktreeSerial(async () => {
+      ensureGitignored(this.sandboxDir, SANDBOX_GITIGNORE);
+      return gitResult(this.repoRoot, ['worktree', 'add', '-q', '--no-checkout', '--', wanted, branch]);
+    });
+    if (added.exitCode !== 0) return undefined;
+    const head = await this.branchHead(branch, wanted);
+    await this.checkOutNew(wanted, head);
+    return head;
+  }
+
+  /**
+   * The checkout `git worktree add` does in a worktree it has just registered: `git reset
+   * --hard --no-recurse-submodules` there (it honours a sparse-checkout that the add copied),
+   * then the post-checkout hook with git's arguments for a new worktree (a null old head, the
+   * new head, 1), when the repository has one. A hook's failure is not the task's: as with
+   * `git worktree add`, the worktree stays.
+   */
+  private async checkOutNew(worktree: string, head: string): Promise<void> {
+    await git(worktree, ['reset', '-q', '--hard', '--no-recurse-submodules']);
+    this.hooksDir ??= path.resolve(
+      this.repoRoot,
+      (await git(this.repoRoot, ['rev-parse', '--git-path', 'hooks'])).trim(),
+    );
+    if (fs.existsSync(path.join(this.hooksDir, 'post-checkout'))) {
+      await gitResult(worktree, [
+        'hook',
+        'run',
+        '--ignore-missing',
+        'post-checkout',
+        '--',
+        '0'.repeat(head.length),
+        head,
+        '1',
+      ]);
+    }
+  }
+  /** The repository's hooks folder (`core.hooksPath` or `.git/hooks`), looked up once. */
+  private hooksDir: string | undefined;
 
   /**
    * Removes a task's worktree (its branch is kept unless `deleteBranch`).
@@ -431,18 +504,15 @@ export class WorkspaceManager {
         if (this.integrationCheckedOut() === undefined) {
           // A crashed git's lock on the branch would make every merge fail: removed when stale.
           clearStaleRefLock(this.repoRoot, this.commonDir, this.integrationBranch, this.onStaleLockRemoved);
-          this.identity ??= await fallbackIdentity(this.repoRoot);
-          if (this.writer === undefined) {
-            this.writer = await inProcessWriter(this.repoRoot, this.commonDir, this.identity);
-          }
+          const writer = await this.inProcess();
           const result = await mergeWithoutCheckout(
             this.repoRoot,
             this.integrationBranch,
             branch,
             message,
-            this.identity,
+            this.identity ?? (await fallbackIdentity(this.repoRoot)),
             this.commonDir,
-            this.writer,
+            writer,
           );
           if (result.status === 'merged' && result.onto !== undefined)
             this.ownMerges.set(result.commit, result.onto);
@@ -463,8 +533,25 @@ export class WorkspaceManager {
    */
   private contained: { head: string; commits: Set<string> } | null = null;
 
-  /** Makes merge commits and moves the integration ref without git, where that is exact (see objects.ts); null: git does. */
-  private writer: InProcessWriter | null | undefined;
+  /**
+   * Makes merge commits, moves the integration ref and creates task branches without git,
+   * where that is exact (see objects.ts); null: git does. Looked up once, at the first use.
+   */
+  private inProcess(): Promise<InProcessWriter | null> {
+    if (this.writer === undefined) {
+      const lookup = (async () => {
+        this.identity ??= await fallbackIdentity(this.repoRoot);
+        return inProcessWriter(this.repoRoot, this.commonDir, this.identity);
+      })();
+      this.writer = lookup;
+      // A failed lookup (git could not run, say) is tried again at the next use.
+      lookup.catch(() => {
+        if (this.writer === lookup) this.writer = undefined;
+      });
+    }
+    return this.writer;
+  }
+  private writer: Promise<InProcessWriter | null> | undefined;
 
   /** The merge commits this manager made without a checkout, each with the head it was made on. */
   private readonly ownMerges = new Map<string, string>();
@@ -844,6 +931,21 @@ export class WorkspaceManager {
   /** A task worktree's creation or removal: its own queue locally, the one queue through a remote. */
   private worktreeStep<T>(fn: () => Promise<T>): Promise<T> {
     return this.remote === undefined ? this.worktreeSerial(fn) : this.serial(fn);
+  }
+}
+
+/**
+ * Whether a linked worktree has an index: git writes it when a checkout completes, so a
+ * worktree registered with `--no-checkout` and never checked out has none.
+ */
+function hasIndex(worktree: string): boolean {
+  try {
+    const dotGit = path.join(worktree, '.git');
+    if (fs.statSync(dotGit).isDirectory()) return fs.existsSync(path.join(dotGit, 'index'));
+    const m = /^gitdir: (.+)$/m.exec(fs.readFileSync(dotGit, 'utf8'));
+    return m?.[1] === undefined || fs.existsSync(path.join(path.resolve(worktree, m[1].trim()), 'index'));
+  } catch {
+    return true;
   }
 }
 

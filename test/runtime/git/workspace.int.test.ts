@@ -142,6 +142,51 @@ describe('task worktrees', () => {
     expect(fs.readFileSync(path.join(ws.pathFor('T005'), 'precious.txt'), 'utf8')).toBe('keep me');
   });
 
+  it('checks a new worktree out as git worktree add does: its files, a clean index, the post-checkout hook', async () => {
+    makeRepo(repo);
+    commitFile(repo, 'src/lib.txt', 'lib\n');
+    const hookLog = path.join(dir, 'hook.log');
+    fs.writeFileSync(
+      path.join(repo, '.git', 'hooks', 'post-checkout'),
+      `#!/bin/sh\necho "$1 $2 $3 $(pwd -P)" >> '${hookLog}'\n`,
+      { mode: 0o755 },
+    );
+    const ws = await WorkspaceManager.open(options());
+    const w = await ws.ensureWorkspace('T007');
+    expect(fs.readFileSync(path.join(w.path, 'src', 'lib.txt'), 'utf8')).toBe('lib\n');
+    expect(git(w.path, 'status', '--porcelain')).toBe('');
+    expect(git(w.path, 'symbolic-ref', '--short', 'HEAD')).toBe('orch/T007');
+    const lines = fs.readFileSync(hookLog, 'utf8').trim().split('\n');
+    expect(lines).toContain(`${'0'.repeat(40)} ${w.head} 1 ${fs.realpathSync(w.path)}`);
+  });
+
+  it('finishes the checkout of a worktree registered without one (orch stopped between the two)', async () => {
+    makeRepo(repo);
+    const ws = await WorkspaceManager.open(options());
+    const wanted = ws.pathFor('T008');
+    git(repo, 'branch', '-q', '--no-track', 'orch/T008', 'integration');
+    git(repo, 'worktree', 'add', '-q', '--no-checkout', '--', wanted, 'orch/T008');
+    expect(fs.existsSync(path.join(wanted, 'README.md'))).toBe(false);
+    const back = await ws.ensureWorkspace('T008');
+    expect(back).toMatchObject({ path: wanted, created: false, head: git(repo, 'rev-parse', 'integration') });
+    expect(fs.existsSync(path.join(wanted, 'README.md'))).toBe(true);
+    expect(git(wanted, 'status', '--porcelain')).toBe('');
+  });
+
+  it('makes many worktrees at once, each checked out on its own branch', async () => {
+    makeRepo(repo);
+    const ws = await WorkspaceManager.open(options());
+    const ids = Array.from({ length: 12 }, (_, i) => `P${i}`);
+    const made = await Promise.all(ids.map((id) => ws.ensureWorkspace(id)));
+    for (const w of made) {
+      expect(w.created).toBe(true);
+      expect(git(w.path, 'symbolic-ref', '--short', 'HEAD')).toBe(w.branch);
+      expect(git(w.path, 'status', '--porcelain')).toBe('');
+      expect(fs.existsSync(path.join(w.path, 'README.md'))).toBe(true);
+    }
+    expect(git(repo, 'worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(13);
+  });
+
   it('removes a worktree and optionally its branch', async () => {
     makeRepo(repo);
     const ws = await WorkspaceManager.open(options());
