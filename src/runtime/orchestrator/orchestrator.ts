@@ -5,6 +5,7 @@ import type { GoalSelection } from '../../core/selection.js';
 import type { OrchState } from '../../core/state.js';
 import { statusView, type StatusView } from '../../core/status-view.js';
 import { systemClock } from '../system/clock.js';
+import { closeSpawnProcess, useSpawnProcess } from '../system/spawn-thread.js';
 import { notStartedError, OrchestratorError } from './errors.js';
 import { InFlight } from './in-flight.js';
 import { runLoop, spawnNow } from './loop.js';
@@ -68,7 +69,16 @@ export class Orchestrator {
    * nothing more can happen without an outside event (2), or {@link stop} was called (130).
    */
   run(): Promise<RunOutcome> {
-    this.runPromise ??= this.start().then(() => runLoop(this.context('run')));
+    // A run starts its git commands and agents from a small helper process (see spawn-thread.ts).
+    this.runPromise ??= (async () => {
+      useSpawnProcess();
+      try {
+        await this.start();
+        return await runLoop(this.context('run'));
+      } finally {
+        await closeSpawnProcess();
+      }
+    })();
     return this.runPromise;
   }
 

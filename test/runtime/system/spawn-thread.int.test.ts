@@ -6,13 +6,18 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  closeSpawnProcess,
   execThreaded,
+  spawnerKind,
+  spawnProcessCpu,
   spawnThreadActive,
   spawnThreaded,
   SpawnThreadError,
   stopSpawnThreadForTests,
   ThreadedSpawnError,
+  useSpawnProcess,
 } from '../../../src/runtime/system/spawn-thread.js';
+import { isProcessAlive } from '../../../src/runtime/system/process-identity.js';
 
 // Real processes started from orch's process-starting thread: the same answers as execFile and
 // spawn on the calling thread, and what happens when the thread stops (these tests run in
@@ -142,6 +147,116 @@ describe('spawnThreaded', () => {
     } catch {
       // Gone already.
     }
+  });
+});
+
+/** The pids of `pid`'s children (Linux). */
+function childrenOf(pid: number): number[] {
+  return fs
+    .readdirSync(`/proc/${pid}/task`)
+    .flatMap((t) => fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/))
+    .filter(Boolean)
+    .map(Number);
+}
+
+describe('the helper process of a run', () => {
+  it('gives the same answers from a small helper process, and starts agents in their own groups', async () => {
+    expect(spawnerKind()).toBe('thread');
+    useSpawnProcess();
+    expect(spawnerKind()).toBe('process');
+    const helpers = childrenOf(process.pid).filter((pid) =>
+      fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(`${process.execPath}\0-e\0`),
+    );
+    expect(helpers).toHaveLength(1);
+    const script = 'pwd; echo to-stderr >&2; exit 3';
+    const here = await execHere('sh', ['-c', script]);
+    expect(await execThreaded('sh', ['-c', script], opts)).toEqual({
+      kind: 'exit',
+      exitCode: 3,
+      stdout: here.stdout,
+      stderr: here.stderr,
+    });
+    expect(
+      await execThreaded('sh', ['-c', 'printf %s "$ORCH_T_VALUE"'], {
+        ...opts,
+        env: { ...process.env, ORCH_T_VALUE: 'through the helper' },
+      }),
+    ).toMatchObject({ stdout: 'through the helper' });
+    expect(await execThreaded('orch-no-such-command-here', [], opts)).toMatchObject({
+      kind: 'error',
+      code: 'ENOENT',
+    });
+    const rs = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => execThreaded('sh', ['-c', `echo ${i}`], opts)),
+    );
+    expect(rs.map((r) => (r.kind === 'exit' ? r.stdout.trim() : r.kind))).toEqual(
+      Array.from({ length: 40 }, (_, i) => String(i)),
+    );
+    const logFile = path.join(dir, 'p.log');
+    const child = await spawnThreaded('sh', ['-c', 'echo out; echo err >&2; sleep 0.2; exit 6'], {
+      cwd: dir,
+      env: process.env,
+      detached: true,
+      logFile,
+    });
+    expect(pgrpOf(child.pid)).toBe(child.pid);
+    // The helper's child, not this process's.
+    expect(childrenOf(process.pid)).not.toContain(child.pid);
+    expect(await child.exited).toEqual({ code: 6, signal: null });
+    expect(fs.readFileSync(logFile, 'utf8')).toBe('out\nerr\n');
+    const sleeper = await spawnThreaded('sleep', ['30'], {
+      cwd: dir,
+      env: process.env,
+      detached: true,
+      logFile,
+    });
+    process.kill(-sleeper.pid, 'SIGTERM');
+    expect(await sleeper.exited).toEqual({ code: null, signal: 'SIGTERM' });
+
+    // Closed by its last user: it ends, its CPU is counted, and calls go to the thread again.
+    useSpawnProcess();
+    await closeSpawnProcess();
+    expect(spawnerKind()).toBe('process');
+    const before = spawnProcessCpu();
+    await closeSpawnProcess();
+    expect(spawnerKind()).toBe('thread');
+    const after = spawnProcessCpu();
+    expect(after.user + after.system).toBeGreaterThan(before.user + before.system);
+    for (const pid of helpers) expect(fs.existsSync(`/proc/${pid}`)).toBe(false);
+    expect(await execThreaded('sh', ['-c', 'echo back'], opts)).toMatchObject({ stdout: 'back\n' });
+  });
+
+  it('ends when the process that started it is killed', () => {
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    const mod = pathToFileURL(
+      path.resolve(
+        path.dirname(fileURLToPath(import.meta.url)),
+        '../../../src/runtime/system/spawn-thread.ts',
+      ),
+    ).href;
+    const script = `
+      const m = await import(${JSON.stringify(mod)});
+      m.useSpawnProcess();
+      await m.execThreaded('true', [], { cwd: process.cwd(), env: process.env, maxBuffer: 1024 });
+      const fs = await import('node:fs');
+      const kids = fs.readFileSync('/proc/' + process.pid + '/task/' + process.pid + '/children', 'utf8').trim();
+      console.log(kids);
+      process.kill(process.pid, 'SIGKILL');
+    `;
+    let out = '';
+    try {
+      execFileSync(process.execPath, ['--import', tsx, '--input-type=module', '-e', script], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
+    } catch (err) {
+      out = String((err as { stdout?: string }).stdout);
+    }
+    const helper = Number(out.trim().split(/\s+/)[0]);
+    expect(helper).toBeGreaterThan(0);
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && isProcessAlive(helper)) execFileSync('sleep', ['0.05']);
+    expect(isProcessAlive(helper)).toBe(false);
   });
 });
 
