@@ -180,7 +180,12 @@ export interface RemoteMergeOptions {
    * on. May throw to refuse the merge (a worker declared lost).
    */
   beforePush?: (head: string) => Promise<string | null>;
-  /** Merges tried before giving up when other workers keep moving the head (default 20). */
+  /**
+   * Merges tried before giving up when other workers keep moving the head (default 200: about
+   * three minutes at the 1 s ceiling). Each refusal means another merge landed; 20, the old
+   * default, was used up by 8 workers merging at once on a loaded 2-core machine, and the
+   * worker stopped.
+   */
   attempts?: number;
   /** Upper bound of the pause before a retry, in ms (default 1000; grows with the attempt, jittered). */
   maxBackoffMs?: number;
@@ -203,7 +208,7 @@ export async function mergeThroughRemote(repoRoot: string, o: RemoteMergeOptions
   const tip = await gitResult(repoRoot, ['rev-parse', '--verify', '-q', `refs/heads/${o.branch}^{commit}`]);
   if (tip.exitCode !== 0) throw new MergeFailedError(o.branch, o.into, `branch ${o.branch} does not exist`);
   const branchHead = tip.stdout.trim();
-  const attempts = o.attempts ?? 20;
+  const attempts = o.attempts ?? 200;
   const maxBackoffMs = o.maxBackoffMs ?? 1000;
   let reason = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {

@@ -377,7 +377,7 @@ export async function closeRun(ctx: RunContext, reason: string): Promise<void> {
     log.catchUp();
     if (ctx.membership === null || ctx.membership.isLeader(log.state))
       ctx.planFiles.garden(log.state, ctx.timers.now().getTime(), true);
-    ctx.membership?.leave(reason);
+    await ctx.membership?.leave(reason);
     saveSnapshot(ctx.store, log.state, log.streamVersions());
   } finally {
     releaseRun(ctx);

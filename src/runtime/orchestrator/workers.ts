@@ -174,11 +174,39 @@ export class WorkerMembership {
         data: { runId: member.runId, worker: member.worker, declaredBy: this.o.runId, silentMs },
       },
     ];
+    const settled = await this.settlements(state, member, reason, true);
+    if (settled === null) return false;
+    events.push(...settled);
+    try {
+      log.appendAll(events);
+    } catch (err) {
+      if (err instanceof ConcurrencyError) return false;
+      throw err;
+    }
+    this.seen.delete(member.runId);
+    this.o.warn({ code: 'WORKER_LOST', message: reason });
+    return true;
+  }
+
+  /**
+   * What `member` leaves unfinished, settled: `AgentLost` for each of its live agents (when
+   * `agents`), `GateFailed` for each gate of its spawns without a result, and for each merge
+   * of its spawns not recorded `BranchMerged` when the task's merge is on the integration
+   * branch, else `MergeAbandoned` (the task is retried by a worker still there). Null when the
+   * integration branch cannot be read now (nothing can be settled yet).
+   */
+  private async settlements(
+    state: OrchState,
+    member: WorkerRecord,
+    reason: string,
+    agents: boolean,
+  ): Promise<{ streamId: string; type: OrchEventType; data: OrchEventData }[] | null> {
+    const events: { streamId: string; type: OrchEventType; data: OrchEventData }[] = [];
     const owned = new Set<string>();
     for (const agent of Object.values(state.agents)) {
       if (agent.runId !== member.runId) continue;
       owned.add(agent.spawnId);
-      if (isLiveAgent(agent))
+      if (agents && isLiveAgent(agent))
         events.push({
           streamId: streamIds.task(agent.task),
           type: 'AgentLost',
@@ -211,9 +239,9 @@ export class WorkerMembership {
           // The remote cannot be read now: judged at the next look, nothing declared yet.
           this.o.warn({
             code: 'WORKER_LOST',
-            message: `could not settle the merge of ${taskId} of lost worker ${member.worker} yet: ${(err as Error).message}`,
+            message: `could not settle the merge of ${taskId} of worker ${member.worker} yet: ${(err as Error).message}`,
           });
-          return false;
+          return null;
         }
         events.push(
           commit === null
@@ -222,15 +250,7 @@ export class WorkerMembership {
         );
       }
     }
-    try {
-      log.appendAll(events);
-    } catch (err) {
-      if (err instanceof ConcurrencyError) return false;
-      throw err;
-    }
-    this.seen.delete(member.runId);
-    this.o.warn({ code: 'WORKER_LOST', message: reason });
-    return true;
+    return events;
   }
 
   /**
@@ -262,26 +282,41 @@ export class WorkerMembership {
     return ended;
   }
 
-  /** Stops the heartbeat and records `WorkerDeparted` (unless the membership already ended). */
-  leave(reason: string): void {
+  /**
+   * Stops the heartbeat and records `WorkerDeparted` (unless the membership already ended),
+   * with, in the same transaction, the gates and merges it leaves unfinished settled as a lost
+   * worker's are (see `settlements`): a run stopped by an error may leave a merge requested,
+   * and its task branch is only in this worker's checkout, so no other worker could finish it.
+   * Its agents are not: a run that stops stops them, or leaves them running on purpose.
+   */
+  async leave(reason: string): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     if (!this.joined) return;
     this.joined = false;
     const { log } = this.o;
     log.fence = null;
-    try {
-      log.catchUp();
-      if (this.lostReason(log.state) !== null) return;
-      log.append(
-        streamIds.worker(this.o.runId),
-        'WorkerDeparted',
-        { runId: this.o.runId, worker: this.o.name, reason: reason.slice(0, 2000) },
-        { expectedVersion: 'known' },
-      );
-    } catch (err) {
-      // Declared lost at this very moment: its departure is not recorded.
-      if (!(err instanceof ConcurrencyError)) throw err;
+    for (let tries = 0; tries < 3; tries++) {
+      try {
+        log.catchUp();
+        const me = getOwn(log.state.workers ?? {}, this.o.runId);
+        if (this.lostReason(log.state) !== null || me === undefined) return;
+        const why = `worker ${this.o.name} left (${reason.slice(0, 500)})`;
+        const settled = (await this.settlements(log.state, me, why, false)) ?? [];
+        log.appendAll([
+          {
+            streamId: streamIds.worker(this.o.runId),
+            type: 'WorkerDeparted',
+            data: { runId: this.o.runId, worker: this.o.name, reason: reason.slice(0, 2000) },
+          },
+          ...settled,
+        ]);
+        return;
+      } catch (err) {
+        // Declared lost at this very moment (its departure is not recorded), or a stream it
+        // settles moved: looked at again.
+        if (!(err instanceof ConcurrencyError)) throw err;
+      }
     }
   }
 }
