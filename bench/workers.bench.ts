@@ -5,7 +5,7 @@
  * `ORCH_BENCH_WORKER_TASKS=100` to try it quickly, `--quick`: 60). A worker count whose run
  * takes longer than `ORCH_BENCH_WORKER_LIMIT_S` (default 900) is stopped and reported so.
  *
- * The no-op agent is test/fixtures/agents/worker-commit.mjs without a sleep: it writes
+ * The no-op agent is test/fixtures/agents/worker-commit.sh without a sleep: it writes
  * `<task>.txt`, `git add`s and commits it, and exits 0. Every task is independent (one phase,
  * no dependencies). Config per worker: maxConcurrent 8, workerTimeout 60, autoMerge, no
  * gates, no CI. Each worker count runs on a fresh database, a fresh bare remote and fresh
@@ -44,7 +44,7 @@ const WORKER_COUNTS = [1, 2, 4] as const;
 const MAX_CONCURRENT = 8;
 const CLK_TCK = 100;
 const AGENT_SAYS =
-  'agent: test/fixtures/agents/worker-commit.mjs, no sleep (writes <task>.txt, git add, git commit, exit 0)';
+  'agent: test/fixtures/agents/worker-commit.sh, no sleep (writes <task>.txt, git add, git commit, exit 0)';
 
 /** N independent tasks in one phase. */
 function flatPlan(tasks: number): string {

@@ -13,7 +13,7 @@ import type { RecordedEvent } from '../../src/core/envelope.js';
 import { openPostgresSyncStore } from '../../src/store/postgres/sync-store.js';
 import { git, gitRepo, orchEnv } from '../fixtures/agents/e2e-repo.js';
 
-export const AGENT = fileURLToPath(new URL('../fixtures/agents/worker-commit.mjs', import.meta.url));
+export const AGENT = fileURLToPath(new URL('../fixtures/agents/worker-commit.sh', import.meta.url));
 const ORCH_BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
 
 /** A plan of `tasks` tasks in `phases` phases (each phase after the one before), every 5th task depending on the one before it. */
@@ -67,7 +67,7 @@ export function workerSetup(url: string, plan: string, base: Record<string, unkn
           store: { url },
           autoMerge: true,
           retryInterval: 0,
-          agents: { dev: { command: [process.execPath, AGENT] } },
+          agents: { dev: { command: ['/bin/sh', AGENT] } },
           ...base,
           ...config,
         }),
