@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { OrchestratorConfigSchema } from '../src/core/config.js';
 import { WorkspaceManager } from '../src/runtime/git/workspace.js';
 import { Orchestrator } from '../src/runtime/orchestrator/orchestrator.js';
-import { spawnProcessCpu } from '../src/runtime/system/spawn-thread.js';
+import { closeSpawnProcess, spawnProcessCpu, useSpawnProcess } from '../src/runtime/system/spawn-thread.js';
 import type { BenchModule, BenchResult } from './types.js';
 
 /**
@@ -351,15 +351,21 @@ async function mergeOrch(n: number): Promise<Measured> {
   const repo = makeBranches(n);
   try {
     return await measure(async () => {
-      const ws = await WorkspaceManager.open({
-        repoDir: repo,
-        sandboxDir: '.state/sandbox',
-        integrationBranch: 'integration',
-        baseBranch: 'main',
-      });
-      for (let i = 1; i <= n; i++) {
-        const r = await ws.mergeTask(`T${i}`, `Merge T${i}`);
-        if (r.status !== 'merged') throw new Error(`T${i}: ${r.status}`);
+      // As in a run: git is started from the run's helper process (its start is measured too).
+      useSpawnProcess();
+      try {
+        const ws = await WorkspaceManager.open({
+          repoDir: repo,
+          sandboxDir: '.state/sandbox',
+          integrationBranch: 'integration',
+          baseBranch: 'main',
+        });
+        for (let i = 1; i <= n; i++) {
+          const r = await ws.mergeTask(`T${i}`, `Merge T${i}`);
+          if (r.status !== 'merged') throw new Error(`T${i}: ${r.status}`);
+        }
+      } finally {
+        await closeSpawnProcess();
       }
     });
   } finally {
