@@ -35,6 +35,20 @@ function execHere(file: string, args: string[]): Promise<{ code: unknown; stdout
   );
 }
 
+/** This module's source, for a script in a fresh Node (tsx loads the TypeScript). */
+const MODULE = pathToFileURL(
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../src/runtime/system/spawn-thread.ts'),
+).href;
+
+/** Runs an ES module `script` in a fresh Node with tsx, in the test's directory; its stdout. */
+function runModuleScript(script: string): string {
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  return execFileSync(process.execPath, ['--import', tsx, '--input-type=module', '-e', script], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
+}
+
 /** Field 5 of /proc/<pid>/stat: the process group. */
 function pgrpOf(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -117,16 +131,8 @@ describe('spawnThreaded', () => {
   });
 
   it('does not keep a process alive that only waits on a detached child it let go, and keeps it while it waits', () => {
-    // Through the built-free source: tsx loads the TypeScript module in a fresh Node.
-    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-    const mod = pathToFileURL(
-      path.resolve(
-        path.dirname(fileURLToPath(import.meta.url)),
-        '../../../src/runtime/system/spawn-thread.ts',
-      ),
-    ).href;
     const script = `
-      const m = await import(${JSON.stringify(mod)});
+      const m = await import(${JSON.stringify(MODULE)});
       const r = await m.execThreaded('sh', ['-c', 'sleep 0.2; echo answered'], { cwd: process.cwd(), env: process.env, maxBuffer: 1024 });
       console.log(r.stdout.trim());
       const c = await m.spawnThreaded('sleep', ['5'], { cwd: process.cwd(), env: process.env, detached: true, logFile: '/dev/null' });
@@ -134,10 +140,7 @@ describe('spawnThreaded', () => {
       console.log('pid', c.pid);
     `;
     const t0 = Date.now();
-    const out = execFileSync(process.execPath, ['--import', tsx, '--input-type=module', '-e', script], {
-      cwd: dir,
-      encoding: 'utf8',
-    });
+    const out = runModuleScript(script);
     expect(out).toMatch(/^answered\npid \d+\n$/);
     // It ended without waiting for the 5-second sleep it let go.
     expect(Date.now() - t0).toBeLessThan(4500);
@@ -227,15 +230,8 @@ describe('the helper process of a run', () => {
   });
 
   it('ends when the process that started it is killed', () => {
-    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-    const mod = pathToFileURL(
-      path.resolve(
-        path.dirname(fileURLToPath(import.meta.url)),
-        '../../../src/runtime/system/spawn-thread.ts',
-      ),
-    ).href;
     const script = `
-      const m = await import(${JSON.stringify(mod)});
+      const m = await import(${JSON.stringify(MODULE)});
       m.useSpawnProcess();
       await m.execThreaded('true', [], { cwd: process.cwd(), env: process.env, maxBuffer: 1024 });
       const fs = await import('node:fs');
@@ -245,10 +241,7 @@ describe('the helper process of a run', () => {
     `;
     let out = '';
     try {
-      execFileSync(process.execPath, ['--import', tsx, '--input-type=module', '-e', script], {
-        cwd: dir,
-        encoding: 'utf8',
-      });
+      runModuleScript(script);
     } catch (err) {
       out = String((err as { stdout?: string }).stdout);
     }
