@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { gitResult } from './git.js';
-import { hasPackedUnder, readRef } from './refs.js';
+import { readRef } from './refs.js';
 
 /**
  * orch's merge commits and the integration branch's move, made without starting git: a merge
@@ -26,11 +26,8 @@ import { hasPackedUnder, readRef } from './refs.js';
 export interface InProcessWriter {
   /** The commit's id, or undefined when git must make it. */
   commit(tree: string, parents: readonly string[], message: string): string | undefined;
-  /**
-   * Moves `ref` from `from` to `to`: `moved` (done), `stale` (it is not at `from`), or
-   * undefined (ask git). `from: null` creates it: `stale` when it exists.
-   */
-  moveRef(ref: string, from: string | null, to: string, reason: string): 'moved' | 'stale' | undefined;
+  /** Moves `ref` from `from` to `to`: `moved` (done), `stale` (it is not at `from`), or undefined (ask git). */
+  moveRef(ref: string, from: string, to: string, reason: string): 'moved' | 'stale' | undefined;
 }
 
 const CONFIG_KEYS =
@@ -97,9 +94,6 @@ export async function inProcessWriter(
       const lock = `${file}.lock`;
       let fd: number;
       try {
-        // A new ref's folder (`refs/heads/orch/`) may not exist yet. A ref where a folder
-        // would go (`refs/heads/orch` itself) makes this fail, and git says what is wrong.
-        if (from === null) fs.mkdirSync(path.dirname(file), { recursive: true });
         fd = fs.openSync(lock, 'wx');
       } catch {
         return undefined; // held (or cannot be made): git says what is wrong
@@ -109,8 +103,6 @@ export async function inProcessWriter(
         const current = readRef(commonDir, ref);
         if (current === undefined) return undefined;
         if (current !== from) return 'stale';
-        // A new ref must not be a folder of others (`<ref>/x`, loose or packed): git refuses it.
-        if (from === null && hasPackedUnder(commonDir, `${ref}/`) !== false) return undefined;
         fs.writeSync(fd, `${to}\n`);
         fs.closeSync(fd);
         fd = -1;
@@ -119,7 +111,7 @@ export async function inProcessWriter(
           fs.mkdirSync(path.dirname(log), { recursive: true });
           fs.appendFileSync(
             log,
-            `${from ?? '0'.repeat(to.length)} ${to} ${committer} ${gitDate(now())}\t${reason.replace(/\n/g, ' ')}\n`,
+            `${from} ${to} ${committer} ${gitDate(now())}\t${reason.replace(/\n/g, ' ')}\n`,
           );
         }
         fs.renameSync(lock, file);

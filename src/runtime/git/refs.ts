@@ -83,20 +83,6 @@ export function readRef(commonDir: string, ref: string): string | null | undefin
 }
 
 /**
- * Whether packed-refs holds a ref under `prefix` (`refs/heads/orch/T1/`), or undefined when
- * it cannot be read.
- *
- * @example
- * hasPackedUnder('/repo/.git', 'refs/heads/orch/T1/'); // false
- */
-export function hasPackedUnder(commonDir: string, prefix: string): boolean | undefined {
-  const packed = packedRefs(commonDir);
-  if (packed === undefined) return undefined;
-  for (const ref of packed.keys()) if (ref.startsWith(prefix)) return true;
-  return false;
-}
-
-/**
  * The commit a worktree's HEAD is at (through its `.git` file and the branch it names), or
  * `undefined` when only git can tell (then ask `git rev-parse HEAD`).
  *

@@ -394,18 +394,16 @@ export class WorkspaceManager {
    * path then deals with what is there.
    */
   private async addFreshWorktree(branch: string, wanted: string): Promise<string | undefined> {
-    const from = `refs/heads/${this.integrationBranch}`;
-    const base = readRef(this.commonDir, from);
-    const writer = base ? await this.inProcess().catch(() => null) : null;
-    const made =
-      base && writer
-        ? writer.moveRef(`refs/heads/${branch}`, null, base, `branch: Created from ${from}`)
-        : undefined;
-    if (made === 'stale') return undefined;
-    if (made === undefined) {
-      const r = await gitResult(this.repoRoot, ['branch', '-q', '--no-track', branch, from]);
-      if (r.exitCode !== 0) return undefined;
-    }
+    // git, not orch, writes the branch: a git process finishes its ref update even when orch is
+    // killed, where an update made in orch's process could leave git's lock file behind.
+    const made = await gitResult(this.repoRoot, [
+      'branch',
+      '-q',
+      '--no-track',
+      branch,
+      `refs/heads/${this.integrationBranch}`,
+    ]);
+    if (made.exitCode !== 0) return undefined;
     const added = await this.worktreeSerial(async () => {
       ensureGitignored(this.sandboxDir, SANDBOX_GITIGNORE);
       return gitResult(this.repoRoot, ['worktree', 'add', '-q', '--no-checkout', '--', wanted, branch]);

@@ -78,34 +78,6 @@ describe('merge commits and the ref move without git', () => {
     git(repo, 'fsck', '--strict', '--no-dangling');
   });
 
-  it('creates a new ref in a new folder as git branch does, and never over an existing one or its folder', async () => {
-    const writer = (await inProcessWriter(repo, path.join(repo, '.git'), await fallbackIdentity(repo)))!;
-    const head = git(repo, 'rev-parse', 'HEAD');
-    const next = commitFile(repo, 'n.txt', 'n\n', 'n');
-    const why = 'branch: Created from refs/heads/main';
-    expect(writer.moveRef('refs/heads/orch/T1', null, head, why)).toBe('moved');
-    expect(git(repo, 'rev-parse', 'orch/T1')).toBe(head);
-    expect(git(repo, 'reflog', '-1', '--format=%H %gs', 'orch/T1')).toBe(`${head} ${why}`);
-    expect(fs.readFileSync(path.join(repo, '.git', 'logs', 'refs', 'heads', 'orch', 'T1'), 'utf8')).toMatch(
-      new RegExp(`^${'0'.repeat(40)} ${head} `),
-    );
-    // It exists: stale, unchanged (loose, then packed).
-    expect(writer.moveRef('refs/heads/orch/T1', null, next, why)).toBe('stale');
-    git(repo, 'pack-refs', '--all');
-    expect(writer.moveRef('refs/heads/orch/T1', null, next, why)).toBe('stale');
-    expect(git(repo, 'rev-parse', 'orch/T1')).toBe(head);
-    // A ref where its folder would be, or refs inside it (loose or packed): left to git.
-    expect(writer.moveRef('refs/heads/orch/T1/x', null, next, why)).toBeUndefined();
-    git(repo, 'branch', 'deep/a/b');
-    expect(writer.moveRef('refs/heads/deep/a', null, next, why)).toBeUndefined();
-    git(repo, 'pack-refs', '--all');
-    expect(writer.moveRef('refs/heads/deep/a', null, next, why)).toBeUndefined();
-    expect(
-      fs.readdirSync(path.join(repo, '.git', 'refs', 'heads')).filter((f) => f.endsWith('.lock')),
-    ).toEqual([]);
-    git(repo, 'fsck', '--strict', '--no-dangling');
-  });
-
   it('leaves to git a repository it cannot write exactly: signed commits, SHA-256, shared permissions', async () => {
     git(repo, 'config', 'commit.gpgSign', 'true');
     expect(await inProcessWriter(repo, path.join(repo, '.git'), [])).toBeNull();
