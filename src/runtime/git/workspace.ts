@@ -502,15 +502,18 @@ export class WorkspaceManager {
         if (this.integrationCheckedOut() === undefined) {
           // A crashed git's lock on the branch would make every merge fail: removed when stale.
           clearStaleRefLock(this.repoRoot, this.commonDir, this.integrationBranch, this.onStaleLockRemoved);
-          const writer = await this.inProcess();
+          this.identity ??= await fallbackIdentity(this.repoRoot);
+          if (this.writer === undefined) {
+            this.writer = await inProcessWriter(this.repoRoot, this.commonDir, this.identity);
+          }
           const result = await mergeWithoutCheckout(
             this.repoRoot,
             this.integrationBranch,
             branch,
             message,
-            this.identity ?? (await fallbackIdentity(this.repoRoot)),
+            this.identity,
             this.commonDir,
-            writer,
+            this.writer,
           );
           if (result.status === 'merged' && result.onto !== undefined)
             this.ownMerges.set(result.commit, result.onto);
@@ -531,25 +534,8 @@ export class WorkspaceManager {
    */
   private contained: { head: string; commits: Set<string> } | null = null;
 
-  /**
-   * Makes merge commits, moves the integration ref and creates task branches without git,
-   * where that is exact (see objects.ts); null: git does. Looked up once, at the first use.
-   */
-  private inProcess(): Promise<InProcessWriter | null> {
-    if (this.writer === undefined) {
-      const lookup = (async () => {
-        this.identity ??= await fallbackIdentity(this.repoRoot);
-        return inProcessWriter(this.repoRoot, this.commonDir, this.identity);
-      })();
-      this.writer = lookup;
-      // A failed lookup (git could not run, say) is tried again at the next use.
-      lookup.catch(() => {
-        if (this.writer === lookup) this.writer = undefined;
-      });
-    }
-    return this.writer;
-  }
-  private writer: Promise<InProcessWriter | null> | undefined;
+  /** Makes merge commits and moves the integration ref without git, where that is exact (see objects.ts); null: git does. */
+  private writer: InProcessWriter | null | undefined;
 
   /** The merge commits this manager made without a checkout, each with the head it was made on. */
   private readonly ownMerges = new Map<string, string>();
