@@ -42,8 +42,8 @@ if (tmp !== undefined) {
 // tiers run the built CLI: their global setup rebuilds dist/ when src/ is newer.
 export default defineConfig({
   test: {
-    // Two files at a time (the unit and int tiers; e2e files stay one at a time): on a 2-core
-    // machine vitest's default ran every file alone.
+    // Two files at a time, in every tier: on a 2-core machine vitest's default ran every file
+    // alone, and the e2e tier one file at a time was more than half of the suite's time.
     maxWorkers: 2,
     projects: [
       { test: { name: 'unit', include: ['test/**/*.unit.test.ts'], testTimeout: 30_000 } },
@@ -62,7 +62,6 @@ export default defineConfig({
           include: ['test/**/*.e2e.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 120_000,
-          fileParallelism: false,
           globalSetup: ['test/setup/fresh-dist.ts'],
         },
       },
