@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { withLease, type LeaseView } from '../../core/status-lease.js';
 import { useConfiguredStore } from '../log/configured-store.js';
 import { logLocation } from '../log/location.js';
-import { probeStatus, type CachedStatus } from './status-cache.js';
+import { cachedStatus, probeStatus, type CachedStatus } from './status-cache.js';
 
 /**
  * `orch status` starts reading its log before the CLI framework loads: `bin/run.js` calls
@@ -72,6 +72,44 @@ export function prefetchDirs(
     repoDir,
     stateDir: stateDir === undefined ? path.join(repoDir, '.state') : path.resolve(cwd, stateDir),
   };
+}
+
+/**
+ * `orch status --json` without the CLI framework: when `args` are ones {@link prefetchDirs}
+ * takes and hold `--json`, and the log is a local SQLite file whose cached document is current
+ * or whose status state's parts serve the tail, the document the command would print (the
+ * same text: `CachedStatus.json`, no warnings, no extras), read and folded on this thread.
+ * Undefined for anything else, or on any error: then the command runs as usual and gives the
+ * same document or says what is wrong. Started from `bin/run.js` before oclif loads; when it
+ * declines on a log it read, it leaves the command an answer that says so (the command takes
+ * the full path without probing again).
+ *
+ * @example
+ * const json = await statusJsonNow(['--json', '--repo', 'calc']); // '{"position":…,"lease":null}' or undefined
+ */
+export async function statusJsonNow(
+  args: readonly string[],
+  cwd: string = process.cwd(),
+): Promise<string | undefined> {
+  if (!args.includes('--json')) return undefined;
+  const dirs = prefetchDirs(args, cwd);
+  if (dirs === undefined) return undefined;
+  try {
+    useConfiguredStore(dirs.repoDir);
+    const location = logLocation(dirs.stateDir);
+    if (location.kind !== 'sqlite') return undefined;
+    const found = await cachedStatus(dirs.stateDir);
+    if (found !== undefined) return found.json;
+    const pending: Pending = {
+      ...dirs,
+      answer: Promise.resolve(prefetchAnswer(undefined, location.file)),
+      worker: null,
+    };
+    (globalThis as Record<symbol, unknown>)[KEY] = pending;
+    return undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -94,6 +95,39 @@ describe('status prefetch (bin/run.js reads the status before oclif loads)', () 
     fs.mkdirSync(path.join(empty, '.state'), { recursive: true });
     await startStatusPrefetch(['--repo', empty]);
     expect(await takeStatusPrefetch(empty, path.join(empty, '.state'))).toBeUndefined();
+  });
+
+  it('prints `status --json` without oclif: the document the command gives, current or with a tail; declines the rest', async () => {
+    const { statusJsonNow, takeStatusPrefetch } = await built<typeof Prefetch>('status-prefetch.js');
+    for (const behind of [0, 5]) {
+      const t = logBehind(behind);
+      const full = await orchStatus(t.stateDir);
+      expect(full.source).toBe(behind === 0 ? 'cache' : 'snapshot');
+      expect(await statusJsonNow(['--json', '--repo', t.repo])).toBe(full.json);
+      expect(await statusJsonNow([`--state-dir=${t.stateDir}`, '--json'])).toBe(full.json);
+      // Only --json, and only the arguments the prefetch understands.
+      expect(await statusJsonNow(['--repo', t.repo])).toBeUndefined();
+      expect(await statusJsonNow(['--json', '--repo', t.repo, '--watch'])).toBeUndefined();
+      expect(await takeStatusPrefetch(t.repo, t.stateDir)).toBeNull();
+    }
+    // A directory without a log: declined, and the command is told to take the full path
+    // (which says what is wrong) without probing again.
+    const t = logBehind(0);
+    const empty = path.join(t.dir, 'empty');
+    fs.mkdirSync(path.join(empty, '.state'), { recursive: true });
+    expect(await statusJsonNow(['--json', '--repo', empty])).toBeUndefined();
+    expect(await takeStatusPrefetch(empty, path.join(empty, '.state'))).toBeUndefined();
+    // No status document or parts (a log no run has snapshotted): declined the same way.
+    const bare = logBehind(0);
+    const db = new Database(bare.file);
+    try {
+      db.prepare("DELETE FROM snapshots WHERE name LIKE 'status%'").run();
+    } finally {
+      db.close();
+    }
+    expect(await statusJsonNow(['--json', '--repo', bare.repo])).toBeUndefined();
+    expect(await takeStatusPrefetch(bare.repo, bare.stateDir)).toBeUndefined();
+    expect((await orchStatus(bare.stateDir)).json).toBe((await orchStatus(t.stateDir)).json);
   });
 
   it('gives the CLI the same bytes as without it, on a log whose cache is behind', () => {
