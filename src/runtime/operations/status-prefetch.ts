@@ -42,6 +42,11 @@ interface Pending {
   worker: Worker | null;
 }
 
+/** Leaves the command what was read for it (taken once by {@link takeStatusPrefetch}). */
+function leavePending(pending: Pending): void {
+  (globalThis as Record<symbol, unknown>)[KEY] = pending;
+}
+
 /**
  * The directories `orch status <args>` works on, when `args` are ones the prefetch
  * understands (`--json`, `--repo`, `--state-dir`, as `--flag value` or `--flag=value`);
@@ -100,12 +105,11 @@ export async function statusJsonNow(
     if (location.kind !== 'sqlite') return undefined;
     const found = await cachedStatus(dirs.stateDir);
     if (found !== undefined) return found.json;
-    const pending: Pending = {
+    leavePending({
       ...dirs,
       answer: Promise.resolve(prefetchAnswer(undefined, location.file)),
       worker: null,
-    };
-    (globalThis as Record<symbol, unknown>)[KEY] = pending;
+    });
     return undefined;
   } catch {
     return undefined;
@@ -126,7 +130,7 @@ export async function startStatusPrefetch(
   const dirs = prefetchDirs(args, cwd);
   if (dirs === undefined) return;
   const pending: Pending = { ...dirs, answer: Promise.resolve(undefined), worker: null };
-  (globalThis as Record<symbol, unknown>)[KEY] = pending;
+  leavePending(pending);
   try {
     // What the command does first too: the config's store becomes ORCH_DATABASE_URL.
     useConfiguredStore(dirs.repoDir);
