@@ -91,8 +91,16 @@ describe('stall watchdog', () => {
   }, 30_000);
 
   it('does not stop an agent that keeps printing for longer than the stall timeout', async () => {
+    // A stall timeout of 2 s here (the agent prints at once, then every 300 ms for 3.6 s): on a
+    // loaded 2-core machine a Node agent's start-up alone has taken more than a second.
     const { repo, orch } = run({
-      agents: { default: { command: [TICK], env: { TICK_MS: '300', TICKS: '10', EXIT_CODE: '3' } } },
+      stallTimeout: 2,
+      agents: {
+        default: {
+          command: [TICK],
+          env: { TICK_AT_START: '1', TICK_MS: '300', TICKS: '12', EXIT_CODE: '3' },
+        },
+      },
     });
     await orch.run();
     const ended = exits(repoEvents(repo));

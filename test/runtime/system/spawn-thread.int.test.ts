@@ -153,11 +153,20 @@ describe('spawnThreaded', () => {
   });
 });
 
+/** The contents of a `/proc` file, or '' when it is gone (a thread or process that ended meanwhile). */
+function readProc(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /** The pids of `pid`'s children (Linux). */
 function childrenOf(pid: number): number[] {
   return fs
     .readdirSync(`/proc/${pid}/task`)
-    .flatMap((t) => fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/))
+    .flatMap((t) => readProc(`/proc/${pid}/task/${t}/children`).trim().split(/\s+/))
     .filter(Boolean)
     .map(Number);
 }
@@ -168,7 +177,7 @@ describe('the helper process of a run', () => {
     useSpawnProcess();
     expect(spawnerKind()).toBe('process');
     const helpers = childrenOf(process.pid).filter((pid) =>
-      fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(`${process.execPath}\0-e\0`),
+      readProc(`/proc/${pid}/cmdline`).startsWith(`${process.execPath}\0-e\0`),
     );
     expect(helpers).toHaveLength(1);
     const script = 'pwd; echo to-stderr >&2; exit 3';
